@@ -1,0 +1,3 @@
+"""Ponte: a marketplace integration hub."""
+
+__version__ = "0.1.0"

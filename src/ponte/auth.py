@@ -1,0 +1,90 @@
+"""Who is asking: users with argon2 password hashes, API tokens stored hashed, and roles.
+
+Every edge (web page, API route, CLI command) turns its caller into a Principal and passes
+`principal.account_id` to the services: no query is ever made without an account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy import Connection, insert, select
+
+from ponte.clock import now
+from ponte.domain import Role
+from ponte.store.tables import accounts, users
+
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class Principal:
+    account_id: int
+    actor: str  # e-mail of a user, or "token:<name>"
+    role: Role
+
+    def can(self, needed: Role) -> bool:
+        return self.role.allows(needed)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+
+
+def hash_token(token: str) -> str:
+    # Tokens are long random strings, so a fast hash is enough; argon2 would slow every API call.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return "pt_" + secrets.token_urlsafe(32)
+
+
+def get_or_create_account(conn: Connection, *, slug: str, name: str | None = None) -> int:
+    row = conn.execute(select(accounts.c.id).where(accounts.c.slug == slug)).first()
+    if row:
+        return int(row.id)
+    stmt = insert(accounts).values(slug=slug, name=name or slug, created_at=now()).returning(accounts.c.id)
+    return int(conn.execute(stmt).scalar_one())
+
+
+class UserError(ValueError):
+    """A user cannot be created or changed as asked; the message says why."""
+
+
+def create_user(conn: Connection, *, account_id: int, email: str, password: str, role: Role) -> int:
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise UserError(f"{email!r} is not an e-mail address")
+    if len(password) < 8:
+        raise UserError("the password must have at least 8 characters")
+    if conn.execute(select(users.c.id).where(users.c.email == email)).first():
+        raise UserError(f"a user with e-mail {email} already exists")
+    result = conn.execute(
+        insert(users).values(
+            account_id=account_id,
+            email=email,
+            password_hash=hash_password(password),
+            role=role.value,
+            created_at=now(),
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def authenticate(conn: Connection, *, email: str, password: str) -> Principal | None:
+    row = conn.execute(select(users).where(users.c.email == email.strip().lower())).first()
+    if row is None or not verify_password(row.password_hash, password):
+        return None
+    return Principal(account_id=row.account_id, actor=row.email, role=Role(row.role))

@@ -1,0 +1,1 @@
+"""Connectors: one small class per marketplace or ERP kind, behind the interface in base.py."""

@@ -1,0 +1,83 @@
+"""The database connection: one SQLAlchemy engine per process, SQLite tuned for WAL, PostgreSQL for pools."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+
+from ponte.settings import Settings
+
+
+def make_engine(settings: Settings, **kwargs: Any) -> Engine:
+    """Create the engine for the configured database, making the data folder for SQLite."""
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            settings.database_url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            **kwargs,
+        )
+        event.listen(engine, "connect", _tune_sqlite)
+        # pysqlite's own transaction handling defers BEGIN; take it over so that BEGIN IMMEDIATE
+        # can be issued where a writer must hold the lock from the start (claiming work).
+        event.listen(engine, "begin", _begin_sqlite)
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    return create_engine(settings.database_url, pool_pre_ping=True, **kwargs)
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, see _begin_sqlite
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _begin_sqlite(conn: Any) -> None:
+    # IMMEDIATE takes the write lock at BEGIN: two writers never deadlock upgrading read locks,
+    # they queue on busy_timeout instead. Readers begin deferred and are never blocked in WAL mode.
+    if conn.get_execution_options().get("ponte_read_only"):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def sqlite_path(settings: Settings) -> Path | None:
+    return Path(settings.database_url.removeprefix("sqlite:///")) if settings.is_sqlite else None
+
+
+class Database:
+    """The engine plus the two ways to use it: a write transaction and a read-only one.
+
+    Transactions belong to the edge (a request, a job, a CLI command); services take a Connection.
+    """
+
+    def __init__(self, settings: Settings, **engine_kwargs: Any) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings, **engine_kwargs)
+        self._reader = self.engine.execution_options(ponte_read_only=True)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self._reader.connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,57 @@
+"""The integration filter shared by the Connections screen, the API, the CLI, exports and bulk reprocess.
+
+One filter, one SQL translation: what the operator sees is exactly what is exported or reprocessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select
+
+from ponte.store.tables import affiliates, integrations
+
+
+@dataclass(frozen=True)
+class IntegrationFilter:
+    flow: str | None = None
+    statuses: tuple[str, ...] = ()
+    affiliates: tuple[str, ...] = ()  # affiliate codes
+    categories: tuple[str, ...] = ()
+    date_from: datetime | None = None  # processed_at >= date_from
+    date_to: datetime | None = None  # processed_at < date_to
+    entity_prefix: str | None = None  # id or SKU prefix
+    words: str | None = None  # words of the message
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def conditions(self, account_id: int) -> list[ColumnElement[bool]]:
+        """SQL conditions on `integrations` for this filter, always scoped to the account."""
+        i = integrations.c
+        where: list[ColumnElement[bool]] = [i.account_id == account_id]
+        if self.flow:
+            where.append(i.flow == self.flow)
+        if self.statuses:
+            where.append(i.status.in_(self.statuses))
+        if self.affiliates:
+            codes = select(affiliates.c.id).where(
+                affiliates.c.account_id == account_id, affiliates.c.code.in_(self.affiliates)
+            )
+            where.append(i.affiliate_id.in_(codes))
+        if self.categories:
+            where.append(i.category.in_(self.categories))
+        if self.date_from:
+            where.append(i.processed_at >= self.date_from)
+        if self.date_to:
+            where.append(i.processed_at < self.date_to)
+        if self.entity_prefix:
+            where.append(i.entity.startswith(self.entity_prefix, autoescape=True))
+        if self.words:
+            terms = [w for w in self.words.split() if w]
+            where.append(and_(*[or_(i.message.ilike(f"%{_escape_like(w)}%", escape="\\")) for w in terms]))
+        return where
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

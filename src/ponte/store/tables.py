@@ -1,0 +1,323 @@
+"""Ponte's tables, in SQLAlchemy Core. Every tenant table carries account_id so it can be sharded by account."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names so Alembic migrations read the same on SQLite and PostgreSQL.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BigInteger ids on PostgreSQL; SQLite only auto-increments a plain INTEGER PRIMARY KEY.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Money = Numeric(14, 2)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Times are stored in UTC and always come back timezone-aware, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use ponte.clock.now()")
+        return value.astimezone(UTC).replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+When = UTCDateTime()
+
+
+def _id() -> Column:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+def _account() -> Column:
+    return Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
+
+
+accounts = Table(
+    "accounts",
+    metadata,
+    _id(),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", When, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    _id(),
+    _account(),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("locale", String(8), nullable=False, server_default="pt-BR"),
+    Column("created_at", When, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    _id(),
+    _account(),
+    Column("name", String(100), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("created_at", When, nullable=False),
+    Column("last_used_at", When),
+    Column("revoked_at", When),
+)
+
+affiliates = Table(
+    "affiliates",
+    metadata,
+    _id(),
+    _account(),
+    Column("code", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False, server_default="marketplace"),  # marketplace | erp
+    Column("connector", String(64), nullable=False),
+    Column("settings", JSON, nullable=False),  # not secret: URLs, profile, options
+    Column("secrets", Text),  # Fernet token of a JSON object; never shown back
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    # Minimum-availability rule: send stock only when it crosses this line (None = always send).
+    Column("min_availability", Integer),
+    # Price-divergence rule for imported orders: tolerance in percent and what to do beyond it.
+    Column("price_tolerance_pct", Numeric(5, 2), nullable=False, server_default="0"),
+    Column("price_divergence_action", String(16), nullable=False, server_default="deny"),
+    Column("created_at", When, nullable=False),
+    Column("updated_at", When, nullable=False),
+    UniqueConstraint("account_id", "code"),
+)
+
+skus = Table(
+    "skus",
+    metadata,
+    _id(),
+    _account(),
+    Column("sku", String(64), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("brand", String(120)),
+    Column("category", String(120)),
+    Column("ean", String(14)),
+    Column("description", Text),
+    Column("attributes", JSON, nullable=False),
+    Column("images", JSON, nullable=False),
+    Column("weight_g", Integer),
+    Column("height_cm", Numeric(8, 2)),
+    Column("width_cm", Numeric(8, 2)),
+    Column("length_cm", Numeric(8, 2)),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("list_price", Money),
+    Column("price", Money),
+    Column("handling_days", Integer, nullable=False, server_default="1"),
+    Column("created_at", When, nullable=False),
+    Column("updated_at", When, nullable=False),
+    UniqueConstraint("account_id", "sku"),
+)
+
+stock = Table(
+    "stock",
+    metadata,
+    _account(),
+    Column("sku_id", Id, ForeignKey("skus.id", ondelete="CASCADE"), primary_key=True),
+    Column("warehouse", String(64), primary_key=True),
+    Column("quantity", Integer, nullable=False),
+    Column("reserved", Integer, nullable=False, server_default="0"),
+    Column("updated_at", When, nullable=False),
+)
+
+shipping_rules = Table(
+    "shipping_rules",
+    metadata,
+    _id(),
+    _account(),
+    Column("sla", String(64), nullable=False),
+    Column("postal_from", String(8), nullable=False),
+    Column("postal_to", String(8), nullable=False),
+    Column("max_weight_g", Integer, nullable=False),
+    Column("days", Integer, nullable=False),
+    Column("price", Money, nullable=False),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    _id(),
+    _account(),
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), nullable=False),
+    Column("external_id", String(64), nullable=False),  # the marketplace's order id
+    Column("status", String(16), nullable=False),  # received | placed | invoiced | cancelled
+    Column("buyer", JSON, nullable=False),
+    Column("items", JSON, nullable=False),  # [{sku, quantity, price}]
+    Column("total", Money, nullable=False),
+    Column("shipping_total", Money, nullable=False, server_default="0"),
+    Column("postal_code", String(8), nullable=False),
+    Column("sla", String(64)),
+    Column("invoice_key", String(44)),
+    Column("carrier", String(64)),
+    Column("tracking_number", String(64)),
+    Column("received_at", When, nullable=False),
+    Column("placed_at", When),
+    Column("updated_at", When, nullable=False),
+    UniqueConstraint("account_id", "affiliate_id", "external_id"),
+)
+
+integrations = Table(
+    "integrations",
+    metadata,
+    _id(),
+    _account(),
+    Column("flow", String(16), nullable=False),
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), nullable=False),
+    Column("entity", String(64), nullable=False),  # SKU code or order id
+    Column("status", String(16), nullable=False),
+    # The queue: a pending row is due at due_at; a claimed one is leased until lease_until.
+    Column("due_at", When),
+    Column("lease_owner", String(64)),
+    Column("lease_until", When),
+    # change_seq grows with every change; claimed_seq is what the running attempt saw, so a change
+    # that lands while it runs leaves the row pending instead of being lost.
+    Column("change_seq", Integer, nullable=False, server_default="0"),
+    Column("claimed_seq", Integer, nullable=False, server_default="0"),
+    Column("retry_count", Integer, nullable=False, server_default="0"),
+    Column("attempt_count", Integer, nullable=False, server_default="0"),
+    Column("next_trigger", String(16)),
+    Column("next_actor", String(254)),
+    Column("next_reason", String(500)),
+    Column("message", Text),
+    Column("code", String(120)),
+    Column("category", String(40)),
+    Column("disposition", String(16)),
+    Column("external_ref", String(120)),  # the marketplace's id for this entity, once known
+    Column("last_sent", JSON),  # what the last successful attempt sent (e.g. stock, for min availability)
+    Column("processed_at", When),
+    Column("created_at", When, nullable=False),
+    UniqueConstraint("account_id", "flow", "affiliate_id", "entity"),
+    Index("ix_integrations_queue", "status", "due_at"),
+    Index("ix_integrations_list", "account_id", "flow", "status", "processed_at", "id"),
+    Index("ix_integrations_affiliate_list", "account_id", "flow", "affiliate_id", "status", "processed_at"),
+    Index("ix_integrations_entity", "account_id", "entity"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    _id(),
+    _account(),
+    Column("integration_id", Id, ForeignKey("integrations.id", ondelete="CASCADE"), nullable=False),
+    Column("trigger", String(16), nullable=False),
+    Column("actor", String(254)),
+    Column("reason", String(500)),
+    Column("system", String(200), nullable=False),  # who received it: affiliate code, ERP name
+    Column("status", String(16), nullable=False),
+    Column("message", Text),
+    Column("code", String(120)),
+    Column("category", String(40)),
+    Column("disposition", String(16)),
+    Column("http_status", Integer),
+    Column("started_at", When, nullable=False),
+    Column("duration_ms", Integer, nullable=False, server_default="0"),
+    Column("external_key", String(200)),
+    Index("ix_attempts_integration", "integration_id", "id"),
+    Index("ix_attempts_account_started", "account_id", "started_at"),
+)
+
+# Request and response bodies are kept apart: they are big and read only when a row is expanded.
+attempt_bodies = Table(
+    "attempt_bodies",
+    metadata,
+    Column("attempt_id", Id, ForeignKey("attempts.id", ondelete="CASCADE"), primary_key=True),
+    Column("request", Text),
+    Column("response", Text),
+)
+
+# Idempotency keys of external attempt batches, so that a retried batch is recorded once.
+external_batches = Table(
+    "external_batches",
+    metadata,
+    _account(),
+    Column("idempotency_key", String(200), primary_key=True),
+    Column("result", JSON, nullable=False),
+    Column("created_at", When, nullable=False),
+)
+
+# Per-account classification rules added from the UI/API (message pattern -> category).
+error_rules = Table(
+    "error_rules",
+    metadata,
+    _id(),
+    _account(),
+    Column("pattern", String(500), nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("connector", String(64)),
+    Column("flow", String(16)),
+    Column("created_by", String(254)),
+    Column("created_at", When, nullable=False),
+)
+
+# Webhook signatures already seen, so a replayed delivery is refused.
+webhook_receipts = Table(
+    "webhook_receipts",
+    metadata,
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), primary_key=True),
+    Column("delivery_id", String(128), primary_key=True),
+    Column("received_at", When, nullable=False),
+)
+
+# Order-feed position per affiliate, so polling resumes where it stopped.
+feed_cursors = Table(
+    "feed_cursors",
+    metadata,
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), primary_key=True),
+    Column("cursor", String(200)),
+    Column("polled_at", When),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    _id(),
+    _account(),
+    Column("actor", String(254), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("created_at", When, nullable=False),
+    Index("ix_audit_log_account", "account_id", "id"),
+)

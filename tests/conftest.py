@@ -1,0 +1,87 @@
+"""Test fixtures: a real database per test (SQLite file, and PostgreSQL when PONTE_TEST_POSTGRES_URL is set).
+
+Migrations run once per session and database; each test then starts from empty tables
+(SQLite: a copy of the migrated file; PostgreSQL: a private schema, truncated between tests).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from ponte.settings import Settings, load_settings
+from ponte.store.db import Database
+from ponte.store.migrate import migrate
+from ponte.store.tables import metadata
+
+PG_URL = os.environ.get("PONTE_TEST_POSTGRES_URL", "")
+PG_SKIP_REASON = "PostgreSQL tests need PONTE_TEST_POSTGRES_URL (bash .ci/run sets it)"
+
+DATABASES = [
+    "sqlite",
+    pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)]),
+]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("template")
+    db = Database(load_settings(folder))
+    migrate(db)
+    db.dispose()
+    return folder / "ponte.db"
+
+
+def _pg_url(worker: str) -> str:
+    schema = f"ponte_test_{worker}"
+    base = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def pg_migrated(worker_id: str) -> str:
+    schema = f"ponte_test_{worker_id}"
+    admin = Database(load_settings("/tmp", PG_URL))
+    with admin.write() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    url = _pg_url(worker_id)
+    db = Database(load_settings("/tmp", url))
+    migrate(db)
+    db.dispose()
+    return url
+
+
+def make_settings(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    if kind == "sqlite":
+        shutil.copy(request.getfixturevalue("sqlite_template"), tmp_path / "ponte.db")
+        return load_settings(tmp_path)
+    url = request.getfixturevalue("pg_migrated")
+    settings = load_settings(tmp_path, url)
+    db = Database(settings)
+    tables = ", ".join(t.name for t in metadata.sorted_tables)
+    with db.write() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    db.dispose()
+    return settings
+
+
+@pytest.fixture(params=DATABASES)
+def settings(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings for a fresh, migrated database, on each database kind."""
+    monkeypatch.setenv("PONTE_SECRET_KEY_FILE", str(tmp_path / "secret.key"))
+    return make_settings(request.param, tmp_path, request)
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = Database(settings)
+    yield database
+    database.dispose()
