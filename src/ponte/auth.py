@@ -71,16 +71,10 @@ def create_user(conn: Connection, *, account_id: int, email: str, password: str,
         raise UserError("the password must have at least 8 characters")
     if conn.execute(select(users.c.id).where(users.c.email == email)).first():
         raise UserError(f"a user with e-mail {email} already exists")
-    result = conn.execute(
-        insert(users).values(
-            account_id=account_id,
-            email=email,
-            password_hash=hash_password(password),
-            role=role.value,
-            created_at=now(),
-        )
+    stmt = insert(users).values(
+        account_id=account_id, email=email, password_hash=hash_password(password), role=role.value, created_at=now()
     )
-    return int(result.inserted_primary_key[0])
+    return int(conn.execute(stmt.returning(users.c.id)).scalar_one())
 
 
 def authenticate(conn: Connection, *, email: str, password: str) -> Principal | None:
