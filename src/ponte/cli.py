@@ -1,15 +1,270 @@
-"""The `ponte` command line."""
+"""The `ponte` command line: run the hub, the worker and the sandbox, load data, reprocess, report."""
 
 from __future__ import annotations
 
-import typer
+import json
+import logging
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
 
-app = typer.Typer(help="Ponte: marketplace integration hub.", no_args_is_help=True)
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from ponte.domain import Flow, Role, Status
+from ponte.secrets import SecretsError
+from ponte.services.errors import InputError, NotFound
+from ponte.settings import Settings, SettingsError, load_settings
+from ponte.store.db import Database
+from ponte.store.migrate import migrate
+from ponte.store.tables import accounts
+
+app = typer.Typer(help="Ponte: marketplace integration hub.", no_args_is_help=True, pretty_exceptions_enable=False)
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+console = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Folder for the SQLite database and the secret key [default: ponte-data]")
+]
+DatabaseUrl = Annotated[
+    str | None, typer.Option("--database-url", help="Database URL (overrides PONTE_DATABASE_URL), e.g. postgresql://…")
+]
+AccountOpt = Annotated[str | None, typer.Option("--account", help="Account (store) slug; optional when there is one")]
+
+
+class CliError(Exception):
+    """A failure to report as one clear sentence."""
+
+
+@contextmanager
+def clear_errors() -> Iterator[None]:
+    """Turn expected failures into one sentence on stderr and exit code 1, never a traceback."""
+    try:
+        yield
+    except (CliError, InputError, NotFound, SettingsError, SecretsError) as exc:
+        err.print(f"[red]Error:[/red] {exc}")
+        raise typer.Exit(1)
+    except OperationalError as exc:
+        err.print(f"[red]Error:[/red] the database cannot be reached or used: {exc.orig}")
+        raise typer.Exit(1)
+    except SQLAlchemyError as exc:
+        err.print(f"[red]Error:[/red] database error: {exc}")
+        raise typer.Exit(1)
+
+
+def open_db(data_dir: Path | None, database_url: str | None, *, migrate_first: bool = True) -> tuple[Settings, Database]:
+    settings = load_settings(data_dir, database_url)
+    db = Database(settings)
+    if migrate_first:
+        migrate(db)
+    return settings, db
+
+
+def resolve_account(db: Database, slug: str | None) -> int:
+    with db.read() as conn:
+        rows = conn.execute(select(accounts.c.id, accounts.c.slug).order_by(accounts.c.id)).all()
+    if slug:
+        for row in rows:
+            if row.slug == slug:
+                return int(row.id)
+        raise CliError(f"no account {slug!r}; accounts here: {', '.join(r.slug for r in rows) or 'none'}")
+    if len(rows) == 1:
+        return int(rows[0].id)
+    if not rows:
+        raise CliError("there is no account yet: run `ponte demo` or `ponte user create --account SLUG …`")
+    raise CliError(f"several accounts exist ({', '.join(r.slug for r in rows)}): choose one with --account")
+
+
+def setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 @app.callback()
 def _root() -> None:
     """Ponte: marketplace integration hub."""
+
+
+@app.command("migrate")
+def migrate_command(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Create or upgrade the database schema."""
+    with clear_errors():
+        settings, _db = open_db(data_dir, database_url)
+    console.print(f"Database is up to date ({'SQLite' if settings.is_sqlite else 'PostgreSQL'}).")
+
+
+@app.command("worker")
+def worker_command(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    once: Annotated[bool, typer.Option("--once", help="Handle what is due now, then stop")] = False,
+) -> None:
+    """Run a worker: claim due integrations and send them to the marketplaces."""
+    from ponte.engine.worker import Worker
+
+    setup_logging()
+    with clear_errors():
+        settings, db = open_db(data_dir, database_url)
+        worker = Worker(db, settings)
+        if once:
+            total = worker.poll_orders()
+            while done := worker.run_once():
+                total += done
+            worker.close()
+            console.print(f"Handled {total} integrations.")
+            return
+        stop = threading.Event()
+        _stop_on_signals(stop)
+        worker.run(stop)
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    import signal
+
+    def handler(signum: int, _frame: object) -> None:
+        logging.getLogger("ponte").info("signal %s: finishing the running attempts, then stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+@app.command("status")
+def status_command(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    account: AccountOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts")] = False,
+) -> None:
+    """Counts of integrations by flow × affiliate × status."""
+    from ponte.store.queries import status_counts
+
+    with clear_errors():
+        _settings, db = open_db(data_dir, database_url)
+        account_id = resolve_account(db, account)
+        with db.read() as conn:
+            rows = status_counts(conn, account_id=account_id)
+    if as_json:
+        out = [{"flow": f, "affiliate": a, "status": s, "count": c} for f, a, s, c in rows]
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        return
+    table = Table("flow", "affiliate", *[s.value for s in Status], title="Integrations")
+    grid: dict[tuple[str, str], dict[str, int]] = {}
+    for flow, affiliate, status, count in rows:
+        grid.setdefault((flow, affiliate), {})[status] = count
+    for (flow, affiliate), counts in grid.items():
+        table.add_row(flow, affiliate, *[str(counts.get(s.value, 0)) for s in Status])
+    console.print(table)
+
+
+@app.command("reprocess")
+def reprocess_command(
+    flow: Annotated[Flow | None, typer.Option(help="Only this flow")] = None,
+    status: Annotated[list[Status] | None, typer.Option(help="Only these statuses (repeatable) [default: error]")] = None,
+    affiliate: Annotated[list[str] | None, typer.Option(help="Only these affiliate codes (repeatable)")] = None,
+    category: Annotated[list[str] | None, typer.Option(help="Only these error categories (repeatable)")] = None,
+    search: Annotated[str | None, typer.Option(help="Id or SKU prefix")] = None,
+    reason: Annotated[str, typer.Option(help="Why, for the audit log")] = "reprocess from the command line",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say how many would be queued")] = False,
+    account: AccountOpt = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Queue every integration matching the filter to run again with the store's current data."""
+    from ponte.engine.queue import count_reprocessable, reprocess_integrations
+    from ponte.store.filters import IntegrationFilter
+
+    with clear_errors():
+        _settings, db = open_db(data_dir, database_url)
+        account_id = resolve_account(db, account)
+        filt = IntegrationFilter(
+            flow=flow.value if flow else None,
+            statuses=tuple(s.value for s in (status or [Status.ERROR])),
+            affiliates=tuple(a.upper() for a in affiliate or ()),
+            categories=tuple(category or ()),
+            entity_prefix=search,
+        )
+        if dry_run:
+            with db.read() as conn:
+                count = count_reprocessable(conn, account_id=account_id, filter=filt)
+            console.print(f"{count} integrations would be queued.")
+            return
+        with db.write() as conn:
+            count = reprocess_integrations(conn, account_id=account_id, filter=filt, actor="cli", reason=reason)
+    console.print(f"Queued {count} integrations for reprocessing.")
+
+
+@user_app.command("create")
+def user_create(
+    account: Annotated[str, typer.Option(help="Account (store) slug; created if new")],
+    email: Annotated[str, typer.Option(help="Login e-mail")],
+    password: Annotated[str, typer.Option(help="At least 8 characters", prompt=True, hide_input=True)],
+    role: Annotated[Role, typer.Option(help="viewer, operator or admin")] = Role.OPERATOR,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a user who can log in to Ponte."""
+    from ponte.auth import UserError, create_user, get_or_create_account
+
+    with clear_errors():
+        _settings, db = open_db(data_dir, database_url)
+        try:
+            with db.write() as conn:
+                account_id = get_or_create_account(conn, slug=account)
+                create_user(conn, account_id=account_id, email=email, password=password, role=role)
+        except UserError as exc:
+            raise CliError(str(exc))
+    console.print(f"User {email} ({role.value}) created in account {account}.")
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="A .csv or .jsonl file of SKUs, prices or stock")],
+    kind: Annotated[str | None, typer.Option(help="sku, price or stock [default: guessed per line]")] = None,
+    account: AccountOpt = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Import catalog data; bad lines are reported and change nothing."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ponte.services.importer import detect_format, import_text
+
+    with clear_errors():
+        if not file.is_file():
+            raise CliError(f"{file} is not a file")
+        fmt = detect_format(file)
+        try:
+            text = file.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise CliError(f"{file} is not UTF-8 text")
+        _settings, db = open_db(data_dir, database_url)
+        account_id = resolve_account(db, account)
+        columns = (TextColumn("Importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=err, disable=not err.is_terminal) as bar:
+            task = bar.add_task("import", total=None)
+
+            def advance(step: int, total: int) -> None:
+                bar.update(task, advance=step, total=total)
+
+            report = import_text(db.write, account_id=account_id, text=text, fmt=fmt, kind=kind, progress=advance,
+                                 actor=f"import:{file.name}")
+    console.print(f"Imported {report.accepted} lines; rejected {len(report.rejected)}.")
+    for rejected in report.rejected[:200]:
+        console.print(f"  line {rejected.line}: {rejected.reason}", markup=False, highlight=False)
+    if len(report.rejected) > 200:
+        console.print(f"  … and {len(report.rejected) - 200} more")
+    if report.rejected:
+        raise typer.Exit(2)
 
 
 def main() -> None:

@@ -225,6 +225,7 @@ integrations = Table(
     Column("code", String(120)),
     Column("category", String(40)),
     Column("disposition", String(16)),
+    Column("cause", String(200)),  # the error message normalised (ids, numbers stripped): groups errors by cause
     Column("external_ref", String(120)),  # the marketplace's id for this entity, once known
     Column("last_sent", JSON),  # what the last successful attempt sent (e.g. stock, for min availability)
     Column("processed_at", When),
@@ -234,6 +235,7 @@ integrations = Table(
     Index("ix_integrations_list", "account_id", "flow", "status", "processed_at", "id"),
     Index("ix_integrations_affiliate_list", "account_id", "flow", "affiliate_id", "status", "processed_at"),
     Index("ix_integrations_entity", "account_id", "entity"),
+    Index("ix_integrations_cause", "account_id", "status", "category", "cause"),
 )
 
 attempts = Table(

@@ -214,6 +214,7 @@ def upgrade() -> None:
         sa.Column("code", sa.String(length=120), nullable=True),
         sa.Column("category", sa.String(length=40), nullable=True),
         sa.Column("disposition", sa.String(length=16), nullable=True),
+        sa.Column("cause", sa.String(length=200), nullable=True),
         sa.Column("external_ref", sa.String(length=120), nullable=True),
         sa.Column("last_sent", sa.JSON(), nullable=True),
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
@@ -246,6 +247,9 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index("ix_integrations_entity", ["account_id", "entity"], unique=False)
+        batch_op.create_index(
+            "ix_integrations_cause", ["account_id", "status", "category", "cause"], unique=False
+        )
         batch_op.create_index(
             "ix_integrations_list", ["account_id", "flow", "status", "processed_at", "id"], unique=False
         )
@@ -377,6 +381,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_integrations_queue")
         batch_op.drop_index("ix_integrations_list")
         batch_op.drop_index("ix_integrations_entity")
+        batch_op.drop_index("ix_integrations_cause")
         batch_op.drop_index("ix_integrations_affiliate_list")
 
     op.drop_table("integrations")

@@ -1,0 +1,1 @@
+"""The engine: the integrations table as a queue, the worker that drains it, and the flow logic."""

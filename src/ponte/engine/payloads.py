@@ -1,0 +1,81 @@
+"""What each flow sends, built from the store's current data at the moment of sending (never a stale copy)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Row, select
+
+from ponte.services.catalog import available_stock
+from ponte.store.tables import orders, skus
+
+
+class EntityGone(LookupError):
+    """The SKU or order behind an integration no longer exists in the store."""
+
+
+def _sku(conn: Connection, account_id: int, code: str) -> Row:
+    row = conn.execute(select(skus).where(skus.c.account_id == account_id, skus.c.sku == code)).first()
+    if row is None:
+        raise EntityGone(f"SKU {code} no longer exists in the store catalog")
+    return row
+
+
+def _num(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def product_payload(conn: Connection, account_id: int, code: str) -> dict[str, Any]:
+    row = _sku(conn, account_id, code)
+    return {
+        "sku": row.sku, "name": row.name, "brand": row.brand, "category": row.category, "ean": row.ean,
+        "description": row.description, "attributes": dict(row.attributes or {}), "images": list(row.images or []),
+        "weight_g": row.weight_g, "height_cm": _num(row.height_cm), "width_cm": _num(row.width_cm),
+        "length_cm": _num(row.length_cm), "active": row.active,
+    }
+
+
+def price_payload(conn: Connection, account_id: int, code: str) -> dict[str, Any]:
+    row = _sku(conn, account_id, code)
+    return {"sku": row.sku, "list_price": _num(row.list_price), "price": _num(row.price)}
+
+
+def inventory_payload(conn: Connection, account_id: int, code: str, min_availability: int | None) -> tuple[dict, str | None]:
+    """The stock to send, and a warning when the minimum-availability rule replaced it with 0."""
+    row = _sku(conn, account_id, code)
+    quantity = available_stock(conn, sku_id=row.id) if row.active else 0
+    warning = None
+    if min_availability is not None and 0 < quantity <= min_availability:
+        # The affiliate's minimum-availability rule: below the line, sell nothing rather than oversell.
+        warning = f"Available stock {quantity} is at or below the minimum of {min_availability}: 0 was sent"
+        quantity = 0
+    return {"sku": row.sku, "quantity": quantity, "handling_days": row.handling_days}, warning
+
+
+def order_row(conn: Connection, account_id: int, affiliate_id: int | None, external_id: str) -> Row:
+    query = select(orders).where(orders.c.account_id == account_id, orders.c.external_id == external_id)
+    if affiliate_id is not None:
+        query = query.where(orders.c.affiliate_id == affiliate_id)
+    row = conn.execute(query).first()
+    if row is None:
+        raise EntityGone(f"order {external_id} no longer exists in the store")
+    return row
+
+
+def tracking_payload(conn: Connection, account_id: int, affiliate_id: int, external_id: str) -> dict[str, Any]:
+    row = order_row(conn, account_id, affiliate_id, external_id)
+    return {
+        "order_id": row.external_id, "invoice_key": row.invoice_key, "carrier": row.carrier,
+        "tracking_number": row.tracking_number,
+        "items": [{"sku": i["sku"], "quantity": i["quantity"]} for i in row.items],
+    }
+
+
+def erp_order_payload(order: Row, affiliate_code: str) -> dict[str, Any]:
+    """A placed order as handed to an ERP."""
+    return {
+        "order_id": order.external_id, "marketplace": affiliate_code, "status": order.status,
+        "buyer": order.buyer, "items": order.items, "total": _num(order.total),
+        "shipping_total": _num(order.shipping_total), "postal_code": order.postal_code, "sla": order.sla,
+        "placed_at": order.placed_at.isoformat() if order.placed_at else None,
+    }

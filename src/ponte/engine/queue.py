@@ -1,0 +1,254 @@
+"""The integrations table as the work queue.
+
+A pending row with a due time is work; a worker claims it with a lease; the attempt and the row's new
+state are written in one transaction. Coalescing, per-key serialisation and backoff all come from
+that one row: ten changes before the worker gets there are one pending row, sent once with the newest data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ponte.clock import now as clock_now
+from ponte.domain import Status, Trigger
+from ponte.store.filters import IntegrationFilter
+from ponte.store.tables import attempt_bodies, attempts, audit_log, integrations
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One integration a worker holds the lease on."""
+
+    id: int
+    account_id: int
+    flow: str
+    affiliate_id: int
+    entity: str
+    seq: int
+    retry_count: int
+    trigger: str
+    actor: str | None
+    reason: str | None
+    external_ref: str | None
+    last_sent: Any
+
+
+def _upsert(conn: Connection):  # type: ignore[no-untyped-def]
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+def mark_changed(
+    conn: Connection,
+    *,
+    account_id: int,
+    flow: str,
+    keys: Iterable[tuple[int, str]],
+    trigger: Trigger = Trigger.CHANGE,
+    actor: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Mark (affiliate_id, entity) integrations of a flow pending, creating them when new. Returns rows touched.
+
+    A row already pending just gets a newer change number: the worker sends the current data once.
+    """
+    when = now or clock_now()
+    rows = [
+        {
+            "account_id": account_id,
+            "flow": flow,
+            "affiliate_id": affiliate_id,
+            "entity": entity,
+            "status": Status.PENDING.value,
+            "due_at": when,
+            "change_seq": 1,
+            "next_trigger": trigger.value,
+            "next_actor": actor,
+            "created_at": when,
+        }
+        for affiliate_id, entity in keys
+    ]
+    if not rows:
+        return 0
+    stmt = _upsert(conn)(integrations)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["account_id", "flow", "affiliate_id", "entity"],
+        set_={
+            "status": Status.PENDING.value,
+            "due_at": stmt.excluded.due_at,
+            "change_seq": integrations.c.change_seq + 1,
+            "retry_count": 0,
+            "next_trigger": stmt.excluded.next_trigger,
+            "next_actor": stmt.excluded.next_actor,
+            "next_reason": None,
+        },
+    )
+    conn.execute(stmt, rows)
+    return len(rows)
+
+
+def claim_due(
+    conn: Connection, *, owner: str, limit: int, lease_seconds: float, now: datetime | None = None
+) -> list[Claim]:
+    """Lease up to `limit` due integrations to `owner`. Rows leased by another live worker are skipped."""
+    when = now or clock_now()
+    i = integrations.c
+    query = (
+        select(
+            i.id, i.account_id, i.flow, i.affiliate_id, i.entity, i.change_seq, i.retry_count,
+            i.next_trigger, i.next_actor, i.next_reason, i.external_ref, i.last_sent,
+        )
+        .where(i.status == Status.PENDING.value, i.due_at <= when, or_(i.lease_until.is_(None), i.lease_until < when))
+        .order_by(i.due_at)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        # Workers on many machines: each skips rows another is claiming right now, none waits.
+        query = query.with_for_update(skip_locked=True)
+    rows = conn.execute(query).all()
+    if not rows:
+        return []
+    conn.execute(
+        update(integrations)
+        .where(i.id.in_([r.id for r in rows]))
+        .values(lease_owner=owner, lease_until=when + timedelta(seconds=lease_seconds), claimed_seq=i.change_seq)
+    )
+    return [
+        Claim(
+            id=r.id, account_id=r.account_id, flow=r.flow, affiliate_id=r.affiliate_id, entity=r.entity,
+            seq=r.change_seq, retry_count=r.retry_count, trigger=r.next_trigger or Trigger.CHANGE.value,
+            actor=r.next_actor, reason=r.next_reason, external_ref=r.external_ref, last_sent=r.last_sent,
+        )
+        for r in rows
+    ]
+
+
+def release(conn: Connection, *, claim: Claim, owner: str, due_at: datetime) -> None:
+    """Give a claimed row back unexecuted (its affiliate is paused, or the worker is stopping)."""
+    i = integrations.c
+    conn.execute(
+        update(integrations)
+        .where(i.id == claim.id, i.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None, due_at=due_at)
+    )
+
+
+def bounded(value: Any, limit: int) -> str | None:
+    """Serialise a request or response for the attempt log, cut to `limit` characters."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else orjson.dumps(value, default=str).decode()
+    if len(text) > limit:
+        return text[:limit] + f"… [{len(text) - limit} more characters cut]"
+    return text
+
+
+def insert_attempt(conn: Connection, *, values: dict[str, Any], request: Any, response: Any, body_limit: int) -> int:
+    """Append one attempt row (and its bodies) to the log; returns its id."""
+    attempt_id = int(conn.execute(insert(attempts).values(**values).returning(attempts.c.id)).scalar_one())
+    if request is not None or response is not None:
+        conn.execute(
+            insert(attempt_bodies).values(
+                attempt_id=attempt_id, request=bounded(request, body_limit), response=bounded(response, body_limit)
+            )
+        )
+    return attempt_id
+
+
+def finish(
+    conn: Connection,
+    *,
+    claim: Claim,
+    owner: str,
+    state: dict[str, Any],
+) -> bool:
+    """Write the integration's new state after an attempt, if this worker still holds the lease.
+
+    When a change arrived while the attempt ran (change_seq moved on), the row stays pending and due,
+    so the newest data is sent next; the attempt's own result is still shown. Returns False when the
+    lease was lost (the row belongs to another worker now) and nothing was changed.
+    """
+    i = integrations.c
+    common = {
+        "lease_owner": None,
+        "lease_until": None,
+        "attempt_count": i.attempt_count + 1,
+        "next_trigger": None,
+        "next_actor": None,
+        "next_reason": None,
+    }
+    for key in ("message", "code", "category", "disposition", "cause", "processed_at", "external_ref", "last_sent"):
+        if key in state:
+            common[key] = state[key]
+    done = conn.execute(
+        update(integrations)
+        .where(i.id == claim.id, i.lease_owner == owner, i.change_seq == claim.seq)
+        .values(**common, status=state["status"], due_at=state["due_at"], retry_count=state["retry_count"])
+    )
+    if done.rowcount:
+        return True
+    changed = conn.execute(
+        update(integrations)
+        .where(i.id == claim.id, i.lease_owner == owner)
+        .values(**common, next_trigger=Trigger.CHANGE.value, retry_count=0)
+    )
+    return bool(changed.rowcount)
+
+
+def reprocess_integrations(
+    conn: Connection,
+    *,
+    account_id: int,
+    actor: str,
+    ids: Sequence[int] | None = None,
+    filter: IntegrationFilter | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Queue integrations to run again with the store's current data; returns how many were queued.
+
+    Give `ids`, or a `filter` (everything it matches). Rows already pending are left as they are, so a
+    second click while the first is queued changes nothing. Recorded in the audit log with actor and reason.
+    """
+    if ids is None and filter is None:
+        raise ValueError("reprocess needs ids or a filter")
+    when = now or clock_now()
+    i = integrations.c
+    where = (filter or IntegrationFilter()).conditions(account_id)
+    if ids is not None:
+        where.append(i.id.in_(list(ids)))
+    where.append(i.status != Status.PENDING.value)
+    result = conn.execute(
+        update(integrations)
+        .where(*where)
+        .values(
+            status=Status.PENDING.value, due_at=when, retry_count=0, change_seq=i.change_seq + 1,
+            next_trigger=Trigger.REPROCESS.value, next_actor=actor, next_reason=reason,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    count = int(result.rowcount or 0)
+    detail: dict[str, Any] = {"count": count, "reason": reason}
+    if ids is not None:
+        detail["ids"] = list(ids)[:100]
+    if filter is not None:
+        detail["filter"] = {k: v for k, v in filter.__dict__.items() if v not in (None, (), {})}
+    conn.execute(
+        insert(audit_log).values(
+            account_id=account_id, actor=actor, action="reprocess", detail=orjson.loads(orjson.dumps(detail, default=str)),
+            created_at=when,
+        )
+    )
+    return count
+
+
+def count_reprocessable(conn: Connection, *, account_id: int, filter: IntegrationFilter) -> int:
+    """How many integrations a bulk reprocess of `filter` would queue (its dry run): matches not already pending."""
+    where = [*filter.conditions(account_id), integrations.c.status != Status.PENDING.value]
+    return int(conn.execute(select(func.count()).select_from(integrations).where(*where)).scalar_one())

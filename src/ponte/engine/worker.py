@@ -1,0 +1,337 @@
+"""The worker: claim due integrations, send them through their connectors, record every attempt.
+
+`run_once()` is one step that returns how many integrations it handled; `run()` is the trivial loop
+around it. Tests call the step.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row, select, update
+
+from ponte.clock import now
+from ponte.connectors.base import Connector, Outcome
+from ponte.domain import Disposition, Flow, Status
+from ponte.engine import payloads
+from ponte.engine.orders import place_order
+from ponte.engine.queue import Claim, claim_due, finish, insert_attempt, release
+from ponte.engine.retry import next_step
+from ponte.knowledge import AccountRule, classify, normalise_message
+from ponte.secrets import SecretBox
+from ponte.services.affiliates import connector_for
+from ponte.services.orders import receive_order
+from ponte.settings import Settings
+from ponte.store.db import Database
+from ponte.store.tables import affiliates, error_rules, feed_cursors
+
+log = logging.getLogger("ponte.worker")
+
+
+@dataclass
+class Work:
+    """One claim carried out: what came back and how long it took."""
+
+    claim: Claim
+    affiliate: Row
+    outcome: Outcome
+    started_at: datetime
+    duration_ms: int
+    last_sent: Any = None
+
+
+@dataclass
+class Pauses:
+    """Affiliates that asked us to slow down (429 + Retry-After): no request to them until the time given."""
+
+    until: dict[int, datetime] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def pause(self, affiliate_id: int, seconds: float) -> None:
+        with self.lock:
+            end = now() + timedelta(seconds=seconds)
+            self.until[affiliate_id] = max(end, self.until.get(affiliate_id, end))
+
+    def paused_until(self, affiliate_id: int) -> datetime | None:
+        end = self.until.get(affiliate_id)
+        return end if end and end > now() else None
+
+
+def system_name(affiliate: Row) -> str:
+    return f"{affiliate.code} · {affiliate.name}"
+
+
+class Worker:
+    def __init__(self, db: Database, settings: Settings, *, owner: str | None = None, box: SecretBox | None = None):
+        self.db = db
+        self.settings = settings
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.box = box or SecretBox.from_environment(settings.secret_key_file)
+        self.pauses = Pauses()
+        self._local = threading.local()
+        self._pool = ThreadPoolExecutor(settings.worker_concurrency, thread_name_prefix="ponte-send")
+        self._last_poll = 0.0
+
+    # -- the step ---------------------------------------------------------------------------------
+    def run_once(self) -> int:
+        """Claim a batch of due integrations, execute them, record the attempts. Returns how many."""
+        with self.db.write() as conn:
+            claims = claim_due(
+                conn, owner=self.owner, limit=self.settings.worker_batch, lease_seconds=self.settings.lease_seconds
+            )
+        if not claims:
+            return 0
+        with self.db.read() as conn:
+            by_id = self._affiliates(conn, {c.affiliate_id for c in claims})
+            rules = self._account_rules(conn, {c.account_id for c in claims})
+        held, local, remote = [], [], []
+        for claim in claims:
+            affiliate = by_id[claim.affiliate_id]
+            if self.pauses.paused_until(affiliate.id):
+                held.append(claim)
+            elif claim.flow == Flow.ORDER.value and affiliate.kind == "marketplace":
+                local.append(claim)
+            else:
+                remote.append(claim)
+        works = list(self._pool.map(lambda c: self._send(c, by_id[c.affiliate_id]), remote))
+        placed: list[tuple[Row, str, Outcome]] = []
+        with self.db.write() as conn:
+            for claim in held:
+                release(conn, claim=claim, owner=self.owner, due_at=self.pauses.paused_until(claim.affiliate_id) or now())
+            for work in works:
+                self._record(conn, work, rules.get(work.claim.account_id, []))
+            for claim in local:
+                work = self._place(conn, claim, by_id[claim.affiliate_id])
+                self._record(conn, work, rules.get(claim.account_id, []))
+                placed.append((work.affiliate, claim.entity, work.outcome))
+        self._acknowledge(placed)
+        return len(claims)
+
+    # -- executing ----------------------------------------------------------------------------------
+    def _send(self, claim: Claim, affiliate: Row) -> Work:
+        started, t0 = now(), time.perf_counter()
+        last_sent = None
+        try:
+            if not affiliate.enabled:
+                outcome = Outcome.error(
+                    f"Affiliate {affiliate.code} is disabled", category="integration_config", disposition=Disposition.FIX
+                )
+            else:
+                outcome, last_sent = self._call(claim, affiliate)
+        except payloads.EntityGone as exc:
+            outcome = Outcome.error(str(exc), category="state_conflict", disposition=Disposition.TERMINAL)
+        except Exception as exc:  # a connector bug must cost one attempt, not the worker
+            log.error("connector %s failed on %s %s: %s", affiliate.connector, claim.flow, claim.entity, traceback.format_exc())
+            outcome = Outcome.error(f"Internal error in connector {affiliate.connector}: {exc}", transient=True)
+        return Work(claim, affiliate, outcome, started, int((time.perf_counter() - t0) * 1000), last_sent)
+
+    def _call(self, claim: Claim, affiliate: Row) -> tuple[Outcome, Any]:
+        connector = self._connector(affiliate)
+        flow, account, code = claim.flow, claim.account_id, claim.entity
+        with self.db.read() as conn:
+            if flow == Flow.PRODUCT.value:
+                return connector.send_product(payloads.product_payload(conn, account, code)), None
+            if flow == Flow.PRICE.value:
+                return connector.send_price(payloads.price_payload(conn, account, code)), None
+            if flow == Flow.INVENTORY.value:
+                body, warning = payloads.inventory_payload(conn, account, code, affiliate.min_availability)
+            elif flow == Flow.TRACKING.value:
+                body, warning = payloads.tracking_payload(conn, account, affiliate.id, code), None
+            else:  # an order handed to an ERP
+                order = payloads.order_row(conn, account, None, code)
+                body, warning = payloads.erp_order_payload(order, affiliate.code), None
+        if flow == Flow.INVENTORY.value:
+            outcome = connector.send_inventory(body)
+            if warning and outcome.status == Status.SUCCESS:
+                outcome.status, outcome.message = Status.WARNING, warning
+            return outcome, body
+        if flow == Flow.TRACKING.value:
+            return connector.send_tracking(body), None
+        return connector.send_order(body), None
+
+    def _place(self, conn: Connection, claim: Claim, affiliate: Row) -> Work:
+        started, t0 = now(), time.perf_counter()
+        try:
+            with conn.begin_nested():  # one bad order rolls back alone, never the batch
+                outcome = place_order(conn, account_id=claim.account_id, affiliate=affiliate, external_id=claim.entity)
+        except payloads.EntityGone as exc:
+            outcome = Outcome.error(str(exc), category="state_conflict", disposition=Disposition.TERMINAL)
+        except Exception as exc:
+            log.error("placing order %s failed: %s", claim.entity, traceback.format_exc())
+            outcome = Outcome.error(f"Internal error placing the order: {exc}", transient=True)
+        return Work(claim, affiliate, outcome, started, int((time.perf_counter() - t0) * 1000))
+
+    # -- recording ----------------------------------------------------------------------------------
+    def _explain(self, work: Work, rules: list[AccountRule]) -> tuple[str | None, Disposition | None]:
+        outcome = work.outcome
+        if outcome.status != Status.ERROR:
+            return None, None
+        if outcome.category and outcome.disposition:
+            return outcome.category, outcome.disposition
+        explanation = classify(
+            connector=work.affiliate.settings.get("profile") or work.affiliate.connector, flow=work.claim.flow,
+            message=outcome.message, http_status=outcome.http_status, code=outcome.code, account_rules=rules,
+        )
+        if outcome.transient and explanation.category == "unmapped":
+            return "marketplace_unavailable", Disposition.TRANSIENT
+        return outcome.category or explanation.category, explanation.disposition
+
+    def _record(self, conn: Connection, work: Work, rules: list[AccountRule]) -> None:
+        claim, outcome = work.claim, work.outcome
+        category, disposition = self._explain(work, rules)
+        step = next_step(
+            status=outcome.status, disposition=disposition, category=category, retry_count=claim.retry_count,
+            retry_after=outcome.retry_after, schedule=self.settings.retry_schedule, wait_delay=self.settings.wait_delay,
+            now=now(),
+        )
+        if outcome.retry_after and (outcome.http_status == 429 or category == "rate_limited"):
+            self.pauses.pause(work.affiliate.id, outcome.retry_after)
+        insert_attempt(
+            conn,
+            values={
+                "account_id": claim.account_id, "integration_id": claim.id, "trigger": claim.trigger,
+                "actor": claim.actor, "reason": claim.reason, "system": system_name(work.affiliate),
+                "status": outcome.status.value, "message": outcome.message[:4000], "code": outcome.code,
+                "category": category, "disposition": disposition.value if disposition else None,
+                "http_status": outcome.http_status, "started_at": work.started_at, "duration_ms": work.duration_ms,
+            },
+            request=outcome.request, response=outcome.response, body_limit=self.settings.body_limit,
+        )
+        state: dict[str, Any] = {
+            "status": step.status.value, "due_at": step.due_at, "retry_count": step.retry_count,
+            "message": outcome.message[:4000], "code": outcome.code, "category": category,
+            "disposition": disposition.value if disposition else None, "processed_at": now(),
+            "cause": normalise_message(outcome.message)[:200] if category else None,
+        }
+        if outcome.external_ref:
+            state["external_ref"] = outcome.external_ref
+        if work.last_sent is not None and outcome.status != Status.ERROR:
+            state["last_sent"] = work.last_sent
+        if not finish(conn, claim=claim, owner=self.owner, state=state):
+            log.warning("lease on integration %s was lost; its attempt is recorded, its state left alone", claim.id)
+
+    def _acknowledge(self, placed: list[tuple[Row, str, Outcome]]) -> None:
+        """Tell marketplaces which orders were integrated. Best effort: the order is already recorded."""
+        for affiliate, external_id, outcome in placed:
+            try:
+                self._connector(affiliate).acknowledge_order(external_id, outcome)
+            except NotImplementedError:
+                pass
+            except Exception:
+                log.warning("acknowledging order %s to %s failed: %s", external_id, affiliate.code, traceback.format_exc())
+
+    # -- order feeds --------------------------------------------------------------------------------
+    def poll_orders(self) -> int:
+        """Read every enabled marketplace's order feed once and record new orders. Returns how many were new."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(affiliates, feed_cursors.c.cursor)
+                .outerjoin(feed_cursors, feed_cursors.c.affiliate_id == affiliates.c.id)
+                .where(affiliates.c.enabled.is_(True), affiliates.c.kind == "marketplace")
+            ).all()
+        new = 0
+        for row in rows:
+            connector = self._connector(row)
+            if Flow.ORDER.value not in connector.flows:
+                continue
+            try:
+                page = connector.fetch_orders(row.cursor)
+            except Exception:
+                log.warning("reading the order feed of %s failed: %s", row.code, traceback.format_exc())
+                continue
+            if page.outcome is not None and page.outcome.status == Status.ERROR:
+                log.warning("order feed of %s: %s", row.code, page.outcome.message)
+                continue
+            new += self._store_orders(row, page.orders, page.cursor)
+        return new
+
+    def _store_orders(self, affiliate: Row, orders: list[dict[str, Any]], cursor: str | None) -> int:
+        new = 0
+        with self.db.write() as conn:
+            for data in orders:
+                try:
+                    with conn.begin_nested():
+                        _, is_new = receive_order(
+                            conn, account_id=affiliate.account_id, affiliate_id=affiliate.id, data=data,
+                            actor=f"feed:{affiliate.code}",
+                        )
+                    new += is_new
+                except ValueError as exc:
+                    log.warning("order %s from %s refused: %s", data.get("id"), affiliate.code, exc)
+            _save_cursor(conn, affiliate.id, cursor)
+        return new
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def _connector(self, affiliate: Row) -> Connector:
+        # One instance per thread and affiliate version: a settings change builds a new one.
+        cache: dict[tuple[int, datetime], Connector] = self._local.__dict__.setdefault("connectors", {})
+        key = (affiliate.id, affiliate.updated_at)
+        if key not in cache:
+            for old in [k for k in cache if k[0] == affiliate.id]:
+                cache.pop(old).close()
+            cache[key] = connector_for(
+                affiliate, box=self.box, timeout=self.settings.http_timeout, body_limit=self.settings.body_limit
+            )
+        return cache[key]
+
+    @staticmethod
+    def _affiliates(conn: Connection, ids: set[int]) -> dict[int, Row]:
+        return {r.id: r for r in conn.execute(select(affiliates).where(affiliates.c.id.in_(ids)))}
+
+    @staticmethod
+    def _account_rules(conn: Connection, account_ids: set[int]) -> dict[int, list[AccountRule]]:
+        rules: dict[int, list[AccountRule]] = {}
+        for r in conn.execute(select(error_rules).where(error_rules.c.account_id.in_(account_ids))):
+            rules.setdefault(r.account_id, []).append(AccountRule(r.pattern, r.category, r.connector, r.flow))
+        return rules
+
+    # -- the loop -----------------------------------------------------------------------------------
+    def run(self, stop: threading.Event, *, idle_sleep: float = 0.5, order_poll_every: float = 5.0,
+            on_step: Callable[[int], None] | None = None) -> None:
+        """Work until `stop` is set. A batch under way is finished first (bounded by the HTTP timeouts)."""
+        log.info("worker %s started", self.owner)
+        while not stop.is_set():
+            if time.monotonic() - self._last_poll >= order_poll_every:
+                self._last_poll = time.monotonic()
+                self._guarded(self.poll_orders)
+            done = self._guarded(self.run_once)
+            if on_step:
+                on_step(done)
+            if not done:
+                stop.wait(idle_sleep)
+        self.close()
+        log.info("worker %s stopped", self.owner)
+
+    def _guarded(self, step: Callable[[], int]) -> int:
+        # The database may be restarting: log, wait a little, and try again rather than die.
+        try:
+            return step()
+        except Exception as exc:
+            log.error("worker step failed (will retry): %s", exc)
+            time.sleep(1.0)
+            return 0
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        cache = self._local.__dict__.get("connectors", {})
+        for connector in cache.values():
+            connector.close()
+
+
+def _save_cursor(conn: Connection, affiliate_id: int, cursor: str | None) -> None:
+    changed = conn.execute(
+        update(feed_cursors).where(feed_cursors.c.affiliate_id == affiliate_id).values(cursor=cursor, polled_at=now())
+    )
+    if not changed.rowcount:
+        conn.execute(feed_cursors.insert().values(affiliate_id=affiliate_id, cursor=cursor, polled_at=now()))

@@ -1,0 +1,151 @@
+"""Affiliates: the store's connections to marketplaces and ERPs, with connector settings whose secrets
+are encrypted at rest and never returned."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Connection, Row, insert, select, update
+
+from ponte.clock import now
+from ponte.connectors.base import Connector
+from ponte.connectors.registry import build_connector, get_connector_class, secret_fields
+from ponte.secrets import SecretBox
+from ponte.services.errors import InputError, NotFound
+from ponte.store.tables import affiliates
+
+CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,15}$")
+KINDS = ("marketplace", "erp")
+DIVERGENCE_ACTIONS = ("approve", "deny", "hold")
+
+
+def _split_settings(connector: str, values: dict[str, Any], old_secrets: dict[str, Any]) -> tuple[dict, dict]:
+    """Validate connector settings; return (plain settings, secrets). A secret left empty keeps its old value."""
+    try:
+        cls = get_connector_class(connector)
+    except LookupError as exc:
+        raise InputError(str(exc), field="connector")
+    secret_names = secret_fields(cls)
+    merged = dict(values)
+    for name in secret_names:
+        if not merged.get(name) and old_secrets.get(name):
+            merged[name] = old_secrets[name]
+    try:
+        model = cls.Settings.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"connector setting {field}: {first['msg']}", field=f"settings.{field}")
+    dumped = model.model_dump(mode="json")
+    secrets = {n: getattr(model, n).get_secret_value() for n in secret_names if getattr(model, n, None) is not None}
+    plain = {k: v for k, v in dumped.items() if k not in secret_names}
+    return plain, secrets
+
+
+def _check_common(code: str, kind: str, action: str, tolerance: float, min_availability: int | None) -> None:
+    if not CODE.match(code):
+        raise InputError("code must be 2-16 capital letters, digits, '-' or '_' (like MLB or AMZ-BR)", field="code")
+    if kind not in KINDS:
+        raise InputError(f"kind must be one of {', '.join(KINDS)}", field="kind")
+    if action not in DIVERGENCE_ACTIONS:
+        raise InputError(f"price_divergence_action must be one of {', '.join(DIVERGENCE_ACTIONS)}", field="price_divergence_action")
+    if not 0 <= tolerance <= 100:
+        raise InputError("price_tolerance_pct must be between 0 and 100", field="price_tolerance_pct")
+    if min_availability is not None and min_availability < 0:
+        raise InputError("min_availability cannot be negative", field="min_availability")
+
+
+def create_affiliate(
+    conn: Connection,
+    *,
+    box: SecretBox,
+    account_id: int,
+    code: str,
+    name: str,
+    connector: str,
+    settings: dict[str, Any],
+    kind: str = "marketplace",
+    enabled: bool = True,
+    min_availability: int | None = None,
+    price_tolerance_pct: float = 0.0,
+    price_divergence_action: str = "deny",
+) -> int:
+    """Register a connection; returns its id."""
+    code = code.strip().upper()
+    _check_common(code, kind, price_divergence_action, price_tolerance_pct, min_availability)
+    if not name.strip():
+        raise InputError("name is required", field="name")
+    exists = conn.execute(
+        select(affiliates.c.id).where(affiliates.c.account_id == account_id, affiliates.c.code == code)
+    ).first()
+    if exists:
+        raise InputError(f"an affiliate with code {code} already exists", field="code")
+    plain, secrets = _split_settings(connector, settings, {})
+    when = now()
+    stmt = insert(affiliates).values(
+        account_id=account_id, code=code, name=name.strip(), kind=kind, connector=connector, settings=plain,
+        secrets=box.seal(secrets) if secrets else None, enabled=enabled, min_availability=min_availability,
+        price_tolerance_pct=price_tolerance_pct, price_divergence_action=price_divergence_action,
+        created_at=when, updated_at=when,
+    )
+    return int(conn.execute(stmt.returning(affiliates.c.id)).scalar_one())
+
+
+def get_affiliate(conn: Connection, *, account_id: int, affiliate_id: int) -> Row:
+    row = conn.execute(
+        select(affiliates).where(affiliates.c.account_id == account_id, affiliates.c.id == affiliate_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"affiliate {affiliate_id} not found")
+    return row
+
+
+def list_affiliates(conn: Connection, *, account_id: int, enabled_only: bool = False) -> list[Row]:
+    query = select(affiliates).where(affiliates.c.account_id == account_id).order_by(affiliates.c.code)
+    if enabled_only:
+        query = query.where(affiliates.c.enabled.is_(True))
+    return list(conn.execute(query).all())
+
+
+def update_affiliate(
+    conn: Connection, *, box: SecretBox, account_id: int, affiliate_id: int, changes: dict[str, Any]
+) -> None:
+    """Change an affiliate. Settings are validated again; secrets not given keep their stored value."""
+    row = get_affiliate(conn, account_id=account_id, affiliate_id=affiliate_id)
+    allowed = {"name", "enabled", "settings", "min_availability", "price_tolerance_pct", "price_divergence_action", "kind"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise InputError(f"cannot change {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    merged = {**row._mapping, **changes}
+    _check_common(row.code, merged["kind"], merged["price_divergence_action"], float(merged["price_tolerance_pct"]),
+                  merged["min_availability"])
+    values = {k: v for k, v in changes.items() if k != "settings"}
+    if "settings" in changes:
+        old_secrets = box.open(row.secrets)
+        plain, secrets = _split_settings(row.connector, {**row.settings, **changes["settings"]}, old_secrets)
+        values["settings"] = plain
+        values["secrets"] = box.seal(secrets) if secrets else None
+    values["updated_at"] = now()
+    conn.execute(update(affiliates).where(affiliates.c.id == affiliate_id).values(**values))
+
+
+def public_settings(row: Row) -> dict[str, Any]:
+    """The settings as shown to people: plain values, and each secret only as set or not."""
+    shown = dict(row.settings)
+    try:
+        names = secret_fields(get_connector_class(row.connector))
+    except LookupError:
+        names = set()
+    for name in names:
+        shown[name] = "••••••" if row.secrets else ""
+    return shown
+
+
+def connector_for(row: Row, *, box: SecretBox, timeout: float, body_limit: int) -> Connector:
+    """Instantiate the affiliate's connector with its decrypted settings."""
+    return build_connector(
+        row.connector, dict(row.settings), box.open(row.secrets),
+        affiliate_code=row.code, timeout=timeout, body_limit=body_limit,
+    )

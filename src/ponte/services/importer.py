@@ -1,0 +1,156 @@
+"""Importing catalog files: CSV or JSON lines of SKUs, prices or stock, validated line by line.
+
+A bad line is reported with its number and reason and changes nothing; good lines are written in batches.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Connection
+
+from ponte.services import catalog
+from ponte.services.errors import InputError, NotFound
+
+KINDS = ("sku", "price", "stock")
+BATCH = 500
+MAX_LINE = 1_000_000
+
+
+@dataclass
+class Rejected:
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    accepted: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def detect_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix in (".csv", ".txt"):
+        return "csv"
+    raise InputError(f"cannot tell the format of {path.name}: use a .csv or .jsonl file")
+
+
+def _csv_value(column: str, value: str) -> Any:
+    """CSV cells are text; turn list- and map-like columns into what the models expect."""
+    if value == "":
+        return None
+    if column == "images":
+        return [v.strip() for v in value.split("|") if v.strip()]
+    if column == "attributes":
+        if value.lstrip().startswith("{"):
+            return json.loads(value)
+        return dict(part.split("=", 1) for part in value.split(";") if "=" in part)
+    if column == "stock" and not value.lstrip().startswith("{"):
+        return {"main": value}
+    if column == "stock":
+        return json.loads(value)
+    if column == "active":
+        return value.strip().lower() in ("1", "true", "sim", "yes", "s", "y")
+    return value
+
+
+def read_records(text: str, fmt: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(line number, record) pairs; a record that cannot be read at all comes as an error string."""
+    if fmt == "jsonl":
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, f"not valid JSON: {exc.msg} at column {exc.colno}"
+                continue
+            yield number, record if isinstance(record, dict) else "a line must be a JSON object"
+        return
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "sku" not in reader.fieldnames:
+        raise InputError("the CSV file needs a header line with at least a 'sku' column")
+    for row in reader:
+        number = reader.line_num
+        if None in row:
+            yield number, f"line has {len(row) - 1 + len(row[None])} cells, the header has {len(reader.fieldnames)}"
+            continue
+        try:
+            yield number, {k: v for k, v in ((k, _csv_value(k, (v or "").strip())) for k, v in row.items()) if v is not None}
+        except (ValueError, json.JSONDecodeError) as exc:
+            yield number, f"unreadable cell: {exc}"
+
+
+def guess_kind(record: dict[str, Any]) -> str:
+    if "name" in record:
+        return "sku"
+    if "quantity" in record:
+        return "stock"
+    if "price" in record:
+        return "price"
+    return "sku"
+
+
+def _apply(conn: Connection, account_id: int, kind: str, record: dict[str, Any], actor: str) -> None:
+    if kind == "sku":
+        catalog.save_sku(conn, account_id=account_id, item=catalog.SkuInput.model_validate(record), actor=actor)
+    elif kind == "price":
+        catalog.set_price(conn, account_id=account_id, item=catalog.PriceInput.model_validate(record), actor=actor)
+    else:
+        catalog.set_stock(conn, account_id=account_id, item=catalog.StockInput.model_validate(record), actor=actor)
+
+
+def import_text(
+    begin: Callable[[], Any],
+    *,
+    account_id: int,
+    text: str,
+    fmt: str,
+    kind: str | None = None,
+    actor: str = "import",
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Import records; `begin()` opens one write transaction (a context manager yielding a Connection) per batch.
+
+    `progress(advance, total)` is called after each batch.
+    """
+    if kind is not None and kind not in KINDS:
+        raise InputError(f"kind must be one of {', '.join(KINDS)}", field="kind")
+    report = ImportReport(kind=kind or "auto")
+    records = list(read_records(text, fmt))
+    for start in range(0, len(records), BATCH):
+        with begin() as conn:
+            for number, record in records[start : start + BATCH]:
+                _import_one(conn, account_id, number, record, kind, actor, report)
+        if progress:
+            progress(min(BATCH, len(records) - start), len(records))
+    return report
+
+
+def _import_one(
+    conn: Connection, account_id: int, number: int, record: dict[str, Any] | str, kind: str | None, actor: str,
+    report: ImportReport,
+) -> None:
+    if isinstance(record, str):
+        report.rejected.append(Rejected(number, record))
+        return
+    try:
+        with conn.begin_nested():  # a line that fails half-way leaves nothing behind
+            _apply(conn, account_id, kind or guess_kind(record), record, actor)
+    except ValidationError as exc:
+        report.rejected.append(Rejected(number, catalog.input_error(exc).message))
+    except (InputError, NotFound) as exc:
+        report.rejected.append(Rejected(number, str(exc)))
+    else:
+        report.accepted += 1

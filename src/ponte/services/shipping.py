@@ -1,0 +1,42 @@
+"""Shipping rules (SLAs): which delivery options cover a postal-code range up to a weight."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import Connection, Row, insert, select
+
+from ponte.services.errors import InputError
+from ponte.store.tables import shipping_rules
+
+
+def add_shipping_rule(
+    conn: Connection, *, account_id: int, sla: str, postal_from: str, postal_to: str, max_weight_g: int, days: int,
+    price: Decimal,
+) -> int:
+    for name, value in (("postal_from", postal_from), ("postal_to", postal_to)):
+        if not (value.isdigit() and len(value) == 8):
+            raise InputError(f"{name} must be an 8-digit postal code (CEP)", field=name)
+    if postal_from > postal_to:
+        raise InputError("postal_from must not be after postal_to", field="postal_from")
+    if max_weight_g <= 0 or days < 0:
+        raise InputError("max_weight_g must be positive and days not negative", field="max_weight_g")
+    stmt = insert(shipping_rules).values(
+        account_id=account_id, sla=sla, postal_from=postal_from, postal_to=postal_to, max_weight_g=max_weight_g,
+        days=days, price=price,
+    )
+    return int(conn.execute(stmt.returning(shipping_rules.c.id)).scalar_one())
+
+
+def find_sla(conn: Connection, *, account_id: int, postal_code: str, weight_g: int) -> Row | None:
+    """The fastest, then cheapest, shipping rule that covers this postal code and weight."""
+    r = shipping_rules.c
+    return conn.execute(
+        select(shipping_rules)
+        .where(
+            r.account_id == account_id, r.postal_from <= postal_code, r.postal_to >= postal_code,
+            r.max_weight_g >= weight_g,
+        )
+        .order_by(r.days, r.price)
+        .limit(1)
+    ).first()
