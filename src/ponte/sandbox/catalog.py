@@ -145,8 +145,10 @@ def check_product(
     weight = payload.get("weight_g")
     if not isinstance(weight, int | float) or weight < 1:
         return Problem("missing_weight", {"category": shown})
-    return _check_gtin(payload, category, shown) or _check_images(payload, max_images, shown) or _check_brand(
-        attributes, restricted_brands
+    return (
+        _check_gtin(payload, category, shown)
+        or _check_images(payload, max_images, shown)
+        or _check_brand(attributes, restricted_brands)
     )
 
 

@@ -72,13 +72,13 @@ class Faults:
 
 
 class Stats:
-    """Requests served, by profile → "METHOD endpoint" → status."""
+    """Requests served, by profile → "METHOD endpoint" → status ("200", "503", or "200 malformed" for a fault)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._counts: defaultdict[tuple[str, str, int], int] = defaultdict(int)
+        self._counts: defaultdict[tuple[str, str, str], int] = defaultdict(int)
 
-    def add(self, profile: str, endpoint: str, status: int) -> None:
+    def add(self, profile: str, endpoint: str, status: str) -> None:
         with self._lock:
             self._counts[(profile, endpoint, status)] += 1
 
@@ -91,7 +91,7 @@ class Stats:
             items = list(self._counts.items())
         by_profile: dict[str, dict[str, dict[str, int]]] = {}
         for (profile, endpoint, status), count in sorted(items):
-            by_profile.setdefault(profile, {}).setdefault(endpoint, {})[str(status)] = count
+            by_profile.setdefault(profile, {}).setdefault(endpoint, {})[status] = count
         return {"total": sum(c for _, c in items), "by_profile": by_profile}
 
 
@@ -102,15 +102,27 @@ def classify_path(method: str, path: str) -> tuple[str, str, bool]:
     if parts and (parts[0] in PROFILES or parts[0] == "_control"):
         profile = parts.pop(0)
     helper = profile == "_control" or bool(parts and parts[0] in HELPER_WORDS)
-    words = [p if p in ENDPOINT_WORDS or p in HELPER_WORDS else "*" for p in parts]
+    words = [p if profile == "_control" or p in ENDPOINT_WORDS or p in HELPER_WORDS else "*" for p in parts]
     return profile, f"{method} /{'/'.join(words)}", helper
 
 
 class FaultMiddleware:
     """Counts requests and injects the faults that are switched on."""
 
-    def __init__(self, app: ASGIApp, faults: Faults, stats: Stats, rng: random.Random, error_body: Any) -> None:
+    sandbox: Any = None  # the Sandbox behind the app, for in-process access
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        faults: Faults,
+        stats: Stats,
+        rng: random.Random,
+        error_body: Callable[[str, int], bytes],
+        *,
+        default_profile: str,
+    ) -> None:
         self.app = app
+        self.default_profile = default_profile
         self.faults = faults
         self.stats = stats
         self.rng = rng
@@ -121,7 +133,9 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         profile, endpoint, helper = classify_path(scope["method"], scope["path"])
+        profile = self.default_profile if profile == "-" else profile
         seen = {"status": 0}
+        fault: str | None = None
 
         async def counting_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -137,7 +151,8 @@ class FaultMiddleware:
             else:
                 await self._misbehave(fault, profile, counting_send)
         finally:
-            self.stats.add(profile, endpoint, seen["status"])
+            label = str(seen["status"]) if fault in (None, "error") else f"{seen['status']} {fault}"
+            self.stats.add(profile, endpoint, label)
 
     def _applies(self, path: str) -> bool:
         return not self.faults.path_contains or self.faults.path_contains in path

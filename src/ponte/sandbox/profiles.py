@@ -25,9 +25,15 @@ MERCADOLIVRE = {
     ),
     "auth_token": ("invalid_token", "invalid access token"),
     "seller_inactive": ("forbidden", "The caller is not authorized to access this resource. User not active"),
-    "rate_limited": ("local_rate_limited", "Sorry, we couldn't process this request. Please, wait a few minutes and reprocess it"),
+    "rate_limited": (
+        "local_rate_limited",
+        "Sorry, we couldn't process this request. Please, wait a few minutes and reprocess it",
+    ),
     "unavailable": ("internal_error", "HttpServerErrorException: {status} {reason}"),
-    "invalid_category": ("item.category_id.invalid", "item.category_id.invalid: category {category} does not exist or is not a leaf"),
+    "invalid_category": (
+        "item.category_id.invalid",
+        "item.category_id.invalid: category {category} does not exist or is not a leaf",
+    ),
     "missing_attributes": (
         "item.attributes.missing_required",
         "item.attributes.missing_required: The attributes [{attrs}] are required for category {category}",
@@ -44,33 +50,60 @@ MERCADOLIVRE = {
     "gtin_required": ("item.attributes.missing_required", "The attributes [GTIN] are required for category {category}"),
     "gtin_invalid": ("item.attributes.gtin.invalid", "item.attributes.invalid: {ean} is not a valid EAN"),
     "gtin_conflict": ("item.gtin.duplicated", "item.gtin.duplicated: GTIN {ean} is already used by item {other}"),
-    "images_missing": ("item.pictures.missing", "item.pictures.missing: Items in category {category} need at least 1 picture."),
+    "images_missing": (
+        "item.pictures.missing",
+        "item.pictures.missing: Items in category {category} need at least 1 picture.",
+    ),
     "images_too_many": ("item.pictures.max", "Items in category {category} cannot exceeds {max} pictures."),
     "image_bad": (
         "item.pictures.invalid",
         "Error downloading the following url: {url}. Error: Unknown / unsupported image type extension.",
     ),
-    "brand_restricted": ("item.brand.restricted", "item.brand.restricted: The brand {brand} requires authorization to be listed"),
-    "under_review_notice": ("item.status.under_review", "Item {item_id} [status:under_review] will be active after review"),
+    "brand_restricted": (
+        "item.brand.restricted",
+        "item.brand.restricted: The brand {brand} requires authorization to be listed",
+    ),
+    "under_review_notice": (
+        "item.status.under_review",
+        "Item {item_id} [status:under_review] will be active after review",
+    ),
     "item_not_found": ("item.not_found", "item.not_found: Item with seller_sku {sku} not found"),
-    "price_invalid": ("item.price.invalid", "item.price.invalid: price {price} must be positive and at most the list price"),
+    "price_invalid": (
+        "item.price.invalid",
+        "item.price.invalid: price {price} must be positive and at most the list price",
+    ),
     "price_range": ("item.price.invalid", "item.price.invalid: price is out of the allowed range for this category"),
     "price_discount": (
         "item.price.discount_exceeded",
         "item.price.invalid: price {price} is a discount above {max_discount}% of the list price {list_price}",
     ),
-    "price_discount_notice": ("item.price.high_discount", "Price accepted, but a discount above {notice}% may lower exposure"),
-    "blocked_price": ("item.status.not_modifiable", "Cannot update item {item_id} [status:{status}] price is not modifiable"),
+    "price_discount_notice": (
+        "item.price.high_discount",
+        "Price accepted, but a discount above {notice}% may lower exposure",
+    ),
+    "blocked_price": (
+        "item.status.not_modifiable",
+        "Cannot update item {item_id} [status:{status}] price is not modifiable",
+    ),
     "blocked_stock": (
         "item.status.not_modifiable",
         "Cannot update item {item_id} [status:{status}] available quantity is not modifiable",
     ),
-    "stock_negative": ("item.available_quantity.invalid", "item.available_quantity.invalid: negative quantity {quantity}"),
+    "stock_negative": (
+        "item.available_quantity.invalid",
+        "item.available_quantity.invalid: negative quantity {quantity}",
+    ),
     "stock_zero_notice": ("item.status.paused", "Item {item_id} was paused: available quantity is 0"),
     "order_not_found": ("order.not_found", "order.not_found: Order {order_id} not found"),
     "order_cancelled": ("order.cancelled", "order.cancelled: Order {order_id} is cancelled and cannot be updated"),
-    "invoice_invalid": ("shipment.invoice.invalid", "shipment.invoice.invalid: Pedido com chave da nota inválida ({key})"),
-    "tracking_missing": ("shipment.tracking_number.missing", "shipment.tracking_number.missing: tracking number is required"),
+    "invoice_invalid": (
+        "shipment.invoice.invalid",
+        "shipment.invoice.invalid: Pedido com chave da nota inválida ({key})",
+    ),
+    "tracking_missing": (
+        "shipment.tracking_number.missing",
+        "shipment.tracking_number.missing: tracking number is required",
+    ),
     "shipment_items_mismatch": (
         "shipment.items.invalid",
         "shipment.items.invalid: quantity of {sku} does not match the order ({detail})",
@@ -109,7 +142,10 @@ MAGALU = {
         "O preço de venda {price} é inferior ao desconto máximo de {max_discount}% sobre o preço de {list_price}",
     ),
     "price_discount_notice": ("desconto_alto", "Preço aceito, mas descontos acima de {notice}% podem ser revisados"),
-    "blocked_price": ("produto_bloqueado", "O produto {item_id} está em moderação ({status}) e o preço não pode ser alterado"),
+    "blocked_price": (
+        "produto_bloqueado",
+        "O produto {item_id} está em moderação ({status}) e o preço não pode ser alterado",
+    ),
     "blocked_stock": (
         "produto_bloqueado",
         "O produto {item_id} está em moderação ({status}) e o estoque não pode ser alterado",
@@ -150,13 +186,19 @@ AMAZON = {
     "gtin_conflict": ("8541", "8541: Your submission conflicts with Amazon catalog data: EAN {ean} belongs to {other}"),
     "images_missing": ("18000", "18000: At least one main image is required"),
     "images_too_many": ("18001", "18001: Listings in category {category} cannot have more than {max} images"),
-    "image_bad": ("18027", "18027: Error downloading the following url: {url}. Unknown / unsupported image type extension."),
+    "image_bad": (
+        "18027",
+        "18027: Error downloading the following url: {url}. Unknown / unsupported image type extension.",
+    ),
     "brand_restricted": ("5665", "5665: Amazon must approve your brand before you can use it to list products"),
     "under_review_notice": ("8105", "8105: Listing {item_id} is under review and will be active after approval"),
     "item_not_found": ("8541", "8541: SKU {sku} not found for this seller"),
     "price_invalid": ("8026", "8026: price {price} must be positive and at most the list price"),
     "price_range": ("8047", "8047: price {price} is out of the allowed range for this category ({min}-{max})"),
-    "price_discount": ("8050", "8050: sale price {price} exceeds the maximum discount of {max_discount}% over {list_price}"),
+    "price_discount": (
+        "8050",
+        "8050: sale price {price} exceeds the maximum discount of {max_discount}% over {list_price}",
+    ),
     "price_discount_notice": ("8051", "8051: price accepted; discounts above {notice}% may suppress the Buy Box"),
     "blocked_price": ("8105", "Cannot update item {item_id} [status:{status}] price is not modifiable"),
     "blocked_stock": ("8105", "Cannot update item {item_id} [status:{status}] available quantity is not modifiable"),
@@ -166,7 +208,10 @@ AMAZON = {
     "order_cancelled": ("OrderCanceled", "Order {order_id} is canceled and cannot be confirmed"),
     "invoice_invalid": ("InvalidInvoiceKey", "InvalidInvoiceKey: invoice key {key} is not a valid NF-e access key"),
     "tracking_missing": ("MissingTrackingId", "MissingTrackingId: a tracking number is required"),
-    "shipment_items_mismatch": ("InvalidQuantity", "InvalidQuantity: quantity of {sku} does not match the order ({detail})"),
+    "shipment_items_mismatch": (
+        "InvalidQuantity",
+        "InvalidQuantity: quantity of {sku} does not match the order ({detail})",
+    ),
 }
 
 
@@ -214,7 +259,9 @@ def _money(value: float) -> dict[str, str]:
 def _amazon_order(o: Order) -> dict[str, Any]:
     return {
         "AmazonOrderId": o.id,
-        "OrderStatus": {"new": "Unshipped", "acknowledged": "Unshipped", "cancelled": "Canceled"}.get(o.status, o.status),
+        "OrderStatus": {"new": "Unshipped", "acknowledged": "Unshipped", "cancelled": "Canceled"}.get(
+            o.status, o.status
+        ),
         "PurchaseDate": o.created_at,
         "OrderItems": [
             {"SellerSKU": i["sku"], "QuantityOrdered": i["quantity"], "ItemPrice": _money(i["price"])} for i in o.items
@@ -224,7 +271,10 @@ def _amazon_order(o: Order) -> dict[str, Any]:
         "ShippingAddress": {"PostalCode": o.postal_code},
         "BuyerInfo": {
             "BuyerName": o.buyer.get("name"),
-            "BuyerTaxInfo": {"TaxingRegion": "BR", "TaxClassifications": [{"Name": "CPF", "Value": o.buyer.get("document")}]},
+            "BuyerTaxInfo": {
+                "TaxingRegion": "BR",
+                "TaxClassifications": [{"Name": "CPF", "Value": o.buyer.get("document")}],
+            },
             "BuyerEmail": o.buyer.get("email"),
             "BuyerPhone": o.buyer.get("phone"),
         },
