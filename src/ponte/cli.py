@@ -32,7 +32,8 @@ console = Console()
 err = Console(stderr=True)
 
 DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Folder for the SQLite database and the secret key [default: ponte-data]")
+    Path | None,
+    typer.Option("--data-dir", help="Folder for the SQLite database and the secret key [default: ponte-data]"),
 ]
 DatabaseUrl = Annotated[
     str | None, typer.Option("--database-url", help="Database URL (overrides PONTE_DATABASE_URL), e.g. postgresql://…")
@@ -60,7 +61,9 @@ def clear_errors() -> Iterator[None]:
         raise typer.Exit(1)
 
 
-def open_db(data_dir: Path | None, database_url: str | None, *, migrate_first: bool = True) -> tuple[Settings, Database]:
+def open_db(
+    data_dir: Path | None, database_url: str | None, *, migrate_first: bool = True
+) -> tuple[Settings, Database]:
     settings = load_settings(data_dir, database_url)
     db = Database(settings)
     if migrate_first:
@@ -92,6 +95,74 @@ def setup_logging(verbose: bool = False) -> None:
 @app.callback()
 def _root() -> None:
     """Ponte: marketplace integration hub."""
+
+
+@app.command("run")
+def run_command(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    demo: Annotated[bool, typer.Option("--demo/--no-demo", help="Load the demo store on first start")] = True,
+    sandbox: Annotated[bool, typer.Option("--sandbox/--no-sandbox", help="Start the sandbox marketplace")] = True,
+    worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Run a worker in this process")] = True,
+) -> None:
+    """Run Ponte: web app and API, a worker, and the sandbox marketplace with the demo store."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from ponte.runner import RunOptions, serve
+
+    setup_logging()
+    logging.getLogger("ponte.worker").setLevel(logging.WARNING)
+    with clear_errors():
+        settings = load_settings(data_dir, database_url)
+        columns = (TextColumn("Sending to the marketplaces"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task("sync", total=None)
+            serve(
+                settings,
+                RunOptions(host=host, port=port, demo=demo, sandbox=sandbox, worker=worker),
+                say=lambda text: bar.console.print(text, highlight=False),
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+
+
+@app.command("sandbox")
+def sandbox_command(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8765,
+    profile: Annotated[str, typer.Option(help="Profile served without a path prefix")] = "mercadolivre",
+) -> None:
+    """Serve the sandbox marketplace (every profile under /<profile>/…)."""
+    from ponte.sandbox.server import serve
+
+    console.print(f"Sandbox marketplace at http://{host}:{port}/ (profiles under /mercadolivre, /magalu, /amazon)")
+    serve(host=host, port=port, profile=profile)
+
+
+@app.command("demo")
+def demo_command(
+    sandbox_url: Annotated[str, typer.Option(help="URL of a running `ponte sandbox`")] = "http://127.0.0.1:8765",
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Load the demo store against a running sandbox and play its first hours (catalog, orders, tracking)."""
+    import httpx
+
+    from ponte.runner import demo_login_lines, prepare_demo
+
+    setup_logging()
+    logging.getLogger("ponte.worker").setLevel(logging.WARNING)
+    with clear_errors():
+        settings, db = open_db(data_dir, database_url)
+        try:
+            loaded = prepare_demo(db, settings, sandbox_url.rstrip("/"), None)
+        except httpx.HTTPError as exc:
+            raise CliError(f"the sandbox at {sandbox_url} cannot be reached ({exc}); start it with `ponte sandbox`")
+    if loaded:
+        console.print("Demo store loaded. Logins (password for all):\n" + "\n".join(demo_login_lines()))
+    else:
+        console.print("The demo store was already loaded; its marketplaces now point at " + sandbox_url)
 
 
 @app.command("migrate")
@@ -169,7 +240,9 @@ def status_command(
 @app.command("reprocess")
 def reprocess_command(
     flow: Annotated[Flow | None, typer.Option(help="Only this flow")] = None,
-    status: Annotated[list[Status] | None, typer.Option(help="Only these statuses (repeatable) [default: error]")] = None,
+    status: Annotated[
+        list[Status] | None, typer.Option(help="Only these statuses (repeatable) [default: error]")
+    ] = None,
     affiliate: Annotated[list[str] | None, typer.Option(help="Only these affiliate codes (repeatable)")] = None,
     category: Annotated[list[str] | None, typer.Option(help="Only these error categories (repeatable)")] = None,
     search: Annotated[str | None, typer.Option(help="Id or SKU prefix")] = None,
@@ -256,8 +329,15 @@ def import_command(
             def advance(step: int, total: int) -> None:
                 bar.update(task, advance=step, total=total)
 
-            report = import_text(db.write, account_id=account_id, text=text, fmt=fmt, kind=kind, progress=advance,
-                                 actor=f"import:{file.name}")
+            report = import_text(
+                db.write,
+                account_id=account_id,
+                text=text,
+                fmt=fmt,
+                kind=kind,
+                progress=advance,
+                actor=f"import:{file.name}",
+            )
     console.print(f"Imported {report.accepted} lines; rejected {len(report.rejected)}.")
     for rejected in report.rejected[:200]:
         console.print(f"  line {rejected.line}: {rejected.reason}", markup=False, highlight=False)

@@ -34,23 +34,39 @@ def _check_items(conn: Connection, order: Row, affiliate: Row) -> tuple[Outcome 
     for item in order.items:
         sku = conn.execute(select(skus).where(skus.c.account_id == order.account_id, skus.c.sku == item["sku"])).first()
         if sku is None:
-            return _fail(f"SKU {item['sku']} of the order does not exist in the store catalog", "sku_not_linked"), [], ""
+            return (
+                _fail(f"SKU {item['sku']} of the order does not exist in the store catalog", "sku_not_linked"),
+                [],
+                "",
+            )
         if not sku.active or sku.price is None:
-            return _fail(f"SKU {sku.sku} is inactive or has no price for this sales channel", "sku_not_sellable"), [], ""
+            return (
+                _fail(f"SKU {sku.sku} is inactive or has no price for this sales channel", "sku_not_sellable"),
+                [],
+                "",
+            )
         mapped = conn.execute(
             select(integrations.c.external_ref).where(
-                integrations.c.account_id == order.account_id, integrations.c.flow == Flow.PRODUCT.value,
-                integrations.c.affiliate_id == affiliate.id, integrations.c.entity == sku.sku,
+                integrations.c.account_id == order.account_id,
+                integrations.c.flow == Flow.PRODUCT.value,
+                integrations.c.affiliate_id == affiliate.id,
+                integrations.c.entity == sku.sku,
                 integrations.c.status.in_([Status.SUCCESS.value, Status.WARNING.value]),
             )
         ).first()
         if mapped is None:
-            return _fail(f"SKU {sku.sku} is not mapped on {affiliate.code}: send the product first", "sku_not_linked"), [], ""
+            return (
+                _fail(f"SKU {sku.sku} is not mapped on {affiliate.code}: send the product first", "sku_not_linked"),
+                [],
+                "",
+            )
         available = available_stock(conn, sku_id=sku.id)
         if available < item["quantity"]:
-            return _fail(
-                f"SKU {sku.sku} out of stock: {item['quantity']} ordered, {available} available", "out_of_stock"
-            ), [], ""
+            return (
+                _fail(f"SKU {sku.sku} out of stock: {item['quantity']} ordered, {available} available", "out_of_stock"),
+                [],
+                "",
+            )
         problem = _price_problem(Decimal(item["price"]), sku.price, affiliate)
         if problem and affiliate.price_divergence_action != "approve":
             return problem, [], ""
@@ -110,7 +126,8 @@ def place_order(conn: Connection, *, account_id: int, affiliate: Row, external_i
     rule = find_sla(conn, account_id=account_id, postal_code=order.postal_code, weight_g=weight)
     if rule is None:
         return _fail(
-            f"No shipping rule (SLA) delivers {weight} g to postal code {order.postal_code}", "sla_unavailable",
+            f"No shipping rule (SLA) delivers {weight} g to postal code {order.postal_code}",
+            "sla_unavailable",
             request=request,
         )
     for sku, item in lines:
@@ -118,7 +135,9 @@ def place_order(conn: Connection, *, account_id: int, affiliate: Row, external_i
     # Reserved stock is no longer available: every marketplace must hear the new quantity.
     mark_catalog_changed(conn, account_id, (Flow.INVENTORY,), [sku.sku for sku, _ in lines])
     conn.execute(
-        update(orders).where(orders.c.id == order.id).values(status="placed", sla=rule.sla, placed_at=now(), updated_at=now())
+        update(orders)
+        .where(orders.c.id == order.id)
+        .values(status="placed", sla=rule.sla, placed_at=now(), updated_at=now())
     )
     _hand_to_erps(conn, account_id, external_id)
     message = f"Order placed with SLA {rule.sla} ({rule.days} days)"
@@ -135,6 +154,9 @@ def _hand_to_erps(conn: Connection, account_id: int, external_id: str) -> None:
         )
     ).all()
     mark_changed(
-        conn, account_id=account_id, flow=Flow.ORDER.value, keys=[(r.id, external_id) for r in erps],
+        conn,
+        account_id=account_id,
+        flow=Flow.ORDER.value,
+        keys=[(r.id, external_id) for r in erps],
         trigger=Trigger.CHANGE,
     )

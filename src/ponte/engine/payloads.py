@@ -28,10 +28,19 @@ def _num(value: Any) -> float | None:
 def product_payload(conn: Connection, account_id: int, code: str) -> dict[str, Any]:
     row = _sku(conn, account_id, code)
     return {
-        "sku": row.sku, "name": row.name, "brand": row.brand, "category": row.category, "ean": row.ean,
-        "description": row.description, "attributes": dict(row.attributes or {}), "images": list(row.images or []),
-        "weight_g": row.weight_g, "height_cm": _num(row.height_cm), "width_cm": _num(row.width_cm),
-        "length_cm": _num(row.length_cm), "active": row.active,
+        "sku": row.sku,
+        "name": row.name,
+        "brand": row.brand,
+        "category": row.category,
+        "ean": row.ean,
+        "description": row.description,
+        "attributes": dict(row.attributes or {}),
+        "images": list(row.images or []),
+        "weight_g": row.weight_g,
+        "height_cm": _num(row.height_cm),
+        "width_cm": _num(row.width_cm),
+        "length_cm": _num(row.length_cm),
+        "active": row.active,
     }
 
 
@@ -40,7 +49,9 @@ def price_payload(conn: Connection, account_id: int, code: str) -> dict[str, Any
     return {"sku": row.sku, "list_price": _num(row.list_price), "price": _num(row.price)}
 
 
-def inventory_payload(conn: Connection, account_id: int, code: str, min_availability: int | None) -> tuple[dict, str | None]:
+def inventory_payload(
+    conn: Connection, account_id: int, code: str, min_availability: int | None
+) -> tuple[dict, str | None]:
     """The stock to send, and a warning when the minimum-availability rule replaced it with 0."""
     row = _sku(conn, account_id, code)
     quantity = available_stock(conn, sku_id=row.id) if row.active else 0
@@ -65,7 +76,9 @@ def order_row(conn: Connection, account_id: int, affiliate_id: int | None, exter
 def tracking_payload(conn: Connection, account_id: int, affiliate_id: int, external_id: str) -> dict[str, Any]:
     row = order_row(conn, account_id, affiliate_id, external_id)
     return {
-        "order_id": row.external_id, "invoice_key": row.invoice_key, "carrier": row.carrier,
+        "order_id": row.external_id,
+        "invoice_key": row.invoice_key,
+        "carrier": row.carrier,
         "tracking_number": row.tracking_number,
         "items": [{"sku": i["sku"], "quantity": i["quantity"]} for i in row.items],
     }
@@ -74,8 +87,14 @@ def tracking_payload(conn: Connection, account_id: int, affiliate_id: int, exter
 def erp_order_payload(order: Row, affiliate_code: str) -> dict[str, Any]:
     """A placed order as handed to an ERP."""
     return {
-        "order_id": order.external_id, "marketplace": affiliate_code, "status": order.status,
-        "buyer": order.buyer, "items": order.items, "total": _num(order.total),
-        "shipping_total": _num(order.shipping_total), "postal_code": order.postal_code, "sla": order.sla,
+        "order_id": order.external_id,
+        "marketplace": affiliate_code,
+        "status": order.status,
+        "buyer": order.buyer,
+        "items": order.items,
+        "total": _num(order.total),
+        "shipping_total": _num(order.shipping_total),
+        "postal_code": order.postal_code,
+        "sla": order.sla,
         "placed_at": order.placed_at.isoformat() if order.placed_at else None,
     }

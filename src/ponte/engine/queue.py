@@ -101,8 +101,18 @@ def claim_due(
     i = integrations.c
     query = (
         select(
-            i.id, i.account_id, i.flow, i.affiliate_id, i.entity, i.change_seq, i.retry_count,
-            i.next_trigger, i.next_actor, i.next_reason, i.external_ref, i.last_sent,
+            i.id,
+            i.account_id,
+            i.flow,
+            i.affiliate_id,
+            i.entity,
+            i.change_seq,
+            i.retry_count,
+            i.next_trigger,
+            i.next_actor,
+            i.next_reason,
+            i.external_ref,
+            i.last_sent,
         )
         .where(i.status == Status.PENDING.value, i.due_at <= when, or_(i.lease_until.is_(None), i.lease_until < when))
         .order_by(i.due_at)
@@ -121,9 +131,18 @@ def claim_due(
     )
     return [
         Claim(
-            id=r.id, account_id=r.account_id, flow=r.flow, affiliate_id=r.affiliate_id, entity=r.entity,
-            seq=r.change_seq, retry_count=r.retry_count, trigger=r.next_trigger or Trigger.CHANGE.value,
-            actor=r.next_actor, reason=r.next_reason, external_ref=r.external_ref, last_sent=r.last_sent,
+            id=r.id,
+            account_id=r.account_id,
+            flow=r.flow,
+            affiliate_id=r.affiliate_id,
+            entity=r.entity,
+            seq=r.change_seq,
+            retry_count=r.retry_count,
+            trigger=r.next_trigger or Trigger.CHANGE.value,
+            actor=r.next_actor,
+            reason=r.next_reason,
+            external_ref=r.external_ref,
+            last_sent=r.last_sent,
         )
         for r in rows
     ]
@@ -196,7 +215,7 @@ def finish(
     changed = conn.execute(
         update(integrations)
         .where(i.id == claim.id, i.lease_owner == owner)
-        .values(**common, next_trigger=Trigger.CHANGE.value, retry_count=0)
+        .values(**{**common, "next_trigger": Trigger.CHANGE.value, "retry_count": 0})
     )
     return bool(changed.rowcount)
 
@@ -228,8 +247,13 @@ def reprocess_integrations(
         update(integrations)
         .where(*where)
         .values(
-            status=Status.PENDING.value, due_at=when, retry_count=0, change_seq=i.change_seq + 1,
-            next_trigger=Trigger.REPROCESS.value, next_actor=actor, next_reason=reason,
+            status=Status.PENDING.value,
+            due_at=when,
+            retry_count=0,
+            change_seq=i.change_seq + 1,
+            next_trigger=Trigger.REPROCESS.value,
+            next_actor=actor,
+            next_reason=reason,
         )
         .execution_options(synchronize_session=False)
     )
@@ -241,7 +265,10 @@ def reprocess_integrations(
         detail["filter"] = {k: v for k, v in filter.__dict__.items() if v not in (None, (), {})}
     conn.execute(
         insert(audit_log).values(
-            account_id=account_id, actor=actor, action="reprocess", detail=orjson.loads(orjson.dumps(detail, default=str)),
+            account_id=account_id,
+            actor=actor,
+            action="reprocess",
+            detail=orjson.loads(orjson.dumps(detail, default=str)),
             created_at=when,
         )
     )

@@ -108,7 +108,9 @@ class Worker:
         placed: list[tuple[Row, str, Outcome]] = []
         with self.db.write() as conn:
             for claim in held:
-                release(conn, claim=claim, owner=self.owner, due_at=self.pauses.paused_until(claim.affiliate_id) or now())
+                release(
+                    conn, claim=claim, owner=self.owner, due_at=self.pauses.paused_until(claim.affiliate_id) or now()
+                )
             for work in works:
                 self._record(conn, work, rules.get(work.claim.account_id, []))
             for claim in local:
@@ -125,14 +127,22 @@ class Worker:
         try:
             if not affiliate.enabled:
                 outcome = Outcome.error(
-                    f"Affiliate {affiliate.code} is disabled", category="integration_config", disposition=Disposition.FIX
+                    f"Affiliate {affiliate.code} is disabled",
+                    category="integration_config",
+                    disposition=Disposition.FIX,
                 )
             else:
                 outcome, last_sent = self._call(claim, affiliate)
         except payloads.EntityGone as exc:
             outcome = Outcome.error(str(exc), category="state_conflict", disposition=Disposition.TERMINAL)
         except Exception as exc:  # a connector bug must cost one attempt, not the worker
-            log.error("connector %s failed on %s %s: %s", affiliate.connector, claim.flow, claim.entity, traceback.format_exc())
+            log.error(
+                "connector %s failed on %s %s: %s",
+                affiliate.connector,
+                claim.flow,
+                claim.entity,
+                traceback.format_exc(),
+            )
             outcome = Outcome.error(f"Internal error in connector {affiliate.connector}: {exc}", transient=True)
         return Work(claim, affiliate, outcome, started, int((time.perf_counter() - t0) * 1000), last_sent)
 
@@ -180,8 +190,12 @@ class Worker:
         if outcome.category and outcome.disposition:
             return outcome.category, outcome.disposition
         explanation = classify(
-            connector=work.affiliate.settings.get("profile") or work.affiliate.connector, flow=work.claim.flow,
-            message=outcome.message, http_status=outcome.http_status, code=outcome.code, account_rules=rules,
+            connector=work.affiliate.settings.get("profile") or work.affiliate.connector,
+            flow=work.claim.flow,
+            message=outcome.message,
+            http_status=outcome.http_status,
+            code=outcome.code,
+            account_rules=rules,
         )
         if outcome.transient and explanation.category == "unmapped":
             return "marketplace_unavailable", Disposition.TRANSIENT
@@ -191,8 +205,13 @@ class Worker:
         claim, outcome = work.claim, work.outcome
         category, disposition = self._explain(work, rules)
         step = next_step(
-            status=outcome.status, disposition=disposition, category=category, retry_count=claim.retry_count,
-            retry_after=outcome.retry_after, schedule=self.settings.retry_schedule, wait_delay=self.settings.wait_delay,
+            status=outcome.status,
+            disposition=disposition,
+            category=category,
+            retry_count=claim.retry_count,
+            retry_after=outcome.retry_after,
+            schedule=self.settings.retry_schedule,
+            wait_delay=self.settings.wait_delay,
             now=now(),
         )
         if outcome.retry_after and (outcome.http_status == 429 or category == "rate_limited"):
@@ -200,18 +219,34 @@ class Worker:
         insert_attempt(
             conn,
             values={
-                "account_id": claim.account_id, "integration_id": claim.id, "trigger": claim.trigger,
-                "actor": claim.actor, "reason": claim.reason, "system": system_name(work.affiliate),
-                "status": outcome.status.value, "message": outcome.message[:4000], "code": outcome.code,
-                "category": category, "disposition": disposition.value if disposition else None,
-                "http_status": outcome.http_status, "started_at": work.started_at, "duration_ms": work.duration_ms,
+                "account_id": claim.account_id,
+                "integration_id": claim.id,
+                "trigger": claim.trigger,
+                "actor": claim.actor,
+                "reason": claim.reason,
+                "system": system_name(work.affiliate),
+                "status": outcome.status.value,
+                "message": outcome.message[:4000],
+                "code": outcome.code,
+                "category": category,
+                "disposition": disposition.value if disposition else None,
+                "http_status": outcome.http_status,
+                "started_at": work.started_at,
+                "duration_ms": work.duration_ms,
             },
-            request=outcome.request, response=outcome.response, body_limit=self.settings.body_limit,
+            request=outcome.request,
+            response=outcome.response,
+            body_limit=self.settings.body_limit,
         )
         state: dict[str, Any] = {
-            "status": step.status.value, "due_at": step.due_at, "retry_count": step.retry_count,
-            "message": outcome.message[:4000], "code": outcome.code, "category": category,
-            "disposition": disposition.value if disposition else None, "processed_at": now(),
+            "status": step.status.value,
+            "due_at": step.due_at,
+            "retry_count": step.retry_count,
+            "message": outcome.message[:4000],
+            "code": outcome.code,
+            "category": category,
+            "disposition": disposition.value if disposition else None,
+            "processed_at": now(),
             "cause": normalise_message(outcome.message)[:200] if category else None,
         }
         if outcome.external_ref:
@@ -229,7 +264,9 @@ class Worker:
             except NotImplementedError:
                 pass
             except Exception:
-                log.warning("acknowledging order %s to %s failed: %s", external_id, affiliate.code, traceback.format_exc())
+                log.warning(
+                    "acknowledging order %s to %s failed: %s", external_id, affiliate.code, traceback.format_exc()
+                )
 
     # -- order feeds --------------------------------------------------------------------------------
     def poll_orders(self) -> int:
@@ -263,7 +300,10 @@ class Worker:
                 try:
                     with conn.begin_nested():
                         _, is_new = receive_order(
-                            conn, account_id=affiliate.account_id, affiliate_id=affiliate.id, data=data,
+                            conn,
+                            account_id=affiliate.account_id,
+                            affiliate_id=affiliate.id,
+                            data=data,
                             actor=f"feed:{affiliate.code}",
                         )
                     new += is_new
@@ -297,8 +337,14 @@ class Worker:
         return rules
 
     # -- the loop -----------------------------------------------------------------------------------
-    def run(self, stop: threading.Event, *, idle_sleep: float = 0.5, order_poll_every: float = 5.0,
-            on_step: Callable[[int], None] | None = None) -> None:
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        idle_sleep: float = 0.5,
+        order_poll_every: float = 5.0,
+        on_step: Callable[[int], None] | None = None,
+    ) -> None:
         """Work until `stop` is set. A batch under way is finished first (bounded by the HTTP timeouts)."""
         log.info("worker %s started", self.owner)
         while not stop.is_set():

@@ -50,7 +50,9 @@ def _check_common(code: str, kind: str, action: str, tolerance: float, min_avail
     if kind not in KINDS:
         raise InputError(f"kind must be one of {', '.join(KINDS)}", field="kind")
     if action not in DIVERGENCE_ACTIONS:
-        raise InputError(f"price_divergence_action must be one of {', '.join(DIVERGENCE_ACTIONS)}", field="price_divergence_action")
+        raise InputError(
+            f"price_divergence_action must be one of {', '.join(DIVERGENCE_ACTIONS)}", field="price_divergence_action"
+        )
     if not 0 <= tolerance <= 100:
         raise InputError("price_tolerance_pct must be between 0 and 100", field="price_tolerance_pct")
     if min_availability is not None and min_availability < 0:
@@ -85,10 +87,19 @@ def create_affiliate(
     plain, secrets = _split_settings(connector, settings, {})
     when = now()
     stmt = insert(affiliates).values(
-        account_id=account_id, code=code, name=name.strip(), kind=kind, connector=connector, settings=plain,
-        secrets=box.seal(secrets) if secrets else None, enabled=enabled, min_availability=min_availability,
-        price_tolerance_pct=price_tolerance_pct, price_divergence_action=price_divergence_action,
-        created_at=when, updated_at=when,
+        account_id=account_id,
+        code=code,
+        name=name.strip(),
+        kind=kind,
+        connector=connector,
+        settings=plain,
+        secrets=box.seal(secrets) if secrets else None,
+        enabled=enabled,
+        min_availability=min_availability,
+        price_tolerance_pct=price_tolerance_pct,
+        price_divergence_action=price_divergence_action,
+        created_at=when,
+        updated_at=when,
     )
     return int(conn.execute(stmt.returning(affiliates.c.id)).scalar_one())
 
@@ -114,13 +125,26 @@ def update_affiliate(
 ) -> None:
     """Change an affiliate. Settings are validated again; secrets not given keep their stored value."""
     row = get_affiliate(conn, account_id=account_id, affiliate_id=affiliate_id)
-    allowed = {"name", "enabled", "settings", "min_availability", "price_tolerance_pct", "price_divergence_action", "kind"}
+    allowed = {
+        "name",
+        "enabled",
+        "settings",
+        "min_availability",
+        "price_tolerance_pct",
+        "price_divergence_action",
+        "kind",
+    }
     unknown = set(changes) - allowed
     if unknown:
         raise InputError(f"cannot change {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
     merged = {**row._mapping, **changes}
-    _check_common(row.code, merged["kind"], merged["price_divergence_action"], float(merged["price_tolerance_pct"]),
-                  merged["min_availability"])
+    _check_common(
+        row.code,
+        merged["kind"],
+        merged["price_divergence_action"],
+        float(merged["price_tolerance_pct"]),
+        merged["min_availability"],
+    )
     values = {k: v for k, v in changes.items() if k != "settings"}
     if "settings" in changes:
         old_secrets = box.open(row.secrets)
@@ -146,6 +170,10 @@ def public_settings(row: Row) -> dict[str, Any]:
 def connector_for(row: Row, *, box: SecretBox, timeout: float, body_limit: int) -> Connector:
     """Instantiate the affiliate's connector with its decrypted settings."""
     return build_connector(
-        row.connector, dict(row.settings), box.open(row.secrets),
-        affiliate_code=row.code, timeout=timeout, body_limit=body_limit,
+        row.connector,
+        dict(row.settings),
+        box.open(row.secrets),
+        affiliate_code=row.code,
+        timeout=timeout,
+        body_limit=body_limit,
     )

@@ -44,9 +44,9 @@ class SkuInput(BaseModel):
     handling_days: int = Field(default=1, ge=0, le=90)
     list_price: Price | None = None
     price: Price | None = None
-    stock: dict[Annotated[str, Field(min_length=1, max_length=64)], Annotated[int, Field(ge=0, le=10_000_000)]] | None = (
-        None
-    )
+    stock: (
+        dict[Annotated[str, Field(min_length=1, max_length=64)], Annotated[int, Field(ge=0, le=10_000_000)]] | None
+    ) = None
 
     @field_validator("ean")
     @classmethod
@@ -123,8 +123,12 @@ def mark_catalog_changed(
     targets = _marketplace_ids(conn, account_id)
     for flow in flows:
         mark_changed(
-            conn, account_id=account_id, flow=flow.value, keys=[(a, c) for a in targets for c in codes],
-            trigger=Trigger.CHANGE, actor=actor,
+            conn,
+            account_id=account_id,
+            flow=flow.value,
+            keys=[(a, c) for a in targets for c in codes],
+            trigger=Trigger.CHANGE,
+            actor=actor,
         )
 
 
@@ -152,7 +156,9 @@ def save_sku(conn: Connection, *, account_id: int, item: SkuInput, actor: str | 
     return sku_id
 
 
-def save_skus(conn: Connection, *, account_id: int, items: list[dict[str, Any]], actor: str | None = None) -> list[ItemResult]:
+def save_skus(
+    conn: Connection, *, account_id: int, items: list[dict[str, Any]], actor: str | None = None
+) -> list[ItemResult]:
     """Validate and save many SKUs; each item gets its own result, and a bad item never stops the others."""
     results = []
     for index, raw in enumerate(items):

@@ -87,7 +87,10 @@ def read_records(text: str, fmt: str) -> Iterator[tuple[int, dict[str, Any] | st
             yield number, f"line has {len(row) - 1 + len(row[None])} cells, the header has {len(reader.fieldnames)}"
             continue
         try:
-            yield number, {k: v for k, v in ((k, _csv_value(k, (v or "").strip())) for k, v in row.items()) if v is not None}
+            yield (
+                number,
+                {k: v for k, v in ((k, _csv_value(k, (v or "").strip())) for k, v in row.items()) if v is not None},
+            )
         except (ValueError, json.JSONDecodeError) as exc:
             yield number, f"unreadable cell: {exc}"
 
@@ -139,7 +142,12 @@ def import_text(
 
 
 def _import_one(
-    conn: Connection, account_id: int, number: int, record: dict[str, Any] | str, kind: str | None, actor: str,
+    conn: Connection,
+    account_id: int,
+    number: int,
+    record: dict[str, Any] | str,
+    kind: str | None,
+    actor: str,
     report: ImportReport,
 ) -> None:
     if isinstance(record, str):

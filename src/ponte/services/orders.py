@@ -84,22 +84,36 @@ def receive_order(
     when = now()
     conn.execute(
         insert(orders).values(
-            account_id=account_id, affiliate_id=affiliate_id, external_id=order.id, status="received",
-            buyer=order.buyer, items=items, total=total, shipping_total=order.shipping_total,
-            postal_code=order.postal_code, received_at=order.created_at or when, updated_at=when,
+            account_id=account_id,
+            affiliate_id=affiliate_id,
+            external_id=order.id,
+            status="received",
+            buyer=order.buyer,
+            items=items,
+            total=total,
+            shipping_total=order.shipping_total,
+            postal_code=order.postal_code,
+            received_at=order.created_at or when,
+            updated_at=when,
         )
     )
     mark_changed(
-        conn, account_id=account_id, flow=Flow.ORDER.value, keys=[(affiliate_id, order.id)],
-        trigger=Trigger.IMPORT, actor=actor,
+        conn,
+        account_id=account_id,
+        flow=Flow.ORDER.value,
+        keys=[(affiliate_id, order.id)],
+        trigger=Trigger.IMPORT,
+        actor=actor,
     )
     return order.id, True
 
 
 def get_order(conn: Connection, *, account_id: int, external_id: str, affiliate_code: str | None = None) -> Row:
-    query = select(orders, affiliates.c.code.label("affiliate_code"), affiliates.c.name.label("affiliate_name")).join(
-        affiliates, affiliates.c.id == orders.c.affiliate_id
-    ).where(orders.c.account_id == account_id, orders.c.external_id == external_id)
+    query = (
+        select(orders, affiliates.c.code.label("affiliate_code"), affiliates.c.name.label("affiliate_name"))
+        .join(affiliates, affiliates.c.id == orders.c.affiliate_id)
+        .where(orders.c.account_id == account_id, orders.c.external_id == external_id)
+    )
     if affiliate_code:
         query = query.where(affiliates.c.code == affiliate_code)
     row = conn.execute(query).first()

@@ -11,7 +11,14 @@ from ponte.store.tables import shipping_rules
 
 
 def add_shipping_rule(
-    conn: Connection, *, account_id: int, sla: str, postal_from: str, postal_to: str, max_weight_g: int, days: int,
+    conn: Connection,
+    *,
+    account_id: int,
+    sla: str,
+    postal_from: str,
+    postal_to: str,
+    max_weight_g: int,
+    days: int,
     price: Decimal,
 ) -> int:
     for name, value in (("postal_from", postal_from), ("postal_to", postal_to)):
@@ -22,8 +29,13 @@ def add_shipping_rule(
     if max_weight_g <= 0 or days < 0:
         raise InputError("max_weight_g must be positive and days not negative", field="max_weight_g")
     stmt = insert(shipping_rules).values(
-        account_id=account_id, sla=sla, postal_from=postal_from, postal_to=postal_to, max_weight_g=max_weight_g,
-        days=days, price=price,
+        account_id=account_id,
+        sla=sla,
+        postal_from=postal_from,
+        postal_to=postal_to,
+        max_weight_g=max_weight_g,
+        days=days,
+        price=price,
     )
     return int(conn.execute(stmt.returning(shipping_rules.c.id)).scalar_one())
 
@@ -34,7 +46,9 @@ def find_sla(conn: Connection, *, account_id: int, postal_code: str, weight_g: i
     return conn.execute(
         select(shipping_rules)
         .where(
-            r.account_id == account_id, r.postal_from <= postal_code, r.postal_to >= postal_code,
+            r.account_id == account_id,
+            r.postal_from <= postal_code,
+            r.postal_to >= postal_code,
             r.max_weight_g >= weight_g,
         )
         .order_by(r.days, r.price)

@@ -247,9 +247,7 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index("ix_integrations_entity", ["account_id", "entity"], unique=False)
-        batch_op.create_index(
-            "ix_integrations_cause", ["account_id", "status", "category", "cause"], unique=False
-        )
+        batch_op.create_index("ix_integrations_cause", ["account_id", "status", "category", "cause"], unique=False)
         batch_op.create_index(
             "ix_integrations_list", ["account_id", "flow", "status", "processed_at", "id"], unique=False
         )

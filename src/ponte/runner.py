@@ -1,0 +1,130 @@
+"""`ponte run`: the whole hub in one process — database, sandbox marketplace, demo store, worker and web server."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import uvicorn
+from sqlalchemy import func, select
+
+from ponte.app import create_app
+from ponte.demo import (
+    ACCOUNT,
+    PASSWORD,
+    USERS,
+    invoice_demo_orders,
+    is_loaded,
+    load_demo,
+    place_demo_orders,
+    point_at_sandbox,
+    register_sellers,
+)
+from ponte.domain import Status
+from ponte.engine.worker import Worker
+from ponte.sandbox.server import SandboxServer
+from ponte.secrets import SecretBox
+from ponte.settings import Settings
+from ponte.store.db import Database
+from ponte.store.migrate import migrate
+from ponte.store.tables import accounts, integrations
+
+log = logging.getLogger("ponte.run")
+
+
+@dataclass
+class RunOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    demo: bool = True
+    sandbox: bool = True
+    worker: bool = True
+
+
+def pending_count(db: Database) -> int:
+    with db.read() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).select_from(integrations).where(integrations.c.status == Status.PENDING.value)
+            ).scalar_one()
+        )
+
+
+def drain(worker: Worker, db: Database, progress: Callable[[int, int], None] | None = None, *, rounds: int = 3) -> None:
+    """Run the worker until nothing is due now (retries scheduled for later are left for later)."""
+    total = pending_count(db)
+    done = 0
+    for _ in range(rounds):
+        worker.poll_orders()
+        while handled := worker.run_once():
+            done += handled
+            if progress:
+                progress(min(done, total), max(total, done))
+
+
+def prepare_demo(
+    db: Database, settings: Settings, sandbox_url: str, progress: Callable[[int, int], None] | None
+) -> bool:
+    """Load the demo store on first start and play its first hours; on later starts point it at the new sandbox.
+    Returns True when the demo was loaded now."""
+    box = SecretBox.from_environment(settings.secret_key_file)
+    register_sellers(sandbox_url)
+    with db.write() as conn:
+        first = not is_loaded(conn)
+        if first:
+            load_demo(conn, box=box, sandbox_url=sandbox_url)
+        else:
+            point_at_sandbox(conn, box=box, sandbox_url=sandbox_url)
+    if not first:
+        return False
+    worker = Worker(db, settings, owner="demo-loader", box=box)
+    drain(worker, db, progress)
+    place_demo_orders(sandbox_url)
+    drain(worker, db, progress)
+    with db.write() as conn:
+        account_id = conn.execute(select(accounts.c.id).where(accounts.c.slug == ACCOUNT)).scalar_one()
+        invoice_demo_orders(conn, account_id=account_id)
+    drain(worker, db, progress)
+    worker.close()
+    return True
+
+
+def demo_login_lines() -> list[str]:
+    return [f"  {email}  /  {PASSWORD}   ({role.value})" for email, role in USERS]
+
+
+def serve(
+    settings: Settings,
+    options: RunOptions,
+    *,
+    say: Callable[[str], None],
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Migrate, start the sandbox and the worker, load the demo, and serve the web app until interrupted."""
+    db = Database(settings)
+    migrate(db)
+    sandbox = SandboxServer(host="127.0.0.1").start() if options.sandbox else None
+    if sandbox:
+        say(f"Sandbox marketplace at {sandbox.url} (profiles: mercadolivre, magalu, amazon)")
+    if options.demo and sandbox and prepare_demo(db, settings, sandbox.url, progress):
+        say("Demo store loaded: catalog sent to three marketplaces, orders imported, tracking sent.")
+    stop = threading.Event()
+    worker_thread = None
+    if options.worker:
+        worker = Worker(db, settings)
+        worker_thread = threading.Thread(target=worker.run, args=(stop,), name="ponte-worker", daemon=True)
+        worker_thread.start()
+    say(f"Ponte is running at http://{options.host}:{options.port}/")
+    if options.demo and sandbox:
+        say("Demo login (password for all):\n" + "\n".join(demo_login_lines()))
+    try:
+        uvicorn.run(create_app(settings, db=db), host=options.host, port=options.port, log_level="warning")
+    finally:
+        stop.set()
+        if worker_thread:
+            worker_thread.join(timeout=30)
+        if sandbox:
+            sandbox.stop()
+        db.dispose()
