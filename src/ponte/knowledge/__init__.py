@@ -2,10 +2,43 @@
 
 Public interface (the engine, API, web and CLI use only this):
     classify(connector=..., flow=..., message=..., http_status=..., code=..., account_rules=()) -> Explanation
+    explain_text(explanation, locale) -> str          plain text for terminals
+    explanation_json(explanation) -> dict              {"category", "disposition", "fix", "help", ...}
+    normalise_message(message) -> str                  grouping key for causes; cause_key(category, message)
+    load_knowledge(path=None) -> Knowledge             validated data (cached); KnowledgeError when a file is wrong
+    categories() / article(category, locale) / render_article_html(category, locale)
+    validate_account_rule(rule)                        KnowledgeError when an account rule is unusable
+The data lives in ponte/knowledge/data/ or in the directory named by PONTE_KNOWLEDGE_DIR.
 """
 
 from __future__ import annotations
 
-from ponte.knowledge.classifier import AccountRule, Explanation, classify
+from ponte.knowledge.articles import article, categories, render_article_html
+from ponte.knowledge.classifier import (
+    AccountRule,
+    Explanation,
+    classify,
+    explain_text,
+    explanation_json,
+    validate_account_rule,
+)
+from ponte.knowledge.loader import Knowledge, KnowledgeError, clear_knowledge_cache, load_knowledge
+from ponte.knowledge.text import cause_key, normalise_message
 
-__all__ = ["AccountRule", "Explanation", "classify"]
+__all__ = [
+    "AccountRule",
+    "Explanation",
+    "Knowledge",
+    "KnowledgeError",
+    "article",
+    "categories",
+    "cause_key",
+    "classify",
+    "clear_knowledge_cache",
+    "explain_text",
+    "explanation_json",
+    "load_knowledge",
+    "normalise_message",
+    "render_article_html",
+    "validate_account_rule",
+]

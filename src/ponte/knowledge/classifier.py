@@ -1,21 +1,40 @@
-"""Placeholder classifier: HTTP status only. Replaced by the data-driven knowledge base (issue 5)."""
+"""The classifier: a failed attempt's message, code and HTTP status -> category, disposition, fix and help.
+
+Order of evidence, most specific first:
+  1. the account's own rules (scoped by connector and flow when they say so);
+  2. the marketplace's rules, by error code and by message (rules/<marketplace>.yaml, then rules/_common.yaml);
+  3. generic patterns per category in Portuguese, English and Spanish (patterns.yaml);
+  4. the HTTP status (http_status.yaml);
+  5. `unmapped`.
+It runs on every failed attempt, so everything is compiled once and each message is folded once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ponte.domain import Disposition
+from ponte.knowledge.loader import Knowledge, KnowledgeError, Matcher, Rule, load_knowledge
+from ponte.knowledge.text import fold, fold_pattern, required_literals
 
 
 @dataclass(frozen=True)
 class AccountRule:
-    """An account's own rule: a message pattern (regular expression) that means this category."""
+    """An account's own rule: a message pattern (regular expression) that means this category.
+
+    Matched case- and accent-insensitively against the message; `connector` and `flow` narrow it when set.
+    `disposition` overrides the category's default when set.
+    """
 
     pattern: str
     category: str
     connector: str | None = None
     flow: str | None = None
+    disposition: Disposition | None = None
+    id: str | None = None  # shown as the matching rule ("account:<id>")
 
 
 @dataclass(frozen=True)
@@ -26,6 +45,23 @@ class Explanation:
     title: dict[str, str] = field(default_factory=dict)
     help: str = ""  # path of the help article served by Ponte, e.g. /help/out_of_stock
     rule: str | None = None  # which rule matched, for "why this category?"
+    contact: dict[str, str] = field(default_factory=dict)  # whom to ask, for `marketplace` dispositions
+
+
+@dataclass(frozen=True)
+class _Hit:
+    category: str
+    disposition: Disposition | None
+    rule: str | None
+
+
+# Codes at the start of a message ("item.price.invalid: ...", "5665: ...", "429 QuotaExceeded: ...")
+# or after the word code ("code: 001 / Invalid Email").
+_LEADING_CODES = re.compile(
+    r"^\W{0,3}([a-z][\w-]*(?:\.[\w-]+)+|\d{3,6}|[a-z]{2,6}\d{2,6})(?:\s+([a-z]\w{3,40}))?\s*[:\-/\]]"
+)
+_NAMED_CODE = re.compile(r"\b(?:code|codigo|error_code|errorcode)\W{1,3}([\w.-]+)")
+_DOTTED_CODE = re.compile(r"\b[a-z_]+(?:\.[a-z_]+){1,4}\b")
 
 
 def classify(
@@ -36,9 +72,180 @@ def classify(
     http_status: int | None = None,
     code: str | None = None,
     account_rules: Sequence[AccountRule] = (),
+    knowledge: Knowledge | None = None,
 ) -> Explanation:
-    if http_status == 429:
-        return Explanation("rate_limited", Disposition.TRANSIENT, help="/help/rate_limited")
-    if http_status is not None and http_status >= 500:
-        return Explanation("marketplace_unavailable", Disposition.TRANSIENT, help="/help/marketplace_unavailable")
-    return Explanation("unmapped", Disposition.FIX, help="/help/unmapped")
+    """Explain one failed attempt. Never raises for odd input: an unknown message is `unmapped`."""
+    kb = knowledge or load_knowledge()
+    text = fold(message or "")
+    hit = (
+        _match_account(kb, account_rules, connector, flow, text)
+        or _match_marketplace(kb, kb.marketplace_for(connector), flow, text, code)
+        or _match_rules(kb.patterns, flow, text, ())
+        or _match_status(kb, http_status)
+        or _Hit("unmapped", None, None)
+    )
+    return _explain(kb, hit, text)
+
+
+def _match_account(
+    kb: Knowledge, rules: Sequence[AccountRule], connector: str | None, flow: str | None, text: str
+) -> _Hit | None:
+    if not rules:
+        return None
+    marketplace = kb.marketplace_for(connector)
+    for rule in rules:
+        if rule.connector and kb.marketplace_for(rule.connector) != marketplace:
+            continue
+        if rule.flow and rule.flow != flow:
+            continue
+        matcher = _account_matcher(rule.pattern)
+        # A rule naming a category the data no longer has is skipped rather than breaking every attempt.
+        if matcher is not None and rule.category in kb.categories and matcher.matches(text):
+            return _Hit(rule.category, rule.disposition, f"account:{rule.id or rule.pattern}")
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _account_matcher(pattern: str) -> Matcher | None:
+    folded = fold_pattern(pattern)
+    try:
+        return Matcher(pattern, re.compile(folded, re.IGNORECASE), required_literals(folded))
+    except re.error:
+        return None
+
+
+def validate_account_rule(rule: AccountRule, knowledge: Knowledge | None = None) -> None:
+    """Raise KnowledgeError with a clear reason when an account rule cannot be used (for the API and UI)."""
+    kb = knowledge or load_knowledge()
+    if rule.category not in kb.categories:
+        raise KnowledgeError(f"account rule {rule.pattern!r}: unknown category {rule.category!r}")
+    try:
+        regex = re.compile(fold_pattern(rule.pattern), re.IGNORECASE)
+    except re.error as error:
+        raise KnowledgeError(f"account rule {rule.pattern!r}: bad regular expression: {error}")
+    if regex.search(""):
+        raise KnowledgeError(f"account rule {rule.pattern!r}: matches an empty message, so it would match everything")
+
+
+def _codes(code: str | None, text: str) -> tuple[str, ...]:
+    found: list[str] = [fold(code).strip()] if code else []
+    leading = _LEADING_CODES.match(text)
+    if leading:
+        found.extend(group for group in leading.groups() if group)
+    found.extend(_NAMED_CODE.findall(text))
+    found.extend(_DOTTED_CODE.findall(text[:200]))
+    return tuple(found)
+
+
+def _match_marketplace(
+    kb: Knowledge, marketplace: str | None, flow: str | None, text: str, code: str | None
+) -> _Hit | None:
+    codes: tuple[str, ...] | None = None
+    for name in (marketplace, "*"):
+        rules = kb.rules.get(name) if name else None
+        if not rules:
+            continue
+        if codes is None:
+            codes = _codes(code, text)
+        hit = _match_rules(rules, flow, text, codes)
+        if hit:
+            return hit
+    return None
+
+
+def _match_rules(rules: Iterable[Rule], flow: str | None, text: str, codes: tuple[str, ...]) -> _Hit | None:
+    for rule in rules:
+        if rule.flow and rule.flow != flow:
+            continue
+        if (
+            (rule.message is not None and rule.message.matches(text))
+            or (rule.code is not None and rule.code in codes)
+            or (rule.code_pattern is not None and any(rule.code_pattern.search(c) for c in codes))
+        ):
+            return _Hit(rule.category, rule.disposition, rule.id)
+    return None
+
+
+def _match_status(kb: Knowledge, http_status: int | None) -> _Hit | None:
+    if http_status is None:
+        return None
+    key = str(http_status)
+    category = kb.http_status.get(key) or kb.http_status.get(f"{key[:1]}xx")
+    return _Hit(category, None, f"http:{key}") if category else None
+
+
+def _explain(kb: Knowledge, hit: _Hit, text: str) -> Explanation:
+    category = kb.categories[hit.category]
+    disposition = hit.disposition
+    if disposition is None:
+        disposition = next((d for matcher, d in category.dispositions if matcher.matches(text)), category.disposition)
+    return Explanation(
+        category=category.code,
+        disposition=disposition,
+        fix=dict(category.fix),
+        title=dict(category.title),
+        help=f"/help/{category.code}",
+        rule=hit.rule,
+        contact=dict(category.contact),
+    )
+
+
+_LABELS = {
+    "pt-BR": {
+        "category": "Categoria",
+        "disposition": "O que fazer",
+        "fix": "Como corrigir",
+        "contact": "Contato",
+        "help": "Ajuda",
+        "rule": "Regra",
+        Disposition.TRANSIENT: "temporário — o Ponte tenta de novo sozinho",
+        Disposition.FIX: "corrigir os dados e reprocessar",
+        Disposition.MARKETPLACE: "só o marketplace pode liberar",
+        Disposition.WAIT: "aguardar — resolve-se sozinho, o Ponte tenta mais tarde",
+        Disposition.TERMINAL: "definitivo — não adianta reprocessar",
+    },
+    "en": {
+        "category": "Category",
+        "disposition": "What to do",
+        "fix": "How to fix",
+        "contact": "Contact",
+        "help": "Help",
+        "rule": "Rule",
+        Disposition.TRANSIENT: "temporary — Ponte retries by itself",
+        Disposition.FIX: "fix the data, then reprocess",
+        Disposition.MARKETPLACE: "only the marketplace can unblock it",
+        Disposition.WAIT: "wait — it clears by itself, Ponte retries later",
+        Disposition.TERMINAL: "final — reprocessing will not help",
+    },
+}
+
+
+def explain_text(explanation: Explanation, locale: str = "pt-BR") -> str:
+    """Plain text for terminals: title, category, disposition, fix, contact, help and the matching rule."""
+    lang = locale if locale in _LABELS else "en"
+    labels = _LABELS[lang]
+    lines = [
+        explanation.title.get(lang) or explanation.category,
+        f"{labels['category']}: {explanation.category}",
+        f"{labels['disposition']}: {explanation.disposition.value} ({labels[explanation.disposition]})",
+        f"{labels['fix']}: {explanation.fix.get(lang, '')}",
+    ]
+    if explanation.contact and explanation.disposition is Disposition.MARKETPLACE:
+        lines.append(f"{labels['contact']}: {explanation.contact.get(lang, '')}")
+    lines.append(f"{labels['help']}: {explanation.help}")
+    if explanation.rule:
+        lines.append(f"{labels['rule']}: {explanation.rule}")
+    return "\n".join(lines)
+
+
+def explanation_json(explanation: Explanation) -> dict[str, object]:
+    """The JSON shape the API returns: category, disposition, fix, help (and title, rule, contact)."""
+    return {
+        "category": explanation.category,
+        "disposition": explanation.disposition.value,
+        "fix": dict(explanation.fix),
+        "help": explanation.help,
+        "title": dict(explanation.title),
+        "rule": explanation.rule,
+        "contact": dict(explanation.contact),
+    }
