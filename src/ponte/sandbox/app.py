@@ -8,6 +8,7 @@ served without a prefix. Seller endpoints need a bearer token from `POST /{profi
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -32,6 +33,7 @@ class Sandbox:
             raise ValueError(f"unknown sandbox profile(s) {unknown}; known: {sorted(PROFILES)}")
         self.default = default
         self.seed = seed
+        self.initial_config = replace(config, restricted_brands=set(config.restricted_brands))
         self.state = SandboxState(profiles, config)
         self.faults = Faults()
         self.stats = Stats()

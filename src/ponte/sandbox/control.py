@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -87,8 +88,10 @@ async def stats(sb: Sandbox, request: Request) -> Response:
 
 
 async def reset(sb: Sandbox, request: Request) -> Response:
-    """Forget every seller, token, listing and order, switch faults off, zero the counters, re-seed."""
+    """Forget sellers, tokens, listings and orders; restore the config; faults off; counters zeroed; re-seeded."""
     sb.state.reset()
+    initial = sb.initial_config
+    sb.state.config = replace(initial, restricted_brands=set(initial.restricted_brands))
     sb.faults.update({name: value for name, value in type(sb.faults)().as_dict().items()})
     sb.stats.reset()
     sb.rng.seed(sb.seed)

@@ -311,8 +311,8 @@ class Profile:
         """The (code, message) this marketplace answers for a kind of problem."""
         code, template = self.messages[kind]
         values = dict(params or {})
-        if "status" in values:
-            values.setdefault("reason", REASONS.get(int(values["status"]), "Server Error"))
+        if isinstance(values.get("status"), int):
+            values.setdefault("reason", REASONS.get(values["status"], "Server Error"))
         try:
             return code, template.format(**values)
         except (KeyError, IndexError, ValueError):

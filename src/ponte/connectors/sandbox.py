@@ -1,0 +1,269 @@
+"""The sandbox marketplace connector: speaks to `ponte sandbox` (any of its profiles) over HTTP.
+
+It is also the model for a real marketplace connector: get and cache a token, send each flow's payload,
+and turn the answer into an Outcome that keeps the marketplace's own words.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import SecretStr, field_validator
+
+from ponte.connectors.base import Connector, ConnectorSettings, FetchedOrders, Outcome
+from ponte.connectors.http import HttpClient, HttpResult
+from ponte.domain import Disposition, Status
+
+FEED_PAGE = 50
+
+
+class SandboxSettings(ConnectorSettings):
+    base_url: str  # the sandbox server, e.g. http://127.0.0.1:8765
+    profile: str = "mercadolivre"  # mercadolivre, magalu or amazon
+    client_id: str
+    client_secret: SecretStr
+    seller_id: str | None = None  # informational: the token says which seller this is
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("profile")
+    @classmethod
+    def _simple_name(cls, value: str) -> str:
+        if not value.replace("_", "").isalnum():
+            raise ValueError("profile must be a plain name like mercadolivre")
+        return value
+
+
+def body_message(body: Any, status: int | None) -> tuple[str, str | None]:
+    """(message, code) from an answer body, whatever its shape; the message is kept verbatim."""
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            body = error
+        message = body.get("message") or body.get("mensagem") or body.get("error_description")
+        if not message and isinstance(body.get("errors"), list) and body["errors"]:
+            first = body["errors"][0]
+            message = first.get("message") if isinstance(first, dict) else str(first)
+        code = body.get("code") or (error if isinstance(error, str) else None)
+        if message:
+            return str(message), None if code is None else str(code)
+    if isinstance(body, str) and body.strip():
+        return body.strip()[:1000], None
+    return f"HTTP {status}", None
+
+
+def outcome_from_result(result: HttpResult, message: str = "", external_ref: str | None = None) -> Outcome:
+    """The Outcome of one exchange: transport trouble, 429 and 5xx are transient; other errors keep their words."""
+    record = {"request": result.record_request(), "response": result.record_response(), "http_status": result.status}
+    if result.error is not None:
+        # Timeouts, refused or dropped connections, broken or oversized answers: the marketplace misbehaved.
+        return Outcome.error(
+            result.error, transient=True, category="marketplace_unavailable", disposition=Disposition.TRANSIENT,
+            retry_after=result.retry_after, **record,
+        )  # fmt: skip
+    text, code = body_message(result.body, result.status)
+    if result.ok:
+        warnings = result.body.get("warnings") if isinstance(result.body, dict) else None
+        if warnings:
+            remarks = [w.get("message", str(w)) if isinstance(w, dict) else str(w) for w in warnings]
+            first_code = warnings[0].get("code") if isinstance(warnings[0], dict) else None
+            return Outcome.warning("; ".join(remarks), code=first_code, external_ref=external_ref, **record)
+        return Outcome.ok(message, external_ref=external_ref, **record)
+    status = result.status or 0
+    if status == 429:
+        return Outcome.error(
+            text, code=code, transient=True, category="rate_limited", disposition=Disposition.TRANSIENT,
+            retry_after=result.retry_after, **record,
+        )  # fmt: skip
+    if status >= 500:
+        return Outcome.error(
+            text, code=code, transient=True, category="marketplace_unavailable", disposition=Disposition.TRANSIENT,
+            retry_after=result.retry_after, **record,
+        )  # fmt: skip
+    # A 4xx in the marketplace's own words: the knowledge base decides what it means.
+    return Outcome.error(text, code=code, **record)
+
+
+class SandboxConnector(Connector):
+    kind = "sandbox"
+    label = "Sandbox marketplace"
+    Settings = SandboxSettings
+    flows = frozenset({"product", "price", "inventory", "tracking", "order"})
+
+    def __init__(self, settings: ConnectorSettings, **kwargs: Any) -> None:
+        super().__init__(settings, **kwargs)
+        assert isinstance(settings, SandboxSettings)
+        self.config = settings
+        secret = settings.client_secret.get_secret_value()
+        self.http = HttpClient(
+            f"{settings.base_url}/{settings.profile}",
+            timeout=self.timeout,
+            body_limit=self.body_limit,
+            secrets=[secret],
+        )
+        self._token: str | None = None
+        self._token_until = 0.0
+
+    # -- auth -------------------------------------------------------------------------------------------
+
+    def _authenticate(self) -> Outcome | None:
+        """Get a fresh access token; an error Outcome when the marketplace refuses or cannot answer."""
+        body = {
+            "grant_type": "client_credentials",
+            "client_id": self.config.client_id,
+            "client_secret": self.config.client_secret.get_secret_value(),
+        }
+        result = self.http.request("POST", "/oauth/token", json=body)
+        token = result.body.get("access_token") if result.ok and isinstance(result.body, dict) else None
+        if not token:
+            outcome = outcome_from_result(result)
+            if outcome.status != Status.ERROR:  # a 2xx without a token is as bad as a broken answer
+                return Outcome.error("the token answer had no access_token", transient=True, **_records(result))
+            if result.status in (400, 401, 403):
+                outcome.category, outcome.disposition = "auth_invalid", Disposition.FIX
+            return outcome
+        self.http.add_secret(token)
+        expires_in = float(result.body.get("expires_in") or 300)
+        # Renew a little before expiry, so that a call does not leave with a token about to die.
+        self._token, self._token_until = token, time.monotonic() + expires_in - min(30.0, expires_in * 0.1)
+        return None
+
+    def _call(
+        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+    ) -> HttpResult | Outcome:
+        """One authenticated request; re-authenticates once when the token was refused."""
+        for _attempt in (1, 2):
+            if self._token is None or time.monotonic() >= self._token_until:
+                failed = self._authenticate()
+                if failed is not None:
+                    return failed
+            headers = {"Authorization": f"Bearer {self._token}"}
+            result = self.http.request(method, path, json=json, headers=headers, params=params)
+            if result.status != 401:
+                return result
+            self._token = None  # expired or revoked: forget it and try once more with a new one
+        outcome = outcome_from_result(result)
+        outcome.category, outcome.disposition = "auth_invalid", Disposition.FIX
+        return outcome
+
+    def _send(self, method: str, path: str, payload: Any, message: str, ref_key: str | None = None) -> Outcome:
+        result = self._call(method, path, json=payload)
+        if isinstance(result, Outcome):
+            return result
+        ref = None
+        if ref_key and result.ok and isinstance(result.body, dict) and result.body.get(ref_key) is not None:
+            ref = str(result.body[ref_key])
+        return outcome_from_result(result, message.format(ref=ref), external_ref=ref)
+
+    # -- flows ------------------------------------------------------------------------------------------
+
+    def send_product(self, payload: dict[str, Any]) -> Outcome:
+        """PUT the SKU's catalog data; success carries the marketplace's item id as external_ref."""
+        return self._send("PUT", f"/items/{_q(payload['sku'])}", payload, "listed as {ref}", ref_key="id")
+
+    def send_price(self, payload: dict[str, Any]) -> Outcome:
+        body = {"list_price": payload.get("list_price"), "price": payload.get("price")}
+        return self._send("PUT", f"/items/{_q(payload['sku'])}/price", body, "price updated", ref_key="id")
+
+    def send_inventory(self, payload: dict[str, Any]) -> Outcome:
+        body = {"quantity": payload.get("quantity"), "handling_days": payload.get("handling_days") or 0}
+        return self._send("PUT", f"/items/{_q(payload['sku'])}/stock", body, "stock updated", ref_key="id")
+
+    def send_tracking(self, payload: dict[str, Any]) -> Outcome:
+        body = {k: payload.get(k) for k in ("invoice_key", "carrier", "tracking_number", "items")}
+        path = f"/orders/{_q(payload['order_id'])}/shipment"
+        return self._send("POST", path, body, "shipment {ref} recorded", ref_key="shipment_id")
+
+    def fetch_orders(self, cursor: str | None) -> FetchedOrders:
+        """The next page of the seller's new orders, normalised to Ponte's incoming-order shape."""
+        result = self._call("GET", "/orders", params={"since": cursor or "0", "limit": FEED_PAGE})
+        if isinstance(result, Outcome):
+            return FetchedOrders([], cursor, outcome=result)
+        outcome = outcome_from_result(result)
+        if outcome.status == Status.ERROR or not isinstance(result.body, dict):
+            if outcome.status != Status.ERROR:
+                outcome = Outcome.error("the order feed answer was not an object", transient=True, **_records(result))
+            return FetchedOrders([], cursor, outcome=outcome)
+        raw, next_cursor = _feed_parts(result.body)
+        return FetchedOrders([normalise_order(o) for o in raw], next_cursor or cursor, outcome=outcome)
+
+    def acknowledge_order(self, external_id: str, outcome: Outcome) -> Outcome:
+        integrated = outcome.status in (Status.SUCCESS, Status.WARNING)
+        body = {"status": "integrated" if integrated else "rejected", "message": outcome.message[:500]}
+        return self._send("POST", f"/orders/{_q(external_id)}/ack", body, "acknowledged")
+
+    def test_connection(self) -> Outcome:
+        """Get a new token and read the seller's profile."""
+        self._token = None
+        result = self._call("GET", "/me")
+        if isinstance(result, Outcome):
+            return result
+        outcome = outcome_from_result(result)
+        if outcome.status == Status.SUCCESS and isinstance(result.body, dict):
+            outcome.message = f"Connected to {result.body.get('marketplace')} as seller {result.body.get('seller_id')}"
+        return outcome
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _q(value: Any) -> str:
+    return quote(str(value), safe="")
+
+
+def _records(result: HttpResult) -> dict[str, Any]:
+    return {"request": result.record_request(), "response": result.record_response(), "http_status": result.status}
+
+
+def _feed_parts(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+    """The orders and next cursor of a feed page, in any profile's envelope."""
+    if "results" in body:  # mercadolivre
+        return body["results"], (body.get("paging") or {}).get("next_cursor")
+    if "pedidos" in body:  # magalu
+        return body["pedidos"], body.get("proximo_cursor")
+    payload = body.get("payload") or {}  # amazon
+    return payload.get("Orders") or [], payload.get("NextToken")
+
+
+def _amount(value: Any) -> float:
+    if isinstance(value, dict):
+        value = value.get("Amount")
+    return float(value or 0)
+
+
+def normalise_order(raw: dict[str, Any]) -> dict[str, Any]:
+    """One order in Ponte's shape: {id, status, items, postal_code, buyer, total, shipping_total, created_at}."""
+    if "order_items" in raw:  # mercadolivre
+        buyer = raw.get("buyer") or {}
+        return {
+            "id": str(raw["id"]), "status": raw.get("status"), "created_at": raw.get("date_created"),
+            "items": [{"sku": i["item"]["seller_sku"], "quantity": i["quantity"], "price": float(i["unit_price"])} for i in raw["order_items"]],
+            "postal_code": raw.get("shipping", {}).get("receiver_address", {}).get("zip_code"),
+            "buyer": {"name": buyer.get("full_name"), "document": buyer.get("doc_number"), "email": buyer.get("email"), "phone": buyer.get("phone")},
+            "total": float(raw.get("total_amount") or 0), "shipping_total": float(raw.get("shipping", {}).get("cost") or 0),
+        }  # fmt: skip
+    if "itens" in raw:  # magalu
+        client = raw.get("cliente") or {}
+        return {
+            "id": str(raw["codigo"]), "status": raw.get("situacao"), "created_at": raw.get("criado_em"),
+            "items": [{"sku": i["sku"], "quantity": i["quantidade"], "price": float(i["preco"])} for i in raw["itens"]],
+            "postal_code": (raw.get("endereco_entrega") or {}).get("cep"),
+            "buyer": {"name": client.get("nome"), "document": client.get("cpf"), "email": client.get("email"), "phone": client.get("telefone")},
+            "total": float(raw.get("valor_total") or 0), "shipping_total": float(raw.get("valor_frete") or 0),
+        }  # fmt: skip
+    info = raw.get("BuyerInfo") or {}  # amazon
+    tax = ((info.get("BuyerTaxInfo") or {}).get("TaxClassifications") or [{}])[0]
+    return {
+        "id": str(raw["AmazonOrderId"]), "status": raw.get("OrderStatus"), "created_at": raw.get("PurchaseDate"),
+        "items": [{"sku": i["SellerSKU"], "quantity": i["QuantityOrdered"], "price": _amount(i["ItemPrice"])} for i in raw["OrderItems"]],
+        "postal_code": (raw.get("ShippingAddress") or {}).get("PostalCode"),
+        "buyer": {"name": info.get("BuyerName"), "document": tax.get("Value"), "email": info.get("BuyerEmail"), "phone": info.get("BuyerPhone")},
+        "total": _amount(raw.get("OrderTotal")), "shipping_total": _amount(raw.get("ShippingPrice")),
+    }  # fmt: skip

@@ -1,0 +1,84 @@
+"""Fixtures for tests that talk to the sandbox marketplace over real HTTP.
+
+Import them into a test module (`from sandbox_fixtures import sandbox, sandbox_server, ...  # noqa: F401`),
+or from tests/conftest.py to share them with every test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from ponte.connectors.base import Connector
+from ponte.connectors.registry import build_connector
+from ponte.sandbox import SandboxServer
+from ponte.sandbox.catalog import nfe_check_digit
+
+SELLER = "loja-alice"
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    """One sandbox for the session, on a free port of 127.0.0.1, stopped at the end."""
+    with SandboxServer(seed=7) as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
+    """The session's sandbox, emptied: no sellers, orders or faults, default limits, counters at zero."""
+    sandbox_server.control("reset")
+    return sandbox_server
+
+
+@pytest.fixture
+def make_connector(sandbox: SandboxServer) -> Iterator[Callable[..., Connector]]:
+    """Build sandbox connectors for a profile (seller alice, auto-registered), closed after the test."""
+    made: list[Connector] = []
+
+    def make(
+        profile: str = "mercadolivre", *, secret: str = "secret", timeout: float = 3.0, **settings: Any
+    ) -> Connector:
+        values = {"base_url": sandbox.url, "profile": profile, "client_id": SELLER, **settings}
+        connector = build_connector(
+            "sandbox", values, {"client_secret": secret}, affiliate_code=profile.upper()[:8], timeout=timeout
+        )
+        made.append(connector)
+        return connector
+
+    yield make
+    for connector in made:
+        connector.close()
+
+
+def product(sku: str = "CEL-001", **changes: Any) -> dict[str, Any]:
+    """A phone that every profile accepts as it is."""
+    data = {
+        "sku": sku,
+        "name": "Smartphone Acme X1 128 GB",
+        "brand": "Acme",
+        "category": "1055",
+        "ean": "7891234567895",
+        "description": "Tela de 6,1 polegadas, 128 GB.",
+        "attributes": {"MODEL": "X1", "Cor": "Preto"},
+        "images": ["https://cdn.example.com/x1-front.jpg", "https://cdn.example.com/x1-back.png"],
+        "weight_g": 180,
+        "height_cm": 15.0,
+        "width_cm": 7.5,
+        "length_cm": 1.0,
+        "active": True,
+    }
+    data.update(changes)
+    return data
+
+
+def nfe_key(first43: str = "3524011234567800019955001000000123100000123") -> str:
+    """A valid 44-digit NF-e key made from its first 43 digits."""
+    return first43 + str(nfe_check_digit(first43))
+
+
+def admin_get(sandbox: SandboxServer, path: str, **params: Any) -> dict[str, Any]:
+    return httpx.get(f"{sandbox.url}{path}", params=params, timeout=5.0).raise_for_status().json()
