@@ -1,0 +1,495 @@
+"""The Connections query layer: integration lists, details, counts, causes, order history and the SKU matrix.
+
+UI-agnostic: the web pages, the REST API and the CLI call these with a Connection they own, and every
+query is scoped to `account_id` through `IntegrationFilter.conditions`. Lists page by keyset
+(processed_at DESC, id ASC) with opaque cursors, never OFFSET, so page 1000 costs what page 1 costs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
+
+from ponte.domain import SKU_FLOWS, Flow, Status
+from ponte.services.errors import InputError, NotFound
+from ponte.store.filters import IntegrationFilter
+from ponte.store.tables import affiliates, attempt_bodies, attempts, integrations, orders, skus
+
+MAX_LIMIT = 500
+# Filtered counts stop here: a badge that says "10,000+" is as useful as an exact one and never scans millions.
+COUNT_CAP = 10_000
+STATUSES = tuple(s.value for s in (Status.ERROR, Status.WARNING, Status.PENDING, Status.SUCCESS))
+
+
+@dataclass(frozen=True)
+class IntegrationRow:
+    """One line of a Connections list: an integration's current state."""
+
+    id: int
+    flow: str
+    entity: str
+    affiliate_id: int
+    affiliate_code: str
+    affiliate_name: str
+    affiliate_kind: str
+    status: str
+    message: str | None
+    code: str | None
+    category: str | None
+    disposition: str | None
+    cause: str | None
+    processed_at: datetime | None
+    attempt_count: int
+    next_trigger: str | None
+    next_actor: str | None
+
+    @property
+    def stamp(self) -> str:
+        """Changes whenever the row would look different: what live refresh compares."""
+        when = self.processed_at.isoformat() if self.processed_at else ""
+        return f"{self.status}|{when}|{self.attempt_count}"
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[IntegrationRow]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    id: int
+    integration_id: int
+    trigger: str
+    actor: str | None
+    reason: str | None
+    system: str
+    status: str
+    message: str | None
+    code: str | None
+    category: str | None
+    disposition: str | None
+    http_status: int | None
+    started_at: datetime
+    duration_ms: int
+    request: str | None = None
+    response: str | None = None
+    flow: str | None = None  # filled in by order_history / sku history, which mix integrations
+
+
+@dataclass(frozen=True)
+class IntegrationDetail:
+    row: IntegrationRow
+    attempts: list[Attempt]  # newest first
+    more_attempts: bool  # True when older attempts were left out
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Rows per status. `capped` statuses have at least the number shown (COUNT_CAP reached)."""
+
+    by_status: dict[str, int]
+    capped: frozenset[str] = frozenset()
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
+
+
+@dataclass
+class Cause:
+    """A group of failing integrations with one cause: same category and normalised message."""
+
+    category: str | None
+    cause: str | None
+    count: int
+    sample_message: str | None
+    last_at: datetime | None
+    affiliates: list[str] = field(default_factory=list)
+    flows: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OrderHistory:
+    order_id: str
+    order: Any  # the orders row (with affiliate_code) when the store has it, else None
+    integrations: list[IntegrationRow]
+    attempts: list[Attempt]  # every attempt to any system, newest first
+
+
+@dataclass(frozen=True)
+class SkuMatrix:
+    sku: str
+    catalog: Any  # the skus row, or None when only integrations know this code
+    flows: list[str]
+    affiliates: list[Any]  # affiliate rows (code, name, kind) as columns
+    cells: dict[tuple[str, int], IntegrationRow]  # (flow, affiliate_id) -> integration
+    history: list[Attempt]
+
+
+# -- cursors ---------------------------------------------------------------------------------------
+
+
+def encode_cursor(row: IntegrationRow) -> str:
+    data = {"p": row.processed_at.isoformat() if row.processed_at else None, "i": row.id}
+    return base64.urlsafe_b64encode(orjson.dumps(data)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime | None, int]:
+    """(processed_at, id) of the last row of the previous page; InputError when the cursor is not ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = orjson.loads(raw)
+        when = datetime.fromisoformat(data["p"]) if data["p"] is not None else None
+        if when is not None and when.tzinfo is None:
+            raise ValueError("naive time")
+        return when, int(data["i"])
+    except (binascii.Error, ValueError, TypeError, KeyError, orjson.JSONDecodeError):
+        raise InputError("the cursor is not valid: start again from the first page", field="cursor")
+
+
+def _after(cursor: str) -> ColumnElement[bool]:
+    """Rows after the cursor in (processed_at DESC NULLS FIRST, id ASC) order."""
+    i = integrations.c
+    when, last_id = decode_cursor(cursor)
+    if when is None:  # still among the never-processed rows, which come first
+        return or_(and_(i.processed_at.is_(None), i.id > last_id), i.processed_at.is_not(None))
+    return and_(i.processed_at <= when, or_(i.processed_at < when, i.id > last_id))
+
+
+# -- lists -----------------------------------------------------------------------------------------
+
+_ROW_COLUMNS = (
+    integrations.c.id,
+    integrations.c.flow,
+    integrations.c.entity,
+    integrations.c.affiliate_id,
+    affiliates.c.code.label("affiliate_code"),
+    affiliates.c.name.label("affiliate_name"),
+    affiliates.c.kind.label("affiliate_kind"),
+    integrations.c.status,
+    integrations.c.message,
+    integrations.c.code,
+    integrations.c.category,
+    integrations.c.disposition,
+    integrations.c.cause,
+    integrations.c.processed_at,
+    integrations.c.attempt_count,
+    integrations.c.next_trigger,
+    integrations.c.next_actor,
+)
+
+
+def _row(r: Any) -> IntegrationRow:
+    return IntegrationRow(**{k: r._mapping[k] for k in IntegrationRow.__dataclass_fields__})
+
+
+def _rows_query(where: Iterable[ColumnElement[bool]]) -> Any:
+    return (
+        select(*_ROW_COLUMNS)
+        .join(affiliates, affiliates.c.id == integrations.c.affiliate_id)
+        .where(*where)
+        .order_by(integrations.c.processed_at.desc().nulls_first(), integrations.c.id)
+    )
+
+
+def list_integrations(
+    conn: Connection, *, account_id: int, filter: IntegrationFilter, cursor: str | None = None, limit: int = 50
+) -> Page:
+    """One page of integrations matching `filter`, newest processing first; `next_cursor` is None on the last page."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InputError(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+    where = filter.conditions(account_id)
+    if cursor:
+        where.append(_after(cursor))
+    rows = [_row(r) for r in conn.execute(_rows_query(where).limit(limit + 1))]
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows=rows, next_cursor=encode_cursor(rows[-1]) if has_more and rows else None)
+
+
+def iter_integrations(
+    conn: Connection, *, account_id: int, filter: IntegrationFilter, batch: int = 1000
+) -> Iterable[IntegrationRow]:
+    """Every integration matching `filter`, in list order, fetched in keyset batches (for exports)."""
+    cursor: str | None = None
+    while True:
+        page = list_integrations(conn, account_id=account_id, filter=filter, cursor=cursor, limit=min(batch, MAX_LIMIT))
+        yield from page.rows
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+def current_rows(conn: Connection, *, account_id: int, ids: Sequence[int]) -> list[IntegrationRow]:
+    """The current state of these integrations of the account (live refresh); unknown ids are left out."""
+    if not ids:
+        return []
+    where = [integrations.c.account_id == account_id, integrations.c.id.in_(list(ids)[:MAX_LIMIT])]
+    return [_row(r) for r in conn.execute(_rows_query(where))]
+
+
+# -- details ---------------------------------------------------------------------------------------
+
+_ATTEMPT_COLUMNS = (
+    attempts.c.id,
+    attempts.c.integration_id,
+    attempts.c.trigger,
+    attempts.c.actor,
+    attempts.c.reason,
+    attempts.c.system,
+    attempts.c.status,
+    attempts.c.message,
+    attempts.c.code,
+    attempts.c.category,
+    attempts.c.disposition,
+    attempts.c.http_status,
+    attempts.c.started_at,
+    attempts.c.duration_ms,
+)
+
+
+def _attempt(r: Any, *, flow: str | None = None) -> Attempt:
+    m = r._mapping
+    return Attempt(
+        **{k: m[k] for k in Attempt.__dataclass_fields__ if k in m and k not in ("request", "response", "flow")},
+        request=m.get("request"),
+        response=m.get("response"),
+        flow=flow or m.get("flow"),
+    )
+
+
+def get_integration(
+    conn: Connection, *, account_id: int, integration_id: int, attempt_limit: int = 100
+) -> IntegrationDetail:
+    """An integration with its attempts newest first, bodies included. NotFound for another account's id."""
+    where = [integrations.c.account_id == account_id, integrations.c.id == integration_id]
+    found = conn.execute(_rows_query(where)).first()
+    if found is None:
+        raise NotFound(f"integration {integration_id} not found")
+    query = (
+        select(*_ATTEMPT_COLUMNS, attempt_bodies.c.request, attempt_bodies.c.response)
+        .outerjoin(attempt_bodies, attempt_bodies.c.attempt_id == attempts.c.id)
+        .where(attempts.c.account_id == account_id, attempts.c.integration_id == integration_id)
+        .order_by(attempts.c.id.desc())
+        .limit(attempt_limit + 1)
+    )
+    got = [_attempt(r) for r in conn.execute(query)]
+    return IntegrationDetail(row=_row(found), attempts=got[:attempt_limit], more_attempts=len(got) > attempt_limit)
+
+
+def recent_attempts(
+    conn: Connection, *, account_id: int, integration_ids: Sequence[int], per_integration: int = 10
+) -> dict[int, list[Attempt]]:
+    """The newest attempts (with bodies) of several integrations at once: "expand all" in one query."""
+    if not integration_ids:
+        return {}
+    ranked = (
+        select(
+            *_ATTEMPT_COLUMNS,
+            func.row_number().over(partition_by=attempts.c.integration_id, order_by=attempts.c.id.desc()).label("rn"),
+        )
+        .where(attempts.c.account_id == account_id, attempts.c.integration_id.in_(list(integration_ids)))
+        .subquery()
+    )
+    query = (
+        select(ranked, attempt_bodies.c.request, attempt_bodies.c.response)
+        .outerjoin(attempt_bodies, attempt_bodies.c.attempt_id == ranked.c.id)
+        .where(ranked.c.rn <= per_integration)
+        .order_by(ranked.c.integration_id, ranked.c.id.desc())
+    )
+    result: dict[int, list[Attempt]] = {int(i): [] for i in integration_ids}
+    for r in conn.execute(query):
+        result[r.integration_id].append(_attempt(r))
+    return result
+
+
+# -- counts ----------------------------------------------------------------------------------------
+
+
+def _is_plain(filter: IntegrationFilter) -> bool:
+    """A filter a per-(account, flow, affiliate, status) counters table can answer exactly."""
+    return not (filter.categories or filter.date_from or filter.date_to or filter.entity_prefix or filter.words)
+
+
+def tab_counts(conn: Connection, *, account_id: int, flow: str | None, filter: IntegrationFilter) -> Counts:
+    """Rows per status for a tab under `filter` (its own status choice ignored, so every status shows).
+
+    Plain filters (flow, affiliates) are exact: this is the query a counters table will replace.
+    Other filters count each status up to COUNT_CAP, so a page view never scans millions of rows.
+    """
+    base = replace(filter, flow=flow, statuses=())
+    if _is_plain(base):
+        query = select(integrations.c.status, func.count()).where(*base.conditions(account_id))
+        got = {s: int(n) for s, n in conn.execute(query.group_by(integrations.c.status))}
+        return Counts({s: got.get(s, 0) for s in STATUSES})
+    counts: dict[str, int] = {}
+    capped = set()
+    for status in STATUSES:
+        capped_rows = (
+            select(integrations.c.id)
+            .where(*replace(base, statuses=(status,)).conditions(account_id))
+            .limit(COUNT_CAP + 1)
+            .subquery()
+        )
+        n = int(conn.execute(select(func.count()).select_from(capped_rows)).scalar_one())
+        if n > COUNT_CAP:
+            n = COUNT_CAP
+            capped.add(status)
+        counts[status] = n
+    return Counts(counts, frozenset(capped))
+
+
+def flow_error_counts(conn: Connection, *, account_id: int) -> dict[str, int]:
+    """Errors per flow, for the tab badges (exact; a counters table will answer this later)."""
+    i = integrations.c
+    query = (
+        select(i.flow, func.count()).where(i.account_id == account_id, i.status == Status.ERROR.value).group_by(i.flow)
+    )
+    return {flow: int(n) for flow, n in conn.execute(query)}
+
+
+# -- causes ----------------------------------------------------------------------------------------
+
+
+def _cause_key() -> Any:
+    # Rows classified before causes existed have no normalised message; their raw message groups them.
+    return func.coalesce(integrations.c.cause, integrations.c.message)
+
+
+def list_causes(conn: Connection, *, account_id: int, filter: IntegrationFilter, limit: int = 200) -> list[Cause]:
+    """Failing integrations grouped by (category, normalised message), largest group first.
+
+    The filter's statuses default to errors (give others, e.g. warning, to group those).
+    """
+    base = filter if filter.statuses else replace(filter, statuses=(Status.ERROR.value,))
+    i = integrations.c
+    key = _cause_key().label("cause_key")
+    query = (
+        select(
+            i.category,
+            key,
+            i.flow,
+            affiliates.c.code,
+            func.count().label("n"),
+            func.max(i.processed_at).label("last_at"),
+            func.min(i.message).label("sample"),
+        )
+        .join(affiliates, affiliates.c.id == i.affiliate_id)
+        .where(*base.conditions(account_id))
+        .group_by(i.category, key, i.flow, affiliates.c.code)
+    )
+    groups: dict[tuple[str | None, str | None], Cause] = {}
+    for r in conn.execute(query):
+        cause = groups.setdefault((r.category, r.cause_key), Cause(r.category, r.cause_key, 0, r.sample, r.last_at))
+        cause.count += int(r.n)
+        if r.last_at and (cause.last_at is None or r.last_at > cause.last_at):
+            cause.last_at = r.last_at
+        if r.code not in cause.affiliates:
+            cause.affiliates.append(r.code)
+        if r.flow not in cause.flows:
+            cause.flows.append(r.flow)
+    ranked = sorted(groups.values(), key=lambda c: (-c.count, c.category or "", c.cause or ""))
+    flow_order = [f.value for f in Flow]
+    for cause in ranked:
+        cause.affiliates.sort()
+        cause.flows.sort(key=lambda f: flow_order.index(f) if f in flow_order else len(flow_order))
+    return ranked[:limit]
+
+
+def cause_ids(
+    conn: Connection, *, account_id: int, filter: IntegrationFilter, category: str | None, cause: str | None
+) -> list[int]:
+    """Ids of the integrations in one cause group under `filter` (what "reprocess this group" queues)."""
+    base = filter if filter.statuses else replace(filter, statuses=(Status.ERROR.value,))
+    where = base.conditions(account_id)
+    where.append(integrations.c.category.is_(None) if category is None else integrations.c.category == category)
+    where.append(_cause_key().is_(None) if cause is None else _cause_key() == cause)
+    return [int(r.id) for r in conn.execute(select(integrations.c.id).where(*where).order_by(integrations.c.id))]
+
+
+# -- order history and SKU matrix -------------------------------------------------------------------
+
+
+def _history(conn: Connection, account_id: int, where: list[ColumnElement[bool]], limit: int) -> list[Attempt]:
+    query = (
+        select(*_ATTEMPT_COLUMNS, integrations.c.flow, attempt_bodies.c.request, attempt_bodies.c.response)
+        .join(integrations, integrations.c.id == attempts.c.integration_id)
+        .outerjoin(attempt_bodies, attempt_bodies.c.attempt_id == attempts.c.id)
+        .where(attempts.c.account_id == account_id, *where)
+        .order_by(attempts.c.started_at.desc(), attempts.c.id.desc())
+        .limit(limit)
+    )
+    return [_attempt(r) for r in conn.execute(query)]
+
+
+def order_history(conn: Connection, *, account_id: int, order_id: str, limit: int = 500) -> OrderHistory:
+    """Every attempt to send one order to any system (marketplace, ERP), newest first. NotFound if unknown."""
+    order = conn.execute(
+        select(orders, affiliates.c.code.label("affiliate_code"), affiliates.c.name.label("affiliate_name"))
+        .join(affiliates, affiliates.c.id == orders.c.affiliate_id)
+        .where(orders.c.account_id == account_id, orders.c.external_id == order_id)
+    ).first()
+    order_flows = (Flow.ORDER.value, Flow.TRACKING.value)
+    where = [
+        integrations.c.account_id == account_id,
+        integrations.c.entity == order_id,
+        integrations.c.flow.in_(order_flows),
+    ]
+    rows = [_row(r) for r in conn.execute(_rows_query(where))]
+    if order is None and not rows:
+        raise NotFound(f"order {order_id} not found")
+    history = _history(conn, account_id, where[1:], limit)
+    return OrderHistory(order_id=order_id, order=order, integrations=rows, attempts=history)
+
+
+def sku_matrix(conn: Connection, *, account_id: int, sku: str, history_limit: int = 100) -> SkuMatrix:
+    """One SKU in every SKU flow × affiliate, its catalog data and its recent history. NotFound if unknown."""
+    catalog = conn.execute(select(skus).where(skus.c.account_id == account_id, skus.c.sku == sku)).first()
+    flows = [f.value for f in SKU_FLOWS]
+    where = [integrations.c.account_id == account_id, integrations.c.entity == sku, integrations.c.flow.in_(flows)]
+    rows = [_row(r) for r in conn.execute(_rows_query(where))]
+    if catalog is None and not rows:
+        raise NotFound(f"SKU {sku} not found")
+    used = {r.affiliate_id for r in rows}
+    columns = [
+        a
+        for a in conn.execute(
+            select(affiliates).where(affiliates.c.account_id == account_id).order_by(affiliates.c.code)
+        )
+        if a.id in used or (a.kind == "marketplace" and a.enabled)
+    ]
+    cells = {(r.flow, r.affiliate_id): r for r in rows}
+    history = _history(conn, account_id, where[1:], history_limit)
+    return SkuMatrix(sku=sku, catalog=catalog, flows=flows, affiliates=columns, cells=cells, history=history)
+
+
+def list_orders(conn: Connection, *, account_id: int, prefix: str | None = None, limit: int = 50) -> list[Any]:
+    """The store's latest orders (with affiliate code and order-flow status) for the orders page."""
+    status = (
+        select(integrations.c.status)
+        .where(
+            integrations.c.account_id == account_id,
+            integrations.c.flow == Flow.ORDER.value,
+            integrations.c.entity == orders.c.external_id,
+            integrations.c.affiliate_id == orders.c.affiliate_id,
+        )
+        .scalar_subquery()
+    )
+    query = (
+        select(orders, affiliates.c.code.label("affiliate_code"), status.label("integration_status"))
+        .join(affiliates, affiliates.c.id == orders.c.affiliate_id)
+        .where(orders.c.account_id == account_id)
+        .order_by(orders.c.received_at.desc(), orders.c.id.desc())
+        .limit(min(limit, MAX_LIMIT))
+    )
+    if prefix:
+        query = query.where(orders.c.external_id.startswith(prefix, autoescape=True))
+    return list(conn.execute(query))

@@ -1,0 +1,211 @@
+"""The Connections query layer: lists, cursors, details, counts, causes, order history, SKU matrix."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from factories import add_integration, integration_id, two_stores
+from ponte.clock import now
+from ponte.engine.queue import reprocess_integrations
+from ponte.services import connections
+from ponte.services.errors import InputError, NotFound
+from ponte.store.filters import IntegrationFilter
+
+
+@pytest.fixture
+def stores(db):
+    with db.write() as conn:
+        return two_stores(conn)
+
+
+def test_it_pages_through_every_row_once_in_processing_order(db, stores):
+    a, _ = stores
+    seen = []
+    cursor = None
+    with db.read() as conn:
+        while True:
+            page = connections.list_integrations(
+                conn, account_id=a.account_id, filter=IntegrationFilter(flow="product"), cursor=cursor, limit=4
+            )
+            seen.extend(page.rows)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    assert len(seen) == 6 and len({r.id for r in seen}) == 6
+    stamps = [r.processed_at for r in seen]
+    assert stamps == sorted(stamps, reverse=True)
+
+
+def test_it_keeps_rows_with_the_same_time_apart_and_never_processed_rows_first(db, stores):
+    a, _ = stores
+    when = now()
+    with db.write() as conn:
+        for n in range(5):
+            add_integration(
+                conn,
+                a.account_id,
+                flow="price",
+                affiliate_id=a.affiliates["B2W"],
+                entity=f"TIE-{n}",
+                status="success",
+                processed_at=when,
+            )
+        fresh = add_integration(
+            conn,
+            a.account_id,
+            flow="price",
+            affiliate_id=a.affiliates["B2W"],
+            entity="NEW-1",
+            status="pending",
+            attempts=0,
+        )
+    ids, cursor = [], None
+    with db.read() as conn:
+        while True:
+            page = connections.list_integrations(
+                conn, account_id=a.account_id, filter=IntegrationFilter(flow="price"), cursor=cursor, limit=2
+            )
+            ids.extend(r.id for r in page.rows)
+            if not (cursor := page.next_cursor):
+                break
+    assert ids[0] == fresh
+    assert len(ids) == len(set(ids)) == 12
+
+
+@pytest.mark.parametrize("bad", ["garbage!!", "eyJ4IjogMX0", "bm90IGpzb24"])
+def test_it_refuses_a_bad_cursor_with_a_clear_error(db, stores, bad):
+    a, _ = stores
+    with db.read() as conn, pytest.raises(InputError) as err:
+        connections.list_integrations(conn, account_id=a.account_id, filter=IntegrationFilter(), cursor=bad)
+    assert err.value.field == "cursor"
+
+
+def test_it_lists_only_the_accounts_own_rows(db, stores):
+    _a, b = stores
+    with db.read() as conn:
+        page = connections.list_integrations(conn, account_id=b.account_id, filter=IntegrationFilter(), limit=500)
+    assert page.rows and all(r.affiliate_id in b.affiliates.values() for r in page.rows)
+
+
+def test_it_gives_the_history_newest_first_with_bodies(db, stores):
+    a, _ = stores
+    with db.read() as conn:
+        iid = integration_id(conn, a, "product", "TEN-001")
+        detail = connections.get_integration(conn, account_id=a.account_id, integration_id=iid)
+    assert detail.row.status == "error"
+    assert [x.id for x in detail.attempts] == sorted((x.id for x in detail.attempts), reverse=True)
+    assert detail.attempts[0].request and "TEN-001" in detail.attempts[0].request
+
+
+def test_it_answers_not_found_for_another_accounts_integration(db, stores):
+    a, b = stores
+    with db.read() as conn:
+        iid = integration_id(conn, a, "product", "TEN-001")
+        with pytest.raises(NotFound):
+            connections.get_integration(conn, account_id=b.account_id, integration_id=iid)
+        with pytest.raises(NotFound):
+            connections.order_history(conn, account_id=b.account_id, order_id="1405-01")
+
+
+def test_it_counts_every_status_of_a_tab_whatever_status_is_chosen(db, stores):
+    a, _ = stores
+    with db.read() as conn:
+        plain = connections.tab_counts(
+            conn, account_id=a.account_id, flow="price", filter=IntegrationFilter(statuses=("error",))
+        )
+        words = connections.tab_counts(
+            conn, account_id=a.account_id, flow="price", filter=IntegrationFilter(words="price range")
+        )
+    assert plain.by_status == {"error": 2, "warning": 2, "pending": 1, "success": 1}
+    assert words.by_status["error"] == 2 and words.by_status["success"] == 0
+
+
+def test_it_stops_counting_at_the_cap(db, stores, monkeypatch):
+    a, _ = stores
+    monkeypatch.setattr(connections, "COUNT_CAP", 1)
+    with db.read() as conn:
+        counts = connections.tab_counts(
+            conn, account_id=a.account_id, flow="product", filter=IntegrationFilter(words="a")
+        )
+    assert counts.by_status["error"] == 1 and "error" in counts.capped
+
+
+def test_it_groups_errors_by_cause_largest_first(db, stores):
+    a, _ = stores
+    with db.write() as conn:
+        for n in range(3):
+            add_integration(
+                conn,
+                a.account_id,
+                flow="product",
+                affiliate_id=a.affiliates["B2W"],
+                entity=f"X-{n}",
+                status="error",
+                message=f"SEM GTIN is not a valid EAN ({n}0)",
+                category="invalid_gtin",
+            )
+    with db.read() as conn:
+        causes = connections.list_causes(conn, account_id=a.account_id, filter=IntegrationFilter())
+        top = causes[0]
+        ids = connections.cause_ids(
+            conn, account_id=a.account_id, filter=IntegrationFilter(), category=top.category, cause=top.cause
+        )
+    assert top.category == "invalid_gtin" and top.count == 3
+    assert top.affiliates == ["B2W"] and top.flows == ["product"]
+    assert len(ids) == 3
+    assert [c.count for c in causes] == sorted((c.count for c in causes), reverse=True)
+
+
+def test_it_shows_an_orders_attempts_to_every_system(db, stores):
+    a, _ = stores
+    with db.write() as conn:
+        add_integration(
+            conn,
+            a.account_id,
+            flow="order",
+            affiliate_id=a.affiliates["BLING"],
+            entity="1400-01",
+            status="error",
+            message="transportadora nao cadastrada",
+            category="integration_config",
+            system="BLING · Bling ERP",
+        )
+    with db.read() as conn:
+        history = connections.order_history(conn, account_id=a.account_id, order_id="1400-01")
+    systems = {x.system for x in history.attempts}
+    assert systems >= {"BLING · Bling ERP", "MLB · Mercado Livre"}
+    assert {x.flow for x in history.attempts} == {"order", "tracking"}
+    times = [x.started_at for x in history.attempts]
+    assert times == sorted(times, reverse=True)
+
+
+def test_it_builds_a_skus_matrix_of_flows_and_affiliates(db, stores):
+    a, _ = stores
+    with db.read() as conn:
+        matrix = connections.sku_matrix(conn, account_id=a.account_id, sku="TEN-001")
+        with pytest.raises(NotFound):
+            connections.sku_matrix(conn, account_id=a.account_id, sku="NOPE")
+    assert matrix.catalog.name.startswith("Tênis")
+    assert matrix.cells[("product", a.affiliates["MLB"])].status == "error"
+    assert "BLING" not in [x.code for x in matrix.affiliates]
+    assert matrix.history
+
+
+def test_it_shows_reprocessed_rows_as_pending_at_once(db, stores):
+    a, _ = stores
+    with db.write() as conn:
+        iid = integration_id(conn, a, "product", "TEN-001")
+        reprocess_integrations(conn, account_id=a.account_id, actor="alice", ids=[iid], reason="fixed EAN")
+    with db.read() as conn:
+        (row,) = connections.current_rows(conn, account_id=a.account_id, ids=[iid])
+    assert row.status == "pending" and row.next_actor == "alice"
+
+
+def test_it_filters_by_date_range(db, stores):
+    a, _ = stores
+    with db.read() as conn:
+        f = IntegrationFilter(flow="order", date_from=now() + timedelta(days=1))
+        page = connections.list_integrations(conn, account_id=a.account_id, filter=f)
+    assert page.rows == []
