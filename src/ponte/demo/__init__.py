@@ -86,7 +86,7 @@ def load_demo(conn: Connection, *, box: SecretBox, sandbox_url: str, erp_url: st
             name=name,
             connector="sandbox",
             settings={
-                "base_url": f"{sandbox_url}/{profile}",
+                "base_url": sandbox_url,
                 "profile": profile,
                 "client_id": client_id,
                 "client_secret": secret,
@@ -114,14 +114,13 @@ def point_at_sandbox(conn: Connection, *, box: SecretBox, sandbox_url: str) -> N
 
     rows = conn.execute(select(affiliates).where(affiliates.c.connector == "sandbox")).all()
     for row in rows:
-        profile = row.settings.get("profile")
-        if profile and row.settings.get("base_url") != f"{sandbox_url}/{profile}":
+        if row.settings.get("base_url") != sandbox_url:
             update_affiliate(
                 conn,
                 box=box,
                 account_id=row.account_id,
                 affiliate_id=row.id,
-                changes={"settings": {"base_url": f"{sandbox_url}/{profile}"}},
+                changes={"settings": {"base_url": sandbox_url}},
             )
 
 

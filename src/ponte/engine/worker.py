@@ -26,7 +26,7 @@ from ponte.connectors.base import Connector, Outcome
 from ponte.domain import Disposition, Flow, Status
 from ponte.engine import payloads
 from ponte.engine.orders import place_order
-from ponte.engine.queue import Claim, claim_due, finish, insert_attempt, release
+from ponte.engine.queue import Claim, claim_due, finish, insert_attempt, mark_changed, release
 from ponte.engine.retry import next_step
 from ponte.knowledge import AccountRule, classify, normalise_message
 from ponte.secrets import SecretBox
@@ -34,9 +34,13 @@ from ponte.services.affiliates import connector_for
 from ponte.services.orders import receive_order
 from ponte.settings import Settings
 from ponte.store.db import Database
-from ponte.store.tables import affiliates, error_rules, feed_cursors
+from ponte.store.tables import affiliates, error_rules, feed_cursors, integrations
 
 log = logging.getLogger("ponte.worker")
+
+# Price and stock need the listing to exist: they wait for a pending product send, then follow it.
+DEPENDENT_FLOWS = (Flow.PRICE.value, Flow.INVENTORY.value)
+PRODUCT_WAIT = 5.0  # seconds before a held price or stock send is looked at again
 
 
 @dataclass
@@ -95,10 +99,11 @@ class Worker:
         with self.db.read() as conn:
             by_id = self._affiliates(conn, {c.affiliate_id for c in claims})
             rules = self._account_rules(conn, {c.account_id for c in claims})
+            waiting = self._waiting_for_product(conn, claims)
         held, local, remote = [], [], []
         for claim in claims:
             affiliate = by_id[claim.affiliate_id]
-            if self.pauses.paused_until(affiliate.id):
+            if self.pauses.paused_until(affiliate.id) or claim.id in waiting:
                 held.append(claim)
             elif claim.flow == Flow.ORDER.value and affiliate.kind == "marketplace":
                 local.append(claim)
@@ -255,6 +260,10 @@ class Worker:
             state["last_sent"] = work.last_sent
         if not finish(conn, claim=claim, owner=self.owner, state=state):
             log.warning("lease on integration %s was lost; its attempt is recorded, its state left alone", claim.id)
+        elif claim.flow == Flow.PRODUCT.value and outcome.status != Status.ERROR and outcome.external_ref != claim.external_ref:
+            # A listing just created on the marketplace gets the store's current price and stock.
+            for flow in DEPENDENT_FLOWS:
+                mark_changed(conn, account_id=claim.account_id, flow=flow, keys=[(claim.affiliate_id, claim.entity)])
 
     def _acknowledge(self, placed: list[tuple[Row, str, Outcome]]) -> None:
         """Tell marketplaces which orders were integrated. Best effort: the order is already recorded."""
@@ -324,6 +333,24 @@ class Worker:
                 affiliate, box=self.box, timeout=self.settings.http_timeout, body_limit=self.settings.body_limit
             )
         return cache[key]
+
+    @staticmethod
+    def _waiting_for_product(conn: Connection, claims: list[Claim]) -> set[int]:
+        """Price and stock claims whose product the marketplace has not seen yet (its send is still pending).
+
+        A listing must exist before its price or stock can be set; they are held back, not failed.
+        """
+        keys = {(c.account_id, c.affiliate_id, c.entity): c.id for c in claims if c.flow in DEPENDENT_FLOWS}
+        if not keys:
+            return set()
+        i = integrations.c
+        rows = conn.execute(
+            select(i.account_id, i.affiliate_id, i.entity).where(
+                i.flow == Flow.PRODUCT.value, i.status == Status.PENDING.value,
+                i.entity.in_({entity for _, _, entity in keys}),
+            )
+        )
+        return {keys[k] for k in (tuple(r) for r in rows) if k in keys}
 
     @staticmethod
     def _affiliates(conn: Connection, ids: set[int]) -> dict[int, Row]:
