@@ -1,7 +1,8 @@
 """Fixtures for tests that talk to the sandbox marketplace over real HTTP.
 
-Import them into a test module (`from sandbox_fixtures import sandbox, sandbox_server, ...  # noqa: F401`),
-or from tests/conftest.py to share them with every test.
+Fixture functions are named `*_fixture` and registered under the short name, so that a test module can
+import them (`from sandbox_fixtures import sandbox_fixture  # noqa: F401`) without its parameters shadowing
+the import; tests/conftest.py may list this module in `pytest_plugins` to share them with every test.
 """
 
 from __future__ import annotations
@@ -20,22 +21,22 @@ from ponte.sandbox.catalog import nfe_check_digit
 SELLER = "loja-alice"
 
 
-@pytest.fixture(scope="session")
-def sandbox_server() -> Iterator[SandboxServer]:
+@pytest.fixture(scope="session", name="sandbox_server")
+def sandbox_server_fixture() -> Iterator[SandboxServer]:
     """One sandbox for the session, on a free port of 127.0.0.1, stopped at the end."""
     with SandboxServer(seed=7) as server:
         yield server
 
 
-@pytest.fixture
-def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
+@pytest.fixture(name="sandbox")
+def sandbox_fixture(sandbox_server: SandboxServer) -> SandboxServer:
     """The session's sandbox, emptied: no sellers, orders or faults, default limits, counters at zero."""
     sandbox_server.control("reset")
     return sandbox_server
 
 
-@pytest.fixture
-def make_connector(sandbox: SandboxServer) -> Iterator[Callable[..., Connector]]:
+@pytest.fixture(name="make_connector")
+def make_connector_fixture(sandbox: SandboxServer) -> Iterator[Callable[..., Connector]]:
     """Build sandbox connectors for a profile (seller alice, auto-registered), closed after the test."""
     made: list[Connector] = []
 

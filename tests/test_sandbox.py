@@ -6,10 +6,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sandbox_fixtures import SELLER, admin_get, product, sandbox, sandbox_server  # noqa: F401
 
 from ponte.sandbox import SandboxServer, create_app
 from ponte.sandbox.catalog import gtin_is_valid, nfe_check_digit, nfe_key_is_valid
+from sandbox_fixtures import SELLER, admin_get, product, sandbox_fixture, sandbox_server_fixture  # noqa: F401
 
 
 def token(
