@@ -19,6 +19,9 @@ from ponte.store.db import Database
 from ponte.store.migrate import migrate
 from ponte.store.tables import metadata
 
+# The sandbox marketplace fixtures (sandbox_server, sandbox, make_connector) are shared by every test module.
+pytest_plugins = ["sandbox_fixtures"]
+
 PG_URL = os.environ.get("PONTE_TEST_POSTGRES_URL", "")
 PG_SKIP_REASON = "PostgreSQL tests need PONTE_TEST_POSTGRES_URL (bash .ci/run sets it)"
 
@@ -37,26 +40,33 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "ponte.db"
 
 
+def _pg_schema(worker: str) -> str:
+    # The pid keeps concurrent test runs on one server (several developers, xdist workers) apart.
+    return f"ponte_test_{worker}_{os.getpid()}"
+
+
 def _pg_url(worker: str) -> str:
-    schema = f"ponte_test_{worker}"
+    schema = _pg_schema(worker)
     base = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
     sep = "&" if "?" in base else "?"
     return f"{base}{sep}options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture(scope="session")
-def pg_migrated(worker_id: str) -> str:
-    schema = f"ponte_test_{worker_id}"
+def pg_migrated(worker_id: str) -> Iterator[str]:
+    schema = _pg_schema(worker_id)
     admin = Database(load_settings("/tmp", PG_URL))
     with admin.write() as conn:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
     url = _pg_url(worker_id)
     db = Database(load_settings("/tmp", url))
     migrate(db)
     db.dispose()
-    return url
+    yield url
+    with admin.write() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
 
 
 def make_settings(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:

@@ -202,7 +202,18 @@ def finish(
         "next_actor": None,
         "next_reason": None,
     }
-    for key in ("message", "code", "category", "disposition", "cause", "processed_at", "external_ref", "last_sent"):
+    keys = (
+        "message",
+        "code",
+        "category",
+        "disposition",
+        "cause",
+        "processed_at",
+        "external_ref",
+        "last_sent",
+        "next_trigger",
+    )
+    for key in keys:
         if key in state:
             common[key] = state[key]
     done = conn.execute(

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Row, select, update
 
 from ponte.clock import now
 from ponte.connectors.base import Connector, Outcome
-from ponte.domain import Disposition, Flow, Status
+from ponte.domain import Disposition, Flow, Status, Trigger
 from ponte.engine import payloads
 from ponte.engine.orders import place_order
 from ponte.engine.queue import Claim, claim_due, finish, insert_attempt, mark_changed, release
@@ -254,13 +254,19 @@ class Worker:
             "processed_at": now(),
             "cause": normalise_message(outcome.message)[:200] if category else None,
         }
+        if step.status == Status.PENDING:
+            state["next_trigger"] = Trigger.RETRY.value  # the next attempt is an automatic retry
         if outcome.external_ref:
             state["external_ref"] = outcome.external_ref
         if work.last_sent is not None and outcome.status != Status.ERROR:
             state["last_sent"] = work.last_sent
         if not finish(conn, claim=claim, owner=self.owner, state=state):
             log.warning("lease on integration %s was lost; its attempt is recorded, its state left alone", claim.id)
-        elif claim.flow == Flow.PRODUCT.value and outcome.status != Status.ERROR and outcome.external_ref != claim.external_ref:
+        elif (
+            claim.flow == Flow.PRODUCT.value
+            and outcome.status != Status.ERROR
+            and outcome.external_ref != claim.external_ref
+        ):
             # A listing just created on the marketplace gets the store's current price and stock.
             for flow in DEPENDENT_FLOWS:
                 mark_changed(conn, account_id=claim.account_id, flow=flow, keys=[(claim.affiliate_id, claim.entity)])
@@ -346,7 +352,8 @@ class Worker:
         i = integrations.c
         rows = conn.execute(
             select(i.account_id, i.affiliate_id, i.entity).where(
-                i.flow == Flow.PRODUCT.value, i.status == Status.PENDING.value,
+                i.flow == Flow.PRODUCT.value,
+                i.status == Status.PENDING.value,
                 i.entity.in_({entity for _, _, entity in keys}),
             )
         )
