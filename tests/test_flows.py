@@ -7,7 +7,6 @@ import threading
 from decimal import Decimal
 
 import pytest
-from sandbox_fixtures import admin_get, nfe_key, product
 from sqlalchemy import select
 
 from ponte.auth import get_or_create_account
@@ -18,6 +17,7 @@ from ponte.services.catalog import PriceInput, SkuInput, StockInput, save_sku, s
 from ponte.services.orders import receive_order, set_tracking
 from ponte.services.shipping import add_shipping_rule
 from ponte.store.tables import attempts, integrations, orders, stock
+from sandbox_fixtures import admin_get, nfe_key, product
 
 SELLER, SECRET = "loja-alice", "alice-secret"
 
