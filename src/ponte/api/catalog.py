@@ -1,0 +1,135 @@
+"""Catalog routes: SKU product data, price and stock, one at a time or in bulk with a result per item."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import Connection, select
+
+from ponte.api.deps import Db, Operator, Viewer
+from ponte.api.schemas import NOT_FOUND, BulkResult, ItemResult, bulk_result
+from ponte.auth import Principal
+from ponte.services import catalog
+from ponte.services.catalog import PriceInput, SkuInput, StockInput
+from ponte.services.errors import InputError, NotFound
+from ponte.store.tables import stock
+
+router = APIRouter(tags=["catalog"])
+
+MAX_BULK = 1000
+BulkItems = Annotated[
+    list[dict[str, Any]],
+    Body(min_length=1, max_length=MAX_BULK, description=f"Up to {MAX_BULK} objects; each is validated on its own"),
+]
+
+
+class SkuOut(BaseModel):
+    sku: str
+    name: str
+    brand: str | None
+    category: str | None
+    ean: str | None
+    description: str | None
+    attributes: dict[str, str]
+    images: list[str]
+    weight_g: int | None
+    height_cm: Decimal | None
+    width_cm: Decimal | None
+    length_cm: Decimal | None
+    active: bool
+    handling_days: int
+    list_price: Decimal | None
+    price: Decimal | None
+    stock: dict[str, int] = Field(description="Quantity by warehouse")
+    updated_at: datetime
+
+
+class Saved(BaseModel):
+    sku: str
+    ok: bool = True
+
+
+def _sku_out(conn: Connection, account_id: int, code: str) -> SkuOut:
+    row = catalog.get_sku(conn, account_id=account_id, sku=code)
+    quantities = {
+        r.warehouse: r.quantity
+        for r in conn.execute(select(stock.c.warehouse, stock.c.quantity).where(stock.c.sku_id == row.id))
+    }
+    return SkuOut.model_validate({**row._mapping, "stock": quantities})
+
+
+@router.get("/skus/{sku:path}", response_model=SkuOut, responses=NOT_FOUND, summary="Read a SKU")
+def read_sku(principal: Viewer, db: Db, sku: Annotated[str, Path(max_length=64)]) -> SkuOut:
+    with db.read() as conn:
+        return _sku_out(conn, principal.account_id, sku)
+
+
+@router.post("/skus", response_model=Saved, summary="Create or replace a SKU's catalog data")
+def save_sku(principal: Operator, db: Db, item: SkuInput) -> Saved:
+    with db.write() as conn:
+        catalog.save_sku(conn, account_id=principal.account_id, item=item, actor=principal.actor)
+    return Saved(sku=item.sku)
+
+
+@router.post("/skus/bulk", response_model=BulkResult, summary="Create or replace many SKUs (per-item results)")
+def save_skus(principal: Operator, db: Db, items: BulkItems) -> BulkResult:
+    with db.write() as conn:
+        results = catalog.save_skus(conn, account_id=principal.account_id, items=items, actor=principal.actor)
+    return bulk_result([ItemResult(index=r.index, ok=r.ok, key=r.sku, error=r.error, field=r.field) for r in results])
+
+
+@router.post("/prices", response_model=Saved, responses=NOT_FOUND, summary="Set a SKU's list and selling price")
+def set_price(principal: Operator, db: Db, item: PriceInput) -> Saved:
+    with db.write() as conn:
+        catalog.set_price(conn, account_id=principal.account_id, item=item, actor=principal.actor)
+    return Saved(sku=item.sku)
+
+
+@router.post("/prices/bulk", response_model=BulkResult, summary="Set many prices (per-item results)")
+def set_prices(principal: Operator, db: Db, items: BulkItems) -> BulkResult:
+    with db.write() as conn:
+        return _apply_each(conn, principal, items, PriceInput, catalog.set_price)
+
+
+@router.post("/stock", response_model=Saved, responses=NOT_FOUND, summary="Set a SKU's quantity in a warehouse")
+def set_stock(principal: Operator, db: Db, item: StockInput) -> Saved:
+    with db.write() as conn:
+        catalog.set_stock(conn, account_id=principal.account_id, item=item, actor=principal.actor)
+    return Saved(sku=item.sku)
+
+
+@router.post("/stock/bulk", response_model=BulkResult, summary="Set many quantities (per-item results)")
+def set_stocks(principal: Operator, db: Db, items: BulkItems) -> BulkResult:
+    with db.write() as conn:
+        return _apply_each(conn, principal, items, StockInput, catalog.set_stock)
+
+
+def _apply_each(
+    conn: Connection,
+    principal: Principal,
+    items: list[dict[str, Any]],
+    model: type[PriceInput] | type[StockInput],
+    apply: Callable[..., None],
+) -> BulkResult:
+    """Validate and apply each item in its own savepoint: a bad item is reported and leaves nothing behind."""
+    results = []
+    for index, raw in enumerate(items):
+        key = raw.get("sku") if isinstance(raw.get("sku"), str) else None
+        try:
+            item = model.model_validate(raw)
+            with conn.begin_nested():
+                apply(conn, account_id=principal.account_id, item=item, actor=principal.actor)
+        except ValidationError as exc:
+            err = catalog.input_error(exc)
+            results.append(ItemResult(index=index, ok=False, key=key, error=err.message, field=err.field))
+        except (InputError, NotFound) as exc:
+            field = exc.field if isinstance(exc, InputError) else "sku"
+            results.append(ItemResult(index=index, ok=False, key=key, error=str(exc), field=field))
+        else:
+            results.append(ItemResult(index=index, ok=True, key=item.sku))
+    return bulk_result(results)

@@ -1,0 +1,56 @@
+"""Request and response bodies shared by several routers. Resource-specific ones live with their router."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    """Request bodies refuse unknown fields: a misspelt field is an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProblemOut(BaseModel):
+    """An error (RFC 9457 problem details)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    field: str | None = Field(default=None, description="The offending field, as a dotted path, when there is one")
+
+
+class ItemResult(BaseModel):
+    """The result of one item of a bulk request: `index` is its position in the request."""
+
+    index: int
+    ok: bool
+    key: str | None = Field(default=None, description="The item's SKU, entity or id when it could be read")
+    error: str | None = None
+    field: str | None = None
+
+
+class BulkResult(BaseModel):
+    accepted: int
+    rejected: int
+    items: list[ItemResult]
+
+
+def bulk_result(items: list[ItemResult]) -> BulkResult:
+    accepted = sum(1 for i in items if i.ok)
+    return BulkResult(accepted=accepted, rejected=len(items) - accepted, items=items)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ProblemOut, "content": {"application/problem+json": {}}, "description": text}
+    for status, text in (
+        (401, "No valid API token"),
+        (403, "The token's role does not allow this"),
+        (413, "The request body is over the size limit"),
+        (422, "The input cannot be accepted; `field` says which part"),
+    )
+}
+NOT_FOUND: dict[int | str, dict[str, object]] = {
+    404: {"model": ProblemOut, "content": {"application/problem+json": {}}, "description": "Not found in this account"}
+}

@@ -1,0 +1,111 @@
+"""API tokens: one per integration or script, with a role. The token is shown once; only its hash is kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Row, insert, or_, select, update
+
+from ponte.auth import Principal, hash_token, new_token
+from ponte.clock import now
+from ponte.domain import Role
+from ponte.services import audit
+from ponte.services.errors import InputError, NotFound
+from ponte.store.tables import api_tokens
+
+# last_used_at is informative; writing it on every call would turn each read into a write.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class NewToken:
+    id: int
+    token: str  # the only time the clear token exists outside the caller's hands
+    prefix: str
+
+
+def create_token(conn: Connection, *, account_id: int, name: str, role: Role, actor: str) -> NewToken:
+    """Create a token for the account; the clear token is in the result and nowhere else."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise InputError("name must have 1 to 100 characters", field="name")
+    token = new_token()
+    prefix = token[:10]
+    stmt = insert(api_tokens).values(
+        account_id=account_id,
+        name=name,
+        prefix=prefix,
+        token_hash=hash_token(token),
+        role=role.value,
+        created_at=now(),
+    )
+    token_id = int(conn.execute(stmt.returning(api_tokens.c.id)).scalar_one())
+    audit.record(
+        conn,
+        account_id=account_id,
+        actor=actor,
+        action="token.create",
+        detail={"token_id": token_id, "name": name, "role": role.value, "prefix": prefix},
+    )
+    return NewToken(token_id, token, prefix)
+
+
+def list_tokens(conn: Connection, *, account_id: int, include_revoked: bool = False) -> list[Row]:
+    """The account's tokens (never their hashes), oldest first."""
+    t = api_tokens.c
+    query = select(t.id, t.name, t.prefix, t.role, t.created_at, t.last_used_at, t.revoked_at).where(
+        t.account_id == account_id
+    )
+    if not include_revoked:
+        query = query.where(t.revoked_at.is_(None))
+    return list(conn.execute(query.order_by(t.id)).all())
+
+
+def revoke_token(conn: Connection, *, account_id: int, token_id: int, actor: str) -> None:
+    """Revoke a token of the account at once. Revoking twice is harmless; another account's id is NotFound."""
+    t = api_tokens.c
+    row = conn.execute(select(t.id, t.name, t.revoked_at).where(t.account_id == account_id, t.id == token_id)).first()
+    if row is None:
+        raise NotFound(f"token {token_id} not found")
+    if row.revoked_at is None:
+        conn.execute(update(api_tokens).where(t.id == token_id).values(revoked_at=now()))
+        audit.record(
+            conn,
+            account_id=account_id,
+            actor=actor,
+            action="token.revoke",
+            detail={"token_id": token_id, "name": row.name},
+        )
+
+
+def principal_for_token(conn: Connection, *, token: str) -> tuple[Principal, int, datetime | None] | None:
+    """The caller a token stands for, with the token's id and last use; None when unknown or revoked."""
+    t = api_tokens.c
+    row = conn.execute(
+        select(t.id, t.account_id, t.name, t.role, t.last_used_at).where(
+            t.token_hash == hash_token(token), t.revoked_at.is_(None)
+        )
+    ).first()
+    if row is None:
+        return None
+    return (
+        Principal(account_id=row.account_id, actor=f"token:{row.name}", role=Role(row.role)),
+        row.id,
+        row.last_used_at,
+    )
+
+
+def needs_touch(last_used_at: datetime | None, when: datetime | None = None) -> bool:
+    return last_used_at is None or (when or now()) - last_used_at >= LAST_USED_RESOLUTION
+
+
+def touch(conn: Connection, *, token_id: int, when: datetime | None = None) -> None:
+    """Record a use, at most once per LAST_USED_RESOLUTION (the condition makes concurrent calls write once)."""
+    moment = when or now()
+    t = api_tokens.c
+    conn.execute(
+        update(api_tokens)
+        .where(t.id == token_id, or_(t.last_used_at.is_(None), t.last_used_at <= moment - LAST_USED_RESOLUTION))
+        .values(last_used_at=moment)
+    )
