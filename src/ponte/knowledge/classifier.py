@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ponte.domain import Disposition
-from ponte.knowledge.loader import Knowledge, KnowledgeError, Matcher, Rule, load_knowledge
+from ponte.knowledge.loader import Knowledge, KnowledgeError, Matcher, Rule, case_flag, load_knowledge
 from ponte.knowledge.text import fold, fold_pattern, required_literals
 
 
@@ -80,7 +80,7 @@ def classify(
     hit = (
         _match_account(kb, account_rules, connector, flow, text)
         or _match_marketplace(kb, kb.marketplace_for(connector), flow, text, code)
-        or _match_rules(kb.patterns, flow, text, ())
+        or _match_patterns(kb, text)
         or _match_status(kb, http_status)
         or _Hit("unmapped", None, None)
     )
@@ -109,7 +109,7 @@ def _match_account(
 def _account_matcher(pattern: str) -> Matcher | None:
     folded = fold_pattern(pattern)
     try:
-        return Matcher(pattern, re.compile(folded, re.IGNORECASE), required_literals(folded))
+        return Matcher(pattern, re.compile(folded, case_flag(folded)), required_literals(folded))
     except re.error:
         return None
 
@@ -132,8 +132,10 @@ def _codes(code: str | None, text: str) -> tuple[str, ...]:
     leading = _LEADING_CODES.match(text)
     if leading:
         found.extend(group for group in leading.groups() if group)
-    found.extend(_NAMED_CODE.findall(text))
-    found.extend(_DOTTED_CODE.findall(text[:200]))
+    if "cod" in text:
+        found.extend(_NAMED_CODE.findall(text))
+    if "." in text:
+        found.extend(_DOTTED_CODE.findall(text[:200]))
     return tuple(found)
 
 
@@ -159,9 +161,19 @@ def _match_rules(rules: Iterable[Rule], flow: str | None, text: str, codes: tupl
             continue
         if (
             (rule.message is not None and rule.message.matches(text))
-            or (rule.code is not None and rule.code in codes)
-            or (rule.code_pattern is not None and any(rule.code_pattern.search(c) for c in codes))
+            or (codes and rule.code is not None and rule.code in codes)
+            or (codes and rule.code_pattern is not None and any(rule.code_pattern.search(c) for c in codes))
         ):
+            return _Hit(rule.category, rule.disposition, rule.id)
+    return None
+
+
+def _match_patterns(kb: Knowledge, text: str) -> _Hit | None:
+    patterns = kb.patterns
+    for position in kb.candidates(text):
+        rule = patterns[position]
+        # candidates() has already checked the literals; only the regex remains.
+        if rule.message is not None and rule.message.regex.search(text):
             return _Hit(rule.category, rule.disposition, rule.id)
     return None
 
@@ -179,14 +191,21 @@ def _explain(kb: Knowledge, hit: _Hit, text: str) -> Explanation:
     disposition = hit.disposition
     if disposition is None:
         disposition = next((d for matcher, d in category.dispositions if matcher.matches(text)), category.disposition)
+    return _explanation(kb, category.code, disposition, hit.rule)
+
+
+@lru_cache(maxsize=4096)
+def _explanation(kb: Knowledge, category: str, disposition: Disposition, rule: str | None) -> Explanation:
+    # A handful of distinct answers repeat across millions of attempts; build each once (treat as read-only).
+    entry = kb.categories[category]
     return Explanation(
-        category=category.code,
+        category=category,
         disposition=disposition,
-        fix=dict(category.fix),
-        title=dict(category.title),
-        help=f"/help/{category.code}",
-        rule=hit.rule,
-        contact=dict(category.contact),
+        fix=dict(entry.fix),
+        title=dict(entry.title),
+        help=f"/help/{category}",
+        rule=rule,
+        contact=dict(entry.contact),
     )
 
 

@@ -90,7 +90,7 @@ class Rule:
     flow: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one load, one object
 class Knowledge:
     path: Path
     categories: dict[str, Category]
@@ -99,6 +99,26 @@ class Knowledge:
     aliases: dict[str, str]  # connector or alias name -> marketplace
     http_status: dict[str, str]  # "429" or "5xx" -> category
     articles: dict[tuple[str, str], str] = field(default_factory=dict)  # (category, locale) -> Markdown
+    # Which patterns can possibly match a text (see candidates()): literal -> patterns needing it,
+    # trigram -> literals keyed by it.
+    literal_patterns: dict[str, frozenset[int]] = field(default_factory=dict)
+    trigram_literals: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    trigram_keys: frozenset[str] = frozenset()
+    unindexed: frozenset[int] = frozenset()  # patterns without a provable literal: always tried
+
+    def candidates(self, folded: str) -> list[int]:
+        """Positions in `patterns` that may match `folded`, in priority order.
+
+        A pattern needs one of its literals in the text, and a literal needs its key trigram there; one set
+        intersection thus replaces hundreds of substring searches per message.
+        """
+        found = set(self.unindexed)
+        literal_patterns = self.literal_patterns
+        for gram in self.trigram_keys.intersection([folded[i : i + 3] for i in range(len(folded) - 2)]):
+            for literal in self.trigram_literals[gram]:
+                if literal in folded:
+                    found |= literal_patterns[literal]
+        return sorted(found)
 
     def marketplace_for(self, connector: str | None) -> str | None:
         if not connector:
@@ -109,13 +129,28 @@ class Knowledge:
 
 def load_knowledge(path: str | Path | None = None) -> Knowledge:
     """The knowledge base from `path`, `$PONTE_KNOWLEDGE_DIR` or the package data; validated, loaded once."""
-    chosen = path if path is not None else os.environ.get(ENV_VAR) or DEFAULT_DIR
-    return _load_cached(str(Path(chosen).resolve()))
+    if path is None:
+        return _load_default()
+    return _load_cached(str(Path(path).resolve()))
 
 
 def clear_knowledge_cache() -> None:
     """Forget loaded knowledge, so the next load_knowledge() re-reads the files (after an edit)."""
+    global _default
+    _default = None
     _load_cached.cache_clear()
+
+
+_default: Knowledge | None = None
+
+
+def _load_default() -> Knowledge:
+    # The classifier asks for the default knowledge on every failed attempt: after the first load this is
+    # one global read. PONTE_KNOWLEDGE_DIR is read then; clear_knowledge_cache() makes it read again.
+    global _default
+    if _default is None:
+        _default = _load_cached(str(Path(os.environ.get(ENV_VAR) or DEFAULT_DIR).resolve()))
+    return _default
 
 
 @lru_cache(maxsize=8)
@@ -133,10 +168,16 @@ def _load_cached(directory: str) -> Knowledge:
             raise KnowledgeError(f"{rule_file}: marketplace {marketplace!r} already has a rules file")
         rules[marketplace] = file_rules
         aliases.update({alias: marketplace for alias in names})
+    patterns = _load_patterns(root / "patterns.yaml", categories)
+    literal_patterns, trigram_literals, unindexed = _index_trigrams(patterns)
     return Knowledge(
         path=root,
         categories=categories,
-        patterns=_load_patterns(root / "patterns.yaml", categories),
+        patterns=patterns,
+        literal_patterns=literal_patterns,
+        trigram_literals=trigram_literals,
+        trigram_keys=frozenset(trigram_literals),
+        unindexed=unindexed,
         rules=rules,
         aliases=aliases,
         http_status=_load_http_status(root / "http_status.yaml", categories),
@@ -166,12 +207,19 @@ def _matcher(source: Any, where: str) -> Matcher:
         raise KnowledgeError(f"{where}: pattern must be a non-empty text, got {source!r}")
     folded = fold_pattern(source)
     try:
-        regex = re.compile(folded, re.IGNORECASE)
+        regex = re.compile(folded, case_flag(folded))
     except re.error as error:
         raise KnowledgeError(f"{where}: bad regular expression {source!r}: {error}")
     if regex.search(""):
         raise KnowledgeError(f"{where}: pattern {source!r} matches an empty message, so it would match everything")
     return Matcher(source, regex, required_literals(folded))
+
+
+def case_flag(pattern: str) -> re.RegexFlag:
+    """IGNORECASE only when the pattern has capitals outside escapes: messages are lowercased already,
+    and case-insensitive matching is several times slower in Python's regex engine."""
+    bare = re.sub(r"\\.", "", pattern)
+    return re.IGNORECASE if bare != bare.lower() else re.NOFLAG
 
 
 def _texts(entry: dict[str, Any], key: str, where: str, required: bool = True) -> dict[str, str]:
@@ -318,3 +366,32 @@ def _load_articles(directory: Path, categories: dict[str, Category]) -> dict[tup
                 raise KnowledgeError(f"articles: {path.name} is empty")
             articles[(code, locale)] = text
     return articles
+
+
+def _index_trigrams(
+    patterns: tuple[Rule, ...],
+) -> tuple[dict[str, frozenset[int]], dict[str, tuple[str, ...]], frozenset[int]]:
+    """Index patterns by their literals, and literals by one trigram each (the rarest among all literals)."""
+    literal_patterns: dict[str, set[int]] = {}
+    unindexed: set[int] = set()
+    for position, rule in enumerate(patterns):
+        if rule.message is None or not rule.message.literals:
+            unindexed.add(position)
+            continue
+        for literal in rule.message.literals:
+            literal_patterns.setdefault(literal, set()).add(position)
+    counts: dict[str, int] = {}
+    for literal in literal_patterns:
+        for gram in {literal[i : i + 3] for i in range(len(literal) - 2)}:
+            counts[gram] = counts.get(gram, 0) + 1
+    trigram_literals: dict[str, list[str]] = {}
+    for literal in literal_patterns:
+        grams = [literal[i : i + 3] for i in range(len(literal) - 2)]
+        # Grams of letters only are rarer in text than ones with spaces; then the least shared wins.
+        key = min(grams, key=lambda g: (not g.isalnum(), counts[g]))
+        trigram_literals.setdefault(key, []).append(literal)
+    return (
+        {literal: frozenset(ids) for literal, ids in literal_patterns.items()},
+        {gram: tuple(literals) for gram, literals in trigram_literals.items()},
+        frozenset(unindexed),
+    )

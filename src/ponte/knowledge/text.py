@@ -14,32 +14,27 @@ from typing import Any
 _sre: Any = importlib.import_module("re._parser")  # the stdlib regex parser; no public name for it
 
 
-def _fold_table() -> dict[int, str]:
-    table: dict[int, str] = {}
-    for code in range(0x80, 0x250):
-        char = chr(code)
-        base = "".join(c for c in unicodedata.normalize("NFKD", char) if c.isascii())
-        if base and base != char:
-            table[code] = base
-    # Typographic quotes and dashes become their plain forms so patterns need not know them.
-    table.update({0x2018: "'", 0x2019: "'", 0x201C: '"', 0x201D: '"', 0x2013: "-", 0x2014: "-", 0xA0: " "})
-    return table
+# Typographic quotes, dashes and spaces become plain ASCII before grouping (folding alone would drop them).
+_PUNCTUATION = str.maketrans(
+    {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\xa0": " "}
+)
 
 
-_FOLD = _fold_table()
+def _to_ascii(text: str) -> str:
+    # NFKD splits "ã" into "a" + combining tilde; dropping what is not ASCII keeps the base letters.
+    # Several times faster than str.translate with a table, and this runs on every failed attempt.
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
 def fold(text: str) -> str:
     """Lowercase and strip accents ("Não É" -> "nao e"); ASCII text takes the fast path."""
     text = text.lower()
-    if text.isascii():
-        return text
-    return text.translate(_FOLD)
+    return text if text.isascii() else _to_ascii(text)
 
 
 def fold_pattern(pattern: str) -> str:
     """Strip accents from a regular expression without touching its escapes (case is left to re.IGNORECASE)."""
-    return pattern if pattern.isascii() else pattern.translate(_FOLD)
+    return pattern if pattern.isascii() else _to_ascii(pattern)
 
 
 # Order matters: whole URLs and e-mails go before their digits would be taken apart.
@@ -58,7 +53,7 @@ def normalise_message(message: str) -> str:
 
     "O SKU 3301 não possui preço" and "O SKU 9 não possui preço" give the same key.
     """
-    text = fold(message)
+    text = fold(message.translate(_PUNCTUATION))
     for pattern, replacement in _NORMALISERS:
         text = pattern.sub(replacement, text)
     # Tokens such as "<n>-<n>" left by separators collapse to one placeholder.
