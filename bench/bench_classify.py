@@ -1,0 +1,127 @@
+"""Benchmark: error classification throughput on a realistic mix of failure messages.
+
+Run: .venv/bin/python bench/bench_classify.py [--quick]
+Prints messages/s and ends with one BENCH line; `run(quick)` returns the BENCH lines for a bench runner.
+Times are CPU time of this process (time.process_time), so a busy machine does not distort them.
+The baseline is the cheapest possible classifier: one bare re.search of one pattern per message.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+from ponte.knowledge import classify, load_knowledge
+
+TARGET = 50_000
+SHARED_EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "knowledge" / "examples.jsonl"
+
+# Wordings seen in the field, with ids and numbers to fill in: {n} a number, {sku} a SKU, {ml} an MLB id.
+TEMPLATES = [
+    (
+        "mercadolivre",
+        "product",
+        "item.attributes.missing_required: The attributes [BRAND, MODEL] are required for category MLB{n}",
+    ),
+    ("mercadolivre", "product", "item.category_id.invalid: category MLB{n} does not exist or is not a leaf"),
+    ("mercadolivre", "inventory", "Cannot update item {ml} [status:under_review] available quantity is not modifiable"),
+    ("mercadolivre", "price", "item.price.invalid: price {n}.90 is out of the allowed range for this category"),
+    ("mercadolivre", "order", "Sorry, we couldn't process this request. Please, wait a few minutes and reprocess it"),
+    ("amazon", "product", "{n}: Amazon must approve your brand before you can use it to list products"),
+    ("amazon", "price", "429 QuotaExceeded: You exceeded your quota for the requested resource."),
+    ("amazon", "product", "Missing required attribute 'item_package_weight' for SKU {sku}"),
+    ("amazon", "inventory", "Item {sku} is out of stock"),
+    ("magalu", "order", "Os skus não possuem estoque suficiente para integrar o pedido {n}"),
+    ("magalu", "product", "Valor '{sku}' inválido para o atributo Cor"),
+    ("magalu", "product", "O EAN 789{n} é inválido"),
+    ("vtex", "order", "O SKU {n} não possui preço vigente para o canal de vendas configurado"),
+    ("vtex", "order", "Não há SLA disponível para o item do pedido v{n}-01"),
+    ("via", "order", "O pedido com marketplace id {n} para o afiliado VIA já está cancelado e não pode ser recriado"),
+    ("b2w", "tracking", "Pedido com chave da nota inválida ({n}{n}{n})"),
+    (
+        "carrefour",
+        "inventory",
+        "Produto {sku} ainda não foi catalogado no Carrefour. Para reprocessar essa oferta, aguarde.",
+    ),
+    ("shopee", "price", "Cannot update price for [item variation {n}] because the product has promotion."),
+    (
+        "dafiti",
+        "product",
+        "Error downloading the following url: https://cdn.loja.com/img/{n}.jpg. Error: unsupported image type.",
+    ),
+    ("netshoes", "order", "Este pedido possui Produto(s) que não existe(m) na VTEX"),
+    ("sandbox", "price", "timeout"),
+    ("sandbox", "inventory", "connection failed: [Errno 111] Connection refused"),
+    ("sandbox", "product", "HttpServerErrorException: 503 Service Unavailable"),
+    (None, "order", "Sin stock disponible para la publicación MLA{n}"),
+    (None, "product", "La categoría MLA{n} no existe"),
+    (None, "order", "Token de acesso expirado para o seller {n}"),
+    (None, "product", "Lorem ipsum dolor {n} sit amet, nothing we know about {sku}"),
+]
+
+
+def messages(count: int, seed: int = 7) -> list[tuple[str | None, str, str]]:
+    """A mix of real examples and templates filled with random ids, `count` long."""
+    rng = random.Random(seed)
+    pool = list(TEMPLATES)
+    if SHARED_EXAMPLES.exists():
+        for line in SHARED_EXAMPLES.read_text(encoding="utf-8").splitlines():
+            example = json.loads(line)
+            pool.append(
+                (example["marketplace"], example["flow"], example["message"].replace("{", "(").replace("}", ")"))
+            )
+    mix = []
+    for _ in range(count):
+        connector, flow, template = rng.choice(pool)
+        fill = {
+            "n": rng.randint(1, 10**9),
+            "sku": f"SKU-{rng.randint(1, 99999)}-{rng.choice('ABCXYZ')}",
+            "ml": f"MLB{rng.randint(10**8, 10**10)}",
+        }
+        mix.append((connector, flow, template.format(**fill)))
+    return mix
+
+
+def _rate(function, mix: list[tuple[str | None, str, str]], repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.process_time()
+        for connector, flow, message in mix:
+            function(connector, flow, message)
+        best = min(best, time.process_time() - started)
+    return len(mix) / max(best, 1e-9)
+
+
+def run(quick: bool = False) -> list[str]:
+    """Measure and return the BENCH line(s)."""
+    load_knowledge()  # loading and compiling is a start-up cost, not a per-message one
+    mix = messages(2_000 if quick else 20_000)
+    repeats = 3 if quick else 5
+    baseline_pattern = re.compile(r"estoque insuficiente|out of stock", re.IGNORECASE)
+    baseline = _rate(lambda c, f, m: baseline_pattern.search(m), mix, repeats)
+    value = _rate(lambda c, f, m: classify(connector=c, flow=f, message=m), mix, repeats)
+    verdict = "ok" if value >= TARGET else "MISS"
+    return [
+        f"BENCH classify - value={value:.0f} unit=msg/s baseline={baseline:.0f} ratio={value / baseline:.3f} "
+        f"target={TARGET} {verdict}"
+    ]
+
+
+def main(argv: list[str]) -> None:
+    quick = "--quick" in argv
+    lines = run(quick)
+    mix = messages(2_000)
+    categories: dict[str, int] = {}
+    for connector, flow, message in mix:
+        category = classify(connector=connector, flow=flow, message=message).category
+        categories[category] = categories.get(category, 0) + 1
+    print(f"mix of {len(mix)} messages by category: " + ", ".join(f"{k}={v}" for k, v in sorted(categories.items())))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
