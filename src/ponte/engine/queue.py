@@ -40,7 +40,7 @@ class Claim:
     last_sent: Any
 
 
-def _upsert(conn: Connection):  # type: ignore[no-untyped-def]
+def _upsert(conn: Connection):  # noqa: ANN202 - each dialect's insert() has its own type
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 

@@ -38,19 +38,19 @@ def next_step(
     """Decide what follows an attempt. Success and warning end the work; errors retry or stay by disposition."""
     if status in (Status.SUCCESS, Status.WARNING):
         return NextStep(status, None, 0)
-    rng = rng or random
+    draw = rng.uniform if rng else random.uniform  # a test may pass a seeded generator
     if disposition == Disposition.TRANSIENT or (category == "unmapped" and retry_count == 0):
         # Unmapped errors are retried once: an unknown message may be a passing hiccup.
         limit = len(schedule) if category != "unmapped" else min(1, len(schedule))
         if retry_count >= limit:
             return NextStep(Status.ERROR, None, retry_count, gave_up=True)
-        delay = schedule[retry_count] * rng.uniform(1 - JITTER, 1 + JITTER)
+        delay = schedule[retry_count] * draw(1 - JITTER, 1 + JITTER)
         if retry_after is not None:
             delay = max(delay, retry_after)
         return NextStep(Status.PENDING, now + timedelta(seconds=delay), retry_count + 1)
     if disposition == Disposition.WAIT:
         if retry_count >= WAIT_LIMIT:
             return NextStep(Status.ERROR, None, retry_count, gave_up=True)
-        delay = wait_delay * rng.uniform(1 - JITTER, 1 + JITTER)
+        delay = wait_delay * draw(1 - JITTER, 1 + JITTER)
         return NextStep(Status.PENDING, now + timedelta(seconds=delay), retry_count + 1)
     return NextStep(Status.ERROR, None, retry_count)

@@ -33,6 +33,7 @@ from ponte.secrets import SecretBox
 from ponte.services.affiliates import connector_for
 from ponte.services.orders import receive_order
 from ponte.settings import Settings
+from ponte.store.counters import fold_status_deltas
 from ponte.store.db import Database
 from ponte.store.tables import affiliates, error_rules, feed_cursors, integrations
 
@@ -327,6 +328,11 @@ class Worker:
             _save_cursor(conn, affiliate.id, cursor)
         return new
 
+    def fold_counters(self) -> int:
+        """Fold the status counters' deltas (PostgreSQL), so that tab counts stay a short read."""
+        with self.db.write() as conn:
+            return fold_status_deltas(conn)
+
     # -- helpers ------------------------------------------------------------------------------------
     def _connector(self, affiliate: Row) -> Connector:
         # One instance per thread and affiliate version: a settings change builds a new one.
@@ -385,6 +391,7 @@ class Worker:
             if time.monotonic() - self._last_poll >= order_poll_every:
                 self._last_poll = time.monotonic()
                 self._guarded(self.poll_orders)
+                self._guarded(self.fold_counters)
             done = self._guarded(self.run_once)
             if on_step:
                 on_step(done)

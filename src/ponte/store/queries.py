@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
-from ponte.store.tables import affiliates, integrations
+from ponte.store.counters import read_status_counts
+from ponte.store.tables import affiliates
 
 
 def status_counts(conn: Connection, *, account_id: int) -> list[tuple[str, str, str, int]]:
-    """(flow, affiliate code, status, count) for one account."""
-    i = integrations.c
-    query = (
-        select(i.flow, affiliates.c.code, i.status, func.count())
-        .join(affiliates, affiliates.c.id == i.affiliate_id)
-        .where(i.account_id == account_id)
-        .group_by(i.flow, affiliates.c.code, i.status)
-        .order_by(i.flow, affiliates.c.code, i.status)
+    """(flow, affiliate code, status, count) for one account, from the kept counters."""
+    codes = dict(
+        conn.execute(select(affiliates.c.id, affiliates.c.code).where(affiliates.c.account_id == account_id)).all()
     )
-    return [(r[0], r[1], r[2], int(r[3])) for r in conn.execute(query)]
+    counts = read_status_counts(conn, account_id=account_id)
+    return sorted((flow, codes.get(aff, str(aff)), status, n) for (flow, aff, status), n in counts.items() if n)

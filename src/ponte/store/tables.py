@@ -238,6 +238,32 @@ integrations = Table(
     Index("ix_integrations_cause", "account_id", "status", "category", "cause"),
 )
 
+# Exact integration counts per (account, flow, affiliate, status), kept by database triggers, so that tab
+# badges never count millions of rows. SQLite's triggers update status_counts directly (one writer at a
+# time); PostgreSQL's append deltas instead — many workers never queue on one hot counter row nor
+# deadlock — and `fold_status_deltas` moves them into status_counts now and then.
+status_counts = Table(
+    "status_counts",
+    metadata,
+    Column("account_id", Id, primary_key=True),
+    Column("flow", String(16), primary_key=True),
+    Column("affiliate_id", Id, primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
+status_count_deltas = Table(
+    "status_count_deltas",
+    metadata,
+    _id(),
+    Column("account_id", Id, nullable=False),
+    Column("flow", String(16), nullable=False),
+    Column("affiliate_id", Id, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("delta", BigInteger, nullable=False),
+    Index("ix_status_count_deltas_account", "account_id"),
+)
+
 attempts = Table(
     "attempts",
     metadata,

@@ -1,0 +1,88 @@
+"""Status counters stay exact through every kind of change, on both databases."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from ponte.auth import get_or_create_account
+from ponte.clock import now
+from ponte.engine.queue import claim_due, finish, mark_changed, reprocess_integrations
+from ponte.store.counters import fold_status_deltas, read_status_counts
+from ponte.store.filters import IntegrationFilter
+from ponte.store.tables import affiliates, integrations
+
+
+def _truth(conn, account_id):
+    rows = conn.execute(
+        select(integrations.c.flow, integrations.c.affiliate_id, integrations.c.status, func.count())
+        .where(integrations.c.account_id == account_id)
+        .group_by(integrations.c.flow, integrations.c.affiliate_id, integrations.c.status)
+    )
+    return {(r[0], r[1], r[2]): r[3] for r in rows}
+
+
+def test_counts_follow_inserts_claims_results_and_bulk_reprocess(db):
+    with db.write() as conn:
+        account = get_or_create_account(conn, slug="loja-a")
+        other = get_or_create_account(conn, slug="loja-b")
+        when = now()
+        ids = [
+            conn.execute(
+                affiliates.insert()
+                .values(
+                    account_id=acc,
+                    code=code,
+                    name=code,
+                    connector="sandbox",
+                    settings={},
+                    created_at=when,
+                    updated_at=when,
+                )
+                .returning(affiliates.c.id)
+            ).scalar_one()
+            for acc, code in ((account, "MLB"), (account, "AMZ"), (other, "MLB"))
+        ]
+        for affiliate_id in ids[:2]:
+            mark_changed(conn, account_id=account, flow="price", keys=[(affiliate_id, f"S{n}") for n in range(30)])
+        mark_changed(conn, account_id=other, flow="price", keys=[(ids[2], "S1")])
+        mark_changed(conn, account_id=account, flow="price", keys=[(ids[0], "S1")])  # a change of a pending row
+    with db.write() as conn:
+        claims = claim_due(conn, owner="w", limit=45, lease_seconds=60)
+        for n, claim in enumerate(claims):
+            status = ("success", "error", "warning")[n % 3]
+            finish(conn, claim=claim, owner="w", state={"status": status, "due_at": None, "retry_count": 0})
+    with db.write() as conn:
+        reprocess_integrations(conn, account_id=account, actor="ana", filter=IntegrationFilter(statuses=("error",)))
+        fold_status_deltas(conn)
+        assert read_status_counts(conn, account_id=account) == _truth(conn, account)
+        assert read_status_counts(conn, account_id=other) == _truth(conn, other)
+        statuses = Counter()
+        for (_flow, _aff, status), n in read_status_counts(conn, account_id=account).items():
+            statuses[status] += n
+    assert statuses == Counter({"pending": 15 + 15, "success": 15, "warning": 15})
+
+
+def test_counts_read_before_folding_include_the_pending_deltas(db):
+    with db.write() as conn:
+        account = get_or_create_account(conn, slug="loja-a")
+        when = now()
+        affiliate_id = conn.execute(
+            affiliates.insert()
+            .values(
+                account_id=account,
+                code="MLB",
+                name="ML",
+                connector="sandbox",
+                settings={},
+                created_at=when,
+                updated_at=when,
+            )
+            .returning(affiliates.c.id)
+        ).scalar_one()
+        mark_changed(conn, account_id=account, flow="inventory", keys=[(affiliate_id, f"S{n}") for n in range(7)])
+    with db.read() as conn:
+        assert read_status_counts(conn, account_id=account, flow="inventory") == {
+            ("inventory", affiliate_id, "pending"): 7
+        }
