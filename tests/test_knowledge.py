@@ -343,6 +343,71 @@ PARAPHRASES = [
 ]
 
 
+# More wordings, written apart from the patterns to check how far they reach (category, message).
+MORE_WORDINGS = [
+    ("sla_unavailable", "Frete indisponível para o destino informado (CEP 69900-000)"),
+    ("sla_unavailable", "Shipping method not available for destination zip 10001"),
+    ("sla_unavailable", "No existe método de envío disponible para la dirección del comprador"),
+    ("out_of_stock", "Quantidade solicitada (5) maior que o estoque disponível (2) para o SKU 991"),
+    ("out_of_stock", "The requested quantity exceeds available stock for SKU 1231"),
+    ("out_of_stock", "Producto agotado: SKU 5512"),
+    ("sku_not_sellable", "SKU 8812 desativado no catálogo"),
+    ("sku_not_sellable", "Preço não encontrado para o SKU 77 na tabela de preços"),
+    ("sku_not_sellable", "SKU 441 has no price for trade policy 2"),
+    ("sku_not_linked", "Não foi possível localizar o SKU 4412 no marketplace"),
+    ("sku_not_linked", "SKU mapping not found for seller sku ABC-1"),
+    ("sku_not_linked", "No se encontró el SKU 881 en el catálogo del marketplace"),
+    ("price_divergence", "Divergência de preço no pedido 12345: marketplace R$ 99,90, loja R$ 89,90"),
+    ("price_divergence", "Price mismatch between order and catalog for item 55"),
+    ("price_rejected", "O preço de venda não pode ser maior que o preço de lista"),
+    ("price_rejected", "Sale price must be lower than list price"),
+    ("price_rejected", "El precio de oferta no puede ser mayor al precio de lista"),
+    ("missing_attribute", "Campo 'marca' é obrigatório"),
+    ("missing_attribute", "Dimensões do produto não informadas (altura, largura, comprimento)"),
+    ("missing_attribute", "The field 'brand' is mandatory for this category"),
+    ("missing_attribute", "Faltan las dimensiones del paquete"),
+    ("invalid_attribute_value", "Tamanho 'GGG' não é um valor válido para a grade"),
+    ("invalid_attribute_value", "Value 'Multicolor' is not one of the allowed values for COLOR"),
+    ("invalid_category", "Categoria não mapeada para o marketplace"),
+    ("invalid_category", "Category not found: 998877"),
+    ("invalid_category", "Debe seleccionar una categoría hoja"),
+    ("invalid_gtin", "EAN já cadastrado para outro produto no marketplace"),
+    ("invalid_gtin", "Invalid UPC 0123"),
+    ("image_problem", "Não foi possível baixar a URL https://x.com/a.jpg"),
+    ("image_problem", "Resolución de la foto inferior a 500 píxeles"),
+    ("seller_restricted", "Seller não habilitado para vender nesta categoria"),
+    ("seller_restricted", "Your account has been deactivated"),
+    ("auth_invalid", "401 Unauthorized"),
+    ("auth_invalid", "Chave de API inválida"),
+    ("auth_invalid", "El token de acceso ha expirado"),
+    ("rate_limited", "Rate limit exceeded. Retry after 30 seconds"),
+    ("rate_limited", "Excedido o limite de chamadas por minuto"),
+    ("marketplace_unavailable", "Gateway Timeout"),
+    ("marketplace_unavailable", "O marketplace está fora do ar"),
+    ("marketplace_unavailable", "Error interno del servidor"),
+    ("marketplace_side_block", "Não é possível alterar o preço de um anúncio com promoção ativa"),
+    ("marketplace_side_block", "Listing is closed and cannot be updated"),
+    ("state_conflict", "Pedido já faturado, não é possível alterar"),
+    ("state_conflict", "Order is in status 'delivered' and cannot be integrated"),
+    ("state_conflict", "La orden ya fue cancelada"),
+    ("buyer_data_invalid", "Telefone do cliente em formato inválido"),
+    ("buyer_data_invalid", "Buyer document number is invalid"),
+    ("invoice_tracking_rejected", "Número de série da nota fiscal inválido"),
+    ("invoice_tracking_rejected", "Código de rastreio já utilizado em outro pedido"),
+    ("invoice_tracking_rejected", "Invoice key must have 44 digits"),
+    ("integration_config", "Afiliado MLB não encontrado na configuração"),
+    ("integration_config", "Forma de pagamento não mapeada no ERP"),
+]
+
+# Ids and numbers that look like HTTP statuses must not decide the category.
+NUMBERS_INSIDE = [
+    ("SKU 429 sem estoque", "out_of_stock"),
+    ("Pedido 503 cancelado pelo comprador", "state_conflict"),
+    ("Produto 500 não encontrado", "sku_not_linked"),
+    ("O SKU ABC-500 não possui EAN", "invalid_gtin"),
+]
+
+
 @pytest.mark.parametrize(("marketplace", "flow", "message", "category", "disposition"), EXAMPLES)
 def test_it_classifies_every_real_example(marketplace, flow, message, category, disposition):
     explanation = classify(connector=marketplace, flow=flow, message=message)
@@ -633,3 +698,9 @@ def test_a_missing_category_is_an_error(data_copy):
     (data_copy / "categories.yaml").write_text(text[:start] + "\n", encoding="utf-8")
     with pytest.raises(KnowledgeError, match="missing required categories: unmapped"):
         load_knowledge(data_copy)
+
+
+@pytest.mark.parametrize(("category", "message"), MORE_WORDINGS + [(c, m) for m, c in NUMBERS_INSIDE])
+def test_it_reads_more_wordings_and_ignores_numbers_inside(category, message):
+    explanation = classify(connector=None, flow="product", message=message)
+    assert explanation.category == category, explanation.rule
