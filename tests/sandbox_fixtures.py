@@ -1,8 +1,7 @@
 """Fixtures for tests that talk to the sandbox marketplace over real HTTP.
 
-Fixture functions are named `*_fixture` and registered under the short name, so that a test module can
-import them (`from sandbox_fixtures import sandbox_fixture  # noqa: F401`) without its parameters shadowing
-the import; tests/conftest.py may list this module in `pytest_plugins` to share them with every test.
+tests/conftest.py lists this module in `pytest_plugins`, so the fixtures (sandbox_server, sandbox,
+make_connector) reach every test; modules import only the helpers (product, nfe_key, admin_get, SELLER).
 """
 
 from __future__ import annotations

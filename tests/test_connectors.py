@@ -23,15 +23,7 @@ from ponte.connectors.sandbox import SandboxConnector
 from ponte.connectors.webhook import WebhookConnector, verify
 from ponte.domain import Disposition, Status
 from ponte.sandbox import SandboxServer
-from sandbox_fixtures import (  # noqa: F401
-    SELLER,
-    admin_get,
-    make_connector_fixture,
-    nfe_key,
-    product,
-    sandbox_fixture,
-    sandbox_server_fixture,
-)
+from sandbox_fixtures import SELLER, admin_get, nfe_key, product
 
 MakeConnector = Callable[..., Connector]
 
@@ -458,7 +450,7 @@ class ReceiverHandler(BaseHTTPRequestHandler):
 def receiver() -> Iterator[Receiver]:
     server = Receiver(("127.0.0.1", 0), ReceiverHandler)
     server.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server
     server.shutdown()

@@ -9,7 +9,7 @@ import pytest
 
 from ponte.sandbox import SandboxServer, create_app
 from ponte.sandbox.catalog import gtin_is_valid, nfe_check_digit, nfe_key_is_valid
-from sandbox_fixtures import SELLER, admin_get, product, sandbox_fixture, sandbox_server_fixture  # noqa: F401
+from sandbox_fixtures import SELLER, admin_get, product
 
 
 def token(
