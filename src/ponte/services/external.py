@@ -1,0 +1,326 @@
+"""Attempts reported by systems outside Ponte (an ERP's own connector, a marketplace callback).
+
+A batch is recorded with a handful of statements whatever its size: affiliates and integrations are looked
+up in bulk, missing integrations created in one insert, attempts and bodies inserted in one go each, and
+each integration's current state moved to its newest report in one executemany. Reports never queue work:
+an integration Ponte has queued itself keeps its queued state; only its attempt log gets the report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ponte.clock import now as clock_now
+from ponte.domain import Flow, Status, Trigger
+from ponte.engine.queue import bounded
+from ponte.knowledge import AccountRule, classify, normalise_message
+from ponte.store.tables import affiliates, attempt_bodies, attempts, error_rules, external_batches, integrations
+
+MAX_BATCH = 1000
+# A report dated further ahead than this is a clock or date bug on the reporter's side.
+FUTURE_SKEW = timedelta(minutes=5)
+_CHUNK = 500  # ids per IN (...) list
+
+
+class ExternalAttempt(BaseModel):
+    """One attempt made outside Ponte."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    flow: Flow
+    affiliate: str = Field(min_length=1, max_length=16, description="Code of the affiliate it concerns")
+    entity: str = Field(min_length=1, max_length=64, description="SKU code or order id")
+    status: Status
+    message: str | None = Field(default=None, max_length=4000)
+    code: str | None = Field(default=None, max_length=120, description="The receiving system's error code")
+    system: str | None = Field(default=None, max_length=200, description="Who received it [default: the affiliate]")
+    occurred_at: AwareDatetime = Field(description="When it happened, with a time zone")
+    http_status: int | None = Field(default=None, ge=100, le=599)
+    duration_ms: int = Field(default=0, ge=0, le=86_400_000)
+    request: Any = Field(default=None, description="What was sent (kept up to the body limit)")
+    response: Any = Field(default=None, description="What came back (kept up to the body limit)")
+
+
+@dataclass
+class ItemOutcome:
+    index: int
+    entity: str
+    ok: bool
+    integration_id: int | None = None
+    attempt_id: int | None = None
+    error: str | None = None
+    field: str | None = None
+
+
+# -- idempotency --------------------------------------------------------------------------------------
+
+
+def fingerprint(items: Sequence[ExternalAttempt]) -> str:
+    """A digest of a batch's content: the same key with another batch is a client error, not a replay."""
+    digest = hashlib.sha256()
+    for item in items:
+        digest.update(item.model_dump_json().encode())
+    return digest.hexdigest()
+
+
+def _stored_key(account_id: int, key: str) -> str:
+    # The table's key is global; prefixing the account keeps one store's keys from meeting another's.
+    return f"{account_id}:{key}"
+
+
+def find_batch(conn: Connection, *, account_id: int, key: str) -> dict[str, Any] | None:
+    """The stored result of an earlier batch with this idempotency key, or None."""
+    row = conn.execute(
+        select(external_batches.c.result).where(
+            external_batches.c.account_id == account_id,
+            external_batches.c.idempotency_key == _stored_key(account_id, key),
+        )
+    ).first()
+    return None if row is None else dict(row.result)
+
+
+def reserve_batch(conn: Connection, *, account_id: int, key: str, digest: str) -> None:
+    """Claim the key first: a concurrent retry of the same batch waits on it and then fails, never doubles."""
+    conn.execute(
+        insert(external_batches).values(
+            account_id=account_id,
+            idempotency_key=_stored_key(account_id, key),
+            result={"fingerprint": digest, "done": False},
+            created_at=clock_now(),
+        )
+    )
+
+
+def finish_batch(conn: Connection, *, account_id: int, key: str, digest: str, result: dict[str, Any]) -> None:
+    conn.execute(
+        update(external_batches)
+        .where(external_batches.c.idempotency_key == _stored_key(account_id, key))
+        .values(result={"fingerprint": digest, "done": True, "response": result})
+    )
+
+
+# -- recording ----------------------------------------------------------------------------------------
+
+
+def record_attempts(
+    conn: Connection,
+    *,
+    account_id: int,
+    actor: str,
+    items: Sequence[ExternalAttempt],
+    body_limit: int,
+    now: datetime | None = None,
+) -> list[ItemOutcome]:
+    """Record a batch of external attempts; each item gets an outcome, and a refused item writes nothing."""
+    when = now or clock_now()
+    by_code = _affiliates(conn, account_id, {i.affiliate.upper() for i in items})
+    outcomes = [_check(index, item, by_code, when) for index, item in enumerate(items)]
+    good = [(o, items[o.index]) for o in outcomes if o.ok]
+    if not good:
+        return outcomes
+    keys = {(i.flow.value, by_code[i.affiliate.upper()].id, i.entity) for _, i in good}
+    ids = _integration_ids(conn, account_id, keys, when)
+    rules = _account_rules(conn, account_id)
+    rows = []
+    for outcome, item in good:
+        affiliate = by_code[item.affiliate.upper()]
+        outcome.integration_id = ids[(item.flow.value, affiliate.id, item.entity)]
+        rows.append(_attempt_row(account_id, actor, item, affiliate, outcome.integration_id, rules))
+    attempt_ids = _insert_attempts(conn, rows, [item for _, item in good], body_limit)
+    for (outcome, _), attempt_id in zip(good, attempt_ids, strict=True):
+        outcome.attempt_id = attempt_id
+    _move_current_state(conn, rows)
+    return outcomes
+
+
+def _affiliates(conn: Connection, account_id: int, codes: set[str]) -> dict[str, Any]:
+    query = select(affiliates.c.id, affiliates.c.code, affiliates.c.name, affiliates.c.connector, affiliates.c.settings)
+    rows = conn.execute(query.where(affiliates.c.account_id == account_id, affiliates.c.code.in_(codes)))
+    return {r.code: r for r in rows}
+
+
+def _check(index: int, item: ExternalAttempt, by_code: dict[str, Any], when: datetime) -> ItemOutcome:
+    outcome = ItemOutcome(index=index, entity=item.entity, ok=False)
+    if item.affiliate.upper() not in by_code:
+        outcome.error, outcome.field = f"no affiliate with code {item.affiliate} in this account", "affiliate"
+    elif item.occurred_at > when + FUTURE_SKEW:
+        outcome.error, outcome.field = "occurred_at is in the future", "occurred_at"
+    else:
+        outcome.ok = True
+    return outcome
+
+
+def _integration_ids(
+    conn: Connection, account_id: int, keys: set[tuple[str, int, str]], when: datetime
+) -> dict[tuple[str, int, str], int]:
+    """Ids of the (flow, affiliate_id, entity) integrations, creating the missing ones."""
+    found = _find_integrations(conn, account_id, keys)
+    missing = [k for k in keys if k not in found]
+    if missing:
+        insert_stmt = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        conn.execute(
+            insert_stmt(integrations).on_conflict_do_nothing(),  # a concurrent batch may create the same row
+            [
+                {
+                    "account_id": account_id,
+                    "flow": f,
+                    "affiliate_id": a,
+                    "entity": e,
+                    "status": Status.PENDING.value,
+                    "created_at": when,
+                }
+                for f, a, e in missing
+            ],
+        )
+        found.update(_find_integrations(conn, account_id, set(missing)))
+    return found
+
+
+def _find_integrations(
+    conn: Connection, account_id: int, keys: set[tuple[str, int, str]]
+) -> dict[tuple[str, int, str], int]:
+    i = integrations.c
+    entities = sorted({e for _, _, e in keys})
+    found: dict[tuple[str, int, str], int] = {}
+    for start in range(0, len(entities), _CHUNK):
+        query = select(i.id, i.flow, i.affiliate_id, i.entity).where(
+            i.account_id == account_id, i.entity.in_(entities[start : start + _CHUNK])
+        )
+        for r in conn.execute(query):
+            key = (r.flow, r.affiliate_id, r.entity)
+            if key in keys:
+                found[key] = int(r.id)
+    return found
+
+
+def _account_rules(conn: Connection, account_id: int) -> list[AccountRule]:
+    rows = conn.execute(select(error_rules).where(error_rules.c.account_id == account_id))
+    return [AccountRule(r.pattern, r.category, r.connector, r.flow) for r in rows]
+
+
+def _attempt_row(
+    account_id: int, actor: str, item: ExternalAttempt, affiliate: Any, integration_id: int, rules: list[AccountRule]
+) -> dict[str, Any]:
+    category = disposition = cause = None
+    if item.status == Status.ERROR:
+        explanation = _classify(
+            affiliate.settings.get("profile") or affiliate.connector,
+            item.flow.value,
+            item.message or "",
+            item.http_status,
+            item.code,
+            tuple(rules),
+        )
+        category, disposition = explanation.category, explanation.disposition.value
+        cause = normalise_message(item.message or "")[:200]
+    return {
+        "account_id": account_id,
+        "integration_id": integration_id,
+        "trigger": Trigger.EXTERNAL.value,
+        "actor": actor,
+        "reason": None,
+        "system": item.system or f"{affiliate.code} · {affiliate.name}",
+        "status": item.status.value,
+        "message": item.message,
+        "code": item.code,
+        "category": category,
+        "disposition": disposition,
+        "http_status": item.http_status,
+        "started_at": item.occurred_at,
+        "duration_ms": item.duration_ms,
+        "_cause": cause,
+    }
+
+
+_memo: dict[tuple[Any, ...], Any] = {}
+
+
+def _classify(
+    connector: str, flow: str, message: str, http_status: int | None, code: str | None, rules: tuple[AccountRule, ...]
+) -> Any:
+    # Batches repeat the same few messages; classifying each distinct one once keeps big batches cheap.
+    key = (connector, flow, message, http_status, code, rules)
+    if key not in _memo:
+        if len(_memo) > 10_000:
+            _memo.clear()
+        _memo[key] = classify(
+            connector=connector, flow=flow, message=message, http_status=http_status, code=code, account_rules=rules
+        )
+    return _memo[key]
+
+
+def _insert_attempts(
+    conn: Connection, rows: list[dict[str, Any]], items: list[ExternalAttempt], body_limit: int
+) -> list[int]:
+    values = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+    stmt = insert(attempts).returning(attempts.c.id, sort_by_parameter_order=True)
+    ids = [int(r.id) for r in conn.execute(stmt, values)]
+    bodies = [
+        {
+            "attempt_id": attempt_id,
+            "request": bounded(item.request, body_limit),
+            "response": bounded(item.response, body_limit),
+        }
+        for attempt_id, item in zip(ids, items, strict=True)
+        if item.request is not None or item.response is not None
+    ]
+    if bodies:
+        conn.execute(insert(attempt_bodies), bodies)
+    return ids
+
+
+def _move_current_state(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Count the attempts, and give each integration the state of its newest report when that is newer
+    than what it shows and Ponte has not queued or leased it."""
+    counts: dict[int, int] = {}
+    newest: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        key = row["integration_id"]
+        counts[key] = counts.get(key, 0) + 1
+        if key not in newest or row["started_at"] >= newest[key]["started_at"]:
+            newest[key] = row
+    i = integrations.c
+    conn.execute(
+        update(integrations).where(i.id == bindparam("_id")).values(attempt_count=i.attempt_count + bindparam("_n")),
+        [{"_id": key, "_n": n} for key, n in counts.items()],
+    )
+    queued_by_ponte = and_(i.status == Status.PENDING.value, i.due_at.is_not(None))
+    conn.execute(
+        update(integrations)
+        .where(
+            i.id == bindparam("_id"),
+            or_(i.processed_at.is_(None), i.processed_at <= bindparam("_at")),
+            ~queued_by_ponte,
+            i.lease_owner.is_(None),
+        )
+        .values(
+            status=bindparam("_status"),
+            message=bindparam("_message"),
+            code=bindparam("_code"),
+            category=bindparam("_category"),
+            disposition=bindparam("_disposition"),
+            cause=bindparam("_cause"),
+            processed_at=bindparam("_at"),
+        ),
+        [
+            {
+                "_id": key,
+                "_at": r["started_at"],
+                "_status": r["status"],
+                "_message": r["message"],
+                "_code": r["code"],
+                "_category": r["category"],
+                "_disposition": r["disposition"],
+                "_cause": r["_cause"],
+            }
+            for key, r in newest.items()
+        ],
+    )
