@@ -347,5 +347,34 @@ def import_command(
         raise typer.Exit(2)
 
 
+@app.command("explain")
+def explain_command(
+    message: Annotated[str, typer.Argument(help="The error message, as the marketplace wrote it")],
+    connector: Annotated[str | None, typer.Option(help="Marketplace or connector, e.g. mercadolivre, amazon")] = None,
+    flow: Annotated[Flow | None, typer.Option(help="The flow the message came from")] = None,
+    http_status: Annotated[int | None, typer.Option("--http-status", help="HTTP status of the answer")] = None,
+    code: Annotated[str | None, typer.Option(help="The marketplace's error code, if separate")] = None,
+    locale: Annotated[str, typer.Option(help="pt-BR or en")] = "pt-BR",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts")] = False,
+) -> None:
+    """Explain an error message: its category, whether it fixes itself, what to do, and the help article."""
+    from ponte.knowledge import KnowledgeError, classify, explain_text, explanation_json
+
+    if locale not in ("pt-BR", "en"):
+        err.print("[red]Error:[/red] --locale must be pt-BR or en")
+        raise typer.Exit(1)
+    try:
+        explanation = classify(
+            connector=connector, flow=flow.value if flow else None, message=message, http_status=http_status, code=code
+        )
+    except KnowledgeError as exc:
+        err.print(f"[red]Error:[/red] the error knowledge base is invalid: {exc}")
+        raise typer.Exit(1)
+    if as_json:
+        sys.stdout.write(json.dumps(explanation_json(explanation), ensure_ascii=False) + "\n")
+    else:
+        console.print(explain_text(explanation, locale), markup=False, highlight=False)
+
+
 def main() -> None:
     app()

@@ -18,8 +18,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ponte.clock import now as clock_now
 from ponte.domain import Status, Trigger
+from ponte.services.audit import record
 from ponte.store.filters import IntegrationFilter
-from ponte.store.tables import attempt_bodies, attempts, audit_log, integrations
+from ponte.store.tables import attempt_bodies, attempts, integrations
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Claim:
     last_sent: Any
 
 
-def _upsert(conn: Connection):  # noqa: ANN202 - each dialect's insert() has its own type
+def _upsert(conn: Connection):
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
@@ -191,7 +192,7 @@ def finish(
 
     When a change arrived while the attempt ran (change_seq moved on), the row stays pending and due,
     so the newest data is sent next; the attempt's own result is still shown. Returns False when the
-    lease was lost (the row belongs to another worker now) and nothing was changed.
+    lease was lost (the row belongs to another worker now): only its attempt count moves, to match the attempt rows.
     """
     i = integrations.c
     common = {
@@ -228,6 +229,9 @@ def finish(
         .where(i.id == claim.id, i.lease_owner == owner)
         .values(**{**common, "next_trigger": Trigger.CHANGE.value, "retry_count": 0})
     )
+    if not changed.rowcount:
+        # The lease was lost, yet the attempt happened and its row is recorded: count it, change nothing else.
+        conn.execute(update(integrations).where(i.id == claim.id).values(attempt_count=i.attempt_count + 1))
     return bool(changed.rowcount)
 
 
@@ -274,15 +278,7 @@ def reprocess_integrations(
         detail["ids"] = list(ids)[:100]
     if filter is not None:
         detail["filter"] = {k: v for k, v in filter.__dict__.items() if v not in (None, (), {})}
-    conn.execute(
-        insert(audit_log).values(
-            account_id=account_id,
-            actor=actor,
-            action="reprocess",
-            detail=orjson.loads(orjson.dumps(detail, default=str)),
-            created_at=when,
-        )
-    )
+    record(conn, account_id=account_id, actor=actor, action="reprocess", detail=detail)
     return count
 
 

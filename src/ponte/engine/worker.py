@@ -32,16 +32,23 @@ from ponte.knowledge import AccountRule, classify, normalise_message
 from ponte.secrets import SecretBox
 from ponte.services.affiliates import connector_for
 from ponte.services.orders import receive_order
+from ponte.services.rules import rules_by_account
 from ponte.settings import Settings
 from ponte.store.counters import fold_status_deltas
 from ponte.store.db import Database
-from ponte.store.tables import affiliates, error_rules, feed_cursors, integrations
+from ponte.store.tables import affiliates, feed_cursors, integrations
 
 log = logging.getLogger("ponte.worker")
 
 # Price and stock need the listing to exist: they wait for a pending product send, then follow it.
 DEPENDENT_FLOWS = (Flow.PRICE.value, Flow.INVENTORY.value)
 PRODUCT_WAIT = 5.0  # seconds before a held price or stock send is looked at again
+
+
+def start_window(lease_seconds: float, http_timeout: float) -> float:
+    """Seconds after claiming during which a send may still start: it must end (token + request, each bounded
+    by the HTTP timeout) before the lease expires, or a second worker could take the row while it runs."""
+    return max(lease_seconds * 0.25, lease_seconds - 2.5 * http_timeout)
 
 
 @dataclass
@@ -87,6 +94,7 @@ class Worker:
         self._local = threading.local()
         self._pool = ThreadPoolExecutor(settings.worker_concurrency, thread_name_prefix="ponte-send")
         self._last_poll = 0.0
+        self._stop: threading.Event | None = None  # set by run(): a stop request leaves unstarted sends
 
     # -- the step ---------------------------------------------------------------------------------
     def run_once(self) -> int:
@@ -97,9 +105,10 @@ class Worker:
             )
         if not claims:
             return 0
+        window = time.monotonic() + start_window(self.settings.lease_seconds, self.settings.http_timeout)
         with self.db.read() as conn:
             by_id = self._affiliates(conn, {c.affiliate_id for c in claims})
-            rules = self._account_rules(conn, {c.account_id for c in claims})
+            rules = rules_by_account(conn, account_ids={c.account_id for c in claims})
             waiting = self._waiting_for_product(conn, claims)
         held, local, remote = [], [], []
         for claim in claims:
@@ -110,7 +119,9 @@ class Worker:
                 local.append(claim)
             else:
                 remote.append(claim)
-        works = list(self._pool.map(lambda c: self._send(c, by_id[c.affiliate_id]), remote))
+        sent = list(self._pool.map(lambda c: self._send_in_time(c, by_id[c.affiliate_id], window), remote))
+        works = [w for w in sent if w is not None]
+        held += [claim for claim, work in zip(remote, sent, strict=True) if work is None]
         placed: list[tuple[Row, str, Outcome]] = []
         with self.db.write() as conn:
             for claim in held:
@@ -127,6 +138,12 @@ class Worker:
         return len(claims)
 
     # -- executing ----------------------------------------------------------------------------------
+    def _send_in_time(self, claim: Claim, affiliate: Row, window: float) -> Work | None:
+        """Send unless the worker is stopping or the lease is too near its end; None means "not started"."""
+        if (self._stop is not None and self._stop.is_set()) or time.monotonic() > window:
+            return None  # given back unexecuted: no attempt, the next worker (or this one, later) sends it
+        return self._send(claim, affiliate)
+
     def _send(self, claim: Claim, affiliate: Row) -> Work:
         started, t0 = now(), time.perf_counter()
         last_sent = None
@@ -369,13 +386,6 @@ class Worker:
     def _affiliates(conn: Connection, ids: set[int]) -> dict[int, Row]:
         return {r.id: r for r in conn.execute(select(affiliates).where(affiliates.c.id.in_(ids)))}
 
-    @staticmethod
-    def _account_rules(conn: Connection, account_ids: set[int]) -> dict[int, list[AccountRule]]:
-        rules: dict[int, list[AccountRule]] = {}
-        for r in conn.execute(select(error_rules).where(error_rules.c.account_id.in_(account_ids))):
-            rules.setdefault(r.account_id, []).append(AccountRule(r.pattern, r.category, r.connector, r.flow))
-        return rules
-
     # -- the loop -----------------------------------------------------------------------------------
     def run(
         self,
@@ -385,8 +395,10 @@ class Worker:
         order_poll_every: float = 5.0,
         on_step: Callable[[int], None] | None = None,
     ) -> None:
-        """Work until `stop` is set. A batch under way is finished first (bounded by the HTTP timeouts)."""
+        """Work until `stop` is set. Sends already started finish (bounded by the HTTP timeouts) and are
+        recorded; claims of the batch not yet started are released for another worker."""
         log.info("worker %s started", self.owner)
+        self._stop = stop
         while not stop.is_set():
             if time.monotonic() - self._last_poll >= order_poll_every:
                 self._last_poll = time.monotonic()

@@ -130,8 +130,11 @@ def import_text(
     """
     if kind is not None and kind not in KINDS:
         raise InputError(f"kind must be one of {', '.join(KINDS)}", field="kind")
-    report = ImportReport(kind=kind or "auto")
     records = list(read_records(text, fmt))
+    if kind is None and fmt == "csv":
+        # A CSV file holds one kind of line, told by its header (an empty cell must not change it).
+        kind = guess_kind(dict.fromkeys(next(csv.reader(io.StringIO(text)), [])))
+    report = ImportReport(kind=kind or "auto")
     for start in range(0, len(records), BATCH):
         with begin() as conn:
             for number, record in records[start : start + BATCH]:

@@ -1,0 +1,122 @@
+"""An account's own error rules (this message pattern means this category), and re-classifying errors with them.
+
+When an operator meets an unmapped message, a rule added here applies from the next attempt on, and
+`reclassify_errors` applies it to the errors already shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, Row, delete, insert, select, update
+
+from ponte.clock import now
+from ponte.domain import Flow, Status
+from ponte.knowledge import AccountRule, KnowledgeError, classify, normalise_message, validate_account_rule
+from ponte.services.audit import record
+from ponte.services.errors import InputError, NotFound
+from ponte.store.tables import affiliates, error_rules, integrations
+
+
+def _rule(row: Row) -> AccountRule:
+    return AccountRule(row.pattern, row.category, row.connector, row.flow, id=str(row.id))
+
+
+def rules_by_account(conn: Connection, *, account_ids: Iterable[int]) -> dict[int, list[AccountRule]]:
+    """Every rule of these accounts, ready for `classify(account_rules=...)`."""
+    found: dict[int, list[AccountRule]] = {}
+    for row in conn.execute(select(error_rules).where(error_rules.c.account_id.in_(list(account_ids)))):
+        found.setdefault(row.account_id, []).append(_rule(row))
+    return found
+
+
+def account_rules(conn: Connection, *, account_id: int) -> list[AccountRule]:
+    return rules_by_account(conn, account_ids=[account_id]).get(account_id, [])
+
+
+def list_rules(conn: Connection, *, account_id: int) -> list[Row]:
+    return list(
+        conn.execute(select(error_rules).where(error_rules.c.account_id == account_id).order_by(error_rules.c.id))
+    )
+
+
+def add_rule(
+    conn: Connection,
+    *,
+    account_id: int,
+    actor: str,
+    pattern: str,
+    category: str,
+    connector: str | None = None,
+    flow: str | None = None,
+) -> int:
+    """Validate and store a rule; returns its id. A bad pattern or unknown category is an InputError."""
+    pattern = pattern.strip()
+    if not pattern or len(pattern) > 500:
+        raise InputError("pattern must have 1 to 500 characters", field="pattern")
+    if flow is not None and flow not in {f.value for f in Flow}:
+        raise InputError(f"flow must be one of {', '.join(f.value for f in Flow)}", field="flow")
+    try:
+        validate_account_rule(AccountRule(pattern, category, connector, flow))
+    except KnowledgeError as exc:
+        raise InputError(str(exc), field="pattern" if "regular" in str(exc) or "empty" in str(exc) else "category")
+    stmt = insert(error_rules).values(
+        account_id=account_id,
+        pattern=pattern,
+        category=category,
+        connector=connector,
+        flow=flow,
+        created_by=actor,
+        created_at=now(),
+    )
+    rule_id = int(conn.execute(stmt.returning(error_rules.c.id)).scalar_one())
+    record(
+        conn,
+        account_id=account_id,
+        actor=actor,
+        action="rule.create",
+        detail={"id": rule_id, "pattern": pattern, "category": category},
+    )
+    return rule_id
+
+
+def delete_rule(conn: Connection, *, account_id: int, actor: str, rule_id: int) -> None:
+    gone = conn.execute(delete(error_rules).where(error_rules.c.account_id == account_id, error_rules.c.id == rule_id))
+    if not gone.rowcount:
+        raise NotFound(f"rule {rule_id} not found")
+    record(conn, account_id=account_id, actor=actor, action="rule.delete", detail={"id": rule_id})
+
+
+def reclassify_errors(conn: Connection, *, account_id: int) -> int:
+    """Classify the account's current errors again (after a rule changed); returns how many changed category."""
+    rules = account_rules(conn, account_id=account_id)
+    i = integrations.c
+    rows = conn.execute(
+        select(i.id, i.flow, i.message, i.code, i.category, affiliates.c.connector, affiliates.c.settings)
+        .join(affiliates, affiliates.c.id == i.affiliate_id)
+        .where(i.account_id == account_id, i.status == Status.ERROR.value)
+    ).all()
+    changed = 0
+    for row in rows:
+        explanation = classify(
+            connector=row.settings.get("profile") or row.connector,
+            flow=row.flow,
+            message=row.message or "",
+            code=row.code,
+            account_rules=rules,
+        )
+        # Only what a rule of the account now explains, or what nothing explained before, changes:
+        # categories Ponte set itself (order validation) stay as they are.
+        by_rule = (explanation.rule or "").startswith("account")
+        if explanation.category != row.category and (by_rule or row.category == "unmapped"):
+            conn.execute(
+                update(integrations)
+                .where(i.id == row.id)
+                .values(
+                    category=explanation.category,
+                    disposition=explanation.disposition.value,
+                    cause=normalise_message(row.message or "")[:200],
+                )
+            )
+            changed += 1
+    return changed

@@ -1,0 +1,95 @@
+"""An account's own error rules: validated, applied from the next attempt on and to existing errors."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from ponte.auth import get_or_create_account
+from ponte.clock import now
+from ponte.engine.queue import claim_due, finish, mark_changed
+from ponte.services.errors import InputError
+from ponte.services.rules import account_rules, add_rule, reclassify_errors
+from ponte.store.tables import affiliates, audit_log, integrations
+
+ODD = "Erro 7781 no processamento do anúncio: consulte o suporte"
+
+
+def _error_row(conn, account_id, message, category):
+    when = now()
+    affiliate_id = conn.execute(
+        affiliates.insert()
+        .values(
+            account_id=account_id,
+            code="MLB",
+            name="ML",
+            connector="sandbox",
+            settings={"profile": "mercadolivre"},
+            created_at=when,
+            updated_at=when,
+        )
+        .returning(affiliates.c.id)
+    ).scalar_one()
+    mark_changed(conn, account_id=account_id, flow="product", keys=[(affiliate_id, "SKU-1"), (affiliate_id, "SKU-2")])
+    c1, c2 = claim_due(conn, owner="w", limit=10, lease_seconds=60)
+    finish(
+        conn,
+        claim=c1,
+        owner="w",
+        state={"status": "error", "due_at": None, "retry_count": 0, "message": message, "category": category},
+    )
+    finish(
+        conn,
+        claim=c2,
+        owner="w",
+        state={
+            "status": "error",
+            "due_at": None,
+            "retry_count": 0,
+            "message": "SKU out of stock",
+            "category": "out_of_stock",
+        },
+    )
+
+
+def test_a_rule_reclassifies_an_unmapped_error_and_leaves_the_others(db):
+    with db.write() as conn:
+        account = get_or_create_account(conn, slug="loja-a")
+        _error_row(conn, account, ODD, "unmapped")
+        add_rule(
+            conn,
+            account_id=account,
+            actor="ana@loja",
+            pattern=r"erro \d+ no processamento",
+            category="integration_config",
+        )
+        assert reclassify_errors(conn, account_id=account) == 1
+        rows = dict(conn.execute(select(integrations.c.entity, integrations.c.category)).all())
+        logged = conn.execute(select(audit_log.c.action)).scalars().all()
+    assert rows == {"SKU-1": "integration_config", "SKU-2": "out_of_stock"}
+    assert "rule.create" in logged
+
+
+def test_rules_belong_to_their_account(db):
+    with db.write() as conn:
+        a = get_or_create_account(conn, slug="loja-a")
+        b = get_or_create_account(conn, slug="loja-b")
+        add_rule(conn, account_id=a, actor="ana", pattern="foo bar", category="out_of_stock")
+        assert account_rules(conn, account_id=b) == []
+        assert [r.category for r in account_rules(conn, account_id=a)] == ["out_of_stock"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "category", "field"),
+    [
+        ("(unclosed", "out_of_stock", "pattern"),
+        (".*", "out_of_stock", "pattern"),
+        ("foo", "no_such_category", "category"),
+    ],
+)
+def test_a_bad_rule_is_refused_with_the_field(db, pattern, category, field):
+    with db.write() as conn:
+        account = get_or_create_account(conn, slug="loja-a")
+        with pytest.raises(InputError) as refused:
+            add_rule(conn, account_id=account, actor="ana", pattern=pattern, category=category)
+    assert refused.value.field == field
