@@ -253,3 +253,11 @@ def test_a_listing_in_review_can_be_released_by_the_admin_helper(sandbox: Sandbo
     httpx.post(f"{sandbox.url}/mercadolivre/_admin/items/SUP-1/status", json={"seller": SELLER, "status": "active"})
     assert client.put("/items/SUP-1/stock", json={"quantity": 3}).status_code == 200
     assert admin_get(sandbox, "/mercadolivre/_admin/items/SUP-1", seller=SELLER)["quantity"] == 3
+
+
+def test_a_sku_that_changes_its_ean_frees_the_old_one(sandbox: SandboxServer) -> None:
+    client = authed(sandbox)
+    assert client.put("/items/CEL-001", json=product()).status_code == 200
+    assert client.put("/items/CEL-001", json=product(ean="7896543210982")).status_code == 200
+    assert client.put("/items/CEL-002", json=product("CEL-002")).status_code == 200
+    assert client.put("/items/CEL-003", json=product("CEL-003", ean="7896543210982")).status_code == 409

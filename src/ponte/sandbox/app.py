@@ -156,9 +156,9 @@ class Sandbox:
             if item is None:
                 status = "under_review" if category.review else "active"
                 item = market.items[(seller.seller_id, sku)] = Item(sku, item_id, seller.seller_id, status, None, {})
-            for old_ean, owner in list(market.eans.items()):
-                if owner == sku and old_ean[0] == seller.seller_id:
-                    del market.eans[old_ean]
+            old_ean = str(item.data.get("ean") or "")
+            if old_ean and market.eans.get((seller.seller_id, old_ean)) == sku:
+                del market.eans[(seller.seller_id, old_ean)]  # the SKU's EAN changed: free the old one
             if ean:
                 market.eans[(seller.seller_id, ean)] = sku
             item.data, item.category = body, category.number
