@@ -265,3 +265,14 @@ def integration_id(conn: Connection, store: Store, flow: str, entity: str) -> in
     i = integrations.c
     query = select(i.id).where(i.account_id == store.account_id, i.flow == flow, i.entity == entity)
     return int(conn.execute(query).scalar_one())
+
+
+def login(client: Any, email: str, password: str = PASSWORD) -> str:
+    """Sign `client` (a Starlette TestClient) in as `email`; returns the session's CSRF token."""
+    import re
+
+    answer = client.post("/login", data={"email": email, "password": password, "next": "/connections/order"})
+    assert answer.status_code == 200, answer.text[:500]
+    found = re.search(r'name="csrf" value="([^"]+)"', answer.text)
+    assert found, "no CSRF token on the page after login"
+    return found.group(1)

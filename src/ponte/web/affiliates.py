@@ -1,0 +1,182 @@
+"""The affiliates page: register, edit, test and disable connections to marketplaces and ERPs.
+
+Connector settings are drawn from each connector's Settings model; secret fields are never shown back,
+and one left empty keeps its stored value.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
+
+from ponte.domain import Role
+from ponte.services.errors import InputError
+from ponte.web.connections import _back
+from ponte.web.render import render
+from ponte.web.routing import PageRoute
+from ponte.web.session import check_csrf, current_principal, require
+
+router = APIRouter(route_class=PageRoute)
+
+
+@dataclass(frozen=True)
+class SettingField:
+    name: str
+    secret: bool
+    required: bool
+    structured: bool  # a dict or list, edited as JSON
+
+
+def setting_fields(connector: str) -> list[SettingField]:
+    from ponte.connectors.registry import get_connector_class, secret_fields
+
+    cls = get_connector_class(connector)
+    secrets = secret_fields(cls)
+    fields = []
+    for name, info in cls.Settings.model_fields.items():
+        structured = "dict" in str(info.annotation) or "list" in str(info.annotation)
+        fields.append(SettingField(name, name in secrets, info.is_required(), structured))
+    return fields
+
+
+def _connectors() -> dict[str, list[SettingField]]:
+    from ponte.connectors.registry import available_connectors
+
+    return {kind: setting_fields(kind) for kind in sorted(available_connectors())}
+
+
+def _settings_from_form(form: FormData, connector: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for f in setting_fields(connector):
+        raw = str(form.get(f"settings.{f.name}") or "").strip()
+        if not raw:
+            continue
+        if f.structured:
+            try:
+                values[f.name] = json.loads(raw)
+            except ValueError:
+                raise InputError(f'{f.name} must be JSON, like {{"X-Api-Key": "…"}}', field=f"settings.{f.name}")
+        else:
+            values[f.name] = raw
+    return values
+
+
+def _common_from_form(form: FormData) -> dict[str, Any]:
+    min_av = str(form.get("min_availability") or "").strip()
+    try:
+        tolerance = float(str(form.get("price_tolerance_pct") or "0").replace(",", "."))
+    except ValueError:
+        raise InputError("price_tolerance_pct must be a number", field="price_tolerance_pct")
+    if min_av and not min_av.isdigit():
+        raise InputError("min_availability must be a whole number", field="min_availability")
+    return {
+        "name": str(form.get("name") or ""),
+        "kind": str(form.get("kind") or "marketplace"),
+        "min_availability": int(min_av) if min_av else None,
+        "price_tolerance_pct": tolerance,
+        "price_divergence_action": str(form.get("price_divergence_action") or "deny"),
+    }
+
+
+def _page(request: Request, *, status_code: int = 200, **extra: Any) -> Response:
+    from ponte.services import affiliates
+
+    principal = current_principal(request)
+    with request.app.state.db.read() as conn:
+        rows = affiliates.list_affiliates(conn, account_id=principal.account_id)
+    shown = [(row, affiliates.public_settings(row)) for row in rows]
+    return render(request, "affiliates.html", status_code, rows=shown, connectors=_connectors(), **extra)
+
+
+@router.get("/affiliates", response_class=HTMLResponse, include_in_schema=False)
+def affiliates_page(request: Request) -> Response:
+    edit = request.query_params.get("edit")
+    return _page(request, edit=int(edit) if edit and edit.isdigit() else None)
+
+
+@router.post("/affiliates", include_in_schema=False, dependencies=[Depends(check_csrf)])
+async def create(request: Request) -> Response:
+    from ponte.services import affiliates
+
+    principal = require(request, Role.ADMIN)
+    form = await request.form()
+    connector = str(form.get("connector") or "")
+    try:
+        with request.app.state.db.write() as conn:
+            affiliates.create_affiliate(
+                conn,
+                box=request.app.state.box,
+                account_id=principal.account_id,
+                code=str(form.get("code") or ""),
+                connector=connector,
+                settings=_settings_from_form(form, connector) if connector else {},
+                **_common_from_form(form),
+            )
+    except (InputError, LookupError) as exc:
+        return _page(request, status_code=400, error=str(exc), form=dict(form))
+    return _back(request, "/affiliates", "affiliate_saved:1")
+
+
+@router.post("/affiliates/{affiliate_id}", include_in_schema=False, dependencies=[Depends(check_csrf)])
+async def update(request: Request, affiliate_id: int) -> Response:
+    from ponte.services import affiliates
+
+    principal = require(request, Role.ADMIN)
+    form = await request.form()
+    try:
+        with request.app.state.db.write() as conn:
+            row = affiliates.get_affiliate(conn, account_id=principal.account_id, affiliate_id=affiliate_id)
+            changes = {**_common_from_form(form), "settings": _settings_from_form(form, row.connector)}
+            affiliates.update_affiliate(
+                conn,
+                box=request.app.state.box,
+                account_id=principal.account_id,
+                affiliate_id=affiliate_id,
+                changes=changes,
+            )
+    except InputError as exc:
+        return _page(request, status_code=400, error=exc.message, edit=affiliate_id)
+    return _back(request, "/affiliates", "affiliate_saved:1")
+
+
+@router.post("/affiliates/{affiliate_id}/enabled", include_in_schema=False, dependencies=[Depends(check_csrf)])
+async def set_enabled(request: Request, affiliate_id: int) -> Response:
+    from ponte.services import affiliates
+
+    principal = require(request, Role.ADMIN)
+    form = await request.form()
+    enabled = form.get("enabled") == "1"
+    with request.app.state.db.write() as conn:
+        affiliates.update_affiliate(
+            conn,
+            box=request.app.state.box,
+            account_id=principal.account_id,
+            affiliate_id=affiliate_id,
+            changes={"enabled": enabled},
+        )
+    return _back(request, "/affiliates", "affiliate_enabled:1" if enabled else "affiliate_disabled:1")
+
+
+@router.post("/affiliates/{affiliate_id}/test", include_in_schema=False, dependencies=[Depends(check_csrf)])
+def test_connection(request: Request, affiliate_id: int) -> Response:
+    """Ask the connector to check its settings and credentials; the answer is shown, nothing is changed."""
+    from ponte.services import affiliates
+
+    principal = require(request, Role.OPERATOR)
+    settings = request.app.state.settings
+    with request.app.state.db.read() as conn:
+        row = affiliates.get_affiliate(conn, account_id=principal.account_id, affiliate_id=affiliate_id)
+    try:
+        connector = affiliates.connector_for(
+            row, box=request.app.state.box, timeout=min(settings.http_timeout, 10.0), body_limit=settings.body_limit
+        )
+        outcome = connector.test_connection()
+        result = {"status": outcome.status.value, "message": outcome.message}
+    except Exception as exc:  # a test must report whatever went wrong, not fail the page
+        result = {"status": "error", "message": str(exc)[:500]}
+    return _page(request, tested=affiliate_id, result=result)

@@ -1,0 +1,241 @@
+"""The Connections screen: five tabs of integrations with filter, search, expand all, export, reprocess, live refresh."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+
+from ponte.domain import Flow, Role, Status
+from ponte.engine.queue import count_reprocessable, reprocess_integrations
+from ponte.exports import export_integrations
+from ponte.services import connections
+from ponte.services.errors import InputError
+from ponte.store.filters import IntegrationFilter
+from ponte.web import explain
+from ponte.web.render import render, stamp_hash, translator, url_with
+from ponte.web.routing import PageRoute
+from ponte.web.session import FLASH_COOKIE, check_csrf, current_principal, require
+
+router = APIRouter(route_class=PageRoute)
+PAGE_SIZE = 50
+FLOW_VALUES = tuple(f.value for f in Flow)
+STATUS_VALUES = tuple(s.value for s in Status)
+
+
+def _flow(flow: str) -> str:
+    if flow not in FLOW_VALUES:
+        raise InputError(f"unknown tab {flow!r}", field="flow")
+    return flow
+
+
+def _day(value: str | None, tz: Any, *, end: bool) -> datetime | None:
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{value!r} is not a date (use yyyy-mm-dd)", field="to" if end else "from")
+    start = datetime.combine(day + timedelta(days=1) if end else day, time(0), tzinfo=tz)
+    return start
+
+
+def filter_from_query(request: Request, flow: str | None) -> IntegrationFilter:
+    """The filter in the page's query string: status, affiliate, category, from/to (days), id prefix, words."""
+    q = request.query_params
+    tz = translator(request).tz
+    return IntegrationFilter(
+        flow=flow,
+        statuses=tuple(s for s in q.getlist("status") if s in STATUS_VALUES),
+        affiliates=tuple(a for a in q.getlist("affiliate") if a),
+        categories=tuple(c for c in q.getlist("category") if c),
+        date_from=_day(q.get("from"), tz, end=False),
+        date_to=_day(q.get("to"), tz, end=True),  # the "to" day is included
+        entity_prefix=(q.get("id") or "").strip() or None,
+        words=(q.get("q") or "").strip() or None,
+    )
+
+
+def _affiliate_options(request: Request, account_id: int) -> list[Any]:
+    from sqlalchemy import select
+
+    from ponte.store.tables import affiliates
+
+    with request.app.state.db.read() as conn:
+        query = select(affiliates.c.code, affiliates.c.name, affiliates.c.kind).where(
+            affiliates.c.account_id == account_id
+        )
+        return list(conn.execute(query.order_by(affiliates.c.code)))
+
+
+@router.get("/connections", include_in_schema=False)
+def connections_home() -> RedirectResponse:
+    return RedirectResponse("/connections/order", status_code=303)
+
+
+@router.get("/connections/{flow}", response_class=HTMLResponse, include_in_schema=False)
+def connections_page(request: Request, flow: str) -> Response:
+    principal = current_principal(request)
+    flt = filter_from_query(request, _flow(flow))
+    cursor = request.query_params.get("cursor")
+    expand_all = request.query_params.get("expand") == "all"
+    with request.app.state.db.read() as conn:
+        page = connections.list_integrations(
+            conn, account_id=principal.account_id, filter=flt, cursor=cursor, limit=PAGE_SIZE
+        )
+        details = (
+            connections.recent_attempts(
+                conn, account_id=principal.account_id, integration_ids=[r.id for r in page.rows]
+            )
+            if expand_all
+            else {}
+        )
+        if request.headers.get("hx-request") and cursor:
+            return render(request, "_rows.html", page=page, flow=flow, details=details, expand_all=expand_all)
+        counts = connections.tab_counts(conn, account_id=principal.account_id, flow=flow, filter=flt)
+        badges = connections.flow_error_counts(conn, account_id=principal.account_id)
+    t = translator(request)
+    return render(
+        request,
+        "connections.html",
+        page=page,
+        flow=flow,
+        flt=flt,
+        counts=counts,
+        badges=badges,
+        details=details,
+        expand_all=expand_all,
+        affiliates=_affiliate_options(request, principal.account_id),
+        categories=explain.all_categories(t.locale),
+        q=request.query_params,
+    )
+
+
+@router.get("/connections/{flow}/live", include_in_schema=False)
+def connections_live(request: Request, flow: str) -> Response:
+    """Rows whose state changed since the page drew them: `s` is "id.hash,id.hash…" as the page knows them."""
+    principal = current_principal(request)
+    known: dict[int, str] = {}
+    for part in (request.query_params.get("s") or "").split(",")[: connections.MAX_LIMIT]:
+        ident, _, digest = part.partition(".")
+        if ident.isdigit():
+            known[int(ident)] = digest
+    with request.app.state.db.read() as conn:
+        rows = connections.current_rows(conn, account_id=principal.account_id, ids=list(known))
+    changed = [r for r in rows if stamp_hash(r.stamp) != known.get(r.id)]
+    if not changed:
+        return Response(status_code=204)
+    return render(request, "_live.html", rows=changed, flow=_flow(flow))
+
+
+@router.get("/integrations/{integration_id}", response_class=HTMLResponse, include_in_schema=False)
+def integration_details(request: Request, integration_id: int) -> Response:
+    principal = current_principal(request)
+    with request.app.state.db.read() as conn:
+        detail = connections.get_integration(conn, account_id=principal.account_id, integration_id=integration_id)
+    template = "_details.html" if request.headers.get("hx-request") else "integration.html"
+    return render(request, template, row=detail.row, attempts=detail.attempts, more=detail.more_attempts, full=True)
+
+
+@router.post("/integrations/{integration_id}/reprocess", include_in_schema=False, dependencies=[Depends(check_csrf)])
+def reprocess_one(request: Request, integration_id: int) -> Response:
+    principal = require(request, Role.OPERATOR)
+    with request.app.state.db.write() as conn:
+        connections.get_integration(
+            conn, account_id=principal.account_id, integration_id=integration_id, attempt_limit=0
+        )
+        reprocess_integrations(conn, account_id=principal.account_id, actor=principal.actor, ids=[integration_id])
+        (row,) = connections.current_rows(conn, account_id=principal.account_id, ids=[integration_id])
+    if request.headers.get("hx-request"):
+        return render(request, "_row.html", row=row, flow=row.flow, expanded=False)
+    return _back(request, f"/connections/{row.flow}", "reprocessed:1")
+
+
+@router.post("/connections/{flow}/reprocess-selected", include_in_schema=False, dependencies=[Depends(check_csrf)])
+async def reprocess_selected(request: Request, flow: str) -> Response:
+    principal = require(request, Role.OPERATOR)
+    form = await request.form()
+    ids = [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()][: connections.MAX_LIMIT]
+    if not ids:
+        return _back(request, f"/connections/{_flow(flow)}", "nothing_selected:0")
+    with request.app.state.db.write() as conn:
+        n = reprocess_integrations(conn, account_id=principal.account_id, actor=principal.actor, ids=ids)
+    return _back(request, f"/connections/{_flow(flow)}", f"reprocessed:{n}")
+
+
+@router.get("/connections/{flow}/reprocess", response_class=HTMLResponse, include_in_schema=False)
+def reprocess_filter_confirm(request: Request, flow: str) -> Response:
+    """The dry run: how many rows the filter's reprocess will queue, and a reason to give before it runs."""
+    principal = require(request, Role.OPERATOR)
+    flt = filter_from_query(request, _flow(flow))
+    with request.app.state.db.read() as conn:
+        n = count_reprocessable(conn, account_id=principal.account_id, filter=flt)
+    back = url_with(request, f"/connections/{flow}")
+    return render(request, "reprocess_confirm.html", n=n, flow=flow, back=back, action=url_with(request))
+
+
+@router.post("/connections/{flow}/reprocess", include_in_schema=False, dependencies=[Depends(check_csrf)])
+async def reprocess_filter(request: Request, flow: str) -> Response:
+    principal = require(request, Role.OPERATOR)
+    flt = filter_from_query(request, _flow(flow))
+    form = await request.form()
+    reason = str(form.get("reason") or "").strip()
+    t = translator(request)
+    if not reason:
+        with request.app.state.db.read() as conn:
+            n = count_reprocessable(conn, account_id=principal.account_id, filter=flt)
+        back = url_with(request, f"/connections/{flow}")
+        return render(
+            request,
+            "reprocess_confirm.html",
+            400,
+            n=n,
+            flow=flow,
+            back=back,
+            action=url_with(request),
+            error=t("reprocess.reason_required"),
+        )
+    with request.app.state.db.write() as conn:
+        n = reprocess_integrations(
+            conn, account_id=principal.account_id, actor=principal.actor, filter=flt, reason=reason[:500]
+        )
+    return _back(request, url_with(request, f"/connections/{flow}"), f"reprocessed:{n}")
+
+
+@router.get("/connections/{flow}/export.{fmt}", include_in_schema=False)
+def export(request: Request, flow: str, fmt: str) -> Response:
+    principal = current_principal(request)
+    if fmt not in ("xlsx", "csv"):
+        raise InputError("export as .xlsx or .csv", field="fmt")
+    flt = filter_from_query(request, _flow(flow))
+    t = translator(request)
+    chunks = export_integrations(
+        request.app.state.db,
+        account_id=principal.account_id,
+        filter=flt,
+        fmt=fmt,  # type: ignore[arg-type]
+        locale=t.locale,
+        tz=str(t.tz),
+        category_titles=explain.titles(t.locale),
+    )
+    media = (
+        "text/csv; charset=utf-8"
+        if fmt == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    name = f"ponte-{flow}-{datetime.now(t.tz):%Y%m%d-%H%M}.{fmt}"
+    return StreamingResponse(
+        chunks, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+def _back(request: Request, url: str, message: str) -> Response:
+    """Redirect after a POST, with a flash "key:number" the next page shows once."""
+    if request.headers.get("hx-request"):
+        response: Response = Response(status_code=204, headers={"HX-Redirect": url})
+    else:
+        response = RedirectResponse(url, status_code=303)
+    response.set_cookie(FLASH_COOKIE, message, max_age=60, httponly=True, samesite="lax")
+    return response

@@ -1,0 +1,176 @@
+"""Login and logout, orders (list, page, integration history), the SKU page, help articles and the causes view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ponte.auth import authenticate
+from ponte.domain import Flow, Role
+from ponte.engine.queue import reprocess_integrations
+from ponte.services import connections
+from ponte.services.errors import NotFound
+from ponte.web import explain
+from ponte.web.connections import _affiliate_options, _back, filter_from_query
+from ponte.web.render import render, translator, url_with
+from ponte.web.routing import PageRoute
+from ponte.web.session import SESSION_COOKIE, SESSION_SECONDS, check_csrf, current_principal, new_session, require
+
+router = APIRouter(route_class=PageRoute)
+
+
+def _safe_next(value: str | None) -> str:
+    # Only paths on this site: "//evil.example" or "https://…" would make the login page an open redirect.
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/connections/order"
+
+
+@router.get("/", include_in_schema=False)
+def home() -> RedirectResponse:
+    return RedirectResponse("/connections/order", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+def login_page(request: Request) -> Response:
+    return render(request, "login.html", next=_safe_next(request.query_params.get("next")), error=None)
+
+
+@router.post("/login", include_in_schema=False)
+async def login(request: Request) -> Response:
+    form = await request.form()
+    email, password = str(form.get("email") or ""), str(form.get("password") or "")
+    target = _safe_next(str(form.get("next") or ""))
+    with request.app.state.db.read() as conn:
+        principal = authenticate(conn, email=email, password=password)
+    if principal is None:
+        t = translator(request)
+        return render(request, "login.html", 401, next=target, error=t("login.failed"), email=email)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        new_session(request, principal.actor),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout", include_in_schema=False, dependencies=[Depends(check_csrf)])
+def logout() -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/orders", response_class=HTMLResponse, include_in_schema=False)
+def orders_page(request: Request) -> Response:
+    principal = current_principal(request)
+    prefix = (request.query_params.get("id") or "").strip() or None
+    with request.app.state.db.read() as conn:
+        rows = connections.list_orders(conn, account_id=principal.account_id, prefix=prefix, limit=100)
+    return render(request, "orders.html", orders=rows, prefix=prefix or "")
+
+
+@router.get("/orders/{order_id}", response_class=HTMLResponse, include_in_schema=False)
+def order_page(request: Request, order_id: str) -> Response:
+    principal = current_principal(request)
+    with request.app.state.db.read() as conn:
+        history = connections.order_history(conn, account_id=principal.account_id, order_id=order_id, limit=0)
+    return render(request, "order.html", h=history)
+
+
+@router.get("/orders/{order_id}/history", response_class=HTMLResponse, include_in_schema=False)
+def order_history_page(request: Request, order_id: str) -> Response:
+    principal = current_principal(request)
+    with request.app.state.db.read() as conn:
+        history = connections.order_history(conn, account_id=principal.account_id, order_id=order_id)
+    return render(request, "order_history.html", h=history)
+
+
+@router.get("/skus/{sku:path}", response_class=HTMLResponse, include_in_schema=False)
+def sku_page(request: Request, sku: str) -> Response:
+    principal = current_principal(request)
+    with request.app.state.db.read() as conn:
+        matrix = connections.sku_matrix(conn, account_id=principal.account_id, sku=sku)
+    return render(request, "sku.html", m=matrix)
+
+
+@router.get("/help/{category}", response_class=HTMLResponse, include_in_schema=False)
+def help_page(request: Request, category: str) -> Response:
+    current_principal(request)
+    t = translator(request)
+    try:
+        html = explain.article_html(category, t.locale)
+    except LookupError:
+        raise NotFound(f"no help article for {category}")
+    return render(request, "help.html", article=html, cat=explain.category(category, t.locale))
+
+
+@router.get("/causes", response_class=HTMLResponse, include_in_schema=False)
+def causes_page(request: Request) -> Response:
+    principal = current_principal(request)
+    flow = request.query_params.get("flow") or None
+    flt = filter_from_query(request, flow if flow in {f.value for f in Flow} else None)
+    with request.app.state.db.read() as conn:
+        causes = connections.list_causes(conn, account_id=principal.account_id, filter=flt)
+    total = sum(c.count for c in causes)
+    return render(
+        request,
+        "causes.html",
+        causes=causes,
+        total=total,
+        flow=flow,
+        q=request.query_params,
+        affiliates=_affiliate_options(request, principal.account_id),
+        token=_group_token,
+    )
+
+
+def _group_token(category: str | None, cause: str | None) -> dict[str, Any]:
+    return {"category": category or "", "cause": cause or "", "none_cat": "1" if category is None else ""}
+
+
+@router.post("/causes/reprocess", include_in_schema=False, dependencies=[Depends(check_csrf)])
+async def reprocess_cause(request: Request) -> Response:
+    """Reprocess one cause group. The first POST shows the count and asks for a reason; the second runs."""
+    principal = require(request, Role.OPERATOR)
+    form = await request.form()
+    category = None if form.get("none_cat") else str(form.get("category") or "") or None
+    cause = str(form.get("cause") or "") or None
+    flow = request.query_params.get("flow") or None
+    flt = filter_from_query(request, flow)
+    with request.app.state.db.read() as conn:
+        ids = connections.cause_ids(conn, account_id=principal.account_id, filter=flt, category=category, cause=cause)
+    reason = str(form.get("reason") or "").strip()
+    if not reason or form.get("step") != "run":
+        t = translator(request)
+        error = t("reprocess.reason_required") if form.get("step") == "run" else None
+        return render(
+            request,
+            "cause_confirm.html",
+            400 if error else 200,
+            n=len(ids),
+            category=category,
+            cause=cause,
+            cat=explain.category(category, t.locale),
+            back=url_with(request, "/causes"),
+            action=url_with(request),
+            error=error,
+            none_cat=form.get("none_cat") or "",
+        )
+    n = 0
+    with request.app.state.db.write() as conn:
+        for start in range(0, len(ids), 500):  # one audit entry per batch keeps each statement small
+            n += reprocess_integrations(
+                conn,
+                account_id=principal.account_id,
+                actor=principal.actor,
+                ids=ids[start : start + 500],
+                reason=reason[:500],
+            )
+    return _back(request, url_with(request, "/causes"), f"reprocessed:{n}")

@@ -1,0 +1,110 @@
+"""Rendering: the Jinja environment (autoescape always on), the per-request context, and small view helpers."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from ponte.domain import ORDER_FLOWS, Flow, Role
+from ponte.web import explain
+from ponte.web.i18n import Translator
+from ponte.web.session import FLASH_COOKIE, request_locale
+
+TEMPLATES = Path(__file__).parent / "templates"
+FLOWS = [f.value for f in Flow]
+STATUS_ICONS = {"success": "✓", "warning": "!", "error": "✕", "pending": "◷"}
+DEFAULT_TZ = "America/Sao_Paulo"
+
+env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def pretty_body(text: str | None) -> str:
+    """A request/response body for a <pre>: JSON indented, anything else as it came (escaped by the template)."""
+    if not text:
+        return ""
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text
+
+
+def stamp_hash(stamp: str) -> str:
+    """A short fingerprint of a row's state: what the live refresh sends back to ask "did it change?"."""
+    return format(zlib.crc32(stamp.encode()), "x")
+
+
+def is_order_flow(flow: str) -> bool:
+    return flow in {f.value for f in ORDER_FLOWS}
+
+
+env.filters["pretty"] = pretty_body
+env.globals.update(
+    FLOWS=FLOWS,
+    STATUS_ICONS=STATUS_ICONS,
+    stamp_hash=stamp_hash,
+    is_order_flow=is_order_flow,
+    Role=Role,
+    STATUSES=("error", "warning", "pending", "success"),
+)
+
+
+def translator(request: Request) -> Translator:
+    settings = request.app.state.settings
+    tz = settings.extra.get("timezone", DEFAULT_TZ) if getattr(settings, "extra", None) else DEFAULT_TZ
+    return Translator(request_locale(request), ZoneInfo(tz))
+
+
+def url_with(request: Request, path: str | None = None, **changes: Any) -> str:
+    """The current URL (or `path`) with query parameters changed; None removes one. Keeps repeated keys."""
+    items = [(k, v) for k, v in request.query_params.multi_items() if k not in changes and k not in ("cursor", "lang")]
+    for key, value in changes.items():
+        if value is None:
+            continue
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            items.append((key, str(v)))
+    query = urlencode(items)
+    target = path or request.url.path
+    return f"{target}?{query}" if query else target
+
+
+def _flash(request: Request, t: Translator) -> str | None:
+    key, _, number = (request.cookies.get(FLASH_COOKIE) or "").partition(":")
+    if not key or not t.has(f"flash.{key}"):
+        return None
+    return t(f"flash.{key}", n=t.number(int(number)) if number.isdigit() else 0)
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    t = translator(request)
+    principal = getattr(request.state, "principal", None)
+    flash = _flash(request, t)
+    base = {
+        "request": request,
+        "t": t,
+        "locale": t.locale,
+        "principal": principal,
+        "can_operate": bool(principal and principal.can(Role.OPERATOR)),
+        "is_admin": bool(principal and principal.can(Role.ADMIN)),
+        "csrf": getattr(request.state, "csrf", ""),
+        "url_with": lambda path=None, **kw: url_with(request, path, **kw),
+        "explain": lambda category: explain.category(category, t.locale),
+        "flash": flash if not request.headers.get("hx-request") else None,
+    }
+    html = env.get_template(template).render(**base, **context)
+    response = HTMLResponse(html, status_code=status_code)
+    if base["flash"]:
+        response.delete_cookie(FLASH_COOKIE)
+    return response

@@ -1,0 +1,53 @@
+"""Page routes that turn service and session errors into pages, without app-wide handlers.
+
+The API answers the same exceptions (NotFound, InputError) its own way; catching them per route keeps the
+two edges from overriding each other's handlers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import APIRoute
+
+from ponte.services.errors import InputError, NotFound
+from ponte.web.session import CsrfFailed, Forbidden, LoginRequired
+
+
+def _login_redirect(request: Request) -> Response:
+    target = "/login?next=" + quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    if request.headers.get("hx-request"):
+        return Response(status_code=401, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+def error_page(request: Request, exc: Exception) -> Response:
+    from ponte.web.render import render
+
+    if isinstance(exc, LoginRequired):
+        return _login_redirect(request)
+    if isinstance(exc, Forbidden):
+        return render(request, "error.html", 403, code=403, key="error.forbidden")
+    if isinstance(exc, CsrfFailed):
+        return render(request, "error.html", 403, code=403, key="error.csrf")
+    if isinstance(exc, NotFound):
+        return render(request, "error.html", 404, code=404, key="error.not_found")
+    assert isinstance(exc, InputError)
+    return render(request, "error.html", 400, code=400, key="error.bad_input", detail=exc.message)
+
+
+class PageRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except (LoginRequired, Forbidden, CsrfFailed, NotFound, InputError) as exc:
+                return error_page(request, exc)
+
+        return guarded

@@ -1,0 +1,104 @@
+// Ponte's page behaviour: expand rows, select rows, and live refresh of visible rows.
+// Small and framework-free; htmx does the rest. Every feature also works by plain links and forms.
+(function () {
+  "use strict";
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+
+  function loadDetails(id) {
+    const box = document.getElementById("dc-" + id);
+    const button = $("#row-" + id + " .expander");
+    if (box && button && window.htmx) {
+      htmx.ajax("GET", button.dataset.details, { target: box, swap: "innerHTML" });
+    }
+  }
+
+  function toggle(button) {
+    const row = button.closest("tr.row");
+    const details = document.getElementById("d-" + row.dataset.id);
+    if (!details) return;
+    const open = button.getAttribute("aria-expanded") !== "true";
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    details.hidden = !open;
+    if (open && !details.querySelector(".details-body")) loadDetails(row.dataset.id);
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest(".expander");
+    if (button) { toggle(button); return; }
+    // A click on a row (not on its links, buttons or inputs) opens its details, as operators expect.
+    const cell = event.target.closest("tr.row td");
+    if (cell && !event.target.closest("a, button, input, summary, details, label")) {
+      const expander = $(".expander", cell.parentElement);
+      if (expander) toggle(expander);
+    }
+    // Close open action menus when clicking elsewhere.
+    $$("details.menu[open]").forEach((menu) => { if (!menu.contains(event.target)) menu.open = false; });
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") $$("details.menu[open]").forEach((menu) => { menu.open = false; $("summary", menu).focus(); });
+    if (event.key === "/" && !/INPUT|TEXTAREA|SELECT/.test(document.activeElement.tagName)) {
+      const search = $("#f-id"); if (search) { event.preventDefault(); search.focus(); }
+    }
+  });
+
+  // Row selection for "reprocess selected".
+  function updateSelected() {
+    const count = $$('input[name="ids"]:checked').length;
+    $$("[data-selected-count]").forEach((el) => { el.textContent = count; });
+    const button = $("#reprocess-selected"); if (button) button.disabled = count === 0;
+  }
+  document.addEventListener("change", (event) => {
+    if (event.target.id === "select-all") $$('input[name="ids"]').forEach((box) => { box.checked = event.target.checked; });
+    if (event.target.id === "af-connector") showConnector(event.target.value);
+    updateSelected();
+  });
+
+  function showConnector(kind) {
+    $$("fieldset.settings[data-connector]").forEach((set) => {
+      if (!set.closest("form") || set.closest("form").action.indexOf("/affiliates/") !== -1) return;
+      set.hidden = set.dataset.connector !== kind;
+    });
+  }
+
+  // Live refresh: ask which visible rows changed; swap only those, keeping filter, selection and open details.
+  function liveTick(indicator) {
+    const rows = $$("tr.row[data-stamp]");
+    if (!rows.length || document.hidden) return;
+    const known = rows.slice(0, 500).map((r) => r.dataset.id + "." + r.dataset.stamp).join(",");
+    fetch(indicator.dataset.liveUrl + "?s=" + encodeURIComponent(known), { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+      .then((response) => {
+        indicator.classList.toggle("is-off", !response.ok);
+        return response.status === 200 ? response.text() : "";
+      })
+      .then((html) => { if (html) swapRows(html); })
+      .catch(() => indicator.classList.add("is-off"));
+  }
+
+  function swapRows(html) {
+    const template = document.createElement("template");
+    template.innerHTML = "<table><tbody>" + html + "</tbody></table>";
+    $$("tr.row", template.content).forEach((fresh) => {
+      const current = document.getElementById(fresh.id);
+      if (!current) return;
+      const wasOpen = $(".expander", current).getAttribute("aria-expanded") === "true";
+      const checked = $('input[name="ids"]', current);
+      const box = $('input[name="ids"]', fresh);
+      if (checked && box) box.checked = checked.checked;
+      $(".expander", fresh).setAttribute("aria-expanded", wasOpen ? "true" : "false");
+      current.replaceWith(fresh);
+      fresh.classList.add("flash-change");
+      if (window.htmx) htmx.process(fresh);
+      if (wasOpen) loadDetails(fresh.dataset.id);
+    });
+    updateSelected();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const indicator = $("#live-status");
+    if (indicator) setInterval(() => liveTick(indicator), Number(indicator.dataset.interval || 3000));
+    const connector = $("#af-connector"); if (connector) showConnector(connector.value);
+    updateSelected();
+  });
+})();
