@@ -320,3 +320,49 @@ def test_two_workers_never_run_one_integration_at_the_same_time(hub):
     assert sorted(r.integration_id for r in per_row) == sorted(product_ids)  # exactly one attempt each
     first.close()
     second.close()
+
+
+def test_a_placed_order_is_handed_to_the_erp_and_its_refusal_explained(hub):
+    import httpx
+
+    with hub.db.write() as conn:
+        create_affiliate(
+            conn,
+            box=hub.box,
+            account_id=hub.account,
+            code="ERP",
+            name="ERP",
+            kind="erp",
+            connector="webhook",
+            settings={"url": f"{hub.sandbox.url}/_erp/orders", "secret": "erp-secret"},
+        )
+        add_shipping_rule(
+            conn,
+            account_id=hub.account,
+            sla="Transportadora",
+            postal_from="40000000",
+            postal_to="49999999",
+            max_weight_g=30_000,
+            days=9,
+            price=Decimal("59.90"),
+        )
+    httpx.post(f"{hub.sandbox.url}/_erp/config", json={"secret": "erp-secret"}).raise_for_status()
+    hub.save()
+    hub.drain()
+    with hub.db.write() as conn:
+        receive_order(conn, account_id=hub.account, affiliate_id=hub.affiliate, data=_order("MLB-1"))
+        receive_order(conn, account_id=hub.account, affiliate_id=hub.affiliate, data=_order("MLB-2", postal="40010000"))
+    hub.drain()
+    with hub.db.read() as conn:
+        handed = dict(
+            conn.execute(
+                select(integrations.c.entity, integrations.c.status).where(
+                    integrations.c.flow == "order", integrations.c.affiliate_id != hub.affiliate
+                )
+            ).all()
+        )
+    assert handed == {"MLB-1": "success", "MLB-2": "error"}
+    erp_orders = httpx.get(f"{hub.sandbox.url}/_erp/orders").json()["orders"]
+    assert [o["order_id"] for o in erp_orders] == ["MLB-1"]
+    refused = [a for a in hub.attempts("order", "MLB-2") if a.system.startswith("ERP")][-1]
+    assert "transportadora" in refused.message and refused.category == "integration_config"

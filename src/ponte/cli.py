@@ -90,6 +90,8 @@ def setup_logging(verbose: bool = False) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # One line per marketplace request would drown what matters; attempts are recorded in the database.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @app.callback()

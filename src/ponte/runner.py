@@ -74,7 +74,7 @@ def prepare_demo(
     with db.write() as conn:
         first = not is_loaded(conn)
         if first:
-            load_demo(conn, box=box, sandbox_url=sandbox_url)
+            load_demo(conn, box=box, sandbox_url=sandbox_url, erp_url=f"{sandbox_url}/_erp/orders")
         else:
             point_at_sandbox(conn, box=box, sandbox_url=sandbox_url)
     if not first:
@@ -105,7 +105,10 @@ def serve(
     """Migrate, start the sandbox and the worker, load the demo, and serve the web app until interrupted."""
     db = Database(settings)
     migrate(db)
-    sandbox = SandboxServer(host="127.0.0.1").start() if options.sandbox else None
+    sandbox = None
+    if options.sandbox:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        sandbox = SandboxServer(host="127.0.0.1", state_file=settings.data_dir / "sandbox-state.pickle").start()
     if sandbox:
         say(f"Sandbox marketplace at {sandbox.url} (profiles: mercadolivre, magalu, amazon)")
     if options.demo and sandbox and prepare_demo(db, settings, sandbox.url, progress):

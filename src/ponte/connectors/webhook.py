@@ -13,6 +13,7 @@ import hmac
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from pydantic import Field, SecretStr, field_validator
@@ -63,8 +64,14 @@ class WebhookConnector(Connector):
         self.config = settings
         self._secret = settings.secret.get_secret_value()
         extra_secrets = [v for k, v in settings.headers.items() if k.lower() in ("authorization", "x-api-key")]
+        # httpx would add a trailing slash to a base URL used alone: split it into origin and path.
+        parts = urlsplit(settings.url)
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.http = HttpClient(
-            settings.url, timeout=self.timeout, body_limit=self.body_limit, secrets=[self._secret, *extra_secrets]
+            f"{parts.scheme}://{parts.netloc}",
+            timeout=self.timeout,
+            body_limit=self.body_limit,
+            secrets=[self._secret, *extra_secrets],
         )
 
     def deliver(self, event: str, data: Any) -> Outcome:
@@ -81,7 +88,7 @@ class WebhookConnector(Connector):
             DELIVERY_HEADER: delivery_id,
             EVENT_HEADER: event,
         }
-        result = self.http.request("POST", "", content=body, headers=headers)
+        result = self.http.request("POST", self._path, content=body, headers=headers)
         result.sent = envelope  # content= bypasses the client's record of what was sent
         outcome = outcome_from_result(result, f"delivered ({delivery_id})")
         if outcome.http_status in (401, 403):

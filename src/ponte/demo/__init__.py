@@ -112,9 +112,18 @@ def point_at_sandbox(conn: Connection, *, box: SecretBox, sandbox_url: str) -> N
     """The sandbox port may change between runs: point the demo affiliates at the running one."""
     from ponte.services.affiliates import update_affiliate
 
-    rows = conn.execute(select(affiliates).where(affiliates.c.connector == "sandbox")).all()
+    rows = conn.execute(select(affiliates).where(affiliates.c.connector.in_(["sandbox", "webhook"]))).all()
     for row in rows:
-        if row.settings.get("base_url") != sandbox_url:
+        if row.connector == "webhook":
+            if row.code == "ERP" and row.settings.get("url") != f"{sandbox_url}/_erp/orders":
+                update_affiliate(
+                    conn,
+                    box=box,
+                    account_id=row.account_id,
+                    affiliate_id=row.id,
+                    changes={"settings": {"url": f"{sandbox_url}/_erp/orders"}},
+                )
+        elif row.settings.get("base_url") != sandbox_url:
             update_affiliate(
                 conn,
                 box=box,

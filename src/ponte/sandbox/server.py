@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -19,6 +20,7 @@ from starlette.routing import Route
 from ponte.sandbox import control, orders
 from ponte.sandbox.answers import ApiError
 from ponte.sandbox.app import Sandbox
+from ponte.sandbox.erp import Erp
 from ponte.sandbox.faults import FaultMiddleware
 from ponte.sandbox.profiles import PROFILES
 from ponte.sandbox.state import Config
@@ -67,16 +69,21 @@ def create_app(
         names.append(profile)
     sb = Sandbox(names, profile, seed, Config(token_ttl=token_ttl, rate=rate, burst=burst))
     table = _profile_routes(sb)
-    # Unprefixed routes first: their first segment is a literal word, so they never swallow a profile path.
-    routes = [Route(path, handler, methods=methods) for path, handler, methods in table]
-    routes += [Route("/{profile}" + path, handler, methods=methods) for path, handler, methods in table]
-    routes += [
+    erp = Erp()
+    # Literal first segments first (the switchboard, the ERP, unprefixed routes), so that
+    # `/{profile}/…` never swallows them (`/_erp/orders` would read as the feed of a profile "_erp").
+    routes = [
         Route("/_control/health", partial(control.health, sb), methods=["GET"]),
         Route("/_control/faults", partial(control.faults, sb), methods=["GET", "POST"]),
         Route("/_control/stats", partial(control.stats, sb), methods=["GET"]),
         Route("/_control/reset", partial(control.reset, sb), methods=["POST"]),
         Route("/_control/config", partial(control.config, sb), methods=["GET", "POST"]),
+        Route("/_erp/orders", erp.receive, methods=["POST"]),
+        Route("/_erp/orders", erp.list_orders, methods=["GET"]),
+        Route("/_erp/config", erp.configure, methods=["POST"]),
     ]
+    routes += [Route(path, handler, methods=methods) for path, handler, methods in table]
+    routes += [Route("/{profile}" + path, handler, methods=methods) for path, handler, methods in table]
     app = Starlette(routes=routes, exception_handlers={ApiError: sb.on_api_error, HTTPException: sb.on_http_error})
     wrapped = FaultMiddleware(app, sb.faults, sb.stats, sb.rng, sb.error_body, default_profile=profile)
     wrapped.sandbox = sb
@@ -107,12 +114,14 @@ class SandboxServer:
         rate: float = 100.0,
         burst: float = 200.0,
         log_level: str = "critical",
+        state_file: Path | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.app = create_app(profile, seed=seed, profiles=profiles, token_ttl=token_ttl, rate=rate, burst=burst)
         self.sandbox: Sandbox = self.app.sandbox
         self.log_level = log_level
+        self.state_file = state_file  # where listings and orders are kept between runs, if anywhere
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -126,6 +135,8 @@ class SandboxServer:
 
     def start(self, wait: float = 10.0) -> SandboxServer:
         """Bind (a free port when port is 0), serve in a daemon thread, and return once it answers."""
+        if self.state_file is not None:
+            self.sandbox.state.load(self.state_file)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
@@ -161,6 +172,8 @@ class SandboxServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = self._thread = None
+        if self.state_file is not None:
+            self.sandbox.state.save(self.state_file)
 
     def __enter__(self) -> SandboxServer:
         return self.start()

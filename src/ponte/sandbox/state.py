@@ -6,11 +6,13 @@ Operations are small dictionary updates, so a single lock is cheaper than anythi
 from __future__ import annotations
 
 import math
+import pickle
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 AUTO_SECRET = "secret"  # a client asking for a token with this secret (or "secret-…") is registered on the fly
@@ -100,6 +102,31 @@ class SandboxState:
         with self.lock:
             self.markets = {name: Marketplace() for name in self.names}
             self.order_counter = 0
+
+    def save(self, path: Path) -> None:
+        """Keep listings, orders and sellers across restarts (the demo's marketplaces remember its catalog).
+        Tokens and rate buckets are not kept: they live on a clock that does not survive a restart."""
+        with self.lock:
+            for market in self.markets.values():
+                market.tokens.clear()
+                market.buckets.clear()
+            blob = pickle.dumps((self.markets, self.order_counter))
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(blob)
+        tmp.replace(path)
+
+    def load(self, path: Path) -> bool:
+        """Restore what `save` wrote (a file Ponte itself made in its data folder); False when there is none."""
+        if not path.is_file():
+            return False
+        try:
+            markets, counter = pickle.loads(path.read_bytes())
+        except (pickle.UnpicklingError, EOFError, AttributeError, ValueError):
+            return False
+        with self.lock:
+            self.markets.update({name: m for name, m in markets.items() if name in self.markets})
+            self.order_counter = counter
+        return True
 
     # -- sellers and tokens ---------------------------------------------------------------------------
 
