@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from factories import Store, two_stores
+from ponte import auth
 from ponte.app import create_app
 from ponte.domain import Role
 from ponte.services.tokens import create_token
@@ -37,7 +39,9 @@ PERSONAS = {
 
 
 @pytest.fixture(name="world")
-def world_fixture(db: Database) -> World:
+def world_fixture(db: Database, monkeypatch: pytest.MonkeyPatch) -> World:
+    # The personas' passwords are not what these tests are about; a cheap argon2 keeps setup fast.
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     with db.write() as conn:
         a, b = two_stores(conn)
         tokens = {}

@@ -170,6 +170,8 @@ def test_connection(
         connector = service.connector_for(row, box=box, timeout=settings.http_timeout, body_limit=settings.body_limit)
     except LookupError:
         return ConnectionTest(ok=False, status="error", message=f"connector {row.connector} is not installed")
+    except ValueError:  # stored settings the connector no longer accepts; the error text may hold a secret
+        return ConnectionTest(ok=False, status="error", message="the affiliate's settings are not valid: edit them")
     try:
         outcome = connector.test_connection()
     except NotImplementedError:

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from dataclasses import asdict, replace
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, model_validator
 
 from ponte.api.deps import Db, Operator, Viewer
 from ponte.api.filters import FilterIn, filter_query
 from ponte.api.schemas import NOT_FOUND, Strict
+from ponte.clock import now
 from ponte.domain import Status
 from ponte.engine.queue import count_reprocessable, reprocess_integrations
+from ponte.exports import export_integrations
+from ponte.knowledge import categories as knowledge_categories
 from ponte.services import connections
 from ponte.services.errors import NotFound
 from ponte.store.filters import IntegrationFilter
@@ -142,6 +146,42 @@ def causes(
     with db.read() as conn:
         got = connections.list_causes(conn, account_id=principal.account_id, filter=filter, limit=limit)
     return [CauseOut.model_validate(asdict(c)) for c in got]
+
+
+_EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@router.get(
+    "/export",
+    summary="Export what a filter matches, every page, as .xlsx or .csv (streamed)",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {
+                t.split(";")[0]: {"schema": {"type": "string", "format": "binary"}} for t in _EXPORT_TYPES.values()
+            }
+        }
+    },
+)
+def export(
+    principal: Viewer,
+    db: Db,
+    filter: Filter,
+    format: Annotated[Literal["xlsx", "csv"], Query(description="File format")] = "xlsx",
+    locale: Annotated[Literal["pt-BR", "en"], Query(description="Column titles, dates and CSV separator")] = "pt-BR",
+) -> StreamingResponse:
+    """Text that a spreadsheet would run as a formula is neutralised; connector secrets are never exported."""
+    titles = {c["code"]: c["title"].get(locale) or c["code"] for c in knowledge_categories()}
+    chunks = export_integrations(
+        db, account_id=principal.account_id, filter=filter, fmt=format, locale=locale, category_titles=titles
+    )
+    name = f"ponte-{filter.flow or 'all'}-{now():%Y%m%d-%H%M}.{format}"
+    return StreamingResponse(
+        chunks, media_type=_EXPORT_TYPES[format], headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 @router.get("/{integration_id}", response_model=IntegrationDetailOut, responses=NOT_FOUND, summary="One integration")
