@@ -175,7 +175,10 @@ def insert_attempt(conn: Connection, *, values: dict[str, Any], request: Any, re
     if request is not None or response is not None:
         conn.execute(
             insert(attempt_bodies).values(
-                attempt_id=attempt_id, request=bounded(request, body_limit), response=bounded(response, body_limit)
+                attempt_id=attempt_id,
+                started_at=values["started_at"],
+                request=bounded(request, body_limit),
+                response=bounded(response, body_limit),
             )
         )
     return attempt_id

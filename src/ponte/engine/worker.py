@@ -36,6 +36,7 @@ from ponte.services.rules import rules_by_account
 from ponte.settings import Settings
 from ponte.store.counters import fold_status_deltas
 from ponte.store.db import Database
+from ponte.store.partitions import create_month_partitions, prune_attempts
 from ponte.store.tables import affiliates, feed_cursors, integrations
 
 log = logging.getLogger("ponte.worker")
@@ -43,6 +44,7 @@ log = logging.getLogger("ponte.worker")
 # Price and stock need the listing to exist: they wait for a pending product send, then follow it.
 DEPENDENT_FLOWS = (Flow.PRICE.value, Flow.INVENTORY.value)
 PRODUCT_WAIT = 5.0  # seconds before a held price or stock send is looked at again
+MAINTENANCE_EVERY = 3600.0  # seconds between partition and retention housekeeping
 
 
 def start_window(lease_seconds: float, http_timeout: float) -> float:
@@ -94,6 +96,7 @@ class Worker:
         self._local = threading.local()
         self._pool = ThreadPoolExecutor(settings.worker_concurrency, thread_name_prefix="ponte-send")
         self._last_poll = 0.0
+        self._last_maintenance = 0.0
         self._stop: threading.Event | None = None  # set by run(): a stop request leaves unstarted sends
 
     # -- the step ---------------------------------------------------------------------------------
@@ -345,6 +348,16 @@ class Worker:
             _save_cursor(conn, affiliate.id, cursor)
         return new
 
+    def maintain(self) -> int:
+        """Hourly housekeeping: make next months' attempt partitions, prune attempts past retention."""
+        cutoff = now() - timedelta(days=self.settings.attempt_retention_days)
+        with self.db.write() as conn:
+            create_month_partitions(conn)
+            removed = prune_attempts(conn, older_than=cutoff)
+        if removed:
+            log.info("pruned %s attempts older than %s days", removed, self.settings.attempt_retention_days)
+        return removed
+
     def fold_counters(self) -> int:
         """Fold the status counters' deltas (PostgreSQL), so that tab counts stay a short read."""
         with self.db.write() as conn:
@@ -404,6 +417,9 @@ class Worker:
                 self._last_poll = time.monotonic()
                 self._guarded(self.poll_orders)
                 self._guarded(self.fold_counters)
+            if time.monotonic() - self._last_maintenance >= MAINTENANCE_EVERY:
+                self._last_maintenance = time.monotonic()
+                self._guarded(self.maintain)
             done = self._guarded(self.run_once)
             if on_step:
                 on_step(done)

@@ -266,10 +266,11 @@ def _insert_attempts(
     bodies = [
         {
             "attempt_id": attempt_id,
+            "started_at": row["started_at"],
             "request": bounded(item.request, body_limit),
             "response": bounded(item.response, body_limit),
         }
-        for attempt_id, item in zip(ids, items, strict=True)
+        for attempt_id, item, row in zip(ids, items, values, strict=True)
         if item.request is not None or item.response is not None
     ]
     if bodies:

@@ -288,10 +288,13 @@ attempts = Table(
 )
 
 # Request and response bodies are kept apart: they are big and read only when a row is expanded.
+# On PostgreSQL both attempt tables are partitioned by month of started_at (migration 0003).
 attempt_bodies = Table(
     "attempt_bodies",
     metadata,
-    Column("attempt_id", Id, ForeignKey("attempts.id", ondelete="CASCADE"), primary_key=True),
+    # No foreign key: on PostgreSQL both tables are partitioned by month and dropped together.
+    Column("attempt_id", Id, primary_key=True),
+    Column("started_at", When),
     Column("request", Text),
     Column("response", Text),
 )

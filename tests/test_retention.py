@@ -1,0 +1,69 @@
+"""Retention: old attempts go (on PostgreSQL by dropping monthly partitions); recent ones stay."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from ponte.auth import get_or_create_account
+from ponte.clock import now
+from ponte.engine.queue import insert_attempt, mark_changed
+from ponte.store.partitions import create_month_partitions, prune_attempts
+from ponte.store.tables import affiliates, attempt_bodies, attempts, integrations
+
+
+def _log(conn, when_list):
+    account = get_or_create_account(conn, slug="loja-a")
+    at = now()
+    affiliate_id = conn.execute(
+        affiliates.insert()
+        .values(
+            account_id=account, code="MLB", name="ML", connector="sandbox", settings={}, created_at=at, updated_at=at
+        )
+        .returning(affiliates.c.id)
+    ).scalar_one()
+    mark_changed(conn, account_id=account, flow="price", keys=[(affiliate_id, "SKU-1")])
+    integration_id = conn.execute(select(integrations.c.id)).scalar_one()
+    for when in when_list:
+        insert_attempt(
+            conn,
+            values={
+                "account_id": account,
+                "integration_id": integration_id,
+                "trigger": "change",
+                "system": "MLB",
+                "status": "success",
+                "started_at": when,
+            },
+            request={"price": 10},
+            response={"ok": True},
+            body_limit=1000,
+        )
+
+
+def test_it_prunes_attempts_older_than_the_cutoff_with_their_bodies(db):
+    today = now()
+    old = [datetime(2025, 1, 10, tzinfo=UTC), datetime(2025, 2, 3, tzinfo=UTC)]
+    recent = [today - timedelta(days=1), today]
+    with db.write() as conn:
+        create_month_partitions(conn, at=datetime(2025, 1, 1, tzinfo=UTC), ahead=2)
+        _log(conn, old + recent)
+    with db.write() as conn:
+        removed = prune_attempts(conn, older_than=today - timedelta(days=90))
+    with db.read() as conn:
+        kept = conn.execute(select(attempts.c.started_at).order_by(attempts.c.started_at)).scalars().all()
+        bodies = conn.execute(select(func.count()).select_from(attempt_bodies)).scalar_one()
+    assert removed == 2
+    assert kept == recent and bodies == 2
+
+
+def test_partitions_are_made_ahead_once(db):
+    with db.write() as conn:
+        first = create_month_partitions(conn, at=datetime(2030, 5, 1, tzinfo=UTC), ahead=1)
+        again = create_month_partitions(conn, at=datetime(2030, 5, 1, tzinfo=UTC), ahead=1)
+    if db.dialect == "postgresql":
+        assert first == ["attempts_2030_05", "attempt_bodies_2030_05", "attempts_2030_06", "attempt_bodies_2030_06"]
+    else:
+        assert first == []
+    assert again == []
