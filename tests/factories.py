@@ -276,3 +276,47 @@ def login(client: Any, email: str, password: str = PASSWORD) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', answer.text)
     assert found, "no CSRF token on the page after login"
     return found.group(1)
+
+
+def complete(
+    conn: Connection, account_id: int, integration_id: int, *, status: str = "success", message: str = "OK"
+) -> None:
+    """What the worker does when it runs a pending integration: one more attempt and the row's new state."""
+    from sqlalchemy import update
+
+    when = now()
+    row = conn.execute(select(integrations).where(integrations.c.id == integration_id)).one()
+    insert_attempt(
+        conn,
+        values={
+            "account_id": account_id,
+            "integration_id": integration_id,
+            "trigger": row.next_trigger or "change",
+            "actor": row.next_actor,
+            "reason": row.next_reason,
+            "system": "MLB · Mercado Livre",
+            "status": status,
+            "message": message,
+            "started_at": when,
+            "duration_ms": 95,
+            "http_status": 200,
+        },
+        request={"entity": row.entity},
+        response={"status": status},
+        body_limit=16_384,
+    )
+    conn.execute(
+        update(integrations)
+        .where(integrations.c.id == integration_id)
+        .values(
+            status=status,
+            message=message,
+            category=None,
+            processed_at=when,
+            due_at=None,
+            attempt_count=integrations.c.attempt_count + 1,
+            next_trigger=None,
+            next_actor=None,
+            next_reason=None,
+        )
+    )

@@ -201,7 +201,8 @@ async def reprocess_filter(request: Request, flow: str) -> Response:
         n = reprocess_integrations(
             conn, account_id=principal.account_id, actor=principal.actor, filter=flt, reason=reason[:500]
         )
-    return _back(request, url_with(request, f"/connections/{flow}"), f"reprocessed:{n}")
+    # Back to the same filter, showing what was just queued (the rows no longer have their old status).
+    return _back(request, url_with(request, f"/connections/{flow}", status="pending"), f"reprocessed:{n}")
 
 
 @router.get("/connections/{flow}/export.{fmt}", include_in_schema=False)
