@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ponte.api.deps import AppSettings, Db, Operator
 from ponte.api.problems import Problem
-from ponte.api.schemas import Strict
+from ponte.api.schemas import Strict, problems
 from ponte.services import external
 from ponte.services.external import MAX_BATCH, ExternalAttempt
 
@@ -54,7 +54,7 @@ IdempotencyKey = Annotated[
     "/attempts",
     response_model=ReportResult,
     summary="Report attempts made outside Ponte (batch, idempotent)",
-    responses={409: {"description": "The same key is being recorded right now; retry shortly"}},
+    responses=problems((409, "The same key is being recorded right now; retry shortly")),
 )
 def report_attempts(
     principal: Operator, db: Db, settings: AppSettings, batch: AttemptBatch, key: IdempotencyKey, response: Response

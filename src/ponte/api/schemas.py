@@ -42,15 +42,16 @@ def bulk_result(items: list[ItemResult]) -> BulkResult:
     return BulkResult(accepted=accepted, rejected=len(items) - accepted, items=items)
 
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
-    status: {"model": ProblemOut, "content": {"application/problem+json": {}}, "description": text}
-    for status, text in (
-        (401, "No valid API token"),
-        (403, "The token's role does not allow this"),
-        (413, "The request body is over the size limit"),
-        (422, "The input cannot be accepted; `field` says which part"),
-    )
-}
-NOT_FOUND: dict[int | str, dict[str, object]] = {
-    404: {"model": ProblemOut, "content": {"application/problem+json": {}}, "description": "Not found in this account"}
-}
+def problems(*pairs: tuple[int, str]) -> dict[int | str, dict[str, object]]:
+    """Documented error answers: problem+json bodies with these statuses and descriptions."""
+    return {status: {"model": ProblemOut, "description": text} for status, text in pairs}
+
+
+PROBLEM_RESPONSES = problems(
+    (400, "The body cannot be read (not UTF-8 JSON)"),
+    (401, "No valid API token"),
+    (403, "The token's role does not allow this"),
+    (413, "The request body is over the size limit"),
+    (422, "The input cannot be accepted; `field` says which part"),
+)
+NOT_FOUND = problems((404, "Not found in this account"))

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ponte.api.deps import Box, Db
 from ponte.api.problems import Problem
+from ponte.api.schemas import problems
 from ponte.secrets import SecretBox
 from ponte.services import orders, webhooks
 from ponte.services.webhooks import WebhookRefused
@@ -26,11 +27,13 @@ class WebhookAccepted(BaseModel):
     created: bool
 
 
-_RESPONSES: dict[int | str, dict[str, object]] = {
-    400: {"description": "The body is not an order"},
-    401: {"description": "Signature, timestamp or affiliate not accepted"},
-    409: {"description": "This delivery id was already received"},
-}
+_RESPONSES = problems(
+    (400, "The body is not a JSON object"),
+    (401, "Signature, timestamp or affiliate not accepted"),
+    (409, "This delivery id was already received"),
+    (413, "The request body is over the size limit"),
+    (422, "The order cannot be accepted; `field` says which part"),
+)
 
 
 async def _receive(
