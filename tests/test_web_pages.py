@@ -1,0 +1,127 @@
+"""Pages over HTTP: escaping of untrusted text, export downloads, live refresh, bad input, affiliate secrets."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+from python_calamine import CalamineWorkbook
+
+from factories import ADA, ALICE, add_integration, complete, integration_id, login, two_stores
+from ponte.app import create_app
+from ponte.web.render import stamp_hash
+
+
+@pytest.fixture
+def stores(db):
+    with db.write() as conn:
+        return two_stores(conn)
+
+
+@pytest.fixture
+def client(settings, db):
+    with TestClient(create_app(settings, db=db), follow_redirects=True) as c:
+        yield c
+
+
+def test_it_escapes_marketplace_messages_everywhere(client, db, stores):
+    a, _ = stores
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    with db.write() as conn:
+        add_integration(
+            conn,
+            a.account_id,
+            flow="product",
+            affiliate_id=a.affiliates["MLB"],
+            entity="XSS-1",
+            status="error",
+            message=evil,
+            category="unmapped",
+        )
+    login(client, ALICE)
+    for url in ("/connections/product?expand=all", "/causes", "/skus/XSS-1"):
+        text = client.get(url).text
+        assert "<script>alert" not in text and "<img src=x" not in text, url
+        assert "&lt;script&gt;" in text, url
+
+
+def test_it_downloads_the_filtered_list_as_excel_and_csv(client, stores):
+    login(client, ALICE)
+    answer = client.get("/connections/order/export.xlsx?status=error&lang=en")
+    assert answer.headers["content-disposition"].endswith('.xlsx"')
+    rows = CalamineWorkbook.from_filelike(io.BytesIO(answer.content)).get_sheet_by_index(0).to_python()
+    assert [r[3] for r in rows[1:]] == ["Error", "Error"]
+    csv = client.get("/connections/order/export.csv?status=error&lang=pt-BR").content.decode("utf-8-sig")
+    assert csv.splitlines()[0].startswith("ID / SKU;Afiliado")
+    assert len(csv.splitlines()) == 3
+
+
+def test_it_sends_only_the_rows_that_changed_to_the_live_refresh(client, db, stores):
+    a, _ = stores
+    login(client, ALICE)
+    with db.read() as conn:
+        one, two = (integration_id(conn, a, "product", s) for s in ("TEN-001", "TEN-002"))
+    page = client.get("/connections/product").text
+    stamps = {i: page.split(f'id="row-{i}"')[1].split('data-stamp="')[1].split('"')[0] for i in (one, two)}
+    query = f"/connections/product/live?s={one}.{stamps[one]},{two}.{stamps[two]}"
+    assert client.get(query).status_code == 204
+    with db.write() as conn:
+        complete(conn, a.account_id, one)
+    answer = client.get(query)
+    assert f'id="row-{one}"' in answer.text and f'id="row-{two}"' not in answer.text
+    assert stamp_hash("x") != stamps[one]
+
+
+def test_it_answers_a_bad_cursor_or_date_with_a_clear_400(client, stores):
+    login(client, ALICE)
+    assert client.get("/connections/order?cursor=nonsense", headers={"HX-Request": "true"}).status_code == 400
+    answer = client.get("/connections/order?from=31/12/2026")
+    assert answer.status_code == 400 and "yyyy-mm-dd" in answer.text
+    assert client.get("/connections/nope").status_code == 400
+
+
+def test_it_pages_with_load_more(client, db, stores):
+    a, _ = stores
+    with db.write() as conn:
+        for n in range(60):
+            add_integration(
+                conn,
+                a.account_id,
+                flow="price",
+                affiliate_id=a.affiliates["B2W"],
+                entity=f"P-{n:03d}",
+                status="success",
+                message="OK",
+            )
+    login(client, ALICE)
+    first = client.get("/connections/price").text
+    assert first.count('class="row') == 50
+    link = first.split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
+    more = client.get(link, headers={"HX-Request": "true"}).text
+    assert more.count('class="row') == 16 and "more-row" not in more
+
+
+def test_it_never_shows_connector_secrets_back(client, db, stores):
+    login(client, ADA)
+    page = client.get("/affiliates")
+    assert page.status_code == 200
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    created = client.post(
+        "/affiliates",
+        data={
+            "csrf": csrf,
+            "code": "HOOK",
+            "name": "Webhook ERP",
+            "kind": "erp",
+            "connector": "webhook",
+            "settings.url": "https://erp.example/hook",
+            "settings.secret": "s3cr3t-value-123",
+        },
+    )
+    assert created.status_code == 200 and "HOOK" in created.text
+    edit_id = next(
+        part.split('"')[0] for part in created.text.split('id="aff-')[1:] if "HOOK" in part.split("</tr>")[0]
+    )
+    edit = client.get(f"/affiliates?edit={edit_id}").text
+    assert "s3cr3t-value-123" not in edit and "https://erp.example/hook" in edit
