@@ -117,3 +117,11 @@ def test_it_never_shows_the_webhook_secret_again(client, world, db, secret):
 def test_it_forbids_an_operator_to_rotate_the_secret(client, world):
     r = client.post(f"/api/v1/affiliates/{world.a.affiliates['MLB']}/webhook-secret", headers=world.auth("alice"))
     assert r.status_code == 403
+
+
+def test_it_keeps_the_webhook_secret_when_the_affiliates_settings_change(client, world, secret):
+    affiliate_id = world.a.affiliates["MLB"]
+    settings = {"base_url": "http://127.0.0.1:2", "client_id": "loja-a", "client_secret": "outro"}
+    r = client.patch(f"/api/v1/affiliates/{affiliate_id}", json={"settings": settings}, headers=world.auth("ada"))
+    assert r.status_code == 200, r.text
+    assert _deliver(client, secret).status_code == 200

@@ -10,13 +10,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
-from sqlalchemy import Row, update
+from sqlalchemy import Connection, Row, select, update
 
 from ponte.api.deps import Admin, AppSettings, Box, Db, Operator, Viewer
 from ponte.api.schemas import NOT_FOUND, Strict
 from ponte.clock import now
+from ponte.secrets import SecretBox
 from ponte.services import affiliates as service
 from ponte.services import audit
+from ponte.services.webhooks import SECRET_KEY as WEBHOOK_SECRET
 from ponte.store.tables import affiliates
 
 log = logging.getLogger("ponte.api")
@@ -81,7 +83,7 @@ def _out(row: Row, box: Any) -> AffiliateOut:
         {
             **row._mapping,
             "settings": service.public_settings(row),
-            "webhook_secret_set": bool(box.open(row.secrets).get("webhook_secret")) if row.secrets else False,
+            "webhook_secret_set": bool(box.open(row.secrets).get(WEBHOOK_SECRET)) if row.secrets else False,
         }
     )
 
@@ -118,9 +120,11 @@ def change_affiliate(
 ) -> AffiliateOut:
     changes = body.model_dump(exclude_unset=True)
     with db.write() as conn:
+        before = service.get_affiliate(conn, account_id=principal.account_id, affiliate_id=affiliate_id)
         service.update_affiliate(
             conn, box=box, account_id=principal.account_id, affiliate_id=affiliate_id, changes=changes
         )
+        _keep_webhook_secret(conn, box, before)
         # Which settings changed, never their values: a secret must not reach the audit log either.
         shown = {k: (sorted(v) if k == "settings" else v) for k, v in changes.items()}
         audit.record(
@@ -133,6 +137,18 @@ def change_affiliate(
         return _out(service.get_affiliate(conn, account_id=principal.account_id, affiliate_id=affiliate_id), box)
 
 
+def _keep_webhook_secret(conn: Connection, box: SecretBox, before: Row) -> None:
+    # update_affiliate re-seals only the connector's own secret fields; the webhook secret is not one of them.
+    secret = box.open(before.secrets).get(WEBHOOK_SECRET)
+    if not secret:
+        return
+    now_sealed = conn.execute(select(affiliates.c.secrets).where(affiliates.c.id == before.id)).scalar_one()
+    current = box.open(now_sealed)
+    if current.get(WEBHOOK_SECRET) != secret:
+        sealed = box.seal({**current, WEBHOOK_SECRET: secret})
+        conn.execute(update(affiliates).where(affiliates.c.id == before.id).values(secrets=sealed))
+
+
 @router.post(
     "/{affiliate_id}/webhook-secret",
     response_model=WebhookSecret,
@@ -143,7 +159,7 @@ def rotate_webhook_secret(principal: Admin, db: Db, box: Box, affiliate_id: Affi
     secret = "whsec_" + random.token_urlsafe(32)
     with db.write() as conn:
         row = service.get_affiliate(conn, account_id=principal.account_id, affiliate_id=affiliate_id)
-        sealed = box.seal({**box.open(row.secrets), "webhook_secret": secret})
+        sealed = box.seal({**box.open(row.secrets), WEBHOOK_SECRET: secret})
         conn.execute(update(affiliates).where(affiliates.c.id == row.id).values(secrets=sealed, updated_at=now()))
         audit.record(
             conn,
