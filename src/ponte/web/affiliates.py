@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 
 from ponte.domain import Role
 from ponte.services.errors import InputError
-from ponte.web.connections import _back
+from ponte.web.connections import redirect_back
 from ponte.web.render import render
 from ponte.web.routing import PageRoute
 from ponte.web.session import check_csrf, current_principal, require
@@ -119,7 +119,7 @@ async def create(request: Request) -> Response:
             )
     except (InputError, LookupError) as exc:
         return _page(request, status_code=400, error=str(exc), form=dict(form))
-    return _back(request, "/affiliates", "affiliate_saved:1")
+    return redirect_back(request, "/affiliates", "affiliate_saved:1")
 
 
 @router.post("/affiliates/{affiliate_id}", include_in_schema=False, dependencies=[Depends(check_csrf)])
@@ -141,7 +141,7 @@ async def update(request: Request, affiliate_id: int) -> Response:
             )
     except InputError as exc:
         return _page(request, status_code=400, error=exc.message, edit=affiliate_id)
-    return _back(request, "/affiliates", "affiliate_saved:1")
+    return redirect_back(request, "/affiliates", "affiliate_saved:1")
 
 
 @router.post("/affiliates/{affiliate_id}/enabled", include_in_schema=False, dependencies=[Depends(check_csrf)])
@@ -159,7 +159,7 @@ async def set_enabled(request: Request, affiliate_id: int) -> Response:
             affiliate_id=affiliate_id,
             changes={"enabled": enabled},
         )
-    return _back(request, "/affiliates", "affiliate_enabled:1" if enabled else "affiliate_disabled:1")
+    return redirect_back(request, "/affiliates", "affiliate_enabled:1" if enabled else "affiliate_disabled:1")
 
 
 @router.post("/affiliates/{affiliate_id}/test", include_in_schema=False, dependencies=[Depends(check_csrf)])

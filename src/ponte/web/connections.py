@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from sqlalchemy import select
 
 from ponte.domain import Flow, Role, Status
 from ponte.engine.queue import count_reprocessable, reprocess_integrations
@@ -14,6 +15,7 @@ from ponte.exports import export_integrations
 from ponte.services import connections
 from ponte.services.errors import InputError
 from ponte.store.filters import IntegrationFilter
+from ponte.store.tables import affiliates
 from ponte.web import explain
 from ponte.web.render import render, stamp_hash, translator, url_with
 from ponte.web.routing import PageRoute
@@ -58,10 +60,7 @@ def filter_from_query(request: Request, flow: str | None) -> IntegrationFilter:
     )
 
 
-def _affiliate_options(request: Request, account_id: int) -> list[Any]:
-    from sqlalchemy import select
-
-    from ponte.store.tables import affiliates
+def affiliate_options(request: Request, account_id: int) -> list[Any]:
 
     with request.app.state.db.read() as conn:
         query = select(affiliates.c.code, affiliates.c.name, affiliates.c.kind).where(
@@ -107,7 +106,7 @@ def connections_page(request: Request, flow: str) -> Response:
         badges=badges,
         details=details,
         expand_all=expand_all,
-        affiliates=_affiliate_options(request, principal.account_id),
+        affiliates=affiliate_options(request, principal.account_id),
         categories=explain.all_categories(t.locale),
         q=request.query_params,
     )
@@ -150,7 +149,7 @@ def reprocess_one(request: Request, integration_id: int) -> Response:
         (row,) = connections.current_rows(conn, account_id=principal.account_id, ids=[integration_id])
     if request.headers.get("hx-request"):
         return render(request, "_row.html", row=row, flow=row.flow, expanded=False)
-    return _back(request, f"/connections/{row.flow}", "reprocessed:1")
+    return redirect_back(request, _same_site_referer(request) or f"/connections/{row.flow}", "reprocessed:1")
 
 
 @router.post("/connections/{flow}/reprocess-selected", include_in_schema=False, dependencies=[Depends(check_csrf)])
@@ -159,10 +158,10 @@ async def reprocess_selected(request: Request, flow: str) -> Response:
     form = await request.form()
     ids = [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()][: connections.MAX_LIMIT]
     if not ids:
-        return _back(request, f"/connections/{_flow(flow)}", "nothing_selected:0")
+        return redirect_back(request, f"/connections/{_flow(flow)}", "nothing_selected:0")
     with request.app.state.db.write() as conn:
         n = reprocess_integrations(conn, account_id=principal.account_id, actor=principal.actor, ids=ids)
-    return _back(request, f"/connections/{_flow(flow)}", f"reprocessed:{n}")
+    return redirect_back(request, _same_site_referer(request) or f"/connections/{_flow(flow)}", f"reprocessed:{n}")
 
 
 @router.get("/connections/{flow}/reprocess", response_class=HTMLResponse, include_in_schema=False)
@@ -202,7 +201,7 @@ async def reprocess_filter(request: Request, flow: str) -> Response:
             conn, account_id=principal.account_id, actor=principal.actor, filter=flt, reason=reason[:500]
         )
     # Back to the same filter, showing what was just queued (the rows no longer have their old status).
-    return _back(request, url_with(request, f"/connections/{flow}", status="pending"), f"reprocessed:{n}")
+    return redirect_back(request, url_with(request, f"/connections/{flow}", status="pending"), f"reprocessed:{n}")
 
 
 @router.get("/connections/{flow}/export.{fmt}", include_in_schema=False)
@@ -232,7 +231,14 @@ def export(request: Request, flow: str, fmt: str) -> Response:
     )
 
 
-def _back(request: Request, url: str, message: str) -> Response:
+def _same_site_referer(request: Request) -> str | None:
+    """The page the form was posted from, when it is one of ours (a plain form POST returns there)."""
+    referer = request.headers.get("referer") or ""
+    base = str(request.base_url)
+    return "/" + referer[len(base) :] if referer.startswith(base) else None
+
+
+def redirect_back(request: Request, url: str, message: str) -> Response:
     """Redirect after a POST, with a flash "key:number" the next page shows once."""
     if request.headers.get("hx-request"):
         response: Response = Response(status_code=204, headers={"HX-Redirect": url})

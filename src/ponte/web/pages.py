@@ -13,7 +13,7 @@ from ponte.engine.queue import reprocess_integrations
 from ponte.services import connections
 from ponte.services.errors import NotFound
 from ponte.web import explain
-from ponte.web.connections import _affiliate_options, _back, filter_from_query
+from ponte.web.connections import affiliate_options, filter_from_query, redirect_back
 from ponte.web.render import render, translator, url_with
 from ponte.web.routing import PageRoute
 from ponte.web.session import SESSION_COOKIE, SESSION_SECONDS, check_csrf, current_principal, new_session, require
@@ -126,7 +126,7 @@ def causes_page(request: Request) -> Response:
         total=total,
         flow=flow,
         q=request.query_params,
-        affiliates=_affiliate_options(request, principal.account_id),
+        affiliates=affiliate_options(request, principal.account_id),
         token=_group_token,
     )
 
@@ -173,4 +173,4 @@ async def reprocess_cause(request: Request) -> Response:
                 ids=ids[start : start + 500],
                 reason=reason[:500],
             )
-    return _back(request, url_with(request, "/causes"), f"reprocessed:{n}")
+    return redirect_back(request, url_with(request, "/causes"), f"reprocessed:{n}")
