@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ponte.clock import now as clock_now
@@ -257,20 +257,30 @@ def _classify(
     return _memo[key]
 
 
+def _next_ids(conn: Connection, count: int) -> list[int]:
+    """Reserve `count` attempt ids, so attempts and bodies go in as two plain batched inserts (no RETURNING)."""
+    if conn.dialect.name == "postgresql":
+        query = text("SELECT nextval(pg_get_serial_sequence('attempts', 'id')) FROM generate_series(1, :n)")
+        return [int(r[0]) for r in conn.execute(query, {"n": count})]
+    # SQLite: the write transaction began IMMEDIATE, so no other writer can take ids until it commits.
+    top = conn.execute(select(func.coalesce(func.max(attempts.c.id), 0))).scalar_one()
+    return list(range(int(top) + 1, int(top) + 1 + count))
+
+
 def _insert_attempts(
     conn: Connection, rows: list[dict[str, Any]], items: list[ExternalAttempt], body_limit: int
 ) -> list[int]:
-    values = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
-    stmt = insert(attempts).returning(attempts.c.id, sort_by_parameter_order=True)
-    ids = [int(r.id) for r in conn.execute(stmt, values)]
+    ids = _next_ids(conn, len(rows))
+    values = [{k: v for k, v in r.items() if not k.startswith("_")} | {"id": i} for r, i in zip(rows, ids, strict=True)]
+    conn.execute(insert(attempts), values)
     bodies = [
         {
             "attempt_id": attempt_id,
-            "started_at": row["started_at"],
+            "started_at": item.occurred_at,
             "request": bounded(item.request, body_limit),
             "response": bounded(item.response, body_limit),
         }
-        for attempt_id, item, row in zip(ids, items, values, strict=True)
+        for attempt_id, item in zip(ids, items, strict=True)
         if item.request is not None or item.response is not None
     ]
     if bodies:
@@ -288,10 +298,27 @@ def _move_current_state(conn: Connection, rows: list[dict[str, Any]]) -> None:
         counts[key] = counts.get(key, 0) + 1
         if key not in newest or row["started_at"] >= newest[key]["started_at"]:
             newest[key] = row
+    changes = [
+        {
+            "_id": key,
+            "_n": counts[key],
+            "_at": r["started_at"],
+            "_status": r["status"],
+            "_message": r["message"],
+            "_code": r["code"],
+            "_category": r["category"],
+            "_disposition": r["disposition"],
+            "_cause": r["_cause"],
+        }
+        for key, r in newest.items()
+    ]
+    if conn.dialect.name == "postgresql":
+        _move_with_arrays(conn, changes)
+        return
     i = integrations.c
     conn.execute(
         update(integrations).where(i.id == bindparam("_id")).values(attempt_count=i.attempt_count + bindparam("_n")),
-        [{"_id": key, "_n": n} for key, n in counts.items()],
+        changes,
     )
     queued_by_ponte = and_(i.status == Status.PENDING.value, i.due_at.is_not(None))
     conn.execute(
@@ -302,26 +329,43 @@ def _move_current_state(conn: Connection, rows: list[dict[str, Any]]) -> None:
             ~queued_by_ponte,
             i.lease_owner.is_(None),
         )
-        .values(
-            status=bindparam("_status"),
-            message=bindparam("_message"),
-            code=bindparam("_code"),
-            category=bindparam("_category"),
-            disposition=bindparam("_disposition"),
-            cause=bindparam("_cause"),
-            processed_at=bindparam("_at"),
-        ),
-        [
-            {
-                "_id": key,
-                "_at": r["started_at"],
-                "_status": r["status"],
-                "_message": r["message"],
-                "_code": r["code"],
-                "_category": r["category"],
-                "_disposition": r["disposition"],
-                "_cause": r["_cause"],
-            }
-            for key, r in newest.items()
-        ],
+        .values(processed_at=bindparam("_at"), **{c: bindparam(f"_{c}") for c in _STATE}),
+        changes,
     )
+
+
+_STATE = ("status", "message", "code", "category", "disposition", "cause")
+# One UPDATE for the whole batch: on PostgreSQL a thousand single-row updates cost a thousand round trips.
+_ARRAY_UPDATE = text(
+    """
+    UPDATE integrations AS i SET
+        attempt_count = i.attempt_count + v.n,
+        processed_at = CASE WHEN {fresh} THEN v.at ELSE i.processed_at END,
+        {columns}
+    FROM unnest(
+        CAST(:ids AS bigint[]), CAST(:ns AS int[]), CAST(:ats AS timestamptz[]), CAST(:status AS text[]),
+        CAST(:message AS text[]), CAST(:code AS text[]), CAST(:category AS text[]), CAST(:disposition AS text[]),
+        CAST(:cause AS text[])
+    ) AS v(id, n, at, status, message, code, category, disposition, cause)
+    WHERE i.id = v.id
+    """.format(
+        fresh="((i.processed_at IS NULL OR i.processed_at <= v.at) AND i.lease_owner IS NULL"
+        " AND NOT (i.status = 'pending' AND i.due_at IS NOT NULL))",
+        columns=",\n        ".join(
+            f"{c} = CASE WHEN ((i.processed_at IS NULL OR i.processed_at <= v.at) AND i.lease_owner IS NULL"
+            f" AND NOT (i.status = 'pending' AND i.due_at IS NOT NULL)) THEN v.{c} ELSE i.{c} END"
+            for c in _STATE
+        ),
+    )
+)
+
+
+def _move_with_arrays(conn: Connection, changes: list[dict[str, Any]]) -> None:
+    params: dict[str, list[Any]] = {
+        "ids": [c["_id"] for c in changes],
+        "ns": [c["_n"] for c in changes],
+        "ats": [c["_at"] for c in changes],
+    }
+    for column in _STATE:
+        params[column] = [c[f"_{column}"] for c in changes]
+    conn.execute(_ARRAY_UPDATE, params)
