@@ -6,10 +6,10 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ponte import __version__
 from ponte.secrets import SecretBox
@@ -51,8 +51,38 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "version": __version__})
 
+    app.add_exception_handler(DBAPIError, _database_unavailable)
     _include_optional_routers(app)
     return app
+
+
+UNAVAILABLE_EN = "Ponte is temporarily unavailable: the database cannot be reached. Try again in a few seconds."
+UNAVAILABLE_PT = "O Ponte está temporariamente indisponível: o banco de dados não responde. Tente de novo em instantes."
+UNAVAILABLE_PAGE = f"""<!doctype html>
+<html lang="pt-BR"><head><meta charset="utf-8"><title>Temporariamente indisponível</title>
+<meta http-equiv="refresh" content="10"></head>
+<body><h1>Temporariamente indisponível · Temporarily unavailable</h1>
+<p>{UNAVAILABLE_PT}</p><p lang="en">{UNAVAILABLE_EN}</p></body></html>
+"""
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    """503 while the database is down or restarting; any other database error stays a 500 (a bug to see)."""
+    if not isinstance(exc, OperationalError) and not getattr(exc, "connection_invalidated", False):
+        raise exc
+    log.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc.__class__.__name__)
+    headers = {"Retry-After": "10"}
+    wants_json = request.url.path.startswith("/api/") or "json" in request.headers.get("accept", "")
+    if wants_json:
+        body = {
+            "type": "about:blank",
+            "title": "Service Unavailable",
+            "status": 503,
+            "detail": UNAVAILABLE_EN,
+            "detail_pt": UNAVAILABLE_PT,
+        }
+        return JSONResponse(body, status_code=503, media_type="application/problem+json", headers=headers)
+    return HTMLResponse(UNAVAILABLE_PAGE, status_code=503, headers=headers)
 
 
 def _include_optional_routers(app: FastAPI) -> None:

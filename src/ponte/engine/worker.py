@@ -382,7 +382,10 @@ class Worker:
 
         A listing must exist before its price or stock can be set; they are held back, not failed.
         """
-        keys = {(c.account_id, c.affiliate_id, c.entity): c.id for c in claims if c.flow in DEPENDENT_FLOWS}
+        keys: dict[tuple[int, int, str], list[int]] = {}
+        for c in claims:  # price and stock of one SKU share a key: both wait
+            if c.flow in DEPENDENT_FLOWS:
+                keys.setdefault((c.account_id, c.affiliate_id, c.entity), []).append(c.id)
         if not keys:
             return set()
         i = integrations.c
@@ -393,7 +396,7 @@ class Worker:
                 i.entity.in_({entity for _, _, entity in keys}),
             )
         )
-        return {keys[k] for k in (tuple(r) for r in rows) if k in keys}
+        return {claim_id for r in rows for claim_id in keys.get((r.account_id, r.affiliate_id, r.entity), [])}
 
     @staticmethod
     def _affiliates(conn: Connection, ids: set[int]) -> dict[int, Row]:
