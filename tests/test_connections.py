@@ -8,7 +8,7 @@ import pytest
 
 from factories import add_integration, integration_id, two_stores
 from ponte.clock import now
-from ponte.engine.queue import reprocess_integrations
+from ponte.engine.queue import count_reprocessable, reprocess_integrations
 from ponte.services import connections
 from ponte.services.errors import InputError, NotFound
 from ponte.store.filters import IntegrationFilter
@@ -149,12 +149,11 @@ def test_it_groups_errors_by_cause_largest_first(db, stores):
     with db.read() as conn:
         causes = connections.list_causes(conn, account_id=a.account_id, filter=IntegrationFilter())
         top = causes[0]
-        ids = connections.cause_ids(
-            conn, account_id=a.account_id, filter=IntegrationFilter(), category=top.category, cause=top.cause
-        )
+        group = IntegrationFilter(statuses=("error",), categories=(top.category,), cause=top.cause)
+        in_group = count_reprocessable(conn, account_id=a.account_id, filter=group)
     assert top.category == "invalid_gtin" and top.count == 3
     assert top.affiliates == ["B2W"] and top.flows == ["product"]
-    assert len(ids) == 3
+    assert in_group == 3  # "reprocess this group" queues exactly the group
     assert [c.count for c in causes] == sorted((c.count for c in causes), reverse=True)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
 from ponte.domain import SKU_FLOWS, Flow, Status
 from ponte.services.errors import InputError, NotFound
+from ponte.store.counters import read_status_counts
 from ponte.store.filters import IntegrationFilter
 from ponte.store.tables import affiliates, attempt_bodies, attempts, integrations, orders, skus
 
@@ -322,13 +323,16 @@ def _is_plain(filter: IntegrationFilter) -> bool:
 def tab_counts(conn: Connection, *, account_id: int, flow: str | None, filter: IntegrationFilter) -> Counts:
     """Rows per status for a tab under `filter` (its own status choice ignored, so every status shows).
 
-    Plain filters (flow, affiliates) are exact: this is the query a counters table will replace.
+    Plain filters (flow, affiliates) are exact and read from the kept counters, never from the rows.
     Other filters count each status up to COUNT_CAP, so a page view never scans millions of rows.
     """
     base = replace(filter, flow=flow, statuses=())
     if _is_plain(base):
-        query = select(integrations.c.status, func.count()).where(*base.conditions(account_id))
-        got = {s: int(n) for s, n in conn.execute(query.group_by(integrations.c.status))}
+        wanted = _affiliate_ids(conn, account_id, base.affiliates) if base.affiliates else None
+        got: dict[str, int] = {}
+        for (_flow, affiliate_id, status), n in read_status_counts(conn, account_id=account_id, flow=flow).items():
+            if wanted is None or affiliate_id in wanted:
+                got[status] = got.get(status, 0) + n
         return Counts({s: got.get(s, 0) for s in STATUSES})
     counts: dict[str, int] = {}
     capped = set()
@@ -348,12 +352,17 @@ def tab_counts(conn: Connection, *, account_id: int, flow: str | None, filter: I
 
 
 def flow_error_counts(conn: Connection, *, account_id: int) -> dict[str, int]:
-    """Errors per flow, for the tab badges (exact; a counters table will answer this later)."""
-    i = integrations.c
-    query = (
-        select(i.flow, func.count()).where(i.account_id == account_id, i.status == Status.ERROR.value).group_by(i.flow)
-    )
-    return {flow: int(n) for flow, n in conn.execute(query)}
+    """Errors per flow, for the tab badges (exact, from the kept counters)."""
+    errors: dict[str, int] = {}
+    for (flow, _affiliate_id, status), n in read_status_counts(conn, account_id=account_id).items():
+        if status == Status.ERROR.value and n:
+            errors[flow] = errors.get(flow, 0) + n
+    return errors
+
+
+def _affiliate_ids(conn: Connection, account_id: int, codes: Sequence[str]) -> set[int]:
+    query = select(affiliates.c.id).where(affiliates.c.account_id == account_id, affiliates.c.code.in_(list(codes)))
+    return {int(r.id) for r in conn.execute(query)}
 
 
 # -- causes ----------------------------------------------------------------------------------------
@@ -402,17 +411,6 @@ def list_causes(conn: Connection, *, account_id: int, filter: IntegrationFilter,
         cause.affiliates.sort()
         cause.flows.sort(key=lambda f: flow_order.index(f) if f in flow_order else len(flow_order))
     return ranked[:limit]
-
-
-def cause_ids(
-    conn: Connection, *, account_id: int, filter: IntegrationFilter, category: str | None, cause: str | None
-) -> list[int]:
-    """Ids of the integrations in one cause group under `filter` (what "reprocess this group" queues)."""
-    base = filter if filter.statuses else replace(filter, statuses=(Status.ERROR.value,))
-    where = base.conditions(account_id)
-    where.append(integrations.c.category.is_(None) if category is None else integrations.c.category == category)
-    where.append(_cause_key().is_(None) if cause is None else _cause_key() == cause)
-    return [int(r.id) for r in conn.execute(select(integrations.c.id).where(*where).order_by(integrations.c.id))]
 
 
 # -- order history and SKU matrix -------------------------------------------------------------------

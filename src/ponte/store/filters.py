@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from ponte.store.tables import affiliates, integrations
 
@@ -24,6 +24,7 @@ class IntegrationFilter:
     date_to: datetime | None = None  # processed_at < date_to
     entity_prefix: str | None = None  # id or SKU prefix
     words: str | None = None  # words of the message
+    cause: str | None = None  # one group of the causes view (the normalised message)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def conditions(self, account_id: int) -> list[ColumnElement[bool]]:
@@ -47,6 +48,9 @@ class IntegrationFilter:
             where.append(i.processed_at < self.date_to)
         if self.entity_prefix:
             where.append(i.entity.startswith(self.entity_prefix, autoescape=True))
+        if self.cause is not None:
+            # Rows recorded before causes existed group by their raw message (as the causes view does).
+            where.append(func.coalesce(i.cause, i.message) == self.cause)
         if self.words:
             terms = [w for w in self.words.split() if w]
             where.append(and_(*[or_(i.message.ilike(f"%{_escape_like(w)}%", escape="\\")) for w in terms]))

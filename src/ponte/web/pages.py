@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ponte.auth import authenticate
-from ponte.domain import Flow, Role
-from ponte.engine.queue import reprocess_integrations
+from ponte.domain import Flow, Role, Status
+from ponte.engine.queue import count_reprocessable, reprocess_integrations
 from ponte.services import connections
 from ponte.services.errors import NotFound
 from ponte.web import explain
@@ -143,9 +144,12 @@ async def reprocess_cause(request: Request) -> Response:
     category = None if form.get("none_cat") else str(form.get("category") or "") or None
     cause = str(form.get("cause") or "") or None
     flow = request.query_params.get("flow") or None
-    flt = filter_from_query(request, flow)
+    base = filter_from_query(request, flow)
+    flt = replace(
+        base, statuses=base.statuses or (Status.ERROR.value,), categories=(category,) if category else (), cause=cause
+    )
     with request.app.state.db.read() as conn:
-        ids = connections.cause_ids(conn, account_id=principal.account_id, filter=flt, category=category, cause=cause)
+        count = count_reprocessable(conn, account_id=principal.account_id, filter=flt)
     reason = str(form.get("reason") or "").strip()
     if not reason or form.get("step") != "run":
         t = translator(request)
@@ -154,7 +158,7 @@ async def reprocess_cause(request: Request) -> Response:
             request,
             "cause_confirm.html",
             400 if error else 200,
-            n=len(ids),
+            n=count,
             category=category,
             cause=cause,
             cat=explain.category(category, t.locale),
@@ -163,14 +167,8 @@ async def reprocess_cause(request: Request) -> Response:
             error=error,
             none_cat=form.get("none_cat") or "",
         )
-    n = 0
     with request.app.state.db.write() as conn:
-        for start in range(0, len(ids), 500):  # one audit entry per batch keeps each statement small
-            n += reprocess_integrations(
-                conn,
-                account_id=principal.account_id,
-                actor=principal.actor,
-                ids=ids[start : start + 500],
-                reason=reason[:500],
-            )
+        n = reprocess_integrations(
+            conn, account_id=principal.account_id, actor=principal.actor, filter=flt, reason=reason[:500]
+        )
     return redirect_back(request, url_with(request, "/causes"), f"reprocessed:{n}")
