@@ -12,7 +12,7 @@ import time
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -100,6 +100,7 @@ def test_importing_any_json_lines_accepts_or_rejects_each_line_and_never_crashes
     statuses=st.lists(st.text(max_size=10), max_size=3),
     affiliates=st.lists(st.text(max_size=8), max_size=3),
 )
+@example(words="a\x00b", prefix="\x00", statuses=["\x00"], affiliates=[])  # PostgreSQL refuses NUL in text
 def test_any_filter_runs_and_matches_only_the_accounts_rows(db, words, prefix, statuses, affiliates):
     filt = IntegrationFilter(words=words, entity_prefix=prefix, statuses=tuple(statuses), affiliates=tuple(affiliates))
     with db.read() as conn:

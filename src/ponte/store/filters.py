@@ -5,7 +5,7 @@ One filter, one SQL translation: what the operator sees is exactly what is expor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +29,9 @@ class IntegrationFilter:
 
     def conditions(self, account_id: int) -> list[ColumnElement[bool]]:
         """SQL conditions on `integrations` for this filter, always scoped to the account."""
+        if _has_nul(self):
+            # PostgreSQL refuses NUL in text parameters (a 500); stored text never holds one, so drop them.
+            return _without_nul(self).conditions(account_id)
         i = integrations.c
         where: list[ColumnElement[bool]] = [i.account_id == account_id]
         if self.flow:
@@ -59,3 +62,26 @@ class IntegrationFilter:
 
 def _escape_like(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _has_nul(filt: IntegrationFilter) -> bool:
+    texts = [filt.flow, filt.entity_prefix, filt.words, *filt.statuses, *filt.affiliates, *filt.categories]
+    return any(t and "\x00" in t for t in texts)
+
+
+def _without_nul(filt: IntegrationFilter) -> IntegrationFilter:
+    def clean(text: str | None) -> str | None:
+        return None if text is None else text.replace("\x00", "")
+
+    def each(texts: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(t.replace("\x00", "") for t in texts)
+
+    return replace(
+        filt,
+        flow=clean(filt.flow),
+        entity_prefix=clean(filt.entity_prefix),
+        words=clean(filt.words),
+        statuses=each(filt.statuses),
+        affiliates=each(filt.affiliates),
+        categories=each(filt.categories),
+    )
