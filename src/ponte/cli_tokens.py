@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ponte.cli import AccountOpt, DatabaseUrl, DataDir, clear_errors, console, err, open_db, resolve_account
+from ponte.cli_common import AccountOpt, DatabaseUrl, DataDir, clear_errors, console, err, open_db, resolve_account
 from ponte.domain import Role
 from ponte.services import tokens
 

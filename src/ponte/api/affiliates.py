@@ -10,12 +10,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Row, update
 
 from ponte.api.deps import Admin, AppSettings, Box, Db, Operator, Viewer
 from ponte.api.schemas import NOT_FOUND, Strict
 from ponte.clock import now
-from ponte.secrets import SecretBox
 from ponte.services import affiliates as service
 from ponte.services import audit
 from ponte.services.webhooks import SECRET_KEY as WEBHOOK_SECRET
@@ -103,13 +102,8 @@ def read_affiliate(principal: Viewer, db: Db, box: Box, affiliate_id: AffiliateI
 @router.post("", response_model=AffiliateOut, status_code=201, summary="Register an affiliate")
 def create_affiliate(principal: Admin, db: Db, box: Box, body: AffiliateIn) -> AffiliateOut:
     with db.write() as conn:
-        affiliate_id = service.create_affiliate(conn, box=box, account_id=principal.account_id, **body.model_dump())
-        audit.record(
-            conn,
-            account_id=principal.account_id,
-            actor=principal.actor,
-            action="affiliate.create",
-            detail={"affiliate_id": affiliate_id, "code": body.code.upper(), "connector": body.connector},
+        affiliate_id = service.create_affiliate(
+            conn, box=box, account_id=principal.account_id, actor=principal.actor, **body.model_dump()
         )
         return _out(service.get_affiliate(conn, account_id=principal.account_id, affiliate_id=affiliate_id), box)
 
@@ -120,33 +114,15 @@ def change_affiliate(
 ) -> AffiliateOut:
     changes = body.model_dump(exclude_unset=True)
     with db.write() as conn:
-        before = service.get_affiliate(conn, account_id=principal.account_id, affiliate_id=affiliate_id)
         service.update_affiliate(
-            conn, box=box, account_id=principal.account_id, affiliate_id=affiliate_id, changes=changes
-        )
-        _keep_webhook_secret(conn, box, before)
-        # Which settings changed, never their values: a secret must not reach the audit log either.
-        shown = {k: (sorted(v) if k == "settings" else v) for k, v in changes.items()}
-        audit.record(
             conn,
+            box=box,
             account_id=principal.account_id,
+            affiliate_id=affiliate_id,
+            changes=changes,
             actor=principal.actor,
-            action="affiliate.update",
-            detail={"affiliate_id": affiliate_id, "changes": shown},
         )
         return _out(service.get_affiliate(conn, account_id=principal.account_id, affiliate_id=affiliate_id), box)
-
-
-def _keep_webhook_secret(conn: Connection, box: SecretBox, before: Row) -> None:
-    # update_affiliate re-seals only the connector's own secret fields; the webhook secret is not one of them.
-    secret = box.open(before.secrets).get(WEBHOOK_SECRET)
-    if not secret:
-        return
-    now_sealed = conn.execute(select(affiliates.c.secrets).where(affiliates.c.id == before.id)).scalar_one()
-    current = box.open(now_sealed)
-    if current.get(WEBHOOK_SECRET) != secret:
-        sealed = box.seal({**current, WEBHOOK_SECRET: secret})
-        conn.execute(update(affiliates).where(affiliates.c.id == before.id).values(secrets=sealed))
 
 
 @router.post(

@@ -13,6 +13,7 @@ from ponte.clock import now
 from ponte.connectors.base import Connector
 from ponte.connectors.registry import build_connector, get_connector_class, secret_fields
 from ponte.secrets import SecretBox
+from ponte.services.audit import record
 from ponte.services.errors import InputError, NotFound
 from ponte.store.tables import affiliates
 
@@ -73,8 +74,9 @@ def create_affiliate(
     min_availability: int | None = None,
     price_tolerance_pct: float = 0.0,
     price_divergence_action: str = "deny",
+    actor: str = "system",
 ) -> int:
-    """Register a connection; returns its id."""
+    """Register a connection; returns its id. Recorded in the audit log (never with secret values)."""
     code = code.strip().upper()
     _check_common(code, kind, price_divergence_action, price_tolerance_pct, min_availability)
     if not name.strip():
@@ -101,7 +103,15 @@ def create_affiliate(
         created_at=when,
         updated_at=when,
     )
-    return int(conn.execute(stmt.returning(affiliates.c.id)).scalar_one())
+    affiliate_id = int(conn.execute(stmt.returning(affiliates.c.id)).scalar_one())
+    record(
+        conn,
+        account_id=account_id,
+        actor=actor,
+        action="affiliate.create",
+        detail={"affiliate_id": affiliate_id, "code": code, "connector": connector},
+    )
+    return affiliate_id
 
 
 def get_affiliate(conn: Connection, *, account_id: int, affiliate_id: int) -> Row:
@@ -121,9 +131,16 @@ def list_affiliates(conn: Connection, *, account_id: int, enabled_only: bool = F
 
 
 def update_affiliate(
-    conn: Connection, *, box: SecretBox, account_id: int, affiliate_id: int, changes: dict[str, Any]
+    conn: Connection,
+    *,
+    box: SecretBox,
+    account_id: int,
+    affiliate_id: int,
+    changes: dict[str, Any],
+    actor: str = "system",
 ) -> None:
-    """Change an affiliate. Settings are validated again; secrets not given keep their stored value."""
+    """Change an affiliate. Settings are validated again; secrets not given keep their stored value, and
+    secrets that are not connector settings (the marketplace webhook secret) are kept as they are."""
     row = get_affiliate(conn, account_id=account_id, affiliate_id=affiliate_id)
     allowed = {
         "name",
@@ -150,9 +167,19 @@ def update_affiliate(
         old_secrets = box.open(row.secrets)
         plain, secrets = _split_settings(row.connector, {**row.settings, **changes["settings"]}, old_secrets)
         values["settings"] = plain
-        values["secrets"] = box.seal(secrets) if secrets else None
+        kept = {**old_secrets, **secrets}
+        values["secrets"] = box.seal(kept) if kept else None
     values["updated_at"] = now()
     conn.execute(update(affiliates).where(affiliates.c.id == affiliate_id).values(**values))
+    # Which settings changed, never their values: a secret must not reach the audit log either.
+    shown = {k: (sorted(v) if k == "settings" else v) for k, v in changes.items()}
+    record(
+        conn,
+        account_id=account_id,
+        actor=actor,
+        action="affiliate.update",
+        detail={"affiliate_id": affiliate_id, "code": row.code, "changes": shown},
+    )
 
 
 def public_settings(row: Row) -> dict[str, Any]:

@@ -112,6 +112,7 @@ async def create(request: Request) -> Response:
                 conn,
                 box=request.app.state.box,
                 account_id=principal.account_id,
+                actor=principal.actor,
                 code=str(form.get("code") or ""),
                 connector=connector,
                 settings=_settings_from_form(form, connector) if connector else {},
@@ -138,6 +139,7 @@ async def update(request: Request, affiliate_id: int) -> Response:
                 account_id=principal.account_id,
                 affiliate_id=affiliate_id,
                 changes=changes,
+                actor=principal.actor,
             )
     except InputError as exc:
         return _page(request, status_code=400, error=exc.message, edit=affiliate_id)
@@ -158,6 +160,7 @@ async def set_enabled(request: Request, affiliate_id: int) -> Response:
             account_id=principal.account_id,
             affiliate_id=affiliate_id,
             changes={"enabled": enabled},
+            actor=principal.actor,
         )
     return redirect_back(request, "/affiliates", "affiliate_enabled:1" if enabled else "affiliate_disabled:1")
 

@@ -1,0 +1,87 @@
+"""What every `ponte` command shares: options, consoles, opening the database, choosing the account,
+and turning expected failures into one clear sentence."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from ponte.secrets import SecretsError
+from ponte.services.errors import InputError, NotFound
+from ponte.settings import Settings, SettingsError, load_settings
+from ponte.store.db import Database
+from ponte.store.migrate import migrate
+from ponte.store.tables import accounts
+
+console = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Folder for the SQLite database and the secret key [default: ponte-data]"),
+]
+DatabaseUrl = Annotated[
+    str | None, typer.Option("--database-url", help="Database URL (overrides PONTE_DATABASE_URL), e.g. postgresql://…")
+]
+AccountOpt = Annotated[str | None, typer.Option("--account", help="Account (store) slug; optional when there is one")]
+
+
+class CliError(Exception):
+    """A failure to report as one clear sentence."""
+
+
+@contextmanager
+def clear_errors() -> Iterator[None]:
+    """Turn expected failures into one sentence on stderr and exit code 1, never a traceback."""
+    try:
+        yield
+    except (CliError, InputError, NotFound, SettingsError, SecretsError) as exc:
+        err.print(f"[red]Error:[/red] {exc}")
+        raise typer.Exit(1)
+    except OperationalError as exc:
+        err.print(f"[red]Error:[/red] the database cannot be reached or used: {exc.orig}")
+        raise typer.Exit(1)
+    except SQLAlchemyError as exc:
+        err.print(f"[red]Error:[/red] database error: {exc}")
+        raise typer.Exit(1)
+
+
+def open_db(
+    data_dir: Path | None, database_url: str | None, *, migrate_first: bool = True
+) -> tuple[Settings, Database]:
+    settings = load_settings(data_dir, database_url)
+    db = Database(settings)
+    if migrate_first:
+        migrate(db)
+    return settings, db
+
+
+def resolve_account(db: Database, slug: str | None) -> int:
+    with db.read() as conn:
+        rows = conn.execute(select(accounts.c.id, accounts.c.slug).order_by(accounts.c.id)).all()
+    if slug:
+        for row in rows:
+            if row.slug == slug:
+                return int(row.id)
+        raise CliError(f"no account {slug!r}; accounts here: {', '.join(r.slug for r in rows) or 'none'}")
+    if len(rows) == 1:
+        return int(rows[0].id)
+    if not rows:
+        raise CliError("there is no account yet: run `ponte demo` or `ponte user create --account SLUG …`")
+    raise CliError(f"several accounts exist ({', '.join(r.slug for r in rows)}): choose one with --account")
+
+
+def setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # One line per marketplace request would drown what matters; attempts are recorded in the database.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

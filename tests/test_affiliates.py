@@ -1,0 +1,46 @@
+"""Affiliates: settings validated, secrets sealed and kept, every change audited without secret values."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from ponte.auth import get_or_create_account
+from ponte.secrets import SecretBox
+from ponte.services.affiliates import create_affiliate, get_affiliate, public_settings, update_affiliate
+from ponte.services.errors import InputError
+from ponte.store.tables import affiliates, audit_log
+
+SETTINGS = {"base_url": "http://127.0.0.1:9", "profile": "mercadolivre", "client_id": "loja", "client_secret": "s3cr3t"}
+
+
+@pytest.fixture
+def box(tmp_path):
+    return SecretBox.from_environment(tmp_path / "secret.key")
+
+
+def test_a_settings_change_keeps_the_connector_secret_and_the_webhook_secret(db, box):
+    with db.write() as conn:
+        account = get_or_create_account(conn, slug="loja-a")
+        affiliate_id = create_affiliate(conn, box=box, account_id=account, code="MLB", name="ML", connector="sandbox",
+                                        settings=SETTINGS, actor="ada@loja")
+        row = get_affiliate(conn, account_id=account, affiliate_id=affiliate_id)
+        conn.execute(affiliates.update().values(secrets=box.seal({**box.open(row.secrets), "webhook_secret": "whsec_1"})))
+        update_affiliate(conn, box=box, account_id=account, affiliate_id=affiliate_id, actor="ada@loja",
+                         changes={"settings": {"profile": "magalu", "client_secret": ""}})
+        row = get_affiliate(conn, account_id=account, affiliate_id=affiliate_id)
+        audit = conn.execute(select(audit_log.c.action, audit_log.c.actor, audit_log.c.detail)).all()
+    assert box.open(row.secrets) == {"client_secret": "s3cr3t", "webhook_secret": "whsec_1"}
+    assert row.settings["profile"] == "magalu" and "client_secret" not in row.settings
+    assert public_settings(row)["client_secret"] == "••••••"
+    assert [(a.action, a.actor) for a in audit] == [("affiliate.create", "ada@loja"), ("affiliate.update", "ada@loja")]
+    assert "s3cr3t" not in str([a.detail for a in audit])
+
+
+def test_bad_connector_settings_are_refused_with_the_field(db, box):
+    with db.write() as conn:
+        account = get_or_create_account(conn, slug="loja-a")
+        with pytest.raises(InputError) as refused:
+            create_affiliate(conn, box=box, account_id=account, code="MLB", name="ML", connector="sandbox",
+                             settings={**SETTINGS, "base_url": "ftp://x"})
+    assert refused.value.field == "settings.base_url"
