@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class SettingsError(ValueError):
@@ -53,6 +54,15 @@ def _schedule(name: str, default: tuple[float, ...]) -> tuple[float, ...]:
     return values
 
 
+def _timezone(name: str, default: str) -> str:
+    raw = os.environ.get(name) or default
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"{name} must be an IANA time zone like America/Sao_Paulo or UTC, got {raw!r}")
+    return raw
+
+
 # Delays before retry 1, 2, 3... of a transient error, in seconds. Modelled on public webhook
 # schedules (Svix): quick first retries, then hours; ten tries as VTEX's connector guide asks.
 DEFAULT_RETRY_SCHEDULE = (5.0, 30.0, 120.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 18000.0, 36000.0)
@@ -72,6 +82,8 @@ class Settings:
     body_limit: int = 16_384
     request_limit: int = 5_000_000
     attempt_retention_days: int = 90
+    metrics_token: str | None = None  # when set, /metrics wants `Authorization: Bearer <token>`
+    timezone: str = "America/Sao_Paulo"  # how dates are shown in pages and exports
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -101,4 +113,6 @@ def load_settings(data_dir: str | Path | None = None, database_url: str | None =
         body_limit=_int("PONTE_BODY_LIMIT", 16_384, minimum=256),
         request_limit=_int("PONTE_REQUEST_LIMIT", 5_000_000, minimum=1024),
         attempt_retention_days=_int("PONTE_ATTEMPT_RETENTION_DAYS", 90, minimum=1),
+        timezone=_timezone("PONTE_TIMEZONE", "America/Sao_Paulo"),
+        metrics_token=os.environ.get("PONTE_METRICS_TOKEN") or None,
     )

@@ -176,7 +176,13 @@ def export(
     """Text that a spreadsheet would run as a formula is neutralised; connector secrets are never exported."""
     titles = {c["code"]: c["title"].get(locale) or c["code"] for c in knowledge_categories()}
     chunks = export_integrations(
-        db, account_id=principal.account_id, filter=filter, fmt=format, locale=locale, category_titles=titles
+        db,
+        account_id=principal.account_id,
+        filter=filter,
+        fmt=format,
+        locale=locale,
+        category_titles=titles,
+        tz=db.settings.timezone,
     )
     name = f"ponte-{filter.flow or 'all'}-{now():%Y%m%d-%H%M}.{format}"
     return StreamingResponse(

@@ -63,7 +63,7 @@ env.globals.update(
 
 def translator(request: Request) -> Translator:
     settings = request.app.state.settings
-    tz = settings.extra.get("timezone", DEFAULT_TZ) if getattr(settings, "extra", None) else DEFAULT_TZ
+    tz = getattr(settings, "timezone", DEFAULT_TZ)
     return Translator(request_locale(request), ZoneInfo(tz))
 
 
