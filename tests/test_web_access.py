@@ -45,7 +45,7 @@ def test_it_never_redirects_off_site_after_login(client, stores):
         data={"email": ALICE, "password": "correct horse battery", "next": "//evil.example/x"},
         follow_redirects=False,
     )
-    assert answer.headers["location"] == "/connections/order"
+    assert answer.headers["location"] == "/overview"
 
 
 def test_it_lets_an_operator_reprocess_a_row_and_records_who(client, db, stores):

@@ -51,6 +51,14 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "version": __version__})
 
+    @app.get("/metrics", include_in_schema=False)
+    def metrics(request: Request) -> Response:
+        from ponte.metrics import CONTENT_TYPE, render_metrics, token_allows
+
+        if not token_allows(settings.metrics_token, request.headers.get("authorization")):
+            return Response("a bearer token is required\n", status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return Response(render_metrics(database), media_type=CONTENT_TYPE)
+
     app.add_exception_handler(DBAPIError, _database_unavailable)
     _include_optional_routers(app)
     return app

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import rustpy_xlsxwriter as xlsx
 from sqlalchemy import func, select
 
+from ponte.metrics import timed_stream
 from ponte.services.connections import IntegrationRow, iter_integrations
 from ponte.store.db import Database
 from ponte.store.filters import IntegrationFilter
@@ -134,8 +135,9 @@ def export_integrations(
                 yield _record(row, text, zone, titles)
 
     if fmt == "csv":
-        return _csv(records(), text)
-    return _xlsx(records, text, lambda: count_rows(db, account_id=account_id, filter=filter), rows_per_sheet)
+        return timed_stream(_csv(records(), text), fmt)
+    xlsx_bytes = _xlsx(records, text, lambda: count_rows(db, account_id=account_id, filter=filter), rows_per_sheet)
+    return timed_stream(xlsx_bytes, fmt)
 
 
 def _csv(records: Iterator[tuple[Any, ...]], text: dict[str, Any]) -> Iterator[bytes]:

@@ -13,7 +13,7 @@ def sign_in(page: Any, base: str, email: str, *, lang: str | None = None) -> Non
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url("**/connections/order**")
+    page.wait_for_url("**/overview**")
 
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"

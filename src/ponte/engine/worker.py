@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select, update
 
+from ponte.alerts import evaluate_alerts
 from ponte.clock import now
 from ponte.connectors.base import Connector, Outcome
 from ponte.domain import Disposition, Flow, Status, Trigger
@@ -29,6 +30,7 @@ from ponte.engine.orders import place_order
 from ponte.engine.queue import Claim, claim_due, finish, insert_attempt, mark_changed, release
 from ponte.engine.retry import next_step
 from ponte.knowledge import AccountRule, classify, normalise_message
+from ponte.metrics import CLASSIFIER_SECONDS, observe_attempt, timed
 from ponte.secrets import SecretBox
 from ponte.services.affiliates import connector_for
 from ponte.services.orders import receive_order
@@ -45,6 +47,7 @@ log = logging.getLogger("ponte.worker")
 DEPENDENT_FLOWS = (Flow.PRICE.value, Flow.INVENTORY.value)
 PRODUCT_WAIT = 5.0  # seconds before a held price or stock send is looked at again
 MAINTENANCE_EVERY = 3600.0  # seconds between partition and retention housekeeping
+ALERTS_EVERY = 60.0  # seconds between evaluations of the alert rules
 
 
 def start_window(lease_seconds: float, http_timeout: float) -> float:
@@ -97,6 +100,7 @@ class Worker:
         self._pool = ThreadPoolExecutor(settings.worker_concurrency, thread_name_prefix="ponte-send")
         self._last_poll = 0.0
         self._last_maintenance = 0.0
+        self._last_alerts = 0.0
         self._stop: threading.Event | None = None  # set by run(): a stop request leaves unstarted sends
 
     # -- the step ---------------------------------------------------------------------------------
@@ -215,14 +219,15 @@ class Worker:
             return None, None
         if outcome.category and outcome.disposition:
             return outcome.category, outcome.disposition
-        explanation = classify(
-            connector=work.affiliate.settings.get("profile") or work.affiliate.connector,
-            flow=work.claim.flow,
-            message=outcome.message,
-            http_status=outcome.http_status,
-            code=outcome.code,
-            account_rules=rules,
-        )
+        with timed(CLASSIFIER_SECONDS):
+            explanation = classify(
+                connector=work.affiliate.settings.get("profile") or work.affiliate.connector,
+                flow=work.claim.flow,
+                message=outcome.message,
+                http_status=outcome.http_status,
+                code=outcome.code,
+                account_rules=rules,
+            )
         if outcome.transient and explanation.category == "unmapped":
             return "marketplace_unavailable", Disposition.TRANSIENT
         return outcome.category or explanation.category, explanation.disposition
@@ -240,6 +245,7 @@ class Worker:
             wait_delay=self.settings.wait_delay,
             now=now(),
         )
+        observe_attempt(flow=claim.flow, affiliate=work.affiliate.code, status=outcome.status.value, seconds=work.duration_ms / 1000)
         if outcome.retry_after and (outcome.http_status == 429 or category == "rate_limited"):
             self.pauses.pause(work.affiliate.id, outcome.retry_after)
         insert_attempt(
@@ -423,6 +429,9 @@ class Worker:
             if time.monotonic() - self._last_maintenance >= MAINTENANCE_EVERY:
                 self._last_maintenance = time.monotonic()
                 self._guarded(self.maintain)
+            if time.monotonic() - self._last_alerts >= ALERTS_EVERY:
+                self._last_alerts = time.monotonic()
+                self._guarded(lambda: evaluate_alerts(self.db, self.settings, box=self.box))
             done = self._guarded(self.run_once)
             if on_step:
                 on_step(done)

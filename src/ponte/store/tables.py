@@ -352,3 +352,86 @@ audit_log = Table(
     Column("created_at", When, nullable=False),
     Index("ix_audit_log_account", "account_id", "id"),
 )
+
+# -- alerts (issue 8) --------------------------------------------------------------------------------
+
+# One rule per row: `kind` says which columns matter (see ponte.alerts.rules). Built-in rules (the defaults
+# every account gets) can be changed or switched off but not deleted, so "no rules" means "never seeded".
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    _id(),
+    _account(),
+    Column("kind", String(24), nullable=False),  # error_rate | quiet_orders | pending_age | credentials
+    Column("flow", String(16)),  # None: every flow
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE")),  # None: every affiliate
+    Column("threshold", Numeric(8, 2)),  # error_rate: percent; quiet_orders: how many times the usual gap
+    Column("window_minutes", Integer),  # error_rate: window; pending_age: max age; quiet_orders: floor
+    Column("min_count", Integer),  # error_rate: attempts needed before a rate means anything
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("builtin", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", When, nullable=False),
+    Column("updated_at", When, nullable=False),
+    Index("ix_alert_rules_account", "account_id"),
+)
+
+alert_channels = Table(
+    "alert_channels",
+    metadata,
+    _id(),
+    _account(),
+    Column("kind", String(16), nullable=False),  # email | webhook
+    Column("name", String(100), nullable=False),
+    Column("settings", JSON, nullable=False),  # not secret: SMTP host, port, from, to
+    Column("secrets", Text),  # Fernet token: SMTP password, webhook URL
+    Column("locale", String(8), nullable=False, server_default="pt-BR"),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", When, nullable=False),
+    Index("ix_alert_channels_account", "account_id"),
+)
+
+# An incident is one condition of one rule (a flow × affiliate, an affiliate...) from when it fires until it
+# clears: what is notified, throttled and resolved, however many failures it covers.
+alert_incidents = Table(
+    "alert_incidents",
+    metadata,
+    _id(),
+    _account(),
+    Column("rule_id", Id, ForeignKey("alert_rules.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(120), nullable=False),  # rule id + subject: the same condition finds its incident
+    Column("kind", String(24), nullable=False),
+    Column("flow", String(16)),
+    Column("affiliate_id", Id),
+    Column("status", String(16), nullable=False),  # open | resolved
+    Column("facts", JSON, nullable=False),  # the numbers now (rate, counts, gap…)
+    Column("notified_facts", JSON),  # the numbers in the last message: the digest says what changed
+    Column("opened_at", When, nullable=False),
+    Column("last_seen_at", When, nullable=False),
+    Column("notified_at", When),
+    Column("resolved_at", When),
+    Index("ix_alert_incidents_account_status", "account_id", "status", "key"),
+    Index("ix_alert_incidents_account_opened", "account_id", "opened_at"),
+)
+
+# Messages to send and sent (an outbox): written with the incident's change, delivered after the commit.
+alert_messages = Table(
+    "alert_messages",
+    metadata,
+    _id(),
+    _account(),
+    Column("incident_id", Id, ForeignKey("alert_incidents.id", ondelete="CASCADE"), nullable=False),
+    Column("channel_id", Id, ForeignKey("alert_channels.id", ondelete="CASCADE"), nullable=False),
+    Column("event", String(16), nullable=False),  # opened | update | resolved
+    Column("subject", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # queued | sent | failed
+    Column("tries", Integer, nullable=False, server_default="0"),
+    Column("error", String(500)),
+    Column("created_at", When, nullable=False),
+    Column("sent_at", When),
+    Index("ix_alert_messages_status", "status", "id"),
+    Index("ix_alert_messages_incident", "incident_id"),
+)
+
+# The quiet-orders rule reads each affiliate's recent order times.
+Index("ix_orders_affiliate_received", orders.c.account_id, orders.c.affiliate_id, orders.c.received_at)

@@ -24,12 +24,14 @@ def _is_page(request: Request) -> bool:
 
 def install(app: FastAPI) -> None:
     """Mount the pages and static files on the app."""
-    from ponte.web import affiliates, connections, pages
+    from ponte.web import affiliates, alerts, connections, overview, pages
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
     app.include_router(connections.router)
     app.include_router(affiliates.router)
+    app.include_router(overview.router)
+    app.include_router(alerts.router)
 
     @app.middleware("http")
     async def remember_locale(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

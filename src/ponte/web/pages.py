@@ -26,12 +26,12 @@ def _safe_next(value: str | None) -> str:
     # Only paths on this site: "//evil.example" or "https://…" would make the login page an open redirect.
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
-    return "/connections/order"
+    return "/overview"
 
 
 @router.get("/", include_in_schema=False)
 def home() -> RedirectResponse:
-    return RedirectResponse("/connections/order", status_code=303)
+    return RedirectResponse("/overview", status_code=303)
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)

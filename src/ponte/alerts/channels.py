@@ -1,0 +1,216 @@
+"""Where alerts go: e-mail (SMTP, stdlib smtplib) and webhooks (Slack-compatible JSON).
+
+A channel's secrets — the SMTP password, the webhook URL (a Slack URL is a credential) — are sealed with the
+app's SecretBox like affiliate secrets, and never shown back. Senders are small classes behind one base.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection, Row, delete, insert, select, update
+
+from ponte.clock import now
+from ponte.connectors.http import HttpClient
+from ponte.secrets import SecretBox
+from ponte.services.errors import InputError, NotFound
+from ponte.store.tables import alert_channels
+
+KINDS = ("email", "webhook")
+LOCALES = ("pt-BR", "en")
+TIMEOUT = 10.0
+
+
+class DeliveryError(Exception):
+    """The channel did not take the message; the text says why (never a secret)."""
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    body: str
+
+
+class Sender:
+    kind: ClassVar[str]
+
+    def __init__(self, settings: dict[str, Any], secrets: dict[str, Any], timeout: float = TIMEOUT) -> None:
+        self.settings, self.secrets, self.timeout = settings, secrets, timeout
+
+    def send(self, message: Message) -> None:
+        raise NotImplementedError
+
+
+class EmailSender(Sender):
+    kind = "email"
+
+    def send(self, message: Message) -> None:
+        s = self.settings
+        mail = EmailMessage()
+        mail["Subject"] = message.subject
+        mail["From"] = s.get("from_addr") or "ponte@localhost"
+        mail["To"] = ", ".join(s.get("to") or [])
+        mail.set_content(message.body)
+        try:
+            with smtplib.SMTP(s["host"], int(s.get("port") or 25), timeout=self.timeout) as smtp:
+                if s.get("starttls"):
+                    smtp.starttls()
+                if s.get("username"):
+                    smtp.login(s["username"], self.secrets.get("password") or "")
+                smtp.send_message(mail)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryError(f"SMTP {s.get('host')}:{s.get('port')}: {exc.__class__.__name__}: {exc}"[:400])
+
+
+class WebhookSender(Sender):
+    kind = "webhook"
+
+    def send(self, message: Message) -> None:
+        url = self.secrets.get("url") or ""
+        # httpx would add a trailing slash to a base URL used alone: split it into origin and path.
+        parts = urlsplit(url)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        client = HttpClient(f"{parts.scheme}://{parts.netloc}", timeout=self.timeout, body_limit=2048, secrets=[url])
+        payload = {
+            "text": f"{message.subject}\n{message.body}",
+            "blocks": [
+                {"type": "header", "text": {"type": "plain_text", "text": message.subject[:150]}},
+                {"type": "section", "text": {"type": "mrkdwn", "text": message.body[:2900]}},
+            ],
+        }
+        try:
+            result = client.request("POST", path, json=payload)
+        finally:
+            client.close()
+        if not result.ok:
+            raise DeliveryError(f"webhook answered {result.status or result.error}"[:400])
+
+
+SENDERS: dict[str, type[Sender]] = {cls.kind: cls for cls in (EmailSender, WebhookSender)}
+
+
+def sender_for(row: Row, box: SecretBox) -> Sender:
+    return SENDERS[row.kind](dict(row.settings), box.open(row.secrets))
+
+
+# -- the account's channels --------------------------------------------------------------------------
+
+
+def _split(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(plain settings, secrets) of a channel, checked."""
+    if kind == "email":
+        to = values.get("to") or []
+        if isinstance(to, str):
+            to = [t.strip() for t in to.replace(";", ",").split(",") if t.strip()]
+        if not values.get("host"):
+            raise InputError("the SMTP host is required", field="host")
+        if not to or any("@" not in t for t in to):
+            raise InputError("give at least one e-mail address to send to", field="to")
+        port = int(values.get("port") or 25)
+        if not 1 <= port <= 65535:
+            raise InputError("port must be between 1 and 65535", field="port")
+        plain = {
+            "host": str(values["host"]),
+            "port": port,
+            "from_addr": str(values.get("from_addr") or "ponte@localhost"),
+            "to": to,
+            "starttls": bool(values.get("starttls")),
+            "username": str(values.get("username") or "") or None,
+        }
+        return plain, {"password": values["password"]} if values.get("password") else {}
+    if kind == "webhook":
+        url = str(values.get("url") or "")
+        if url and not url.startswith(("http://", "https://")):
+            raise InputError("the webhook URL must start with http:// or https://", field="url")
+        return {}, {"url": url} if url else {}
+    raise InputError(f"kind must be one of {', '.join(KINDS)}", field="kind")
+
+
+def list_channels(conn: Connection, *, account_id: int) -> list[Row]:
+    query = select(alert_channels).where(alert_channels.c.account_id == account_id).order_by(alert_channels.c.id)
+    return list(conn.execute(query))
+
+
+def get_channel(conn: Connection, *, account_id: int, channel_id: int) -> Row:
+    row = conn.execute(
+        select(alert_channels).where(alert_channels.c.account_id == account_id, alert_channels.c.id == channel_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"alert channel {channel_id} not found")
+    return row
+
+
+def create_channel(
+    conn: Connection,
+    *,
+    box: SecretBox,
+    account_id: int,
+    kind: str,
+    name: str,
+    values: dict[str, Any],
+    locale: str = "pt-BR",
+    enabled: bool = True,
+) -> int:
+    plain, secret = _split(kind, values)
+    if kind == "webhook" and not secret:
+        raise InputError("the webhook URL is required", field="url")
+    if locale not in LOCALES:
+        raise InputError(f"locale must be one of {', '.join(LOCALES)}", field="locale")
+    if not name.strip():
+        raise InputError("give the channel a name", field="name")
+    row = {
+        "account_id": account_id,
+        "kind": kind,
+        "name": name.strip()[:100],
+        "settings": plain,
+        "secrets": box.seal(secret) if secret else None,
+        "locale": locale,
+        "enabled": enabled,
+        "created_at": now(),
+    }
+    return int(conn.execute(insert(alert_channels).values(**row).returning(alert_channels.c.id)).scalar_one())
+
+
+def update_channel(
+    conn: Connection, *, box: SecretBox, account_id: int, channel_id: int, changes: dict[str, Any]
+) -> None:
+    """Change a channel; a secret left out or empty keeps its stored value."""
+    row = get_channel(conn, account_id=account_id, channel_id=channel_id)
+    values: dict[str, Any] = {}
+    if {"host", "port", "from_addr", "to", "starttls", "username", "password", "url"} & changes.keys():
+        merged = {**row.settings, **{k: v for k, v in changes.items() if v is not None}}
+        plain, secret = _split(row.kind, merged)
+        values["settings"] = plain
+        if secret:
+            values["secrets"] = box.seal({**box.open(row.secrets), **secret})
+    for name in ("name", "locale", "enabled"):
+        if changes.get(name) is not None:
+            values[name] = changes[name]
+    if values.get("locale") and values["locale"] not in LOCALES:
+        raise InputError(f"locale must be one of {', '.join(LOCALES)}", field="locale")
+    if values:
+        conn.execute(update(alert_channels).where(alert_channels.c.id == row.id).values(**values))
+
+
+def delete_channel(conn: Connection, *, account_id: int, channel_id: int) -> None:
+    row = get_channel(conn, account_id=account_id, channel_id=channel_id)
+    conn.execute(delete(alert_channels).where(alert_channels.c.id == row.id))
+
+
+def public(row: Row) -> dict[str, Any]:
+    """A channel as it may be shown: settings, and only whether each secret is set."""
+    shown = dict(row.settings)
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "name": row.name,
+        "locale": row.locale,
+        "enabled": row.enabled,
+        "settings": shown,
+        "secret_set": bool(row.secrets),
+        "created_at": row.created_at,
+    }

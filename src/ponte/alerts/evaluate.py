@@ -1,0 +1,101 @@
+"""The alerting step: evaluate every account's rules, move incidents, deliver queued messages.
+
+`evaluate_alerts` is one step that returns what it did; the worker calls it about once a minute and tests
+call it directly with a chosen `now`. Findings are read without locks; incidents are changed under one
+PostgreSQL advisory lock, so two workers evaluating at once never open the same incident twice; messages go
+out after the commit (an outbox), each claimed by exactly one process.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import Connection, func, literal_column, select, update
+
+from ponte.alerts import conditions, incidents, rules
+from ponte.alerts.channels import DeliveryError, Message, sender_for
+from ponte.clock import now as clock_now
+from ponte.secrets import SecretBox, SecretsError
+from ponte.settings import Settings
+from ponte.store.db import Database
+from ponte.store.tables import accounts, alert_channels, alert_messages, alert_rules
+
+log = logging.getLogger("ponte.alerts")
+ADVISORY_LOCK = 727276
+MAX_TRIES = 3
+DELIVER_BATCH = 100
+
+
+def _seed_defaults(conn: Connection) -> None:
+    """Default rules for accounts that never had any (new accounts)."""
+    has_rules = select(alert_rules.c.id).where(alert_rules.c.account_id == accounts.c.id).exists()
+    for (account_id,) in conn.execute(select(accounts.c.id).where(~has_rules)):
+        rules.ensure_defaults(conn, account_id=int(account_id))
+
+
+def _locked(conn: Connection) -> bool:
+    if conn.dialect.name != "postgresql":
+        return True  # SQLite: the write transaction (BEGIN IMMEDIATE) already serialises writers
+    return bool(conn.execute(select(func.pg_try_advisory_xact_lock(literal_column(str(ADVISORY_LOCK))))).scalar())
+
+
+def evaluate_alerts(
+    db: Database, settings: Settings, *, now: datetime | None = None, box: SecretBox | None = None
+) -> int:
+    """Evaluate every account's alert rules once and deliver what is queued. Returns the incident events
+    (opened, updated, resolved) plus the messages delivered."""
+    when = now or clock_now()
+    with db.write() as conn:
+        _seed_defaults(conn)
+    with db.read() as conn:
+        found = {}
+        for (account_id,) in conn.execute(select(accounts.c.id).order_by(accounts.c.id)):
+            account_rules = rules.enabled_rules(conn, account_id=int(account_id))
+            found[int(account_id)] = conditions.findings(conn, account_rules, int(account_id), when)
+    events = 0
+    with db.write() as conn:
+        if not _locked(conn):
+            return 0  # another process is evaluating right now; its result stands
+        for account_id, account_found in found.items():
+            events += incidents.reconcile(conn, account_id=account_id, found=account_found, now=when)
+    sealed = box or SecretBox.from_environment(settings.secret_key_file)
+    return events + deliver(db, sealed, now=when)
+
+
+def deliver(db: Database, box: SecretBox, *, now: datetime, limit: int = DELIVER_BATCH) -> int:
+    """Send queued messages; a failure is retried on the next steps, up to MAX_TRIES. Returns how many went out."""
+    m = alert_messages.c
+    with db.write() as conn:
+        ids = [r.id for r in conn.execute(select(m.id).where(m.status == "queued").order_by(m.id).limit(limit))]
+        if not ids:
+            return 0
+        # RETURNING gives exactly the rows this process flipped: a concurrent deliverer gets the others.
+        claimed = conn.execute(
+            update(alert_messages)
+            .where(m.id.in_(ids), m.status == "queued")
+            .values(status="sending", tries=m.tries + 1)
+            .returning(m.id)
+        )
+        mine = [r.id for r in claimed]
+        rows = list(
+            conn.execute(
+                select(alert_messages, alert_channels.c.kind, alert_channels.c.settings, alert_channels.c.secrets)
+                .join(alert_channels, alert_channels.c.id == m.channel_id)
+                .where(m.id.in_(mine))
+                .order_by(m.id)
+            )
+        )
+    sent = 0
+    for row in rows:
+        status, error = "sent", None
+        try:
+            sender_for(row, box).send(Message(row.subject, row.body))
+            sent += 1
+        except (DeliveryError, SecretsError) as exc:
+            status, error = ("failed" if row.tries >= MAX_TRIES else "queued"), str(exc)[:500]
+            log.warning("alert message %s not delivered (try %s): %s", row.id, row.tries, error)
+        with db.write() as conn:
+            values = {"status": status, "error": error, "sent_at": now if status == "sent" else None}
+            conn.execute(update(alert_messages).where(m.id == row.id).values(**values))
+    return sent

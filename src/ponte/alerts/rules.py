@@ -1,0 +1,165 @@
+"""Alert rules: the four kinds, the defaults every account starts with, and their create/read/update/delete.
+
+Services take a Connection the edge owns (a request, the worker's step) and never commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, insert, select, update
+
+from ponte.clock import now
+from ponte.domain import Flow
+from ponte.services.errors import InputError, NotFound
+from ponte.store.tables import affiliates, alert_rules
+
+ERROR_RATE = "error_rate"
+QUIET_ORDERS = "quiet_orders"
+PENDING_AGE = "pending_age"
+CREDENTIALS = "credentials"
+KINDS = (ERROR_RATE, QUIET_ORDERS, PENDING_AGE, CREDENTIALS)
+FLOWS = tuple(f.value for f in Flow)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: int
+    account_id: int
+    kind: str
+    flow: str | None
+    affiliate_id: int | None
+    threshold: float | None
+    window_minutes: int | None
+    min_count: int | None
+    enabled: bool
+    builtin: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+# What every new account gets (issue 8): error rate > 20 % over 30 min per flow × affiliate with at least
+# 20 attempts; pending work older than 60 min; rejected credentials at once; orders gone quiet for three
+# times their usual gap at this hour of the week (never less than 30 min).
+DEFAULTS: tuple[dict[str, Any], ...] = (
+    {"kind": ERROR_RATE, "threshold": 20, "window_minutes": 30, "min_count": 20},
+    {"kind": PENDING_AGE, "window_minutes": 60},
+    {"kind": CREDENTIALS},
+    {"kind": QUIET_ORDERS, "threshold": 3, "window_minutes": 30},
+)
+
+# The columns each kind uses, with their bounds; the others are stored as None.
+FIELDS: dict[str, dict[str, tuple[float, float]]] = {
+    ERROR_RATE: {"threshold": (1, 100), "window_minutes": (5, 24 * 60), "min_count": (1, 1_000_000)},
+    QUIET_ORDERS: {"threshold": (1.5, 50), "window_minutes": (5, 7 * 24 * 60)},
+    PENDING_AGE: {"window_minutes": (1, 7 * 24 * 60)},
+    CREDENTIALS: {},
+}
+
+
+def _rule(row: Row) -> Rule:
+    values = dict(row._mapping)
+    if isinstance(values["threshold"], Decimal):
+        values["threshold"] = float(values["threshold"])
+    return Rule(**values)
+
+
+def ensure_defaults(conn: Connection, *, account_id: int) -> bool:
+    """Give an account that never had rules the default ones; True when it did."""
+    if conn.execute(select(alert_rules.c.id).where(alert_rules.c.account_id == account_id).limit(1)).first():
+        return False
+    when = now()
+    rows = [
+        {"account_id": account_id, "builtin": True, "enabled": True, "created_at": when, "updated_at": when, **d}
+        for d in DEFAULTS
+    ]
+    conn.execute(insert(alert_rules), [_complete(r) for r in rows])
+    return True
+
+
+def _complete(values: dict[str, Any]) -> dict[str, Any]:
+    base = {"flow": None, "affiliate_id": None, "threshold": None, "window_minutes": None, "min_count": None}
+    return {**base, **values}
+
+
+def list_rules(conn: Connection, *, account_id: int) -> list[Rule]:
+    ensure_defaults(conn, account_id=account_id)
+    query = select(alert_rules).where(alert_rules.c.account_id == account_id).order_by(alert_rules.c.id)
+    return [_rule(r) for r in conn.execute(query)]
+
+
+def enabled_rules(conn: Connection, *, account_id: int) -> list[Rule]:
+    return [r for r in list_rules(conn, account_id=account_id) if r.enabled]
+
+
+def get_rule(conn: Connection, *, account_id: int, rule_id: int) -> Rule:
+    row = conn.execute(
+        select(alert_rules).where(alert_rules.c.account_id == account_id, alert_rules.c.id == rule_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"alert rule {rule_id} not found")
+    return _rule(row)
+
+
+def _check(conn: Connection, account_id: int, kind: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Values of a rule of `kind`, checked: bounds per kind, a known flow, an affiliate of the account."""
+    if kind not in KINDS:
+        raise InputError(f"kind must be one of {', '.join(KINDS)}", field="kind")
+    checked: dict[str, Any] = {}
+    for name, (low, high) in FIELDS[kind].items():
+        value = values.get(name)
+        if value is None:
+            continue
+        if not low <= float(value) <= high:
+            raise InputError(f"{name} must be between {low:g} and {high:g} for {kind}", field=name)
+        checked[name] = value
+    flow = values.get("flow")
+    if flow is not None and flow not in FLOWS:
+        raise InputError(f"flow must be one of {', '.join(FLOWS)}", field="flow")
+    if kind == QUIET_ORDERS and flow not in (None, Flow.ORDER.value):
+        raise InputError("the quiet-orders rule watches the order flow only", field="flow")
+    affiliate_id = values.get("affiliate_id")
+    if affiliate_id is not None:
+        found = conn.execute(
+            select(affiliates.c.id).where(affiliates.c.account_id == account_id, affiliates.c.id == affiliate_id)
+        ).first()
+        if found is None:
+            raise InputError(f"affiliate {affiliate_id} not found", field="affiliate_id")
+    return {**checked, "flow": flow, "affiliate_id": affiliate_id}
+
+
+def create_rule(conn: Connection, *, account_id: int, kind: str, **values: Any) -> Rule:
+    """A new (not built-in) rule; missing numbers take the kind's default."""
+    ensure_defaults(conn, account_id=account_id)
+    default = next(d for d in DEFAULTS if d["kind"] == kind) if kind in KINDS else {}
+    given = {k: v for k, v in values.items() if v is not None}
+    checked = _check(conn, account_id, kind, {**default, **given})
+    when = now()
+    row = _complete({**checked, "account_id": account_id, "kind": kind, "created_at": when, "updated_at": when})
+    row["enabled"] = bool(values.get("enabled", True))
+    rule_id = int(conn.execute(insert(alert_rules).values(**row).returning(alert_rules.c.id)).scalar_one())
+    return get_rule(conn, account_id=account_id, rule_id=rule_id)
+
+
+def update_rule(conn: Connection, *, account_id: int, rule_id: int, changes: dict[str, Any]) -> Rule:
+    """Change a rule: only the given fields change (kind never does)."""
+    rule = get_rule(conn, account_id=account_id, rule_id=rule_id)
+    current = {k: getattr(rule, k) for k in ("flow", "affiliate_id", "threshold", "window_minutes", "min_count")}
+    merged = {**current, **{k: v for k, v in changes.items() if k != "enabled"}}
+    checked = _check(conn, account_id, rule.kind, merged)
+    values: dict[str, Any] = {**checked, "updated_at": now()}
+    if "enabled" in changes and changes["enabled"] is not None:
+        values["enabled"] = bool(changes["enabled"])
+    conn.execute(update(alert_rules).where(alert_rules.c.id == rule.id).values(**values))
+    return get_rule(conn, account_id=account_id, rule_id=rule_id)
+
+
+def delete_rule(conn: Connection, *, account_id: int, rule_id: int) -> None:
+    """Delete a rule the account added; a default rule can only be switched off (InputError)."""
+    rule = get_rule(conn, account_id=account_id, rule_id=rule_id)
+    if rule.builtin:
+        raise InputError("a default rule cannot be deleted; switch it off instead", field="rule_id")
+    conn.execute(delete(alert_rules).where(alert_rules.c.id == rule.id))

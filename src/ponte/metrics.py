@@ -1,0 +1,153 @@
+"""Prometheus metrics, every series named `ponte_…`.
+
+Two kinds:
+- read from the database at scrape time by `DatabaseCollector` (integrations by status from the kept counters,
+  queue depth, age of the oldest due pending work): every API process answers the same truth, whichever
+  scrapes it, and nothing is lost when a worker restarts;
+- measured in this process (attempts sent, attempt latency, classifier and export timings): counters and
+  histograms, as each process sees them — Prometheus sums them over the processes it scrapes.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from ponte.clock import now
+from ponte.domain import Status
+from ponte.store.db import Database
+from ponte.store.tables import accounts, affiliates, integrations, status_count_deltas, status_counts
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+PROCESS = CollectorRegistry(auto_describe=True)
+ATTEMPTS = Counter(
+    "ponte_attempts",
+    "Attempts executed by this process, by flow, affiliate and status",
+    ["flow", "affiliate", "status"],
+    registry=PROCESS,
+)
+ATTEMPT_SECONDS = Histogram(
+    "ponte_attempt_duration_seconds",
+    "Time to send one integration to its marketplace or ERP",
+    ["flow"],
+    buckets=LATENCY_BUCKETS,
+    registry=PROCESS,
+)
+CLASSIFIER_SECONDS = Histogram(
+    "ponte_classifier_duration_seconds",
+    "Time to classify one error message",
+    buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5),
+    registry=PROCESS,
+)
+EXPORT_SECONDS = Histogram(
+    "ponte_export_duration_seconds",
+    "Time to produce a whole export file",
+    ["format"],
+    buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900),
+    registry=PROCESS,
+)
+
+
+def observe_attempt(*, flow: str, affiliate: str, status: str, seconds: float) -> None:
+    ATTEMPTS.labels(flow, affiliate, status).inc()
+    ATTEMPT_SECONDS.labels(flow).observe(seconds)
+
+
+@contextmanager
+def timed(histogram: Histogram, **labels: str) -> Iterator[None]:
+    """Observe how long the block took (also when it raises)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        (histogram.labels(**labels) if labels else histogram).observe(time.perf_counter() - started)
+
+
+def timed_stream(chunks: Iterator[bytes], fmt: str) -> Iterator[bytes]:
+    """Pass an export's bytes through, observing the time from the first read to the last byte."""
+    started = time.perf_counter()
+    yield from chunks
+    EXPORT_SECONDS.labels(fmt).observe(time.perf_counter() - started)
+
+
+class DatabaseCollector(Collector):
+    """Gauges read from the database on every scrape: three short queries, none counting rows of attempts."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def collect(self) -> Iterator[Metric]:
+        integrations_gauge = GaugeMetricFamily(
+            "ponte_integrations",
+            "Integrations by current status (exact, from the kept counters)",
+            labels=["account", "flow", "affiliate", "status"],
+        )
+        depth = GaugeMetricFamily("ponte_queue_depth", "Pending integrations, by flow", labels=["flow"])
+        oldest = GaugeMetricFamily(
+            "ponte_oldest_pending_age_seconds",
+            "How long the oldest due pending integration has waited",
+            labels=["flow"],
+        )
+        with self.db.read() as conn:
+            pending: dict[str, int] = {}
+            for (slug, flow, code, status), n in _status_counts(conn).items():
+                integrations_gauge.add_metric([slug, flow, code, status], n)
+                if status == Status.PENDING.value:
+                    pending[flow] = pending.get(flow, 0) + n
+            for flow, n in sorted(pending.items()):
+                depth.add_metric([flow], n)
+            i = integrations.c
+            query = (
+                select(i.flow, func.min(i.due_at))
+                .where(i.status == Status.PENDING.value, i.due_at <= now())
+                .group_by(i.flow)
+            )
+            moment = now()
+            for flow, due in conn.execute(query):
+                oldest.add_metric([flow], max(0.0, (moment - due).total_seconds()) if due else 0.0)
+        yield integrations_gauge
+        yield depth
+        yield oldest
+
+
+def _status_counts(conn: Any) -> dict[tuple[str, str, str, str], int]:
+    """{(account slug, flow, affiliate code, status): n} over every account: counters plus pending deltas."""
+    totals: dict[tuple[int, str, int, str], int] = {}
+    for table, column in ((status_counts, "count"), (status_count_deltas, "delta")):
+        query = select(
+            table.c.account_id, table.c.flow, table.c.affiliate_id, table.c.status, func.sum(table.c[column])
+        )
+        query = query.group_by(table.c.account_id, table.c.flow, table.c.affiliate_id, table.c.status)
+        for account_id, flow, affiliate_id, status, n in conn.execute(query):
+            key = (int(account_id), flow, int(affiliate_id), status)
+            totals[key] = totals.get(key, 0) + int(n or 0)
+    slugs = {int(r.id): r.slug for r in conn.execute(select(accounts.c.id, accounts.c.slug))}
+    codes = {int(r.id): r.code for r in conn.execute(select(affiliates.c.id, affiliates.c.code))}
+    return {
+        (slugs.get(a, str(a)), flow, codes.get(f, str(f)), status): n for (a, flow, f, status), n in totals.items() if n
+    }
+
+
+def render_metrics(db: Database) -> bytes:
+    """The exposition text: this process's series, then the database's."""
+    scrape = CollectorRegistry(auto_describe=False)
+    scrape.register(DatabaseCollector(db))
+    return generate_latest(PROCESS) + generate_latest(scrape)
+
+
+def token_allows(expected: str | None, authorization: str | None) -> bool:
+    """True when no token is configured, or the request carries `Authorization: Bearer <that token>`."""
+    if not expected:
+        return True
+    scheme, _, given = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected.encode())
