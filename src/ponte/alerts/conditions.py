@@ -39,7 +39,7 @@ def error_rate(conn: Connection, rule: Rule, account_id: int, now: datetime) -> 
     """Flow × affiliate pairs whose attempts in the window failed more than the threshold allows."""
     window = int(rule.window_minutes or 30)
     totals: dict[tuple[str, int], list[int]] = {}
-    for r in attempt_counts(conn, account_id, now - timedelta(minutes=window), hourly=False):
+    for r in attempt_counts(conn, account_id, now - timedelta(minutes=window), hourly=False, until=now):
         counts = totals.setdefault((r.flow, int(r.affiliate_id)), [0, 0])
         counts[0] += r.n
         counts[1] += r.n if r.status == Status.ERROR.value else 0

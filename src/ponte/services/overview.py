@@ -115,8 +115,10 @@ def _as_hour(value: Any) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def attempt_counts(conn: Connection, account_id: int, since: datetime, hourly: bool) -> list[Any]:
-    """(flow, affiliate_id, [hour,] status, n) for the account's attempts since `since` (index range)."""
+def attempt_counts(
+    conn: Connection, account_id: int, since: datetime, hourly: bool, until: datetime | None = None
+) -> list[Any]:
+    """(flow, affiliate_id, [hour,] status, n) for the account's attempts in [since, until] (index range)."""
     columns = [integrations.c.flow, integrations.c.affiliate_id, attempts.c.status]
     if hourly:
         columns.insert(2, _hour_bucket(conn).label("hour"))
@@ -126,6 +128,8 @@ def attempt_counts(conn: Connection, account_id: int, since: datetime, hourly: b
         .where(attempts.c.account_id == account_id, attempts.c.started_at >= since)
         .group_by(*columns)
     )
+    if until is not None:
+        query = query.where(attempts.c.started_at <= until)
     return list(conn.execute(query))
 
 
