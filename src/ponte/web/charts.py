@@ -42,13 +42,13 @@ def hourly_bars(
     axis: bool = True,
 ) -> Markup:
     """Attempts (grey) and errors (red, hatched) per hour as an SVG bar chart."""
-    pad_left, pad_bottom = (36, 18) if axis else (0, 0)
-    plot_w, plot_h = width - pad_left, height - pad_bottom
+    pad_left, pad_bottom, pad_top = (36, 18, 8) if axis else (0, 0, 0)
+    plot_w, plot_h = width - pad_left, height - pad_bottom - pad_top
     top = _scale(attempts)
     bar = plot_w / max(1, len(hours))
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="{escape(label)}" '
-        f'preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg">',
+        f'preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg"><g transform="translate(0 {pad_top})">',
         '<defs><pattern id="hatch" width="4" height="4" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
         '<rect width="4" height="4" class="bar-err"/><line x1="0" y1="0" x2="0" y2="4" class="hatch"/></pattern></defs>',
     ]
@@ -66,7 +66,7 @@ def hourly_bars(
         if axis and local.hour == 0:
             day = f"{WEEKDAYS[t.locale][local.weekday()]} {local.day:02d}"
             parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{plot_h}" class="day"/>')
-            parts.append(f'<text x="{x + 3:.1f}" y="{height - 4}" class="tick">{escape(day)}</text>')
+            parts.append(f'<text x="{x + 3:.1f}" y="{plot_h + 14}" class="tick">{escape(day)}</text>')
         if not total:
             continue
         h_total = plot_h * total / top
@@ -83,5 +83,5 @@ def hourly_bars(
                 f'height="{h_err:.1f}" fill="url(#hatch)" class="bar-err"/>'
             )
         parts.append("</g>")
-    parts.append("</svg>")
+    parts.append("</g></svg>")
     return Markup("".join(parts))
