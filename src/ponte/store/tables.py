@@ -435,3 +435,13 @@ alert_messages = Table(
 
 # The quiet-orders rule reads each affiliate's recent order times.
 Index("ix_orders_affiliate_received", orders.c.account_id, orders.c.affiliate_id, orders.c.received_at)
+
+# Keyset order (processed_at DESC, id) without a status filter: flow tabs, the account-wide list, exports.
+Index("ix_integrations_account_recent", integrations.c.account_id, integrations.c.processed_at, integrations.c.id)
+Index(
+    "ix_integrations_flow_recent",
+    integrations.c.account_id,
+    integrations.c.flow,
+    integrations.c.processed_at,
+    integrations.c.id,
+)

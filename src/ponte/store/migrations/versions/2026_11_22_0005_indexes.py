@@ -1,0 +1,28 @@
+"""indexes for account- and flow-wide lists in keyset order
+
+The Connections list pages by (processed_at DESC, id). With a status filter `ix_integrations_list` serves that
+order; without one (a flow tab showing every status, the account-wide list, and every export) nothing did, so
+each page sorted all the account's rows: an export of 1,000,000 rows sorted them 2,000 times. These two
+indexes let every page stop after its 50 rows.
+
+Revision ID: 0005_indexes
+Revises: 0004_alerts
+Create Date: 2026-11-22
+"""
+
+from alembic import op
+
+revision = "0005_indexes"
+down_revision = "0004_alerts"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_integrations_account_recent", "integrations", ["account_id", "processed_at", "id"])
+    op.create_index("ix_integrations_flow_recent", "integrations", ["account_id", "flow", "processed_at", "id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_integrations_flow_recent", table_name="integrations")
+    op.drop_index("ix_integrations_account_recent", table_name="integrations")
