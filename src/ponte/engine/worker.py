@@ -245,7 +245,9 @@ class Worker:
             wait_delay=self.settings.wait_delay,
             now=now(),
         )
-        observe_attempt(flow=claim.flow, affiliate=work.affiliate.code, status=outcome.status.value, seconds=work.duration_ms / 1000)
+        observe_attempt(
+            flow=claim.flow, affiliate=work.affiliate.code, status=outcome.status.value, seconds=work.duration_ms / 1000
+        )
         if outcome.retry_after and (outcome.http_status == 429 or category == "rate_limited"):
             self.pauses.pause(work.affiliate.id, outcome.retry_after)
         insert_attempt(
