@@ -81,7 +81,9 @@ def _hammer(url: str, bodies: list[dict[str, Any]], threads: int, seconds: float
 def sandbox_alone(ctx: Context, url: str, senders: int, seconds: float) -> float:
     """Requests/s the sandbox answers alone, from two client processes (the client must not be the limit)."""
     with ctx.db.read() as conn:
-        bodies = [payloads.product_payload(conn, ctx.data.account_id, sku_code(n)) for n in range(200)]
+        bodies = [
+            payloads.product_payload(conn, ctx.data.account_id, sku_code(n)) for n in range(min(200, ctx.data.skus))
+        ]
     with ProcessPoolExecutor(2) as pool:
         futures = [pool.submit(_hammer, url, bodies, max(1, senders // 2), seconds) for _ in range(2)]
         return sum(f.result() for f in futures) / seconds

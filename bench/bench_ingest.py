@@ -14,8 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-import httpx
-
 from bench.bench_classify import messages
 from bench.common import Context, bench_line, note
 from bench.generate import SKU_FLOWS, sku_code

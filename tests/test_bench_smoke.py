@@ -1,0 +1,63 @@
+"""The benchmarks at a tiny size, so that they cannot rot: each runs and ends with a well-formed BENCH line.
+
+Speed is not checked here (that is what `make bench` is for); the generator's data must be consistent.
+SQLite only: the PostgreSQL benchmarks use the `ponte_bench` schema, which a running benchmark may hold.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ lives beside src/, not in the package
+from bench import bench_classify
+from bench.common import TINY, Context, bench_database, bench_line
+from bench.generate import check, generate, grow_attempts
+
+from ponte.store.db import Database
+
+LINE = re.compile(
+    r"^BENCH [a-z0-9_]+ (sqlite|postgres|-) value=[0-9.]+ unit=\S+ baseline=[0-9.]+ ratio=[0-9.]+ "
+    r"target=\S+ (ok|MISS)$"
+)
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
+    folder = Path(tmp_path_factory.mktemp("bench"))
+    with bench_database("sqlite", folder) as settings:
+        db = Database(settings)
+        data = generate(db, skus=TINY.skus, attempts_total=TINY.attempts // 10)
+        context = Context("sqlite", settings, db, data, TINY, folder, quick=True)
+        yield context
+        context.close()
+        db.dispose()
+
+
+def test_it_prints_the_bench_line_scripts_read() -> None:
+    line = bench_line("x", "sqlite", value=12.5, unit="ms", baseline=5, target="<=50ms", ok=True)
+    assert line == "BENCH x sqlite value=12.5 unit=ms baseline=5.000 ratio=2.500 target=<=50ms ok"
+
+
+def test_it_generates_consistent_data(ctx: Context) -> None:
+    assert ctx.data.integrations == TINY.integrations
+    assert check(ctx.db, ctx.data) == []
+    grow_attempts(ctx.db, ctx.data, to=ctx.data.attempts + 500)
+    assert check(ctx.db, ctx.data) == []
+
+
+@pytest.mark.parametrize(
+    "name", ["growth", "list", "counts", "search", "reprocess", "export", "ingest", "dispatch", "retention"]
+)
+def test_it_runs_each_benchmark(ctx: Context, name: str) -> None:
+    module = __import__(f"bench.bench_{name}", fromlist=["run"])
+    lines = module.run(ctx)
+    assert lines and all(LINE.match(line) for line in lines), lines
+
+
+def test_it_runs_the_classifier_benchmark() -> None:
+    assert all(LINE.match(line) for line in bench_classify.run(quick=True))
