@@ -27,7 +27,7 @@ from ponte.store.db import Database
 from ponte.store.migrate import migrate
 
 PG_URL = os.environ.get("PONTE_BENCH_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/test"
-PG_SCHEMA = "ponte_bench"
+PG_SCHEMA = f"ponte_bench_{os.getpid()}"  # its own schema: two runs on one server never meet
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -1,7 +1,7 @@
 """The benchmarks at a tiny size, so that they cannot rot: each runs and ends with a well-formed BENCH line.
 
 Speed is not checked here (that is what `make bench` is for); the generator's data must be consistent.
-SQLite only: the PostgreSQL benchmarks use the `ponte_bench` schema, which a running benchmark may hold.
+SQLite only: the PostgreSQL benchmarks use the server named by PONTE_BENCH_POSTGRES_URL, which the suite does not assume.
 """
 
 from __future__ import annotations
