@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime as DateTime
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -63,3 +64,20 @@ class Translator:
     def number(self, value: int) -> str:
         text = f"{value:,}"
         return text.replace(",", ".") if self.locale == "pt-BR" else text
+
+    def decimal(self, value: object, places: int = 1) -> str:
+        """A number with `places` decimals and grouped thousands: "1.234,5" in pt-BR, "1,234.5" in English."""
+        try:
+            amount = Decimal(str(value))
+        except (InvalidOperation, ValueError):
+            return str(value)
+        text = f"{amount:,.{places}f}"
+        if self.locale == "pt-BR":
+            text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+        return text
+
+    def money(self, value: object) -> str:
+        """Reais as people write them: "R$ 1.234,50" in pt-BR, "R$ 1,234.50" in English; "—" when unknown."""
+        if value is None or value == "":
+            return "—"
+        return f"R$ {self.decimal(value, 2)}"
