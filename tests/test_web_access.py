@@ -122,7 +122,7 @@ def test_it_asks_a_reason_before_reprocessing_a_filter(client, db, stores):
     with db.read() as conn:
         assert _status(db, integration_id(conn, a, "product", "TEN-001")) == "error"
     done = client.post("/connections/product/reprocess?status=error", data={"csrf": csrf, "reason": "EAN corrigido"})
-    assert done.status_code == 200 and "2 integração(ões)" in done.text
+    assert done.status_code == 200 and "2 integrações enviadas" in done.text
     with db.read() as conn:
         entry = conn.execute(select(audit_log)).one()
     assert entry.detail["reason"] == "EAN corrigido" and entry.detail["count"] == 2

@@ -84,7 +84,12 @@ def _flash(request: Request, t: Translator) -> str | None:
     key, _, number = (request.cookies.get(FLASH_COOKIE) or "").partition(":")
     if not key or not t.has(f"flash.{key}"):
         return None
-    return t(f"flash.{key}", n=t.number(int(number)) if number.isdigit() else 0)
+    n = int(number) if number.isdigit() else 0
+    # "1 integração enviada", "12 integrações enviadas": a catalog may give the one and zero forms apart.
+    for form in ("zero",) if n == 0 else ("one",) if n == 1 else ():
+        if t.has(f"flash.{key}.{form}"):
+            return t(f"flash.{key}.{form}")
+    return t(f"flash.{key}", n=t.number(n))
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
