@@ -43,6 +43,15 @@
     }
   });
 
+  // Filters send only what is filled in: "?status=error", not "?id=&q=&status=error&category=&from=&to=".
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!form.matches || !form.matches("form.filters") || form.method.toLowerCase() !== "get") return;
+    const blank = $$("input[name], select[name]", form).filter((field) => !field.disabled && field.value === "");
+    blank.forEach((field) => { field.disabled = true; });
+    setTimeout(() => blank.forEach((field) => { field.disabled = false; }), 0);
+  });
+
   // Row selection for "reprocess selected".
   function updateSelected() {
     const count = $$('input[name="ids"]:checked').length;
