@@ -64,8 +64,7 @@ def test_it_names_the_search_box_after_what_the_tab_lists(client, stores):
     assert ">Order ID or SKU</label>" in client.get("/causes").text
 
 
-def test_it_says_how_many_rows_were_queued_in_a_plain_sentence(client, db, stores):
-    a, _ = stores
+def test_it_says_how_many_rows_were_queued_in_a_plain_sentence(client, stores):
     csrf = login(client, ALICE)
     page = client.get("/connections/product?status=error&lang=pt-BR").text
     first = page.split('name="ids" value="')[1].split('"')[0]
