@@ -63,6 +63,11 @@ def run_one(name: str, kind: str, function: object) -> list[str]:
     return lines
 
 
+def _printed(lines: list[str]) -> list[str]:
+    print("\n".join(lines), flush=True)  # bench_classify returns its line without printing it
+    return lines
+
+
 def _module(name: str) -> object:
     return importlib.import_module(f"bench.bench_{name}")
 
@@ -81,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     kinds = ("sqlite", "postgres") if args.db == "both" else (args.db,)
     lines: list[str] = []
     for name in [n for n in names if n in ONCE]:
-        lines += run_one(name, "-", lambda name=name: _module(name).run(args.quick))  # type: ignore[misc]
+        lines += run_one(name, "-", lambda name=name: _printed(_module(name).run(args.quick)))  # type: ignore[misc]
     per_db = [n for n in PER_DATABASE if n in names]
     for kind in kinds if per_db else ():
         with scratch_folder() as folder:
