@@ -1,8 +1,8 @@
-"""Reliability under faults and load, the fast versions of `make chaos` (bench/chaos.py holds the rig).
+"""Reliability under faults and load, the fast versions of `make chaos` (the package bench/chaos/ holds the rig).
 
 Workers run as real `ponte worker` processes and are SIGKILLed mid-attempt; the sandbox misbehaves in each of
 its ways; several workers share one PostgreSQL queue. Every run ends with the consistency check of
-`bench.chaos.Rig.check`: nothing lost, no recorded attempt duplicated, nothing stuck pending. (A worker killed
+`bench.chaos.check.check_run`: nothing lost, no recorded attempt duplicated, nothing stuck pending. (A worker killed
 after the marketplace answered but before it committed re-sends that change: at-least-once delivery, harmless
 because each send carries the full current state; it is not a *recorded* duplicate.)
 """
@@ -25,23 +25,25 @@ from ponte.settings import load_settings
 from ponte.store.tables import attempts, integrations
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the rig lives in bench/, beside tests/
-from bench import chaos
+from bench.chaos.check import Report
+from bench.chaos.rig import Rig, owners_holding_leases, wait_for
+from bench.chaos.scenarios import FAULTS, drain_in_process, fault_worker, run_concurrency, run_fault, run_kill
 
 
 @pytest.fixture
-def rig(settings, sandbox, tmp_path) -> Iterator[chaos.Rig]:
+def rig(settings, sandbox, tmp_path) -> Iterator[Rig]:
     sandbox.control("config", rate=100_000, burst=100_000)
-    made = chaos.Rig(settings, sandbox, tmp_path)
+    made = Rig(settings, sandbox, tmp_path)
     yield made
     made.close()
 
 
-def _assert_consistent(report: chaos.Report) -> None:
+def _assert_consistent(report: Report) -> None:
     assert (report.lost, report.duplicated, report.stuck, report.problems) == (0, 0, 0, []), report.line()
 
 
 def test_workers_killed_mid_attempt_again_and_again_lose_nothing_and_leave_nothing_stuck(rig, db):
-    report = chaos.run_kill(rig, db.dialect, skus=50, kills=3, workers=2, timeout=90)
+    report = run_kill(rig, db.dialect, skus=50, kills=3, workers=2, timeout=90)
     _assert_consistent(report)
     assert report.faults == 3  # every kill hit a worker that held leases: mid-attempt
     assert report.ops >= 150
@@ -51,7 +53,7 @@ def test_sigterm_lets_running_attempts_finish_and_releases_the_rest(rig):
     rig.load(40)
     rig.sandbox.control("faults", slow_ms=700)
     worker = rig.spawn_worker(worker_batch=40, worker_concurrency=4, http_timeout=5, lease_seconds=120)
-    chaos.wait_for(lambda: bool(chaos.owners_holding_leases(rig)), 30, "the worker claimed nothing")
+    wait_for(lambda: bool(owners_holding_leases(rig)), 30, "the worker claimed nothing")
     time.sleep(0.5)  # its first sends are under way
     worker.send_signal(signal.SIGTERM)
     started = time.monotonic()
@@ -63,13 +65,13 @@ def test_sigterm_lets_running_attempts_finish_and_releases_the_rest(rig):
         tried = conn.execute(select(attempts.c.status)).scalars().all()
     assert leased == 0  # nothing left waiting for a lease to expire
     assert 1 <= len(tried) <= 8 and set(tried) == {"success"}  # the started sends finished, and only those
-    report = rig.check(chaos.Report("sigterm", "-"), expect_success=False)
+    report = rig.check(Report("sigterm", "-"), expect_success=False)
     assert (report.lost, report.duplicated, report.problems) == (0, 0, []), report.line()  # the rest wait, due
 
 
-@pytest.mark.parametrize("kind", sorted(chaos.FAULTS))
+@pytest.mark.parametrize("kind", sorted(FAULTS))
 def test_each_marketplace_fault_is_retried_classified_and_bounded(rig, db, kind):
-    report = chaos.run_fault(rig, db.dialect, kind, skus=6)
+    report = run_fault(rig, db.dialect, kind, skus=6)
     _assert_consistent(report)
     assert report.faults > 0
     served = rig.sandbox.stats()["total"]
@@ -77,7 +79,7 @@ def test_each_marketplace_fault_is_retried_classified_and_bounded(rig, db, kind)
 
 
 def test_price_and_stock_wait_together_for_a_product_not_yet_listed(rig):
-    worker = chaos.fault_worker(rig)
+    worker = fault_worker(rig)
     try:
         rig.load(1)
         worker.run_once()  # the product is sent; its price and stock, claimed with it, are held back
@@ -86,10 +88,10 @@ def test_price_and_stock_wait_together_for_a_product_not_yet_listed(rig):
                 select(integrations.c.flow).join(attempts, attempts.c.integration_id == integrations.c.id)
             ).scalars()
             assert sorted(first) == ["product"]
-        assert chaos.drain_in_process(rig, worker, 30)
+        assert drain_in_process(rig, worker, 30)
     finally:
         worker.close()
-    report = rig.check(chaos.Report("dependent", "-"))
+    report = rig.check(Report("dependent", "-"))
     _assert_consistent(report)
     assert report.ops == 3  # one attempt each: no "item not found" before the listing existed
 
@@ -98,7 +100,7 @@ def test_price_and_stock_wait_together_for_a_product_not_yet_listed(rig):
 def test_four_workers_on_postgres_never_run_one_integration_twice_at_once(rig, db):
     if db.dialect != "postgresql":
         pytest.skip("many workers at once is the PostgreSQL path (SKIP LOCKED)")
-    report = chaos.run_concurrency(rig, "postgres", skus=100, workers=4, busy=3, timeout=90)
+    report = run_concurrency(rig, "postgres", skus=100, workers=4, busy=3, timeout=90)
     _assert_consistent(report)
     assert report.faults > 20  # catalog changes arrived while the workers ran
 
