@@ -68,8 +68,9 @@ def _drop_old_partitions(conn: Connection, older_than: datetime) -> int:
     removed = 0
     rows = conn.execute(
         text(
+            # The attempts table of this search_path only: one server may hold several Ponte schemas.
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'attempts' AND c.relname ~ '^attempts_[0-9]{4}_[0-9]{2}$'"
+            "WHERE i.inhparent = 'attempts'::regclass AND c.relname ~ '^attempts_[0-9]{4}_[0-9]{2}$'"
         )
     ).scalars()
     for name in rows:
