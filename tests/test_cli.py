@@ -84,3 +84,13 @@ def test_a_bad_database_url_is_a_sentence_not_a_traceback():
 def test_without_an_account_it_says_how_to_make_one(data):
     result = invoke("status", *data)
     assert result.exit_code == 1 and "ponte demo" in result.output
+
+
+def test_a_csv_line_the_csv_module_cannot_read_is_reported_not_crashed(tmp_path):
+    from ponte.services.importer import read_records
+
+    huge = "x" * (200_000)  # above the csv module's field size limit
+    records = list(read_records(f"sku,name\nA-1,Ok\nA-2,{huge}\nA-3,Fine\n", "csv"))
+    assert records[0] == (2, {"sku": "A-1", "name": "Ok"})
+    assert any(isinstance(r, str) and "not valid CSV" in r for _, r in records)
+    assert records[-1][1] == {"sku": "A-3", "name": "Fine"}

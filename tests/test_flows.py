@@ -366,3 +366,23 @@ def test_a_placed_order_is_handed_to_the_erp_and_its_refusal_explained(hub):
     assert [o["order_id"] for o in erp_orders] == ["MLB-1"]
     refused = [a for a in hub.attempts("order", "MLB-2") if a.system.startswith("ERP")][-1]
     assert "transportadora" in refused.message and refused.category == "integration_config"
+
+
+def test_price_and_stock_of_a_refused_product_say_so_without_calling_the_marketplace(hub):
+    hub.save(category="1000")  # not a leaf: the marketplace refuses the product
+    hub.drain()
+    puts_before = _requests(hub.sandbox)
+    with hub.db.write() as conn:
+        set_stock(conn, account_id=hub.account, item=StockInput(sku="CEL-001", quantity=4))
+    hub.drain()
+    assert _requests(hub.sandbox) == puts_before  # nothing sent: there is no listing to update
+    row = hub.row("inventory")
+    assert (row.status, row.category, row.code) == ("error", "sku_not_linked", "product_not_listed")
+    assert "Fix the product" in row.message
+    with hub.db.write() as conn:  # the product is fixed: it is listed, and stock follows it
+        fixed = {**product(category="1055"), "list_price": "999.00", "price": "899.00", "stock": {"main": 4}}
+        fixed.pop("active")
+        save_sku(conn, account_id=hub.account, item=SkuInput.model_validate(fixed))
+    hub.drain()
+    assert [hub.row(f).status for f in ("product", "price", "inventory")] == ["success"] * 3
+    assert hub.listing()["quantity"] == 4

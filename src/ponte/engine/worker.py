@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, and_, or_, select, update
 
 from ponte.alerts import evaluate_alerts
 from ponte.clock import now
@@ -45,7 +45,7 @@ log = logging.getLogger("ponte.worker")
 
 # Price and stock need the listing to exist: they wait for a pending product send, then follow it.
 DEPENDENT_FLOWS = (Flow.PRICE.value, Flow.INVENTORY.value)
-PRODUCT_WAIT = 5.0  # seconds before a held price or stock send is looked at again
+PRODUCT_WAIT = 0.05  # a held price or stock send is due this long after its product's send
 MAINTENANCE_EVERY = 3600.0  # seconds between partition and retention housekeeping
 ALERTS_EVERY = 60.0  # seconds between evaluations of the alert rules
 
@@ -85,6 +85,18 @@ class Pauses:
         return end if end and end > now() else None
 
 
+def _unlisted(claim: Claim, affiliate: Row, product_error: str) -> Work:
+    """The attempt of a price or stock send that cannot be made: the marketplace refused the product itself."""
+    outcome = Outcome.error(
+        f"Not sent: {affiliate.code} has not listed this product yet. Fix the product's error and reprocess it "
+        f"(price and stock follow it). Product error: {product_error[:300]}",
+        category="sku_not_linked",
+        disposition=Disposition.FIX,
+        code="product_not_listed",
+    )
+    return Work(claim, affiliate, outcome, now(), 0)
+
+
 def system_name(affiliate: Row) -> str:
     return f"{affiliate.code} · {affiliate.name}"
 
@@ -116,12 +128,14 @@ class Worker:
         with self.db.read() as conn:
             by_id = self._affiliates(conn, {c.affiliate_id for c in claims})
             rules = rules_by_account(conn, account_ids={c.account_id for c in claims})
-            waiting = self._waiting_for_product(conn, claims)
-        held, local, remote = [], [], []
+            waiting, refused = self._blocked_by_product(conn, claims)
+        held, local, remote, unlisted = [], [], [], []
         for claim in claims:
             affiliate = by_id[claim.affiliate_id]
             if self.pauses.paused_until(affiliate.id) or claim.id in waiting:
                 held.append(claim)
+            elif claim.id in refused:
+                unlisted.append(_unlisted(claim, affiliate, refused[claim.id]))
             elif claim.flow == Flow.ORDER.value and affiliate.kind == "marketplace":
                 local.append(claim)
             else:
@@ -132,10 +146,11 @@ class Worker:
         placed: list[tuple[Row, str, Outcome]] = []
         with self.db.write() as conn:
             for claim in held:
+                later = now() + timedelta(seconds=PRODUCT_WAIT) if claim.id in waiting else now()
                 release(
-                    conn, claim=claim, owner=self.owner, due_at=self.pauses.paused_until(claim.affiliate_id) or now()
+                    conn, claim=claim, owner=self.owner, due_at=self.pauses.paused_until(claim.affiliate_id) or later
                 )
-            for work in works:
+            for work in [*works, *unlisted]:
                 self._record(conn, work, rules.get(work.claim.account_id, []))
             for claim in local:
                 work = self._place(conn, claim, by_id[claim.affiliate_id])
@@ -385,26 +400,42 @@ class Worker:
         return cache[key]
 
     @staticmethod
-    def _waiting_for_product(conn: Connection, claims: list[Claim]) -> set[int]:
-        """Price and stock claims whose product the marketplace has not seen yet (its send is still pending).
+    def _blocked_by_product(conn: Connection, claims: list[Claim]) -> tuple[dict[int, datetime], dict[int, str]]:
+        """Price and stock claims whose listing does not exist on the marketplace yet.
 
-        A listing must exist before its price or stock can be set; they are held back, not failed.
+        A listing must exist before its price or stock can be set. While the product's send is pending they
+        are held back until just after it is due (first: claim id -> when); when the marketplace refused a
+        product it never listed, they fail here with that reason instead of a pointless "item not found"
+        (second: claim id -> the product's error).
         """
         keys: dict[tuple[int, int, str], list[int]] = {}
         for c in claims:  # price and stock of one SKU share a key: both wait
             if c.flow in DEPENDENT_FLOWS:
                 keys.setdefault((c.account_id, c.affiliate_id, c.entity), []).append(c.id)
         if not keys:
-            return set()
+            return {}, {}
         i = integrations.c
         rows = conn.execute(
-            select(i.account_id, i.affiliate_id, i.entity).where(
+            select(i.account_id, i.affiliate_id, i.entity, i.status, i.message, i.due_at, i.lease_until).where(
                 i.flow == Flow.PRODUCT.value,
-                i.status == Status.PENDING.value,
                 i.entity.in_({entity for _, _, entity in keys}),
+                or_(i.status == Status.PENDING.value, and_(i.status == Status.ERROR.value, i.external_ref.is_(None))),
             )
         )
-        return {claim_id for r in rows for claim_id in keys.get((r.account_id, r.affiliate_id, r.entity), [])}
+        waiting: dict[int, datetime] = {}
+        refused: dict[int, str] = {}
+        at = now()
+        soon = at + timedelta(seconds=PRODUCT_WAIT)
+        for r in rows:
+            # A product another worker is sending now is looked at again in a second, not in a tight loop.
+            leased = r.lease_until is not None and r.lease_until > at
+            after = at + timedelta(seconds=1) if leased else max(r.due_at or soon, soon)
+            for claim_id in keys.get((r.account_id, r.affiliate_id, r.entity), []):
+                if r.status == Status.PENDING.value:
+                    waiting[claim_id] = after
+                else:
+                    refused[claim_id] = r.message or ""
+        return waiting, refused
 
     @staticmethod
     def _affiliates(conn: Connection, ids: set[int]) -> dict[int, Row]:

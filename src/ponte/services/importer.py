@@ -78,10 +78,27 @@ def read_records(text: str, fmt: str) -> Iterator[tuple[int, dict[str, Any] | st
                 continue
             yield number, record if isinstance(record, dict) else "a line must be a JSON object"
         return
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "sku" not in reader.fieldnames:
+    # newline="" lets the csv module see line ends itself, so quoted cells may hold line breaks.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = reader.fieldnames
+    except csv.Error as exc:
+        raise InputError(f"the CSV header line cannot be read: {exc}")
+    if not header or "sku" not in header:
         raise InputError("the CSV file needs a header line with at least a 'sku' column")
-    for row in reader:
+    rows = iter(reader)
+    failed_at = -1
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if reader.line_num == failed_at:  # the reader did not move on: nothing more can be read
+                return
+            failed_at = reader.line_num
+            yield reader.line_num, f"not valid CSV: {exc}"
+            continue
         number = reader.line_num
         if None in row:
             yield number, f"line has {len(row) - 1 + len(row[None])} cells, the header has {len(reader.fieldnames)}"
@@ -133,7 +150,7 @@ def import_text(
     records = list(read_records(text, fmt))
     if kind is None and fmt == "csv":
         # A CSV file holds one kind of line, told by its header (an empty cell must not change it).
-        kind = guess_kind(dict.fromkeys(next(csv.reader(io.StringIO(text)), [])))
+        kind = guess_kind(dict.fromkeys(next(csv.reader(io.StringIO(text, newline="")), [])))
     report = ImportReport(kind=kind or "auto")
     for start in range(0, len(records), BATCH):
         with begin() as conn:
