@@ -24,6 +24,7 @@ def store(server):
 
 def test_it_filters_by_status_and_searches_by_sku_prefix_and_message_words(server, page, store):
     sign_in(page, server.url, ALICE)
+    page.click(".mainnav >> text=Conexões")  # the overview is the landing page
     page.click("nav.tabs >> text=Produtos")
     page.select_option("#f-status", "error")
     page.click("text=Filtrar")
@@ -105,14 +106,14 @@ def test_it_reprocesses_selected_rows_and_everything_a_filter_matches_with_a_rea
     boxes.nth(2).check()
     expect(page.locator("#reprocess-selected")).to_contain_text("(2)")
     page.click("#reprocess-selected")
-    expect(page.locator(".flash")).to_contain_text("2 integração(ões)")
+    expect(page.locator(".flash")).to_contain_text("2 integrações enviadas")
     page.goto(server.url + "/connections/price?status=error")
     page.click("#reprocess-filter")
     expect(page.locator("#reprocess-count")).to_contain_text("2 integrações de Preço")
     page.fill("#reason", "Preço mínimo ajustado")
     shot(page, "op-reprocess-filter-confirm")
     page.click("button[type=submit].btn-primary")
-    expect(page.locator(".flash")).to_contain_text("2 integração(ões)")
+    expect(page.locator(".flash")).to_contain_text("2 integrações enviadas")
     assert "status=pending" in page.url
     expect(page.locator("tr.row .status-pending")).to_have_count(3)  # the 2 queued and 1 already pending
 
@@ -144,12 +145,13 @@ def test_it_groups_errors_by_cause_and_reprocesses_a_group(server, page, store):
     expect(page.locator("#reprocess-count")).to_contain_text("2 integrações deste grupo")
     page.fill("#reason", "Token renovado")
     page.click("button[type=submit].btn-primary")
-    expect(page.locator(".flash")).to_contain_text("2 integração(ões)")
+    expect(page.locator(".flash")).to_contain_text("2 integrações enviadas")
     expect(page.locator("li.cause")).to_have_count(6)
 
 
 def test_it_switches_to_english_and_remembers_it(server, page, store):
     sign_in(page, server.url, ALICE)
+    page.click(".mainnav >> text=Conexões")
     page.click("a[hreflang=en]")
     expect(page.locator("nav.tabs a[aria-current=page]")).to_contain_text("Orders")
     page.click("nav.tabs >> text=Tracking")
