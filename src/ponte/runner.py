@@ -85,7 +85,7 @@ def prepare_demo(
     drain(worker, db, progress)
     with db.write() as conn:
         account_id = conn.execute(select(accounts.c.id).where(accounts.c.slug == ACCOUNT)).scalar_one()
-        invoice_demo_orders(conn, account_id=account_id)
+        invoice_demo_orders(conn, account_id=account_id, sandbox_url=sandbox_url)
     drain(worker, db, progress)
     worker.close()
     return True

@@ -178,11 +178,24 @@ def demo_invoice_key(seed: int) -> str:
     return body + str(nfe_check_digit(body))
 
 
-def invoice_demo_orders(conn: Connection, *, account_id: int, share: float = 0.6) -> int:
-    """Invoice and ship part of the placed orders, so that tracking goes back to the marketplaces."""
+def invoice_demo_orders(
+    conn: Connection, *, account_id: int, sandbox_url: str | None = None, share: float = 0.6, cancelled: int = 2
+) -> int:
+    """Invoice and ship part of the placed orders, so that tracking goes back to the marketplaces.
+
+    With `sandbox_url`, the buyers first cancel `cancelled` of them on their marketplace, as happens:
+    their tracking is then refused (the order cannot be shipped any more).
+    """
     rows = conn.execute(
-        select(orders.c.external_id).where(orders.c.account_id == account_id, orders.c.status == "placed")
+        select(orders.c.external_id, affiliates.c.settings)
+        .join(affiliates, affiliates.c.id == orders.c.affiliate_id)
+        .where(orders.c.account_id == account_id, orders.c.status == "placed")
+        .order_by(orders.c.id)
     ).all()
+    if sandbox_url:
+        with httpx.Client(base_url=sandbox_url, timeout=10) as client:
+            for row in rows[:cancelled]:
+                client.post(f"/{row.settings.get('profile')}/_buyer/orders/{row.external_id}/cancel")
     done = 0
     for n, row in enumerate(rows):
         if n >= len(rows) * share:
