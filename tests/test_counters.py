@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, literal_column, select, text
 
 from ponte.auth import get_or_create_account
 from ponte.clock import now
 from ponte.engine.queue import claim_due, finish, mark_changed, reprocess_integrations
-from ponte.store.counters import fold_status_deltas, read_status_counts
+from ponte.store.counters import FOLD_LOCK, fold_status_deltas, read_status_counts
 from ponte.store.filters import IntegrationFilter
-from ponte.store.tables import affiliates, integrations
+from ponte.store.tables import affiliates, integrations, status_count_deltas
 
 
 def _truth(conn, account_id):
@@ -86,3 +88,33 @@ def test_counts_read_before_folding_include_the_pending_deltas(db):
         assert read_status_counts(conn, account_id=account, flow="inventory") == {
             ("inventory", affiliate_id, "pending"): 7
         }
+
+
+def test_folding_never_waits_for_another_folder(db):
+    """The worker folds in its loop: a transaction holding the fold lock (any schema of the database shares it)
+    must not stop the worker. The fold is skipped, the counts stay exact, and the next fold does the work."""
+    if db.dialect != "postgresql":
+        pytest.skip("folding is PostgreSQL's (SQLite counts have no deltas)")
+    with db.write() as conn:
+        account = get_or_create_account(conn, slug="loja-a")
+        when = now()
+        affiliate_id = conn.execute(
+            affiliates.insert()
+            .values(account_id=account, code="MLB", name="ML", connector="sandbox", settings={}, created_at=when,
+                    updated_at=when)
+            .returning(affiliates.c.id)
+        ).scalar_one()  # fmt: skip
+        mark_changed(conn, account_id=account, flow="price", keys=[(affiliate_id, f"S{n}") for n in range(5)])
+    with db.write() as holder:
+        holder.execute(select(func.pg_advisory_xact_lock(literal_column(str(FOLD_LOCK)))))
+        with db.write() as conn:
+            conn.execute(text("SET LOCAL lock_timeout = '3s'"))  # a fold that waits fails here instead of hanging
+            started = time.monotonic()
+            assert fold_status_deltas(conn) == 0
+            assert time.monotonic() - started < 1
+            assert conn.execute(select(func.count()).select_from(status_count_deltas)).scalar_one() > 0
+            assert read_status_counts(conn, account_id=account) == {("price", affiliate_id, "pending"): 5}
+    with db.write() as conn:
+        assert fold_status_deltas(conn) > 0
+        assert conn.execute(select(func.count()).select_from(status_count_deltas)).scalar_one() == 0
+        assert read_status_counts(conn, account_id=account) == {("price", affiliate_id, "pending"): 5}
