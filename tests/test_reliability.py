@@ -102,7 +102,7 @@ def test_four_workers_on_postgres_never_run_one_integration_twice_at_once(rig, d
         pytest.skip("many workers at once is the PostgreSQL path (SKIP LOCKED)")
     report = run_concurrency(rig, "postgres", skus=100, workers=4, busy=3, timeout=90)
     _assert_consistent(report)
-    assert report.faults > 20  # catalog changes arrived while the workers ran
+    assert report.faults > 5  # catalog changes arrived meanwhile (3 s at up to 40 a second, fewer when loaded)
 
 
 # -- the web app while the database is down ----------------------------------------------------------

@@ -213,12 +213,16 @@ class Rig:
             return int(conn.execute(select(func.count()).where(integrations.c.status == "pending")).scalar_one())
 
     def wait_drained(self, timeout: float, settle: float = 1.0) -> bool:
-        """Wait until nothing is due twice in a row `settle` seconds apart (retries due later may remain)."""
+        """Wait until nothing is pending twice in a row `settle` seconds apart: every integration ended.
+
+        Not "nothing due": a price or stock send held back for its product, or a retry, is pending and due a few
+        seconds later, and a check made then counted it neither as an attempt nor as stuck. The rig's retry
+        schedule is short, so everything ends within the timeout or the run reports that it did not drain."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.due() == 0:
+            if self.pending() == 0:
                 time.sleep(settle)
-                if self.due() == 0:
+                if self.pending() == 0:
                     return True
             time.sleep(0.3)
         return False
