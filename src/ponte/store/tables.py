@@ -445,3 +445,10 @@ Index(
     integrations.c.processed_at,
     integrations.c.id,
 )
+# Id/SKU prefix search (LIKE 'x%') on PostgreSQL, whatever the database's collation; SQLite has no such index.
+Index(
+    "ix_integrations_entity_prefix",
+    integrations.c.account_id,
+    integrations.c.entity,
+    postgresql_ops={"entity": "varchar_pattern_ops"},
+).ddl_if(dialect="postgresql")
