@@ -120,9 +120,9 @@ class Rig:
         self.skus += codes
         return codes
 
-    def change(self, rng: random.Random) -> str:
-        """One catalog change on a random SKU: stock, price or name."""
-        code = rng.choice(self.skus)
+    def change(self, rng: random.Random, among: list[str] | None = None) -> str:
+        """One catalog change on a random SKU (of `among`, or of all): stock, price or name."""
+        code = rng.choice(among or self.skus)
         with self.db.write() as conn:
             what = rng.random()
             if what < 0.6:
