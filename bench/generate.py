@@ -481,8 +481,9 @@ def check(db: Database, data: Dataset) -> list[str]:
     """Ways the generated data could be inconsistent; empty when it is right."""
     problems = []
     i, a = integrations.c, attempts.c
-    with db.write() as conn:
+    with db.write() as conn:  # a short transaction: the fold's advisory lock is shared by every schema
         fold_status_deltas(conn)
+    with db.read() as conn:
         kept = read_status_counts(conn, account_id=data.account_id)
         query = select(i.flow, i.affiliate_id, i.status, func.count()).where(i.account_id == data.account_id)
         counted = {
