@@ -9,7 +9,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import Boolean, ColumnElement, and_, func, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from ponte.store.tables import affiliates, integrations
 
@@ -50,7 +52,7 @@ class IntegrationFilter:
         if self.date_to:
             where.append(i.processed_at < self.date_to)
         if self.entity_prefix:
-            where.append(i.entity.startswith(self.entity_prefix, autoescape=True))
+            where.append(StartsWith(i.entity, self.entity_prefix))
         if self.cause is not None:
             # Rows recorded before causes existed group by their raw message (as the causes view does).
             where.append(func.coalesce(i.cause, i.message) == self.cause)
@@ -58,6 +60,35 @@ class IntegrationFilter:
             terms = [w for w in self.words.split() if w]
             where.append(and_(*[or_(i.message.ilike(f"%{_escape_like(w)}%", escape="\\")) for w in terms]))
         return where
+
+
+class StartsWith(ColumnElement[bool]):
+    """`column` begins with `prefix`, written so that each database's index can serve it.
+
+    PostgreSQL: `LIKE 'prefix%'` (served by the varchar_pattern_ops index). SQLite cannot use an index for a
+    bound LIKE pattern, so there it is the range `prefix <= column < prefix + U+10FFFF` (binary collation).
+    """
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a comparison already: SQLite must not get "= 1" after it
+    # Both parts belong to the statement cache key, so another prefix never reuses a compiled form.
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement), ("prefix", InternalTraversal.dp_string)]
+
+    def __init__(self, column: ColumnElement[str], prefix: str) -> None:
+        self.column = column
+        self.prefix = prefix
+
+
+@compiles(StartsWith)
+def _starts_with_like(element: StartsWith, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column.startswith(element.prefix, autoescape=True), **kw))
+
+
+@compiles(StartsWith, "sqlite")
+def _starts_with_range(element: StartsWith, compiler: Any, **kw: Any) -> str:
+    upper = element.prefix + "\U0010ffff"
+    return str(compiler.process(and_(element.column >= element.prefix, element.column < upper), **kw))
 
 
 def _escape_like(word: str) -> str:
