@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Boolean, ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.compiler import compiles
@@ -73,7 +73,10 @@ class StartsWith(ColumnElement[bool]):
     type = Boolean()
     _is_implicitly_boolean = True  # a comparison already: SQLite must not get "= 1" after it
     # Both parts belong to the statement cache key, so another prefix never reuses a compiled form.
-    _traverse_internals = [("column", InternalTraversal.dp_clauseelement), ("prefix", InternalTraversal.dp_string)]
+    _traverse_internals: ClassVar = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("prefix", InternalTraversal.dp_string),
+    ]
 
     def __init__(self, column: ColumnElement[str], prefix: str) -> None:
         self.column = column
