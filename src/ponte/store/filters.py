@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import Boolean, ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.compiler import compiles
@@ -73,7 +73,7 @@ class StartsWith(ColumnElement[bool]):
     type = Boolean()
     _is_implicitly_boolean = True  # a comparison already: SQLite must not get "= 1" after it
     # Both parts belong to the statement cache key, so another prefix never reuses a compiled form.
-    _traverse_internals: ClassVar = [
+    _traverse_internals = [  # noqa: RUF012 - SQLAlchemy declares it as a plain class attribute
         ("column", InternalTraversal.dp_clauseelement),
         ("prefix", InternalTraversal.dp_string),
     ]
