@@ -118,3 +118,74 @@ def test_folding_never_waits_for_another_folder(db):
         assert fold_status_deltas(conn) > 0
         assert conn.execute(select(func.count()).select_from(status_count_deltas)).scalar_one() == 0
         assert read_status_counts(conn, account_id=account) == {("price", affiliate_id, "pending"): 5}
+
+
+def test_causes_from_the_kept_counts_equal_grouping_the_rows(db):
+    from datetime import UTC, datetime
+
+    from ponte.services.connections import list_causes
+
+    with db.write() as conn:
+        account = get_or_create_account(conn, slug="loja-a")
+        when = now()
+        ids = [
+            conn.execute(
+                affiliates.insert()
+                .values(
+                    account_id=account,
+                    code=code,
+                    name=code,
+                    connector="sandbox",
+                    settings={},
+                    created_at=when,
+                    updated_at=when,
+                )
+                .returning(affiliates.c.id)
+            ).scalar_one()
+            for code in ("MLB", "AMZ")
+        ]
+        for flow in ("product", "price"):
+            mark_changed(conn, account_id=account, flow=flow, keys=[(a, f"S{n}") for a in ids for n in range(12)])
+    causes = [("invalid_gtin", "sem gtin"), ("missing_attribute", "atributo <n> ausente"), (None, "algo estranho")]
+    with db.write() as conn:
+        for n, claim in enumerate(claim_due(conn, owner="w", limit=100, lease_seconds=60)):
+            category, cause = causes[n % 3]
+            status = "success" if n % 5 == 0 else "error"
+            finish(
+                conn,
+                claim=claim,
+                owner="w",
+                state={
+                    "status": status,
+                    "due_at": None,
+                    "retry_count": 0,
+                    "category": category,
+                    "cause": cause,
+                    "message": cause,
+                    "processed_at": now(),
+                },
+            )
+    with db.write() as conn:  # some errors are fixed and reprocessed: they leave their cause
+        reprocess_integrations(
+            conn, account_id=account, actor="ana", filter=IntegrationFilter(categories=("invalid_gtin",), flow="price")
+        )
+        fold_status_deltas(conn)
+
+    def shape(found):
+        return sorted((c.category or "", c.cause, c.count, tuple(c.affiliates), tuple(c.flows)) for c in found)
+
+    forced_slow = IntegrationFilter(date_from=datetime(2000, 1, 1, tzinfo=UTC))
+    with db.read() as conn:
+        fast = list_causes(conn, account_id=account, filter=IntegrationFilter())
+        slow = list_causes(conn, account_id=account, filter=forced_slow)
+        by_flow = list_causes(conn, account_id=account, filter=IntegrationFilter(flow="price", affiliates=("AMZ",)))
+        slow_by_flow = list_causes(conn, account_id=account, filter=replace_filter(forced_slow, "price", ("AMZ",)))
+    assert shape(fast) == shape(slow) and len(fast) == 3
+    assert shape(by_flow) == shape(slow_by_flow)
+    assert all(c.sample_message for c in fast)
+
+
+def replace_filter(filt, flow, codes):
+    from dataclasses import replace
+
+    return replace(filt, flow=flow, affiliates=codes)

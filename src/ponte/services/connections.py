@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
 from ponte.domain import SKU_FLOWS, Flow, Status
 from ponte.services.errors import InputError, NotFound
-from ponte.store.counters import read_status_counts
+from ponte.store.counters import read_cause_counts, read_status_counts
 from ponte.store.filters import IntegrationFilter
 from ponte.store.tables import affiliates, attempt_bodies, attempts, integrations, orders, skus
 
@@ -376,8 +376,13 @@ def _cause_key() -> Any:
 def list_causes(conn: Connection, *, account_id: int, filter: IntegrationFilter, limit: int = 200) -> list[Cause]:
     """Failing integrations grouped by (category, normalised message), largest group first.
 
-    The filter's statuses default to errors (give others, e.g. warning, to group those).
+    The filter's statuses default to errors (give others, e.g. warning, to group those). Errors under a plain
+    filter (flow, affiliates, categories) come from the kept cause counts, never from grouping every row.
     """
+    if _counted_causes(filter):
+        fast = _causes_from_counters(conn, account_id, filter, limit)
+        if fast is not None:
+            return fast
     base = filter if filter.statuses else replace(filter, statuses=(Status.ERROR.value,))
     i = integrations.c
     key = _cause_key().label("cause_key")
@@ -411,6 +416,61 @@ def list_causes(conn: Connection, *, account_id: int, filter: IntegrationFilter,
         cause.affiliates.sort()
         cause.flows.sort(key=lambda f: flow_order.index(f) if f in flow_order else len(flow_order))
     return ranked[:limit]
+
+
+def _counted_causes(filter: IntegrationFilter) -> bool:
+    plain = not (filter.date_from or filter.date_to or filter.entity_prefix or filter.words or filter.cause)
+    return plain and filter.statuses in ((), (Status.ERROR.value,))
+
+
+def _causes_from_counters(
+    conn: Connection, account_id: int, filter: IntegrationFilter, limit: int
+) -> list[Cause] | None:
+    """Causes from the cause counts, each with its newest example; None when some errors have no cause
+    recorded (they group by their raw message, which only the rows know)."""
+    query = select(affiliates.c.id, affiliates.c.code).where(affiliates.c.account_id == account_id)
+    codes = {int(r.id): r.code for r in conn.execute(query)}
+    wanted = {i for i, code in codes.items() if code in filter.affiliates} if filter.affiliates else None
+    counts = read_cause_counts(
+        conn, account_id=account_id, flows=(filter.flow,) if filter.flow else (), categories=filter.categories
+    )
+    groups: dict[tuple[str, str], Cause] = {}
+    for (category, cause, flow, affiliate_id), n in counts.items():
+        if wanted is not None and affiliate_id not in wanted:
+            continue
+        if not cause:
+            return None
+        group = groups.setdefault((category, cause), Cause(category or None, cause, 0, None, None))
+        group.count += n
+        if codes.get(affiliate_id) not in group.affiliates:
+            group.affiliates.append(codes.get(affiliate_id, str(affiliate_id)))
+        if flow not in group.flows:
+            group.flows.append(flow)
+    ranked = sorted(groups.values(), key=lambda c: (-c.count, c.category or "", c.cause or ""))[:limit]
+    flow_order = [f.value for f in Flow]
+    for group in ranked:
+        group.affiliates.sort()
+        group.flows.sort(key=lambda f: flow_order.index(f) if f in flow_order else len(flow_order))
+        group.sample_message, group.last_at = _newest_example(conn, account_id, filter, group, wanted)
+    return ranked
+
+
+def _newest_example(
+    conn: Connection, account_id: int, filter: IntegrationFilter, group: Cause, wanted: set[int] | None
+) -> tuple[str | None, datetime | None]:
+    i = integrations.c
+    query = select(i.message, i.processed_at).where(
+        i.account_id == account_id,
+        i.status == Status.ERROR.value,
+        i.category.is_(None) if group.category is None else i.category == group.category,
+        i.cause == group.cause,
+    )
+    if filter.flow:
+        query = query.where(i.flow == filter.flow)
+    if wanted is not None:
+        query = query.where(i.affiliate_id.in_(wanted))
+    row = conn.execute(query.order_by(i.processed_at.desc()).limit(1)).first()
+    return (row.message, row.processed_at) if row else (None, None)
 
 
 # -- order history and SKU matrix -------------------------------------------------------------------

@@ -1,14 +1,17 @@
-"""Exact integration counts by status without counting rows: status_counts plus pending deltas.
+"""Exact integration counts by status, and errors by cause, without counting rows: the kept counts plus
+pending deltas.
 
-The counts are kept by database triggers (see migration 0002), so every path that changes an
+The counts are kept by database triggers (migrations 0002 and 0006), so every path that changes an
 integration's status — worker, reprocess, external reports, imports — keeps them right.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, literal_column, select, text, union_all
+from collections.abc import Sequence
 
-from ponte.store.tables import status_count_deltas, status_counts
+from sqlalchemy import Connection, TextClause, func, literal_column, select, text, union_all
+
+from ponte.store.tables import cause_count_deltas, cause_counts, status_count_deltas, status_counts
 
 
 def read_status_counts(
@@ -34,13 +37,37 @@ def read_status_counts(
     return {(r[0], int(r[1]), r[2]): int(r[3]) for r in conn.execute(query) if r[3]}
 
 
-FOLD_POSTGRES = text(
-    """
-    WITH moved AS (DELETE FROM status_count_deltas RETURNING account_id, flow, affiliate_id, status, delta)
-    INSERT INTO status_counts(account_id, flow, affiliate_id, status, count)
-    SELECT account_id, flow, affiliate_id, status, sum(delta) FROM moved GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (account_id, flow, affiliate_id, status) DO UPDATE SET count = status_counts.count + EXCLUDED.count
-    """
+def read_cause_counts(
+    conn: Connection, *, account_id: int, flows: Sequence[str] = (), categories: Sequence[str] = ()
+) -> dict[tuple[str, str, str, int], int]:
+    """{(category, cause, flow, affiliate_id): errors} for one account; '' stands for no category or cause."""
+    c, d = cause_counts.c, cause_count_deltas.c
+    base = select(c.category, c.cause, c.flow, c.affiliate_id, c["count"].label("n")).where(c.account_id == account_id)
+    deltas = select(d.category, d.cause, d.flow, d.affiliate_id, d.delta.label("n")).where(d.account_id == account_id)
+    if flows:
+        base, deltas = base.where(c.flow.in_(flows)), deltas.where(d.flow.in_(flows))
+    if categories:
+        base, deltas = base.where(c.category.in_(categories)), deltas.where(d.category.in_(categories))
+    both = union_all(base, deltas).subquery()
+    keys = (both.c.category, both.c.cause, both.c.flow, both.c.affiliate_id)
+    query = select(*keys, func.sum(both.c.n)).group_by(*keys)
+    return {(r[0], r[1], r[2], int(r[3])): int(r[4]) for r in conn.execute(query) if r[4]}
+
+
+def _fold(table: str, key: str) -> TextClause:
+    return text(
+        f"""
+        WITH moved AS (DELETE FROM {table}_deltas RETURNING {key}, delta)
+        INSERT INTO {table}s({key}, count)
+        SELECT {key}, sum(delta) FROM moved GROUP BY {key} ORDER BY {key}
+        ON CONFLICT ({key}) DO UPDATE SET count = {table}s.count + EXCLUDED.count
+        """
+    )
+
+
+FOLD_POSTGRES = (
+    _fold("status_count", "account_id, flow, affiliate_id, status"),
+    _fold("cause_count", "account_id, flow, affiliate_id, category, cause"),
 )
 
 
@@ -60,4 +87,4 @@ def fold_status_deltas(conn: Connection) -> int:
     # One folder at a time: two would both read the same deltas before either deleted them.
     if not conn.execute(select(func.pg_try_advisory_xact_lock(literal_column(str(FOLD_LOCK))))).scalar():
         return 0
-    return int(conn.execute(FOLD_POSTGRES).rowcount or 0)
+    return sum(int(conn.execute(fold).rowcount or 0) for fold in FOLD_POSTGRES)

@@ -235,7 +235,7 @@ integrations = Table(
     Index("ix_integrations_list", "account_id", "flow", "status", "processed_at", "id"),
     Index("ix_integrations_affiliate_list", "account_id", "flow", "affiliate_id", "status", "processed_at"),
     Index("ix_integrations_entity", "account_id", "entity"),
-    Index("ix_integrations_cause", "account_id", "status", "category", "cause"),
+    Index("ix_integrations_cause", "account_id", "status", "category", "cause", "processed_at"),
 )
 
 # Exact integration counts per (account, flow, affiliate, status), kept by database triggers, so that tab
@@ -262,6 +262,32 @@ status_count_deltas = Table(
     Column("status", String(16), nullable=False),
     Column("delta", BigInteger, nullable=False),
     Index("ix_status_count_deltas_account", "account_id"),
+)
+
+# Errors per cause, kept like the status counts (migration 0006): the causes view reads these, not the rows.
+# category and cause are '' where the row has none.
+cause_counts = Table(
+    "cause_counts",
+    metadata,
+    Column("account_id", Id, primary_key=True),
+    Column("flow", String(16), primary_key=True),
+    Column("affiliate_id", Id, primary_key=True),
+    Column("category", String(40), primary_key=True),
+    Column("cause", String(200), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
+cause_count_deltas = Table(
+    "cause_count_deltas",
+    metadata,
+    _id(),
+    Column("account_id", Id, nullable=False),
+    Column("flow", String(16), nullable=False),
+    Column("affiliate_id", Id, nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("cause", String(200), nullable=False),
+    Column("delta", BigInteger, nullable=False),
+    Index("ix_cause_count_deltas_account", "account_id"),
 )
 
 attempts = Table(
