@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
 from api_fixtures import client_fixture, world_fixture  # noqa: F401
@@ -143,3 +145,58 @@ def test_it_cuts_reported_bodies_to_the_body_limit(client, world, db, settings):
 
 def test_it_forbids_a_viewer_to_report(client, world):
     assert _post(client, world, [_item()], persona="victor").status_code == 403
+
+
+def test_concurrent_batches_on_the_same_integrations_never_deadlock(client, world, db):
+    """Two reporters posting overlapping batches at once, in opposite orders: on PostgreSQL each batch locks
+    its integrations in id order (and creates missing ones in key order), so neither waits on the other in a
+    cycle; a deadlock would be a 503 here. SQLite has one writer at a time, so it cannot deadlock there."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): concurrent batches cannot deadlock there")
+    start = now() - timedelta(minutes=10)
+
+    def batch(entities, offset):
+        return [
+            _item(
+                entity=e,
+                status="error" if n % 3 else "success",
+                occurred_at=(start + timedelta(milliseconds=offset + n)).isoformat(),
+            )
+            for n, e in enumerate(entities)
+        ]
+
+    def post(barrier, ordered, offset, failures):
+        barrier.wait()
+        answer = _post(client, world, batch(ordered, offset))
+        if answer.status_code != 200 or answer.json()["rejected"]:
+            failures.append((offset, answer.status_code, answer.text[:200]))
+
+    def race(entities, rounds):
+        failures: list[tuple[int, int, str]] = []
+        for round_ in range(rounds):
+            barrier = threading.Barrier(2)
+            threads = [
+                threading.Thread(target=post, args=(barrier, entities, 1000 * round_, failures)),
+                threading.Thread(target=post, args=(barrier, entities[::-1], 1000 * round_ + 500, failures)),
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        return failures
+
+    existing = [f"DL-{n:04d}" for n in range(300)]
+    assert _post(client, world, batch(existing, 0)).status_code == 200  # the integrations exist from here on
+    assert race(existing, rounds=6) == []  # every batch updates the same 300 rows
+    assert race([f"NEW-DL-{n:04d}" for n in range(300)], rounds=1) == []  # both create the same rows
+    with db.read() as conn:
+        counts = conn.execute(
+            select(func.sum(integrations.c.attempt_count)).where(integrations.c.entity.like("%DL-%"))
+        ).scalar_one()
+        recorded = conn.execute(
+            select(func.count())
+            .select_from(attempts)
+            .join(integrations, attempts.c.integration_id == integrations.c.id)
+            .where(integrations.c.entity.like("%DL-%"))
+        ).scalar_one()
+    assert (counts, recorded) == (300 + 6 * 2 * 300 + 2 * 300,) * 2

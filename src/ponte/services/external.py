@@ -163,7 +163,8 @@ def _integration_ids(
 ) -> dict[tuple[str, int, str], int]:
     """Ids of the (flow, affiliate_id, entity) integrations, creating the missing ones."""
     found = _find_integrations(conn, account_id, keys)
-    missing = [k for k in keys if k not in found]
+    # In key order: two batches creating the same integrations wait on each other in one order, never in a cycle.
+    missing = sorted(k for k in keys if k not in found)
     if missing:
         insert_stmt = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         conn.execute(
@@ -313,6 +314,7 @@ def _move_current_state(conn: Connection, rows: list[dict[str, Any]]) -> None:
         for key, r in newest.items()
     ]
     if conn.dialect.name == "postgresql":
+        _lock_in_order(conn, sorted(newest))
         _move_with_arrays(conn, changes)
         return
     i = integrations.c
@@ -358,6 +360,17 @@ _ARRAY_UPDATE = text(
         ),
     )
 )
+
+
+# Row locks in id order before the UPDATE, whose join over unnest() would take them in whatever order its plan
+# visits the rows: two batches touching the same integrations in different orders then deadlocked (a 503).
+# FOR NO KEY UPDATE is the lock the UPDATE itself takes: it does not conflict with the KEY SHARE locks that
+# the attempts' foreign keys hold on the same rows.
+_LOCK = text("SELECT id FROM integrations WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR NO KEY UPDATE")
+
+
+def _lock_in_order(conn: Connection, ids: list[int]) -> None:
+    conn.execute(_LOCK, {"ids": ids}).close()
 
 
 def _move_with_arrays(conn: Connection, changes: list[dict[str, Any]]) -> None:
