@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ponte.clock import now as clock_now
@@ -128,7 +128,7 @@ def record_attempts(
         return outcomes
     keys = {(i.flow.value, by_code[i.affiliate.upper()].id, i.entity) for _, i in good}
     ids = _integration_ids(conn, account_id, keys, when)
-    rules = _account_rules(conn, account_id)
+    rules = tuple(_account_rules(conn, account_id))
     rows = []
     for outcome, item in good:
         affiliate = by_code[item.affiliate.upper()]
@@ -185,20 +185,34 @@ def _integration_ids(
     return found
 
 
+_FIND = text(
+    """
+    SELECT i.id, i.flow, i.affiliate_id, i.entity
+    FROM unnest(CAST(:flows AS text[]), CAST(:affiliates AS bigint[]), CAST(:entities AS text[])) AS k(f, a, e)
+    JOIN integrations AS i ON i.account_id = :account AND i.flow = k.f AND i.affiliate_id = k.a AND i.entity = k.e
+    """
+)
+
+
 def _find_integrations(
     conn: Connection, account_id: int, keys: set[tuple[str, int, str]]
 ) -> dict[tuple[str, int, str], int]:
-    i = integrations.c
-    entities = sorted({e for _, _, e in keys})
+    """By exact (flow, affiliate_id, entity) key, served by the unique index: looking up by entity alone
+    fetched every flow and affiliate of each entity (15 rows per item) to keep one."""
+    ordered = sorted(keys)
     found: dict[tuple[str, int, str], int] = {}
-    for start in range(0, len(entities), _CHUNK):
+    if conn.dialect.name == "postgresql":  # one join over arrays: a long row-value IN list plans badly there
+        params = {"account": account_id, "flows": [k[0] for k in ordered], "affiliates": [k[1] for k in ordered]}
+        for id_, flow, affiliate_id, entity in conn.execute(_FIND, {**params, "entities": [k[2] for k in ordered]}):
+            found[(flow, affiliate_id, entity)] = int(id_)
+        return found
+    i = integrations.c
+    for start in range(0, len(ordered), _CHUNK):
         query = select(i.id, i.flow, i.affiliate_id, i.entity).where(
-            i.account_id == account_id, i.entity.in_(entities[start : start + _CHUNK])
+            i.account_id == account_id, tuple_(i.flow, i.affiliate_id, i.entity).in_(ordered[start : start + _CHUNK])
         )
-        for r in conn.execute(query):
-            key = (r.flow, r.affiliate_id, r.entity)
-            if key in keys:
-                found[key] = int(r.id)
+        for id_, flow, affiliate_id, entity in conn.execute(query):
+            found[(flow, affiliate_id, entity)] = int(id_)
     return found
 
 
@@ -208,20 +222,23 @@ def _account_rules(conn: Connection, account_id: int) -> list[AccountRule]:
 
 
 def _attempt_row(
-    account_id: int, actor: str, item: ExternalAttempt, affiliate: Any, integration_id: int, rules: list[AccountRule]
+    account_id: int,
+    actor: str,
+    item: ExternalAttempt,
+    affiliate: Any,
+    integration_id: int,
+    rules: tuple[AccountRule, ...],
 ) -> dict[str, Any]:
     category = disposition = cause = None
     if item.status == Status.ERROR:
-        explanation = _classify(
+        category, disposition, cause = _classify(
             affiliate.settings.get("profile") or affiliate.connector,
             item.flow.value,
             item.message or "",
             item.http_status,
             item.code,
-            tuple(rules),
+            rules,
         )
-        category, disposition = explanation.category, explanation.disposition.value
-        cause = normalise_message(item.message or "")[:200]
     return {
         "account_id": account_id,
         "integration_id": integration_id,
@@ -241,21 +258,29 @@ def _attempt_row(
     }
 
 
-_memo: dict[tuple[Any, ...], Any] = {}
+_memo: dict[tuple[Any, ...], tuple[str | None, str, str]] = {}
 
 
 def _classify(
     connector: str, flow: str, message: str, http_status: int | None, code: str | None, rules: tuple[AccountRule, ...]
-) -> Any:
-    # Batches repeat the same few messages; classifying each distinct one once keeps big batches cheap.
+) -> tuple[str | None, str, str]:
+    """(category, disposition, cause) of an error report."""
+    # Batches repeat the same few messages; classifying (and normalising) each distinct one once keeps big
+    # batches cheap.
     key = (connector, flow, message, http_status, code, rules)
-    if key not in _memo:
+    found = _memo.get(key)
+    if found is None:
         if len(_memo) > 10_000:
             _memo.clear()
-        _memo[key] = classify(
+        explanation = classify(
             connector=connector, flow=flow, message=message, http_status=http_status, code=code, account_rules=rules
         )
-    return _memo[key]
+        found = _memo[key] = (
+            explanation.category,
+            explanation.disposition.value,
+            normalise_message(message)[:200],
+        )
+    return found
 
 
 def _next_ids(conn: Connection, count: int) -> list[int]:
