@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from python_calamine import CalamineWorkbook
+from sqlalchemy import update
 
 from factories import add_integration, two_stores
 from ponte.exports import export_integrations, neutralise
 from ponte.store.filters import IntegrationFilter
+from ponte.store.tables import integrations
 
 
 @pytest.fixture
@@ -88,3 +90,41 @@ def test_it_never_exports_another_accounts_rows(db, stores):
     _, b = stores
     (rows,) = _xlsx(db, b.account_id, IntegrationFilter()).values()
     assert len(rows) - 1 == 10  # store B: 2 rows in each of 5 flows
+
+
+def test_small_batches_export_the_same_rows_in_the_same_order(db, stores):
+    """The keyset reading continues across batches, never-processed rows (no date) included."""
+    a, _ = stores
+    with db.write() as conn:
+        conn.execute(
+            update(integrations)
+            .where(integrations.c.account_id == a.account_id, integrations.c.flow == "order")
+            .values(processed_at=None)
+        )
+
+    def rows(batch):
+        data = b"".join(
+            export_integrations(db, account_id=a.account_id, filter=IntegrationFilter(), fmt="csv", batch=batch)
+        )
+        return list(csv.reader(io.StringIO(data.decode("utf-8").lstrip("\ufeff")), delimiter=";"))
+
+    whole = rows(10_000)
+    assert len(whole) - 1 == 30 and sum(1 for r in whole[1:] if r[4] == "") >= 2
+    assert rows(1) == whole and rows(3) == whole
+
+
+def test_excel_dates_are_the_store_zones_wall_clock_and_entities_are_neutralised(db, stores):
+    a, _ = stores
+    with db.write() as conn:
+        add_integration(
+            conn,
+            a.account_id,
+            flow="order",
+            affiliate_id=a.affiliates["MLB"],
+            entity="=1+1",
+            status="success",
+            processed_at=datetime(2026, 5, 3, 12, 13, 14, tzinfo=UTC),
+        )
+    (rows,) = _xlsx(db, a.account_id, IntegrationFilter(entity_prefix="=1"), tz="America/Sao_Paulo").values()
+    assert rows[1][0] == "'=1+1"
+    assert rows[1][4] == datetime(2026, 5, 3, 9, 13, 14)
