@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +22,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ponte.app import create_app
+from ponte.services.orders import receive_order
 from ponte.settings import load_settings
-from ponte.store.tables import attempts, integrations
+from ponte.store.tables import attempts, integrations, orders
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the rig lives in bench/, beside tests/
 from bench.chaos.check import Report
@@ -103,6 +105,34 @@ def test_four_workers_on_postgres_never_run_one_integration_twice_at_once(rig, d
     report = run_concurrency(rig, "postgres", skus=100, workers=4, busy=3, timeout=90)
     _assert_consistent(report)
     assert report.faults > 5  # catalog changes arrived meanwhile (3 s at up to 40 a second, fewer when loaded)
+
+
+def test_two_workers_reading_one_order_feed_store_each_order_once_without_an_error(rig, db):
+    """The soak found it: both workers read the marketplace's order feed, both saw a new order, the second insert
+    hit the unique key and its whole step failed (an ERROR in the log). Now the second learns it was not new."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite's writers take turns: the two inserts cannot race")
+    order = {"id": "MLB-77", "items": [{"sku": "CH-000000", "quantity": 1, "price": 899.0}], "postal_code": "01310100"}
+    second: dict[str, object] = {}
+
+    def other_worker() -> None:
+        try:
+            with rig.db.write() as conn:
+                second["new"] = receive_order(conn, account_id=rig.account, affiliate_id=rig.affiliate, data=order)[1]
+        except Exception as exc:
+            second["error"] = exc
+
+    with rig.db.write() as conn:
+        first = receive_order(conn, account_id=rig.account, affiliate_id=rig.affiliate, data=order)[1]
+        thread = threading.Thread(target=other_worker)
+        thread.start()
+        thread.join(1.0)
+        assert thread.is_alive()  # past its check, its insert waits for this uncommitted order
+    thread.join(10)
+    assert (first, second) == (True, {"new": False})
+    with rig.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(orders)).scalar_one() == 1
+        assert conn.execute(select(func.count()).where(integrations.c.flow == "order")).scalar_one() == 1
 
 
 # -- the web app while the database is down ----------------------------------------------------------

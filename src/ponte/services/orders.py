@@ -7,7 +7,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ponte.clock import now
 from ponte.domain import Flow, Trigger
@@ -82,8 +83,12 @@ def receive_order(
     items = [{"sku": i.sku, "quantity": i.quantity, "price": str(i.price)} for i in order.items]
     total = order.total if order.total is not None else sum((i.price * i.quantity for i in order.items), Decimal(0))
     when = now()
-    conn.execute(
-        insert(orders).values(
+    # Two workers reading one feed may both get past the check above: the unique key keeps the first, and the
+    # other learns it was not new instead of failing its whole step.
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    added = conn.execute(
+        dialect_insert(orders)
+        .values(
             account_id=account_id,
             affiliate_id=affiliate_id,
             external_id=order.id,
@@ -96,7 +101,11 @@ def receive_order(
             received_at=order.created_at or when,
             updated_at=when,
         )
-    )
+        .on_conflict_do_nothing(index_elements=["account_id", "affiliate_id", "external_id"])
+        .returning(orders.c.id)
+    ).first()
+    if added is None:
+        return order.id, False
     mark_changed(
         conn,
         account_id=account_id,
