@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, func, select
 
 from ponte.services.catalog import available_stock
-from ponte.store.tables import orders, skus
+from ponte.store.tables import orders, skus, stock
 
 
 class EntityGone(LookupError):
@@ -26,7 +27,10 @@ def _num(value: Any) -> float | None:
 
 
 def product_payload(conn: Connection, account_id: int, code: str) -> dict[str, Any]:
-    row = _sku(conn, account_id, code)
+    return product_body(_sku(conn, account_id, code))
+
+
+def product_body(row: Row) -> dict[str, Any]:
     return {
         "sku": row.sku,
         "name": row.name,
@@ -45,7 +49,10 @@ def product_payload(conn: Connection, account_id: int, code: str) -> dict[str, A
 
 
 def price_payload(conn: Connection, account_id: int, code: str) -> dict[str, Any]:
-    row = _sku(conn, account_id, code)
+    return price_body(_sku(conn, account_id, code))
+
+
+def price_body(row: Row) -> dict[str, Any]:
     return {"sku": row.sku, "list_price": _num(row.list_price), "price": _num(row.price)}
 
 
@@ -54,13 +61,54 @@ def inventory_payload(
 ) -> tuple[dict, str | None]:
     """The stock to send, and a warning when the minimum-availability rule replaced it with 0."""
     row = _sku(conn, account_id, code)
-    quantity = available_stock(conn, sku_id=row.id) if row.active else 0
+    return inventory_body(row, available_stock(conn, sku_id=row.id) if row.active else 0, min_availability)
+
+
+def inventory_body(row: Row, quantity: int, min_availability: int | None) -> tuple[dict, str | None]:
     warning = None
     if min_availability is not None and 0 < quantity <= min_availability:
         # The affiliate's minimum-availability rule: below the line, sell nothing rather than oversell.
         warning = f"Available stock {quantity} is at or below the minimum of {min_availability}: 0 was sent"
         quantity = 0
     return {"sku": row.sku, "quantity": quantity, "handling_days": row.handling_days}, warning
+
+
+class Catalog:
+    """The SKUs (and their available stock) a batch of sends needs, read in one transaction with two queries.
+
+    Built right after the batch is claimed: a change landing after this read moves the integration's change
+    number, so the row stays pending and the newer data is sent next (see `queue.finish`).
+    """
+
+    def __init__(self, conn: Connection, keys: Iterable[tuple[int, str]], *, stock_of: Iterable[tuple[int, str]]):
+        by_account: dict[int, set[str]] = {}
+        for account_id, code in keys:
+            by_account.setdefault(account_id, set()).add(code)
+        self.skus: dict[tuple[int, str], Row] = {}
+        for account_id, codes in by_account.items():
+            query = select(skus).where(skus.c.account_id == account_id, skus.c.sku.in_(codes))
+            self.skus.update({(account_id, r.sku): r for r in conn.execute(query)})
+        ids = {self.skus[k].id for k in stock_of if k in self.skus and self.skus[k].active}
+        self.stock: dict[int, int] = {}
+        if ids:  # as services.catalog.available_stock: quantity less reservations, over every warehouse
+            query = select(stock.c.sku_id, func.sum(stock.c.quantity - stock.c.reserved)).where(stock.c.sku_id.in_(ids))
+            self.stock = {r[0]: max(0, int(r[1] or 0)) for r in conn.execute(query.group_by(stock.c.sku_id))}
+
+    def _sku(self, account_id: int, code: str) -> Row:
+        row = self.skus.get((account_id, code))
+        if row is None:
+            raise EntityGone(f"SKU {code} no longer exists in the store catalog")
+        return row
+
+    def product(self, account_id: int, code: str) -> dict[str, Any]:
+        return product_body(self._sku(account_id, code))
+
+    def price(self, account_id: int, code: str) -> dict[str, Any]:
+        return price_body(self._sku(account_id, code))
+
+    def inventory(self, account_id: int, code: str, min_availability: int | None) -> tuple[dict, str | None]:
+        row = self._sku(account_id, code)
+        return inventory_body(row, self.stock.get(row.id, 0) if row.active else 0, min_availability)
 
 
 def order_row(conn: Connection, account_id: int, affiliate_id: int | None, external_id: str) -> Row:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, Update, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ponte.clock import now as clock_now
@@ -184,6 +184,32 @@ def insert_attempt(conn: Connection, *, values: dict[str, Any], request: Any, re
     return attempt_id
 
 
+# What an attempt may change on its integration besides status, due time and retry count (see `finish`).
+STATE_KEYS = (
+    "message",
+    "code",
+    "category",
+    "disposition",
+    "cause",
+    "processed_at",
+    "external_ref",
+    "last_sent",
+    "next_trigger",
+)
+
+
+def _released() -> dict[str, Any]:
+    """What every recorded attempt does to its row while the lease is held: give the lease back, count it."""
+    return {
+        "lease_owner": None,
+        "lease_until": None,
+        "attempt_count": integrations.c.attempt_count + 1,
+        "next_trigger": None,
+        "next_actor": None,
+        "next_reason": None,
+    }
+
+
 def finish(
     conn: Connection,
     *,
@@ -198,28 +224,7 @@ def finish(
     lease was lost (the row belongs to another worker now): only its attempt count moves, to match the attempt rows.
     """
     i = integrations.c
-    common = {
-        "lease_owner": None,
-        "lease_until": None,
-        "attempt_count": i.attempt_count + 1,
-        "next_trigger": None,
-        "next_actor": None,
-        "next_reason": None,
-    }
-    keys = (
-        "message",
-        "code",
-        "category",
-        "disposition",
-        "cause",
-        "processed_at",
-        "external_ref",
-        "last_sent",
-        "next_trigger",
-    )
-    for key in keys:
-        if key in state:
-            common[key] = state[key]
+    common = _released() | {key: state[key] for key in STATE_KEYS if key in state}
     done = conn.execute(
         update(integrations)
         .where(i.id == claim.id, i.lease_owner == owner, i.change_seq == claim.seq)
@@ -236,6 +241,107 @@ def finish(
         # The lease was lost, yet the attempt happened and its row is recorded: count it, change nothing else.
         conn.execute(update(integrations).where(i.id == claim.id).values(attempt_count=i.attempt_count + 1))
     return bool(changed.rowcount)
+
+
+@dataclass
+class Result:
+    """One attempt to record (`attempt`: its attempts row, with the request and response it carried) and the
+    state it leads its integration to (`state`: as for `finish`)."""
+
+    claim: Claim
+    attempt: dict[str, Any]
+    state: dict[str, Any]
+    request: Any = None
+    response: Any = None
+
+
+def record_results(conn: Connection, *, owner: str, results: Sequence[Result], body_limit: int) -> list[bool]:
+    """Record a batch of attempts and their integrations' new states in a few set-based statements.
+
+    Per item it does what `insert_attempt` + `finish` do: every attempt is appended; a row whose lease
+    `owner` still holds takes its new state, or, when a change landed while it ran, stays pending with the
+    newest change to send; a row whose lease was lost only counts the attempt. Returns, in the order
+    given, whether each row's state was written (False: the lease was lost).
+    """
+    if not results:
+        return []
+    i = integrations.c
+    _insert_attempts(conn, results, body_limit)
+    # Lock the rows (in id order, as any other batch does) and split them by what became of them meanwhile.
+    query = select(i.id, i.lease_owner, i.change_seq).where(i.id.in_([r.claim.id for r in results])).order_by(i.id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    current = {row.id: (row.lease_owner, row.change_seq) for row in conn.execute(query)}
+    done: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    changed: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    lost: list[dict[str, Any]] = []
+    held: list[bool] = []
+    for result in results:
+        claim, state = result.claim, result.state
+        lease_owner, seq = current.get(claim.id, (None, None))
+        keys = tuple(key for key in STATE_KEYS if key in state)
+        params = {"b_id": claim.id, "b_owner": owner} | {f"v_{key}": state[key] for key in keys}
+        if lease_owner != owner:
+            lost.append({"b_id": claim.id})
+        elif seq == claim.seq:
+            extra = {"b_seq": claim.seq, "v_status": state["status"], "v_due_at": state["due_at"]}
+            done.setdefault(keys, []).append(params | extra | {"v_retry_count": state["retry_count"]})
+        else:
+            keys = tuple(key for key in keys if key != "next_trigger")
+            changed.setdefault(keys, []).append({k: v for k, v in params.items() if k != "v_next_trigger"})
+        held.append(lease_owner == owner)
+    for keys, rows in done.items():
+        conn.execute(_finish_statement(keys, changed=False), rows)
+    for keys, rows in changed.items():
+        conn.execute(_finish_statement(keys, changed=True), rows)
+    if lost:
+        # The attempts happened and are recorded: count them, change nothing else of rows now another's.
+        conn.execute(
+            update(integrations).where(i.id == bindparam("b_id")).values(attempt_count=i.attempt_count + 1), lost
+        )
+    return held
+
+
+def _insert_attempts(conn: Connection, results: Sequence[Result], body_limit: int) -> list[int]:
+    """Append the attempts (one executemany INSERT .. RETURNING per set of columns) and their bodies."""
+    ids: list[int] = [0] * len(results)
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for n, result in enumerate(results):
+        groups.setdefault(tuple(sorted(result.attempt)), []).append(n)
+    for positions in groups.values():
+        stmt = insert(attempts).returning(attempts.c.id, sort_by_parameter_order=True)
+        rows = conn.execute(stmt, [results[n].attempt for n in positions]).all()
+        for n, row in zip(positions, rows, strict=True):
+            ids[n] = int(row.id)
+    bodies = [
+        {
+            "attempt_id": attempt_id,
+            "started_at": result.attempt["started_at"],
+            "request": bounded(result.request, body_limit),
+            "response": bounded(result.response, body_limit),
+        }
+        for attempt_id, result in zip(ids, results, strict=True)
+        if result.request is not None or result.response is not None
+    ]
+    if bodies:
+        conn.execute(insert(attempt_bodies), bodies)
+    return ids
+
+
+def _finish_statement(keys: tuple[str, ...], *, changed: bool) -> Update:
+    """The UPDATE of `finish` with bound parameters, to run once per batch (executemany).
+
+    Parameters: b_id, b_owner, v_<key> for each key; unless `changed`, also b_seq, v_status, v_due_at, v_retry_count.
+    """
+    i = integrations.c
+    values = _released() | {key: bindparam(f"v_{key}", type_=i[key].type) for key in keys}
+    where = [i.id == bindparam("b_id"), i.lease_owner == bindparam("b_owner")]
+    if changed:  # a change landed while the attempt ran: the row stays pending and due, for the newest data
+        values |= {"next_trigger": Trigger.CHANGE.value, "retry_count": 0}
+    else:
+        values |= {key: bindparam(f"v_{key}", type_=i[key].type) for key in ("status", "due_at", "retry_count")}
+        where.append(i.change_seq == bindparam("b_seq"))
+    return update(integrations).where(*where).values(values)
 
 
 def reprocess_integrations(

@@ -27,7 +27,7 @@ from ponte.connectors.base import Connector, Outcome
 from ponte.domain import Disposition, Flow, Status, Trigger
 from ponte.engine import payloads
 from ponte.engine.orders import place_order
-from ponte.engine.queue import Claim, claim_due, finish, insert_attempt, mark_changed, release
+from ponte.engine.queue import Claim, Result, claim_due, mark_changed, record_results, release
 from ponte.engine.retry import next_step
 from ponte.knowledge import AccountRule, classify, normalise_message
 from ponte.metrics import CLASSIFIER_SECONDS, observe_attempt, timed
@@ -45,6 +45,7 @@ log = logging.getLogger("ponte.worker")
 
 # Price and stock need the listing to exist: they wait for a pending product send, then follow it.
 DEPENDENT_FLOWS = (Flow.PRICE.value, Flow.INVENTORY.value)
+CATALOG_FLOWS = (Flow.PRODUCT.value, *DEPENDENT_FLOWS)  # sends built from the SKU alone (payloads.Catalog)
 PRODUCT_WAIT = 0.05  # a held price or stock send is due this long after its product's send
 MAINTENANCE_EVERY = 3600.0  # seconds between partition and retention housekeeping
 ALERTS_EVERY = 60.0  # seconds between evaluations of the alert rules
@@ -129,44 +130,49 @@ class Worker:
             by_id = self._affiliates(conn, {c.affiliate_id for c in claims})
             rules = rules_by_account(conn, account_ids={c.account_id for c in claims})
             waiting, refused = self._blocked_by_product(conn, claims)
-        held, local, remote, unlisted = [], [], [], []
-        for claim in claims:
-            affiliate = by_id[claim.affiliate_id]
-            if self.pauses.paused_until(affiliate.id) or claim.id in waiting:
-                held.append(claim)
-            elif claim.id in refused:
-                unlisted.append(_unlisted(claim, affiliate, refused[claim.id]))
-            elif claim.flow == Flow.ORDER.value and affiliate.kind == "marketplace":
-                local.append(claim)
-            else:
-                remote.append(claim)
-        sent = list(self._pool.map(lambda c: self._send_in_time(c, by_id[c.affiliate_id], window), remote))
+            held, local, remote, unlisted = [], [], [], []
+            for claim in claims:
+                affiliate = by_id[claim.affiliate_id]
+                if self.pauses.paused_until(affiliate.id) or claim.id in waiting:
+                    held.append(claim)
+                elif claim.id in refused:
+                    unlisted.append(_unlisted(claim, affiliate, refused[claim.id]))
+                elif claim.flow == Flow.ORDER.value and affiliate.kind == "marketplace":
+                    local.append(claim)
+                else:
+                    remote.append(claim)
+            # What the catalog sends carry, for the whole batch in this transaction, not one per send.
+            catalog = payloads.Catalog(
+                conn,
+                [(c.account_id, c.entity) for c in remote if c.flow in CATALOG_FLOWS],
+                stock_of=[(c.account_id, c.entity) for c in remote if c.flow == Flow.INVENTORY.value],
+            )
+        sent = list(self._pool.map(lambda c: self._send_in_time(c, by_id[c.affiliate_id], window, catalog), remote))
         works = [w for w in sent if w is not None]
         held += [claim for claim, work in zip(remote, sent, strict=True) if work is None]
-        placed: list[tuple[Row, str, Outcome]] = []
         with self.db.write() as conn:
             for claim in held:
                 later = now() + timedelta(seconds=PRODUCT_WAIT) if claim.id in waiting else now()
                 release(
                     conn, claim=claim, owner=self.owner, due_at=self.pauses.paused_until(claim.affiliate_id) or later
                 )
-            for work in [*works, *unlisted]:
-                self._record(conn, work, rules.get(work.claim.account_id, []))
-            for claim in local:
-                work = self._place(conn, claim, by_id[claim.affiliate_id])
-                self._record(conn, work, rules.get(claim.account_id, []))
-                placed.append((work.affiliate, claim.entity, work.outcome))
-        self._acknowledge(placed)
+            self._record(conn, [*works, *unlisted], rules)
+            # Placing an order reads what was just recorded (is the product listed?): it comes after.
+            placed = [self._place(conn, claim, by_id[claim.affiliate_id]) for claim in local]
+            self._record(conn, placed, rules)
+        self._acknowledge([(work.affiliate, work.claim.entity, work.outcome) for work in placed])
         return len(claims)
 
     # -- executing ----------------------------------------------------------------------------------
-    def _send_in_time(self, claim: Claim, affiliate: Row, window: float) -> Work | None:
+    def _send_in_time(
+        self, claim: Claim, affiliate: Row, window: float, catalog: payloads.Catalog | None = None
+    ) -> Work | None:
         """Send unless the worker is stopping or the lease is too near its end; None means "not started"."""
         if (self._stop is not None and self._stop.is_set()) or time.monotonic() > window:
             return None  # given back unexecuted: no attempt, the next worker (or this one, later) sends it
-        return self._send(claim, affiliate)
+        return self._send(claim, affiliate, catalog)
 
-    def _send(self, claim: Claim, affiliate: Row) -> Work:
+    def _send(self, claim: Claim, affiliate: Row, catalog: payloads.Catalog | None = None) -> Work:
         started, t0 = now(), time.perf_counter()
         last_sent = None
         try:
@@ -177,7 +183,7 @@ class Worker:
                     disposition=Disposition.FIX,
                 )
             else:
-                outcome, last_sent = self._call(claim, affiliate)
+                outcome, last_sent = self._call(claim, affiliate, catalog)
         except payloads.EntityGone as exc:
             outcome = Outcome.error(str(exc), category="state_conflict", disposition=Disposition.TERMINAL)
         except Exception as exc:  # a connector bug must cost one attempt, not the worker
@@ -191,9 +197,16 @@ class Worker:
             outcome = Outcome.error(f"Internal error in connector {affiliate.connector}: {exc}", transient=True)
         return Work(claim, affiliate, outcome, started, int((time.perf_counter() - t0) * 1000), last_sent)
 
-    def _call(self, claim: Claim, affiliate: Row) -> tuple[Outcome, Any]:
+    def _call(self, claim: Claim, affiliate: Row, catalog: payloads.Catalog | None = None) -> tuple[Outcome, Any]:
         connector = self._connector(affiliate)
         flow, account, code = claim.flow, claim.account_id, claim.entity
+        if catalog is not None and flow in CATALOG_FLOWS:  # the batch read its SKUs already
+            if flow == Flow.PRODUCT.value:
+                return connector.send_product(catalog.product(account, code)), None
+            if flow == Flow.PRICE.value:
+                return connector.send_price(catalog.price(account, code)), None
+            body, warning = catalog.inventory(account, code, affiliate.min_availability)
+            return self._inventory_sent(connector, body, warning), body
         with self.db.read() as conn:
             if flow == Flow.PRODUCT.value:
                 return connector.send_product(payloads.product_payload(conn, account, code)), None
@@ -207,13 +220,17 @@ class Worker:
                 order = payloads.order_row(conn, account, None, code)
                 body, warning = payloads.erp_order_payload(order, affiliate.code), None
         if flow == Flow.INVENTORY.value:
-            outcome = connector.send_inventory(body)
-            if warning and outcome.status == Status.SUCCESS:
-                outcome.status, outcome.message = Status.WARNING, warning
-            return outcome, body
+            return self._inventory_sent(connector, body, warning), body
         if flow == Flow.TRACKING.value:
             return connector.send_tracking(body), None
         return connector.send_order(body), None
+
+    @staticmethod
+    def _inventory_sent(connector: Connector, body: dict[str, Any], warning: str | None) -> Outcome:
+        outcome = connector.send_inventory(body)
+        if warning and outcome.status == Status.SUCCESS:
+            outcome.status, outcome.message = Status.WARNING, warning
+        return outcome
 
     def _place(self, conn: Connection, claim: Claim, affiliate: Row) -> Work:
         started, t0 = now(), time.perf_counter()
@@ -247,7 +264,30 @@ class Worker:
             return "marketplace_unavailable", Disposition.TRANSIENT
         return outcome.category or explanation.category, explanation.disposition
 
-    def _record(self, conn: Connection, work: Work, rules: list[AccountRule]) -> None:
+    def _record(self, conn: Connection, works: list[Work], rules: dict[int, list[AccountRule]]) -> None:
+        """Record the batch's attempts and the states they lead to, in a few statements for the whole batch."""
+        if not works:
+            return
+        results = [self._result(work, rules.get(work.claim.account_id, [])) for work in works]
+        held = record_results(conn, owner=self.owner, results=results, body_limit=self.settings.body_limit)
+        listed: dict[tuple[int, str], list[tuple[int, str]]] = {}
+        for work, kept in zip(works, held, strict=True):
+            claim, outcome = work.claim, work.outcome
+            if not kept:
+                log.warning("lease on integration %s was lost; its attempt is recorded, its state left alone", claim.id)
+            elif (
+                claim.flow == Flow.PRODUCT.value
+                and outcome.status != Status.ERROR
+                and outcome.external_ref != claim.external_ref
+            ):
+                # A listing just created on the marketplace gets the store's current price and stock.
+                for flow in DEPENDENT_FLOWS:
+                    listed.setdefault((claim.account_id, flow), []).append((claim.affiliate_id, claim.entity))
+        for (account_id, flow), keys in listed.items():
+            mark_changed(conn, account_id=account_id, flow=flow, keys=keys)
+
+    def _result(self, work: Work, rules: list[AccountRule]) -> Result:
+        """What one attempt records: its row, and its integration's next state (retry, backoff, pause)."""
         claim, outcome = work.claim, work.outcome
         category, disposition = self._explain(work, rules)
         step = next_step(
@@ -265,28 +305,22 @@ class Worker:
         )
         if outcome.retry_after and (outcome.http_status == 429 or category == "rate_limited"):
             self.pauses.pause(work.affiliate.id, outcome.retry_after)
-        insert_attempt(
-            conn,
-            values={
-                "account_id": claim.account_id,
-                "integration_id": claim.id,
-                "trigger": claim.trigger,
-                "actor": claim.actor,
-                "reason": claim.reason,
-                "system": system_name(work.affiliate),
-                "status": outcome.status.value,
-                "message": outcome.message[:4000],
-                "code": outcome.code,
-                "category": category,
-                "disposition": disposition.value if disposition else None,
-                "http_status": outcome.http_status,
-                "started_at": work.started_at,
-                "duration_ms": work.duration_ms,
-            },
-            request=outcome.request,
-            response=outcome.response,
-            body_limit=self.settings.body_limit,
-        )
+        attempt = {
+            "account_id": claim.account_id,
+            "integration_id": claim.id,
+            "trigger": claim.trigger,
+            "actor": claim.actor,
+            "reason": claim.reason,
+            "system": system_name(work.affiliate),
+            "status": outcome.status.value,
+            "message": outcome.message[:4000],
+            "code": outcome.code,
+            "category": category,
+            "disposition": disposition.value if disposition else None,
+            "http_status": outcome.http_status,
+            "started_at": work.started_at,
+            "duration_ms": work.duration_ms,
+        }
         state: dict[str, Any] = {
             "status": step.status.value,
             "due_at": step.due_at,
@@ -304,16 +338,7 @@ class Worker:
             state["external_ref"] = outcome.external_ref
         if work.last_sent is not None and outcome.status != Status.ERROR:
             state["last_sent"] = work.last_sent
-        if not finish(conn, claim=claim, owner=self.owner, state=state):
-            log.warning("lease on integration %s was lost; its attempt is recorded, its state left alone", claim.id)
-        elif (
-            claim.flow == Flow.PRODUCT.value
-            and outcome.status != Status.ERROR
-            and outcome.external_ref != claim.external_ref
-        ):
-            # A listing just created on the marketplace gets the store's current price and stock.
-            for flow in DEPENDENT_FLOWS:
-                mark_changed(conn, account_id=claim.account_id, flow=flow, keys=[(claim.affiliate_id, claim.entity)])
+        return Result(claim, attempt, state, request=outcome.request, response=outcome.response)
 
     def _acknowledge(self, placed: list[tuple[Row, str, Outcome]]) -> None:
         """Tell marketplaces which orders were integrated. Best effort: the order is already recorded."""
@@ -417,7 +442,10 @@ class Worker:
         i = integrations.c
         rows = conn.execute(
             select(i.account_id, i.affiliate_id, i.entity, i.status, i.message, i.due_at, i.lease_until).where(
+                # Every column of the (account, flow, affiliate, entity) key, so the lookup is by that index.
+                i.account_id.in_({account_id for account_id, _, _ in keys}),
                 i.flow == Flow.PRODUCT.value,
+                i.affiliate_id.in_({affiliate_id for _, affiliate_id, _ in keys}),
                 i.entity.in_({entity for _, _, entity in keys}),
                 or_(i.status == Status.PENDING.value, and_(i.status == Status.ERROR.value, i.external_ref.is_(None))),
             )
