@@ -8,12 +8,13 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, literal_column, select, text
 
+from factories import add_affiliate
 from ponte.auth import get_or_create_account
 from ponte.clock import now
 from ponte.engine.queue import claim_due, finish, mark_changed, reprocess_integrations
 from ponte.store.counters import FOLD_LOCK, fold_status_deltas, read_status_counts
 from ponte.store.filters import IntegrationFilter
-from ponte.store.tables import affiliates, integrations, status_count_deltas
+from ponte.store.tables import integrations, status_count_deltas
 
 
 def _truth(conn, account_id):
@@ -29,22 +30,8 @@ def test_counts_follow_inserts_claims_results_and_bulk_reprocess(db):
     with db.write() as conn:
         account = get_or_create_account(conn, slug="loja-a")
         other = get_or_create_account(conn, slug="loja-b")
-        when = now()
         ids = [
-            conn.execute(
-                affiliates.insert()
-                .values(
-                    account_id=acc,
-                    code=code,
-                    name=code,
-                    connector="sandbox",
-                    settings={},
-                    created_at=when,
-                    updated_at=when,
-                )
-                .returning(affiliates.c.id)
-            ).scalar_one()
-            for acc, code in ((account, "MLB"), (account, "AMZ"), (other, "MLB"))
+            add_affiliate(conn, acc, code, code) for acc, code in ((account, "MLB"), (account, "AMZ"), (other, "MLB"))
         ]
         for affiliate_id in ids[:2]:
             mark_changed(conn, account_id=account, flow="price", keys=[(affiliate_id, f"S{n}") for n in range(30)])
@@ -69,20 +56,7 @@ def test_counts_follow_inserts_claims_results_and_bulk_reprocess(db):
 def test_counts_read_before_folding_include_the_pending_deltas(db):
     with db.write() as conn:
         account = get_or_create_account(conn, slug="loja-a")
-        when = now()
-        affiliate_id = conn.execute(
-            affiliates.insert()
-            .values(
-                account_id=account,
-                code="MLB",
-                name="ML",
-                connector="sandbox",
-                settings={},
-                created_at=when,
-                updated_at=when,
-            )
-            .returning(affiliates.c.id)
-        ).scalar_one()
+        affiliate_id = add_affiliate(conn, account, "MLB", "MLB")
         mark_changed(conn, account_id=account, flow="inventory", keys=[(affiliate_id, f"S{n}") for n in range(7)])
     with db.read() as conn:
         assert read_status_counts(conn, account_id=account, flow="inventory") == {
@@ -97,13 +71,7 @@ def test_folding_never_waits_for_another_folder(db):
         pytest.skip("folding is PostgreSQL's (SQLite counts have no deltas)")
     with db.write() as conn:
         account = get_or_create_account(conn, slug="loja-a")
-        when = now()
-        affiliate_id = conn.execute(
-            affiliates.insert()
-            .values(account_id=account, code="MLB", name="ML", connector="sandbox", settings={}, created_at=when,
-                    updated_at=when)
-            .returning(affiliates.c.id)
-        ).scalar_one()  # fmt: skip
+        affiliate_id = add_affiliate(conn, account, "MLB", "MLB")
         mark_changed(conn, account_id=account, flow="price", keys=[(affiliate_id, f"S{n}") for n in range(5)])
     with db.write() as holder:
         holder.execute(select(func.pg_advisory_xact_lock(literal_column(str(FOLD_LOCK)))))
@@ -127,23 +95,7 @@ def test_causes_from_the_kept_counts_equal_grouping_the_rows(db):
 
     with db.write() as conn:
         account = get_or_create_account(conn, slug="loja-a")
-        when = now()
-        ids = [
-            conn.execute(
-                affiliates.insert()
-                .values(
-                    account_id=account,
-                    code=code,
-                    name=code,
-                    connector="sandbox",
-                    settings={},
-                    created_at=when,
-                    updated_at=when,
-                )
-                .returning(affiliates.c.id)
-            ).scalar_one()
-            for code in ("MLB", "AMZ")
-        ]
+        ids = [add_affiliate(conn, account, code, code) for code in ("MLB", "AMZ")]
         for flow in ("product", "price"):
             mark_changed(conn, account_id=account, flow=flow, keys=[(a, f"S{n}") for a in ids for n in range(12)])
     causes = [("invalid_gtin", "sem gtin"), ("missing_attribute", "atributo <n> ausente"), (None, "algo estranho")]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from factories import add_affiliate
 from ponte.auth import get_or_create_account
-from ponte.clock import now
 from ponte.engine.queue import mark_changed
 from ponte.store.filters import IntegrationFilter
-from ponte.store.tables import affiliates, integrations
+from ponte.store.tables import integrations
 
 ENTITIES = ["CC-0001", "CC-0002", "CC-0100", "cc-0001", "CD-0001", "CC_0001", "CC%0001"]
 
@@ -22,20 +22,7 @@ def _matches(db, **kwargs):
 def test_prefix_search_matches_exactly_the_entities_that_begin_with_it(db):
     with db.write() as conn:
         account = get_or_create_account(conn, slug="loja-a")
-        at = now()
-        affiliate_id = conn.execute(
-            affiliates.insert()
-            .values(
-                account_id=account,
-                code="MLB",
-                name="ML",
-                connector="sandbox",
-                settings={},
-                created_at=at,
-                updated_at=at,
-            )
-            .returning(affiliates.c.id)
-        ).scalar_one()
+        affiliate_id = add_affiliate(conn, account, "MLB", "MLB")
         mark_changed(conn, account_id=account, flow="price", keys=[(affiliate_id, e) for e in ENTITIES])
     assert _matches(db, entity_prefix="CC-000") == ["CC-0001", "CC-0002"]
     assert _matches(db, entity_prefix="CC-0") == ["CC-0001", "CC-0002", "CC-0100"]  # a second prefix, no stale cache

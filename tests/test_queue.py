@@ -5,33 +5,21 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
+from factories import add_affiliate
 from ponte.auth import get_or_create_account
 from ponte.clock import now
 from ponte.domain import Disposition, Status
 from ponte.engine.queue import claim_due, count_reprocessable, finish, mark_changed, reprocess_integrations
 from ponte.engine.retry import next_step
 from ponte.store.filters import IntegrationFilter
-from ponte.store.tables import affiliates, audit_log, integrations
+from ponte.store.tables import audit_log, integrations
 
 
 def _store(conn):
     account_id = get_or_create_account(conn, slug="loja-a")
-    when = now()
-    affiliate_id = conn.execute(
-        insert(affiliates)
-        .values(
-            account_id=account_id,
-            code="MLB",
-            name="Mercado Livre",
-            connector="sandbox",
-            settings={},
-            created_at=when,
-            updated_at=when,
-        )
-        .returning(affiliates.c.id)
-    ).scalar_one()
+    affiliate_id = add_affiliate(conn, account_id, "MLB", "Mercado Livre")
     return account_id, affiliate_id
 
 

@@ -6,23 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from factories import add_affiliate
 from ponte.auth import get_or_create_account
 from ponte.clock import now
 from ponte.engine.queue import insert_attempt, mark_changed
 from ponte.store.partitions import create_month_partitions, prune_attempts
-from ponte.store.tables import affiliates, attempt_bodies, attempts, integrations
+from ponte.store.tables import attempt_bodies, attempts, integrations
 
 
 def _log(conn, when_list):
     account = get_or_create_account(conn, slug="loja-a")
-    at = now()
-    affiliate_id = conn.execute(
-        affiliates.insert()
-        .values(
-            account_id=account, code="MLB", name="ML", connector="sandbox", settings={}, created_at=at, updated_at=at
-        )
-        .returning(affiliates.c.id)
-    ).scalar_one()
+    affiliate_id = add_affiliate(conn, account, "MLB", "MLB")
     mark_changed(conn, account_id=account, flow="price", keys=[(affiliate_id, "SKU-1")])
     integration_id = conn.execute(select(integrations.c.id)).scalar_one()
     for when in when_list:

@@ -5,31 +5,18 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from factories import add_affiliate
 from ponte.auth import get_or_create_account
-from ponte.clock import now
 from ponte.engine.queue import claim_due, finish, mark_changed
 from ponte.services.errors import InputError
 from ponte.services.rules import account_rules, add_rule, reclassify_errors
-from ponte.store.tables import affiliates, audit_log, integrations
+from ponte.store.tables import audit_log, integrations
 
 ODD = "Erro 7781 no processamento do anúncio: consulte o suporte"
 
 
 def _error_row(conn, account_id, message, category):
-    when = now()
-    affiliate_id = conn.execute(
-        affiliates.insert()
-        .values(
-            account_id=account_id,
-            code="MLB",
-            name="ML",
-            connector="sandbox",
-            settings={"profile": "mercadolivre"},
-            created_at=when,
-            updated_at=when,
-        )
-        .returning(affiliates.c.id)
-    ).scalar_one()
+    affiliate_id = add_affiliate(conn, account_id, "MLB", "MLB")
     mark_changed(conn, account_id=account_id, flow="product", keys=[(affiliate_id, "SKU-1"), (affiliate_id, "SKU-2")])
     c1, c2 = claim_due(conn, owner="w", limit=10, lease_seconds=60)
     finish(

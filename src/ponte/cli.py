@@ -20,8 +20,8 @@ from ponte.cli_common import (
     clear_errors,
     console,
     err,
+    open_account,
     open_db,
-    resolve_account,
     setup_logging,
 )
 from ponte.cli_tokens import token_app
@@ -162,8 +162,7 @@ def status_command(
     from ponte.store.queries import status_counts
 
     with clear_errors():
-        _settings, db = open_db(data_dir, database_url)
-        account_id = resolve_account(db, account)
+        db, account_id = open_account(data_dir, database_url, account)
         with db.read() as conn:
             rows = status_counts(conn, account_id=account_id)
     if as_json:
@@ -199,8 +198,7 @@ def reprocess_command(
     from ponte.store.filters import IntegrationFilter
 
     with clear_errors():
-        _settings, db = open_db(data_dir, database_url)
-        account_id = resolve_account(db, account)
+        db, account_id = open_account(data_dir, database_url, account)
         filt = IntegrationFilter(
             flow=flow.value if flow else None,
             statuses=tuple(s.value for s in (status or [Status.ERROR])),
@@ -262,8 +260,7 @@ def import_command(
             text = file.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError:
             raise CliError(f"{file} is not UTF-8 text")
-        _settings, db = open_db(data_dir, database_url)
-        account_id = resolve_account(db, account)
+        db, account_id = open_account(data_dir, database_url, account)
         columns = (TextColumn("Importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=err, disable=not err.is_terminal) as bar:
             task = bar.add_task("import", total=None)

@@ -64,6 +64,12 @@ def open_db(
     return settings, db
 
 
+def open_account(data_dir: Path | None, database_url: str | None, account: str | None) -> tuple[Database, int]:
+    """The migrated database and the id of the account a command works on."""
+    _settings, db = open_db(data_dir, database_url)
+    return db, resolve_account(db, account)
+
+
 def resolve_account(db: Database, slug: str | None) -> int:
     with db.read() as conn:
         rows = conn.execute(select(accounts.c.id, accounts.c.slug).order_by(accounts.c.id)).all()

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ponte.cli_common import AccountOpt, DatabaseUrl, DataDir, clear_errors, console, err, open_db, resolve_account
+from ponte.cli_common import AccountOpt, DatabaseUrl, DataDir, clear_errors, console, err, open_account
 from ponte.domain import Role
 from ponte.services import tokens
 
@@ -31,8 +31,7 @@ def token_create(
 ) -> None:
     """Create a token and print it (alone, on stdout). It is not shown again: store it now."""
     with clear_errors():
-        _settings, db = open_db(data_dir, database_url)
-        account_id = resolve_account(db, account)
+        db, account_id = open_account(data_dir, database_url, account)
         with db.write() as conn:
             made = tokens.create_token(conn, account_id=account_id, name=name, role=role, actor=CLI_ACTOR)
     sys.stdout.write(made.token + "\n")
@@ -49,8 +48,7 @@ def token_list(
 ) -> None:
     """The account's tokens: id, name, prefix and role (never the token itself)."""
     with clear_errors():
-        _settings, db = open_db(data_dir, database_url)
-        account_id = resolve_account(db, account)
+        db, account_id = open_account(data_dir, database_url, account)
         with db.read() as conn:
             rows = tokens.list_tokens(conn, account_id=account_id, include_revoked=include_revoked)
     if as_json:
@@ -74,8 +72,7 @@ def token_revoke(
 ) -> None:
     """Revoke a token: the next call with it is refused."""
     with clear_errors():
-        _settings, db = open_db(data_dir, database_url)
-        account_id = resolve_account(db, account)
+        db, account_id = open_account(data_dir, database_url, account)
         with db.write() as conn:
             tokens.revoke_token(conn, account_id=account_id, token_id=token_id, actor=CLI_ACTOR)
     console.print(f"Token {token_id} revoked.")
