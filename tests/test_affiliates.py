@@ -22,12 +22,28 @@ def box(tmp_path):
 def test_a_settings_change_keeps_the_connector_secret_and_the_webhook_secret(db, box):
     with db.write() as conn:
         account = get_or_create_account(conn, slug="loja-a")
-        affiliate_id = create_affiliate(conn, box=box, account_id=account, code="MLB", name="ML", connector="sandbox",
-                                        settings=SETTINGS, actor="ada@loja")
+        affiliate_id = create_affiliate(
+            conn,
+            box=box,
+            account_id=account,
+            code="MLB",
+            name="ML",
+            connector="sandbox",
+            settings=SETTINGS,
+            actor="ada@loja",
+        )
         row = get_affiliate(conn, account_id=account, affiliate_id=affiliate_id)
-        conn.execute(affiliates.update().values(secrets=box.seal({**box.open(row.secrets), "webhook_secret": "whsec_1"})))
-        update_affiliate(conn, box=box, account_id=account, affiliate_id=affiliate_id, actor="ada@loja",
-                         changes={"settings": {"profile": "magalu", "client_secret": ""}})
+        conn.execute(
+            affiliates.update().values(secrets=box.seal({**box.open(row.secrets), "webhook_secret": "whsec_1"}))
+        )
+        update_affiliate(
+            conn,
+            box=box,
+            account_id=account,
+            affiliate_id=affiliate_id,
+            actor="ada@loja",
+            changes={"settings": {"profile": "magalu", "client_secret": ""}},
+        )
         row = get_affiliate(conn, account_id=account, affiliate_id=affiliate_id)
         audit = conn.execute(select(audit_log.c.action, audit_log.c.actor, audit_log.c.detail)).all()
     assert box.open(row.secrets) == {"client_secret": "s3cr3t", "webhook_secret": "whsec_1"}
@@ -41,6 +57,13 @@ def test_bad_connector_settings_are_refused_with_the_field(db, box):
     with db.write() as conn:
         account = get_or_create_account(conn, slug="loja-a")
         with pytest.raises(InputError) as refused:
-            create_affiliate(conn, box=box, account_id=account, code="MLB", name="ML", connector="sandbox",
-                             settings={**SETTINGS, "base_url": "ftp://x"})
+            create_affiliate(
+                conn,
+                box=box,
+                account_id=account,
+                code="MLB",
+                name="ML",
+                connector="sandbox",
+                settings={**SETTINGS, "base_url": "ftp://x"},
+            )
     assert refused.value.field == "settings.base_url"
