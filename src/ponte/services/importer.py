@@ -101,7 +101,7 @@ def read_records(text: str, fmt: str) -> Iterator[tuple[int, dict[str, Any] | st
             continue
         number = reader.line_num
         if None in row:
-            yield number, f"line has {len(row) - 1 + len(row[None])} cells, the header has {len(reader.fieldnames)}"
+            yield number, f"line has {len(row) - 1 + len(row[None])} cells, the header has {len(header)}"
             continue
         try:
             yield (
