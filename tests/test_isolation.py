@@ -59,6 +59,8 @@ OWN_ROUTES = [
     ("GET", "/api/v1/tokens", None, "admin"),
     ("POST", "/api/v1/tokens", {"name": "x"}, "admin"),
     ("GET", "/api/v1/audit", None, "admin"),
+    ("GET", "/api/v1/rules", None, "viewer"),
+    ("POST", "/api/v1/rules", {"pattern": "sem estoque no cd", "category": "out_of_stock"}, "operator"),
 ]
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from ponte.api import account, affiliates, alerts, catalog, integrations, orders, reports, webhooks
+from ponte.api import account, affiliates, alerts, catalog, integrations, orders, reports, rules, webhooks
 from ponte.api.limits import BodyLimitMiddleware
 from ponte.api.problems import PROBLEM, install_handlers
 from ponte.api.schemas import PROBLEM_RESPONSES
@@ -19,7 +19,7 @@ def install(app: FastAPI) -> None:
     install_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit=app.state.settings.request_limit)
     v1 = APIRouter(prefix=PREFIX, responses=PROBLEM_RESPONSES)
-    for module in (affiliates, catalog, orders, integrations, reports, account, alerts):
+    for module in (affiliates, catalog, orders, integrations, reports, account, alerts, rules):
         v1.include_router(module.router)
     app.include_router(v1)
     # Marketplaces authenticate by signature, not by token: no token problems documented there.

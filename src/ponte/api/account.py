@@ -11,10 +11,10 @@ from pydantic import BaseModel, Field
 from ponte.api.deps import Admin, Db, Viewer
 from ponte.api.schemas import NOT_FOUND, Strict
 from ponte.domain import Flow, Role
-from ponte.knowledge import AccountRule, classify, explanation_json
+from ponte.knowledge import classify, explanation_json
 from ponte.services import audit, connections, tokens
+from ponte.services.rules import account_rules
 from ponte.store.queries import status_counts
-from ponte.store.tables import error_rules
 
 router = APIRouter()
 
@@ -132,16 +132,13 @@ def summary(principal: Viewer, db: Db) -> Summary:
 def explain(principal: Viewer, db: Db, body: ExplainIn) -> ExplanationOut:
     """The category, whether it fixes itself, what to do (pt-BR and English) and the help article."""
     with db.read() as conn:
-        rules = [
-            AccountRule(r.pattern, r.category, r.connector, r.flow)
-            for r in conn.execute(error_rules.select().where(error_rules.c.account_id == principal.account_id))
-        ]
+        own_rules = account_rules(conn, account_id=principal.account_id)
     explanation = classify(
         connector=body.connector,
         flow=body.flow.value if body.flow else None,
         message=body.message,
         http_status=body.http_status,
         code=body.code,
-        account_rules=rules,
+        account_rules=own_rules,
     )
     return ExplanationOut.model_validate(explanation_json(explanation))

@@ -22,7 +22,8 @@ from ponte.clock import now as clock_now
 from ponte.domain import Flow, Status, Trigger
 from ponte.engine.queue import bounded
 from ponte.knowledge import AccountRule, classify, normalise_message
-from ponte.store.tables import affiliates, attempt_bodies, attempts, error_rules, external_batches, integrations
+from ponte.services.rules import account_rules
+from ponte.store.tables import affiliates, attempt_bodies, attempts, external_batches, integrations
 
 MAX_BATCH = 1000
 # A report dated further ahead than this is a clock or date bug on the reporter's side.
@@ -128,7 +129,7 @@ def record_attempts(
         return outcomes
     keys = {(i.flow.value, by_code[i.affiliate.upper()].id, i.entity) for _, i in good}
     ids = _integration_ids(conn, account_id, keys, when)
-    rules = tuple(_account_rules(conn, account_id))
+    rules = tuple(account_rules(conn, account_id=account_id))
     rows = []
     for outcome, item in good:
         affiliate = by_code[item.affiliate.upper()]
@@ -214,11 +215,6 @@ def _find_integrations(
         for id_, flow, affiliate_id, entity in conn.execute(query):
             found[(flow, affiliate_id, entity)] = int(id_)
     return found
-
-
-def _account_rules(conn: Connection, account_id: int) -> list[AccountRule]:
-    rows = conn.execute(select(error_rules).where(error_rules.c.account_id == account_id))
-    return [AccountRule(r.pattern, r.category, r.connector, r.flow) for r in rows]
 
 
 def _attempt_row(
