@@ -24,7 +24,7 @@ def _is_page(request: Request) -> bool:
 
 def install(app: FastAPI) -> None:
     """Mount the pages and static files on the app."""
-    from ponte.web import affiliates, alerts, connections, overview, pages
+    from ponte.web import affiliates, alerts, connections, overview, pages, rules
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
@@ -32,6 +32,7 @@ def install(app: FastAPI) -> None:
     app.include_router(affiliates.router)
     app.include_router(overview.router)
     app.include_router(alerts.router)
+    app.include_router(rules.router)
 
     @app.middleware("http")
     async def remember_locale(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

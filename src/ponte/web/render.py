@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from ponte.domain import ORDER_FLOWS, Flow, Role
 from ponte.web import explain
 from ponte.web.i18n import Translator
+from ponte.web.patterns import suggest_pattern
 from ponte.web.session import FLASH_COOKIE, request_locale
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -58,6 +59,7 @@ env.globals.update(
     is_order_flow=is_order_flow,
     Role=Role,
     STATUSES=("error", "warning", "pending", "success"),
+    suggest_pattern=suggest_pattern,
 )
 
 
