@@ -91,3 +91,4 @@ def setup_logging(verbose: bool = False) -> None:
     )
     # One line per marketplace request would drown what matters; attempts are recorded in the database.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # "running upgrade …" says nothing to an operator
