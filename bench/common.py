@@ -146,24 +146,32 @@ def reset_peak_rss(pid: int) -> None:
 @contextlib.contextmanager
 def bench_database(kind: str, folder: Path) -> Iterator[Settings]:
     """A migrated, empty database: a SQLite file in `folder`, or the `ponte_bench` schema (dropped afterwards)."""
+    with scratch_database(kind, folder, sqlite_dir=folder / "sqlite", pg_url=PG_URL, schema=PG_SCHEMA) as settings:
+        yield settings
+
+
+@contextlib.contextmanager
+def scratch_database(kind: str, folder: Path, *, sqlite_dir: Path, pg_url: str, schema: str) -> Iterator[Settings]:
+    """A migrated, empty database for one run — a SQLite file in `sqlite_dir`, or PostgreSQL schema `schema`
+    (made afresh and dropped afterwards) — with its secret key in `folder`. Benchmarks and chaos runs share it."""
     os.environ["PONTE_SECRET_KEY_FILE"] = str(folder / "secret.key")
     if kind == "sqlite":
-        settings = load_settings(folder / "sqlite")
+        settings = load_settings(sqlite_dir)
         _migrate(settings)
         yield settings
         return
-    admin = Database(load_settings(folder, PG_URL))
+    admin = Database(load_settings(folder, pg_url))
     with admin.write() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{PG_SCHEMA}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    settings = load_settings(folder, f"{PG_URL}{sep}options=-csearch_path%3D{PG_SCHEMA}")
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in pg_url else "?"
+    settings = load_settings(folder, f"{pg_url}{sep}options=-csearch_path%3D{schema}")
     try:
         _migrate(settings)
         yield settings
     finally:
         with admin.write() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
 
 

@@ -11,15 +11,16 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from bench.chaos.check import Report, check_run
+from bench.common import scratch_database
 from ponte.auth import get_or_create_account
 from ponte.clock import now
 from ponte.domain import Role
@@ -29,9 +30,8 @@ from ponte.services.affiliates import create_affiliate
 from ponte.services.catalog import PriceInput, SkuInput, StockInput, save_sku, set_price, set_stock
 from ponte.services.shipping import add_shipping_rule
 from ponte.services.tokens import create_token
-from ponte.settings import Settings, load_settings
+from ponte.settings import Settings
 from ponte.store.db import Database
-from ponte.store.migrate import migrate
 from ponte.store.tables import attempt_bodies, integrations
 
 PG_URL = os.environ.get("PONTE_CHAOS_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/test"
@@ -41,34 +41,10 @@ PROFILE, SELLER, SECRET = "mercadolivre", "loja-caos", "caos-secret"
 # -- databases ----------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def database(kind: str, folder: Path) -> Iterator[Settings]:
+def database(kind: str, folder: Path) -> contextlib.AbstractContextManager[Settings]:
     """A migrated, empty database: a SQLite file in `folder`, or a PostgreSQL schema of this run's own."""
-    os.environ["PONTE_SECRET_KEY_FILE"] = str(folder / "secret.key")
-    if kind == "sqlite":
-        settings = load_settings(folder)
-        _migrate(settings)
-        yield settings
-        return
     schema = f"ponte_chaos_{os.getpid()}_{random.randrange(10**6)}"
-    admin = Database(load_settings(folder, PG_URL))
-    with admin.write() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    settings = load_settings(folder, f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
-    try:
-        _migrate(settings)
-        yield settings
-    finally:
-        with admin.write() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-
-
-def _migrate(settings: Settings) -> None:
-    db = Database(settings)
-    migrate(db)
-    db.dispose()
+    return scratch_database(kind, folder, sqlite_dir=folder, pg_url=PG_URL, schema=schema)
 
 
 def free_port() -> int:
