@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, or_, select, update
+from sqlalchemy import Connection, Row, and_, or_, select
 
 from ponte.alerts import evaluate_alerts
 from ponte.clock import now
 from ponte.connectors.base import Connector, Outcome
 from ponte.domain import Disposition, Flow, Status, Trigger
 from ponte.engine import payloads
+from ponte.engine.feeds import poll_order_feeds
 from ponte.engine.orders import place_order
 from ponte.engine.queue import Claim, Result, claim_due, mark_changed, record_results, release
 from ponte.engine.retry import next_step
@@ -33,13 +34,12 @@ from ponte.knowledge import AccountRule, classify, normalise_message
 from ponte.metrics import CLASSIFIER_SECONDS, observe_attempt, timed
 from ponte.secrets import SecretBox
 from ponte.services.affiliates import connector_for
-from ponte.services.orders import receive_order
 from ponte.services.rules import rules_by_account
 from ponte.settings import Settings
 from ponte.store.counters import fold_status_deltas
 from ponte.store.db import Database
 from ponte.store.partitions import create_month_partitions, prune_attempts
-from ponte.store.tables import affiliates, feed_cursors, integrations
+from ponte.store.tables import affiliates, integrations
 
 log = logging.getLogger("ponte.worker")
 
@@ -355,46 +355,7 @@ class Worker:
     # -- order feeds --------------------------------------------------------------------------------
     def poll_orders(self) -> int:
         """Read every enabled marketplace's order feed once and record new orders. Returns how many were new."""
-        with self.db.read() as conn:
-            rows = conn.execute(
-                select(affiliates, feed_cursors.c.cursor)
-                .outerjoin(feed_cursors, feed_cursors.c.affiliate_id == affiliates.c.id)
-                .where(affiliates.c.enabled.is_(True), affiliates.c.kind == "marketplace")
-            ).all()
-        new = 0
-        for row in rows:
-            connector = self._connector(row)
-            if Flow.ORDER.value not in connector.flows:
-                continue
-            try:
-                page = connector.fetch_orders(row.cursor)
-            except Exception:
-                log.warning("reading the order feed of %s failed: %s", row.code, traceback.format_exc())
-                continue
-            if page.outcome is not None and page.outcome.status == Status.ERROR:
-                log.warning("order feed of %s: %s", row.code, page.outcome.message)
-                continue
-            new += self._store_orders(row, page.orders, page.cursor)
-        return new
-
-    def _store_orders(self, affiliate: Row, orders: list[dict[str, Any]], cursor: str | None) -> int:
-        new = 0
-        with self.db.write() as conn:
-            for data in orders:
-                try:
-                    with conn.begin_nested():
-                        _, is_new = receive_order(
-                            conn,
-                            account_id=affiliate.account_id,
-                            affiliate_id=affiliate.id,
-                            data=data,
-                            actor=f"feed:{affiliate.code}",
-                        )
-                    new += is_new
-                except ValueError as exc:
-                    log.warning("order %s from %s refused: %s", data.get("id"), affiliate.code, exc)
-            _save_cursor(conn, affiliate.id, cursor)
-        return new
+        return poll_order_feeds(self.db, self._connector)
 
     def maintain(self) -> int:
         """Hourly housekeeping: make next months' attempt partitions, prune attempts past retention."""
@@ -515,11 +476,3 @@ class Worker:
         cache = self._local.__dict__.get("connectors", {})
         for connector in cache.values():
             connector.close()
-
-
-def _save_cursor(conn: Connection, affiliate_id: int, cursor: str | None) -> None:
-    changed = conn.execute(
-        update(feed_cursors).where(feed_cursors.c.affiliate_id == affiliate_id).values(cursor=cursor, polled_at=now())
-    )
-    if not changed.rowcount:
-        conn.execute(feed_cursors.insert().values(affiliate_id=affiliate_id, cursor=cursor, polled_at=now()))
