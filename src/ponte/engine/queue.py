@@ -223,24 +223,7 @@ def finish(
     so the newest data is sent next; the attempt's own result is still shown. Returns False when the
     lease was lost (the row belongs to another worker now): only its attempt count moves, to match the attempt rows.
     """
-    i = integrations.c
-    common = _released() | {key: state[key] for key in STATE_KEYS if key in state}
-    done = conn.execute(
-        update(integrations)
-        .where(i.id == claim.id, i.lease_owner == owner, i.change_seq == claim.seq)
-        .values(**common, status=state["status"], due_at=state["due_at"], retry_count=state["retry_count"])
-    )
-    if done.rowcount:
-        return True
-    changed = conn.execute(
-        update(integrations)
-        .where(i.id == claim.id, i.lease_owner == owner)
-        .values(**{**common, "next_trigger": Trigger.CHANGE.value, "retry_count": 0})
-    )
-    if not changed.rowcount:
-        # The lease was lost, yet the attempt happened and its row is recorded: count it, change nothing else.
-        conn.execute(update(integrations).where(i.id == claim.id).values(attempt_count=i.attempt_count + 1))
-    return bool(changed.rowcount)
+    return _write_states(conn, owner=owner, items=[(claim, state)])[0]
 
 
 @dataclass
@@ -265,10 +248,15 @@ def record_results(conn: Connection, *, owner: str, results: Sequence[Result], b
     """
     if not results:
         return []
-    i = integrations.c
     _insert_attempts(conn, results, body_limit)
+    return _write_states(conn, owner=owner, items=[(r.claim, r.state) for r in results])
+
+
+def _write_states(conn: Connection, *, owner: str, items: Sequence[tuple[Claim, dict[str, Any]]]) -> list[bool]:
+    """The states half of `record_results` (and all of `finish`): one UPDATE per kind of outcome, in id order."""
+    i = integrations.c
     # Lock the rows (in id order, as any other batch does) and split them by what became of them meanwhile.
-    query = select(i.id, i.lease_owner, i.change_seq).where(i.id.in_([r.claim.id for r in results])).order_by(i.id)
+    query = select(i.id, i.lease_owner, i.change_seq).where(i.id.in_([claim.id for claim, _ in items])).order_by(i.id)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
     current = {row.id: (row.lease_owner, row.change_seq) for row in conn.execute(query)}
@@ -276,8 +264,7 @@ def record_results(conn: Connection, *, owner: str, results: Sequence[Result], b
     changed: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     lost: list[dict[str, Any]] = []
     held: list[bool] = []
-    for result in results:
-        claim, state = result.claim, result.state
+    for claim, state in items:
         lease_owner, seq = current.get(claim.id, (None, None))
         keys = tuple(key for key in STATE_KEYS if key in state)
         params = {"b_id": claim.id, "b_owner": owner} | {f"v_{key}": state[key] for key in keys}
