@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import Connection, Row, select
 
-from ponte.services.catalog import available_stock
-from ponte.store.tables import orders, skus, stock
+from ponte.services.catalog import available_stock, available_stocks
+from ponte.store.tables import orders, skus
 
 
 class EntityGone(LookupError):
@@ -89,10 +89,7 @@ class Catalog:
             query = select(skus).where(skus.c.account_id == account_id, skus.c.sku.in_(codes))
             self.skus.update({(account_id, r.sku): r for r in conn.execute(query)})
         ids = {self.skus[k].id for k in stock_of if k in self.skus and self.skus[k].active}
-        self.stock: dict[int, int] = {}
-        if ids:  # as services.catalog.available_stock: quantity less reservations, over every warehouse
-            query = select(stock.c.sku_id, func.sum(stock.c.quantity - stock.c.reserved)).where(stock.c.sku_id.in_(ids))
-            self.stock = {r[0]: max(0, int(r[1] or 0)) for r in conn.execute(query.group_by(stock.c.sku_id))}
+        self.stock = available_stocks(conn, sku_ids=ids)
 
     def _sku(self, account_id: int, code: str) -> Row:
         row = self.skus.get((account_id, code))

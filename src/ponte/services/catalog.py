@@ -3,6 +3,7 @@ enabled marketplace pending, so the worker sends the newest data."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
@@ -215,7 +216,17 @@ def get_sku(conn: Connection, *, account_id: int, sku: str) -> Row:
 
 def available_stock(conn: Connection, *, sku_id: int) -> int:
     """Stock that can be sold: quantity less reservations, over every warehouse."""
-    total = conn.execute(
-        select(func.coalesce(func.sum(stock.c.quantity - stock.c.reserved), 0)).where(stock.c.sku_id == sku_id)
-    ).scalar_one()
-    return max(0, int(total))
+    return available_stocks(conn, sku_ids=[sku_id]).get(sku_id, 0)
+
+
+def available_stocks(conn: Connection, *, sku_ids: Iterable[int]) -> dict[int, int]:
+    """`available_stock` of many SKUs in one query; a SKU without stock rows is absent (0)."""
+    ids = list(sku_ids)
+    if not ids:
+        return {}
+    query = (
+        select(stock.c.sku_id, func.sum(stock.c.quantity - stock.c.reserved))
+        .where(stock.c.sku_id.in_(ids))
+        .group_by(stock.c.sku_id)
+    )
+    return {int(r[0]): max(0, int(r[1] or 0)) for r in conn.execute(query)}
