@@ -33,7 +33,7 @@ from ponte.engine.retry import next_step
 from ponte.knowledge import AccountRule, classify, normalise_message
 from ponte.metrics import CLASSIFIER_SECONDS, observe_attempt, timed
 from ponte.secrets import SecretBox
-from ponte.services.affiliates import connector_for
+from ponte.services.affiliates import connector_for, marketplace_of
 from ponte.services.rules import rules_by_account
 from ponte.settings import Settings
 from ponte.store.counters import fold_status_deltas
@@ -253,7 +253,7 @@ class Worker:
             return outcome.category, outcome.disposition
         with timed(CLASSIFIER_SECONDS):
             explanation = classify(
-                connector=work.affiliate.settings.get("profile") or work.affiliate.connector,
+                connector=marketplace_of(work.affiliate),
                 flow=work.claim.flow,
                 message=outcome.message,
                 http_status=outcome.http_status,

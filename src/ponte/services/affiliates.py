@@ -194,6 +194,11 @@ def public_settings(row: Row) -> dict[str, Any]:
     return shown
 
 
+def marketplace_of(row: Row) -> str:
+    """Whose error vocabulary an affiliate speaks, for the knowledge base: its sandbox profile, else its connector."""
+    return str((row.settings or {}).get("profile") or row.connector)
+
+
 def connector_for(row: Row, *, box: SecretBox, timeout: float, body_limit: int) -> Connector:
     """Instantiate the affiliate's connector with its decrypted settings."""
     return build_connector(

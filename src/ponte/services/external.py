@@ -22,6 +22,7 @@ from ponte.clock import now as clock_now
 from ponte.domain import Flow, Status, Trigger
 from ponte.engine.queue import bounded
 from ponte.knowledge import AccountRule, classify, normalise_message
+from ponte.services.affiliates import marketplace_of
 from ponte.services.rules import account_rules
 from ponte.store.tables import affiliates, attempt_bodies, attempts, external_batches, integrations
 
@@ -228,7 +229,7 @@ def _attempt_row(
     category = disposition = cause = None
     if item.status == Status.ERROR:
         category, disposition, cause = _classify(
-            affiliate.settings.get("profile") or affiliate.connector,
+            marketplace_of(affiliate),
             item.flow.value,
             item.message or "",
             item.http_status,

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Row, delete, insert, select, update
 from ponte.clock import now
 from ponte.domain import Flow, Status
 from ponte.knowledge import AccountRule, KnowledgeError, classify, normalise_message, validate_account_rule
+from ponte.services.affiliates import marketplace_of
 from ponte.services.audit import record
 from ponte.services.errors import InputError, NotFound
 from ponte.store.tables import affiliates, error_rules, integrations
@@ -99,7 +100,7 @@ def reclassify_errors(conn: Connection, *, account_id: int) -> int:
     changed = 0
     for row in rows:
         explanation = classify(
-            connector=row.settings.get("profile") or row.connector,
+            connector=marketplace_of(row),
             flow=row.flow,
             message=row.message or "",
             code=row.code,
