@@ -9,13 +9,14 @@ an integration Ponte has queued itself keeps its queued state; only its attempt 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import Connection, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ponte.clock import now as clock_now
@@ -187,11 +188,23 @@ def _integration_ids(
     return found
 
 
-_FIND = text(
+# By exact (flow, affiliate_id, entity) key, served by the unique index, one statement per batch: the keys go
+# in as arrays (PostgreSQL) or one JSON array (SQLite) and are joined to the table (SQLite's CROSS JOIN keeps
+# the keys as the outer loop: its planner would otherwise scan the table). A long row-value IN list planned
+# badly on PostgreSQL and cost SQLite a scan of the list per row.
+_FIND_POSTGRES = text(
     """
     SELECT i.id, i.flow, i.affiliate_id, i.entity
     FROM unnest(CAST(:flows AS text[]), CAST(:affiliates AS bigint[]), CAST(:entities AS text[])) AS k(f, a, e)
     JOIN integrations AS i ON i.account_id = :account AND i.flow = k.f AND i.affiliate_id = k.a AND i.entity = k.e
+    """
+)
+_FIND_SQLITE = text(
+    """
+    SELECT i.id, i.flow, i.affiliate_id, i.entity
+    FROM json_each(:keys) AS k CROSS JOIN integrations AS i
+    WHERE i.account_id = :account AND i.flow = k.value ->> 0 AND i.affiliate_id = k.value ->> 1
+        AND i.entity = k.value ->> 2
     """
 )
 
@@ -199,23 +212,15 @@ _FIND = text(
 def _find_integrations(
     conn: Connection, account_id: int, keys: set[tuple[str, int, str]]
 ) -> dict[tuple[str, int, str], int]:
-    """By exact (flow, affiliate_id, entity) key, served by the unique index: looking up by entity alone
-    fetched every flow and affiliate of each entity (15 rows per item) to keep one."""
+    """Ids of the integrations with these (flow, affiliate_id, entity) keys that exist."""
     ordered = sorted(keys)
-    found: dict[tuple[str, int, str], int] = {}
-    if conn.dialect.name == "postgresql":  # one join over arrays: a long row-value IN list plans badly there
-        params = {"account": account_id, "flows": [k[0] for k in ordered], "affiliates": [k[1] for k in ordered]}
-        for id_, flow, affiliate_id, entity in conn.execute(_FIND, {**params, "entities": [k[2] for k in ordered]}):
-            found[(flow, affiliate_id, entity)] = int(id_)
-        return found
-    i = integrations.c
-    for start in range(0, len(ordered), _CHUNK):
-        query = select(i.id, i.flow, i.affiliate_id, i.entity).where(
-            i.account_id == account_id, tuple_(i.flow, i.affiliate_id, i.entity).in_(ordered[start : start + _CHUNK])
-        )
-        for id_, flow, affiliate_id, entity in conn.execute(query):
-            found[(flow, affiliate_id, entity)] = int(id_)
-    return found
+    if conn.dialect.name == "postgresql":
+        flows, affiliate_ids, entities = (list(column) for column in zip(*ordered, strict=True))
+        params = {"account": account_id, "flows": flows, "affiliates": affiliate_ids, "entities": entities}
+        rows = conn.execute(_FIND_POSTGRES, params)
+    else:
+        rows = conn.execute(_FIND_SQLITE, {"account": account_id, "keys": json.dumps(ordered)})
+    return {(flow, int(affiliate_id), entity): int(id_) for id_, flow, affiliate_id, entity in rows}
 
 
 def _attempt_row(
@@ -313,7 +318,7 @@ def _insert_attempts(
 
 def _move_current_state(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Count the attempts, and give each integration the state of its newest report when that is newer
-    than what it shows and Ponte has not queued or leased it."""
+    than what it shows and Ponte has not queued or leased it — one UPDATE for the whole batch."""
     counts: dict[int, int] = {}
     newest: dict[int, dict[str, Any]] = {}
     for row in rows:
@@ -321,67 +326,67 @@ def _move_current_state(conn: Connection, rows: list[dict[str, Any]]) -> None:
         counts[key] = counts.get(key, 0) + 1
         if key not in newest or row["started_at"] >= newest[key]["started_at"]:
             newest[key] = row
-    changes = [
-        {
-            "_id": key,
-            "_n": counts[key],
-            "_at": r["started_at"],
-            "_status": r["status"],
-            "_message": r["message"],
-            "_code": r["code"],
-            "_category": r["category"],
-            "_disposition": r["disposition"],
-            "_cause": r["_cause"],
-        }
-        for key, r in newest.items()
-    ]
+    ids = sorted(newest)
+    columns: dict[str, list[Any]] = {
+        "id": ids,
+        "n": [counts[key] for key in ids],
+        "at": [newest[key]["started_at"] for key in ids],
+    }
+    for column in _STATE:
+        columns[column] = [newest[key]["_cause" if column == "cause" else column] for key in ids]
     if conn.dialect.name == "postgresql":
-        _lock_in_order(conn, sorted(newest))
-        _move_with_arrays(conn, changes)
+        _lock_in_order(conn, ids)
+        conn.execute(_UPDATE_POSTGRES, columns)
         return
-    i = integrations.c
-    conn.execute(
-        update(integrations).where(i.id == bindparam("_id")).values(attempt_count=i.attempt_count + bindparam("_n")),
-        changes,
-    )
-    queued_by_ponte = and_(i.status == Status.PENDING.value, i.due_at.is_not(None))
-    conn.execute(
-        update(integrations)
-        .where(
-            i.id == bindparam("_id"),
-            or_(i.processed_at.is_(None), i.processed_at <= bindparam("_at")),
-            ~queued_by_ponte,
-            i.lease_owner.is_(None),
-        )
-        .values(processed_at=bindparam("_at"), **{c: bindparam(f"_{c}") for c in _STATE}),
-        changes,
-    )
+    stored_time = _sqlite_time(conn)
+    columns["at"] = [stored_time(at) for at in columns["at"]]
+    conn.execute(_UPDATE_SQLITE, {"changes": json.dumps(list(zip(*columns.values(), strict=True)))})
 
 
 _STATE = ("status", "message", "code", "category", "disposition", "cause")
-# One UPDATE for the whole batch: on PostgreSQL a thousand single-row updates cost a thousand round trips.
-_ARRAY_UPDATE = text(
-    """
+# A report moves the state only when it is newer than what the integration shows and Ponte has not queued
+# (pending with a due time) or leased the integration itself.
+_FRESH = (
+    "((i.processed_at IS NULL OR i.processed_at <= v.at) AND i.lease_owner IS NULL"
+    " AND NOT (i.status = 'pending' AND i.due_at IS NOT NULL))"
+)
+_SET = ",\n        ".join(
+    [
+        "attempt_count = i.attempt_count + v.n",
+        f"processed_at = CASE WHEN {_FRESH} THEN v.at ELSE i.processed_at END",
+        *(f"{c} = CASE WHEN {_FRESH} THEN v.{c} ELSE i.{c} END" for c in _STATE),
+    ]
+)
+_UPDATE_POSTGRES = text(
+    f"""
     UPDATE integrations AS i SET
-        attempt_count = i.attempt_count + v.n,
-        processed_at = CASE WHEN {fresh} THEN v.at ELSE i.processed_at END,
-        {columns}
+        {_SET}
     FROM unnest(
-        CAST(:ids AS bigint[]), CAST(:ns AS int[]), CAST(:ats AS timestamptz[]), CAST(:status AS text[]),
+        CAST(:id AS bigint[]), CAST(:n AS int[]), CAST(:at AS timestamptz[]), CAST(:status AS text[]),
         CAST(:message AS text[]), CAST(:code AS text[]), CAST(:category AS text[]), CAST(:disposition AS text[]),
         CAST(:cause AS text[])
     ) AS v(id, n, at, status, message, code, category, disposition, cause)
     WHERE i.id = v.id
-    """.format(
-        fresh="((i.processed_at IS NULL OR i.processed_at <= v.at) AND i.lease_owner IS NULL"
-        " AND NOT (i.status = 'pending' AND i.due_at IS NOT NULL))",
-        columns=",\n        ".join(
-            f"{c} = CASE WHEN ((i.processed_at IS NULL OR i.processed_at <= v.at) AND i.lease_owner IS NULL"
-            f" AND NOT (i.status = 'pending' AND i.due_at IS NOT NULL)) THEN v.{c} ELSE i.{c} END"
-            for c in _STATE
-        ),
-    )
+    """
 )
+_UPDATE_SQLITE = text(
+    f"""
+    UPDATE integrations AS i SET
+        {_SET}
+    FROM (
+        SELECT value ->> 0 AS id, value ->> 1 AS n, value ->> 2 AS at, value ->> 3 AS status,
+            value ->> 4 AS message, value ->> 5 AS code, value ->> 6 AS category, value ->> 7 AS disposition,
+            value ->> 8 AS cause
+        FROM json_each(:changes)
+    ) AS v
+    WHERE i.id = v.id
+    """
+)
+
+
+def _sqlite_time(conn: Connection) -> Any:
+    """How SQLite stores a time (the text the column's type writes), for times passed inside a JSON array."""
+    return integrations.c.processed_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
 
 
 # Row locks in id order before the UPDATE, whose join over unnest() would take them in whatever order its plan
@@ -393,14 +398,3 @@ _LOCK = text("SELECT id FROM integrations WHERE id = ANY(CAST(:ids AS bigint[]))
 
 def _lock_in_order(conn: Connection, ids: list[int]) -> None:
     conn.execute(_LOCK, {"ids": ids}).close()
-
-
-def _move_with_arrays(conn: Connection, changes: list[dict[str, Any]]) -> None:
-    params: dict[str, list[Any]] = {
-        "ids": [c["_id"] for c in changes],
-        "ns": [c["_n"] for c in changes],
-        "ats": [c["_at"] for c in changes],
-    }
-    for column in _STATE:
-        params[column] = [c[f"_{column}"] for c in changes]
-    conn.execute(_ARRAY_UPDATE, params)

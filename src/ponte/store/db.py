@@ -11,6 +11,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 
 from ponte.settings import Settings
 
+SQLITE_CACHE_KIB = 64 * 1024
+
 
 def make_engine(settings: Settings, **kwargs: Any) -> Engine:
     """Create the engine for the configured database, making the data folder for SQLite."""
@@ -38,6 +40,10 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # 64 MiB of page cache (SQLite's default is 2 MiB): a bulk reprocess or a batch of reports touches pages of
+    # six indexes at random, and with the default cache most of those touches went to the OS (3.6 → 2.0 s per
+    # 100,000 reprocessed). Pages are cached as they are read, so a small database costs no more.
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
 
 

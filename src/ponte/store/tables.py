@@ -234,7 +234,6 @@ integrations = Table(
     Index("ix_integrations_queue", "status", "due_at"),
     Index("ix_integrations_list", "account_id", "flow", "status", "processed_at", "id"),
     Index("ix_integrations_affiliate_list", "account_id", "flow", "affiliate_id", "status", "processed_at"),
-    Index("ix_integrations_entity", "account_id", "entity"),
     Index("ix_integrations_cause", "account_id", "status", "category", "cause", "processed_at"),
 )
 
@@ -471,7 +470,9 @@ Index(
     integrations.c.processed_at,
     integrations.c.id,
 )
-# Id/SKU prefix search (LIKE 'x%') on PostgreSQL, whatever the database's collation; SQLite has no such index.
+# Lookups by entity. On PostgreSQL one index serves both equality and the id/SKU prefix search (LIKE 'x%'),
+# whatever the database's collation; SQLite cannot use such an index and keeps a plain one (migration 0007).
+Index("ix_integrations_entity", integrations.c.account_id, integrations.c.entity).ddl_if(dialect="sqlite")
 Index(
     "ix_integrations_entity_prefix",
     integrations.c.account_id,
