@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ponte.api.deps import Db, Operator, Viewer
 from ponte.api.filters import FilterIn, filter_query
@@ -30,10 +30,13 @@ MAX_IDS = connections.MAX_LIMIT
 
 
 class IntegrationOut(BaseModel):
+    # Read straight from the service's row (a dataclass): no intermediate dict per row.
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     flow: str
     entity: str
-    affiliate: str = Field(description="Affiliate code")
+    affiliate: str = Field(validation_alias="affiliate_code", description="Affiliate code")
     affiliate_name: str
     status: str
     message: str | None
@@ -113,8 +116,7 @@ class ReprocessOut(BaseModel):
 
 
 def _out(row: connections.IntegrationRow) -> IntegrationOut:
-    data = asdict(row)
-    return IntegrationOut.model_validate({**data, "affiliate": row.affiliate_code})
+    return IntegrationOut.model_validate(row)
 
 
 @router.get("", response_model=IntegrationPage, summary="List integrations (filters, search, cursor pagination)")

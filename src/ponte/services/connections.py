@@ -189,7 +189,7 @@ _ROW_COLUMNS = (
 
 
 def _row(r: Any) -> IntegrationRow:
-    return IntegrationRow(**{k: r._mapping[k] for k in IntegrationRow.__dataclass_fields__})
+    return IntegrationRow(**r._mapping)
 
 
 def _rows_query(where: Iterable[ColumnElement[bool]]) -> Any:

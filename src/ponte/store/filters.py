@@ -44,7 +44,10 @@ class IntegrationFilter:
             codes = select(affiliates.c.id).where(
                 affiliates.c.account_id == account_id, affiliates.c.code.in_(self.affiliates)
             )
-            where.append(i.affiliate_id.in_(codes))
+            # One affiliate (the common case) as `= (scalar subquery)`: both planners then treat it as a
+            # constant and walk the (flow, affiliate, status) index, instead of filtering another index's rows.
+            one = len(self.affiliates) == 1
+            where.append(i.affiliate_id == codes.scalar_subquery() if one else i.affiliate_id.in_(codes))
         if self.categories:
             where.append(i.category.in_(self.categories))
         if self.date_from:
