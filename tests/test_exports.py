@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from python_calamine import CalamineWorkbook
 from sqlalchemy import update
 
 from factories import add_integration, two_stores
-from ponte.exports import export_integrations, neutralise
+from ponte.exports import _wall_clock, export_integrations, neutralise
 from ponte.store.filters import IntegrationFilter
 from ponte.store.tables import integrations
 
@@ -128,3 +129,20 @@ def test_excel_dates_are_the_store_zones_wall_clock_and_entities_are_neutralised
     (rows,) = _xlsx(db, a.account_id, IntegrationFilter(entity_prefix="=1"), tz="America/Sao_Paulo").values()
     assert rows[1][0] == "'=1+1"
     assert rows[1][4] == datetime(2026, 5, 3, 9, 13, 14)
+
+
+@pytest.mark.parametrize("zone", ["America/Sao_Paulo", "America/New_York", "America/St_Johns", "Australia/Lord_Howe"])
+def test_wall_clock_matches_astimezone_across_daylight_saving_switches(zone: str) -> None:
+    """The per-hour offset memo gives exactly what astimezone gives, in the hours a zone switches too
+    (New York's 1-hour switch, St John's at half past a UTC hour, Lord Howe's half-hour shift)."""
+    local, tz = _wall_clock(ZoneInfo(zone)), ZoneInfo(zone)
+    starts = [datetime(2026, 3, 7, tzinfo=UTC), datetime(2026, 4, 4, tzinfo=UTC), datetime(2026, 10, 3, tzinfo=UTC),
+              datetime(2026, 10, 31, tzinfo=UTC), datetime(2018, 11, 3, tzinfo=UTC)]  # fmt: skip
+    checked = 0
+    for start in starts:
+        for minutes in range(0, 3 * 24 * 60, 7):
+            when = start + timedelta(minutes=minutes, microseconds=123)
+            text = when.replace(tzinfo=None).isoformat(" ")
+            assert local(text) == when.astimezone(tz).replace(tzinfo=None), text
+            checked += 1
+    assert checked > 3000

@@ -18,13 +18,13 @@ import io
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from itertools import chain, islice
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import rustpy_xlsxwriter as xlsx
-from sqlalchemy import ColumnElement, Connection, DateTime, String, and_, func, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Connection, String, and_, cast, func, or_, select, type_coerce
 
 from ponte.metrics import timed_stream
 from ponte.store.db import Database
@@ -105,28 +105,52 @@ def _after(when: datetime | None, last_id: int) -> ColumnElement[bool]:
     return and_(_i.processed_at <= when, or_(_i.processed_at < when, _i.id > last_id))
 
 
-def _batches(
-    conn: Connection, account_id: int, filter: IntegrationFilter, batch: int
-) -> Iterator[tuple[Sequence[Any], Callable[[Any], datetime]]]:
+def _batches(conn: Connection, account_id: int, filter: IntegrationFilter, batch: int) -> Iterator[Sequence[Any]]:
     """The rows `filter` matches in the account, in list order, as lists of up to `batch` plain rows.
 
-    processed_at comes raw, without the column type's conversion per row (a third of the read time at a
-    million rows), with the function that makes it an aware datetime: SQLite keeps naive UTC text.
+    processed_at comes as UTC text on both databases (SQLite keeps it so; PostgreSQL formats it in C), not
+    through the column type's conversion per row: `_wall_clock` turns it into the store's local time.
     """
     if conn.dialect.name == "sqlite":
         when: ColumnElement[Any] = type_coerce(_i.processed_at, String())
-        aware: Callable[[Any], datetime] = lambda text: datetime.fromisoformat(text + "+00:00")  # noqa: E731
     else:
-        when = type_coerce(_i.processed_at, DateTime(timezone=True))
-        aware = lambda value: value  # noqa: E731
+        when = cast(func.timezone("UTC", _i.processed_at), String())
     query = select(_i.id, when, *_COLUMNS).where(*filter.conditions(account_id)).order_by(*_ORDER).limit(batch)
     rows = conn.execute(query).all()
     while rows:
-        yield rows, aware
+        yield rows
         if len(rows) < batch:
             return
         last_id, last_when = rows[-1][:2]
-        rows = conn.execute(query.where(_after(last_when and aware(last_when), last_id))).all()
+        after = datetime.fromisoformat(last_when).replace(tzinfo=UTC) if last_when else None
+        rows = conn.execute(query.where(_after(after, last_id))).all()
+
+
+def _wall_clock(zone: ZoneInfo) -> Callable[[str], datetime]:
+    """UTC text from the database -> the naive wall-clock time in `zone` (what the files show).
+
+    The zone's offset is looked up once per hour of UTC time, not per row (`astimezone` was a tenth of an
+    export); an hour in which the offset changes (a daylight-saving switch) is converted row by row.
+    """
+    offsets: dict[str, timedelta | None] = {}
+
+    def steady_offset(when: datetime) -> timedelta | None:
+        start = when.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
+        first = start.astimezone(zone).utcoffset()
+        last = (start + timedelta(hours=1, microseconds=-1)).astimezone(zone).utcoffset()
+        return first if first == last else None
+
+    def local(text: str) -> datetime:
+        when = datetime.fromisoformat(text)
+        hour = text[:13]
+        if hour not in offsets:
+            offsets[hour] = steady_offset(when)
+        offset = offsets[hour]
+        if offset is None:
+            return when.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
+        return when + offset
+
+    return local
 
 
 class _Memo(dict[Any, str]):
@@ -198,14 +222,14 @@ def export_integrations(
     """
     if fmt not in ("xlsx", "csv"):
         raise ValueError(f"unknown export format {fmt!r}")
-    zone = ZoneInfo(tz)
+    local = _wall_clock(ZoneInfo(tz))
     text, titles = _text(locale), category_titles or {}
 
     def batches(convert: Callable[..., list[Any]]) -> Iterator[list[Any]]:
         with db.read() as conn:
             memos = _translations(conn, account_id, text, titles)
-            for rows, aware in _batches(conn, account_id, filter, batch):
-                yield convert(rows, zone, aware, *memos)
+            for rows in _batches(conn, account_id, filter, batch):
+                yield convert(rows, local, *memos)
 
     if fmt == "csv":
         return timed_stream(_csv(batches(_csv_rows(text["date"])), text), fmt)
@@ -215,14 +239,13 @@ def export_integrations(
 
 
 def _excel_rows(columns: Sequence[str]) -> Callable[..., list[dict[str, Any]]]:
-    """Rows -> the writer's dicts. Dates stay aware in the store's zone: the writer writes their wall clock."""
+    """Rows -> the writer's dicts; dates as the store's wall-clock time."""
     c0, c1, c2, c3, c4, c5, c6, c7 = columns
     danger = _DANGEROUS
 
     def convert(
         rows: Sequence[Any],
-        zone: ZoneInfo,
-        aware: Callable[[Any], datetime],
+        local: Callable[[str], datetime],
         affiliate: _Memo,
         flow: _Memo,
         status: _Memo,
@@ -234,7 +257,7 @@ def _excel_rows(columns: Sequence[str]) -> Callable[..., list[dict[str, Any]]]:
                 c1: affiliate[affiliate_id],
                 c2: flow[flow_],
                 c3: status[status_],
-                c4: aware(when).astimezone(zone) if when is not None else None,
+                c4: local(when) if when is not None else None,
                 c5: category[category_],
                 c6: ("'" + message if message.startswith(danger) else message) if message else "",
                 c7: attempts,
@@ -251,8 +274,7 @@ def _csv_rows(pattern: str) -> Callable[..., list[tuple[Any, ...]]]:
 
     def convert(
         rows: Sequence[Any],
-        zone: ZoneInfo,
-        aware: Callable[[Any], datetime],
+        local: Callable[[str], datetime],
         affiliate: _Memo,
         flow: _Memo,
         status: _Memo,
@@ -264,7 +286,7 @@ def _csv_rows(pattern: str) -> Callable[..., list[tuple[Any, ...]]]:
                 affiliate[affiliate_id],
                 flow[flow_],
                 status[status_],
-                when and date(aware(when).astimezone(zone)),
+                when and date(local(when)),
                 category[category_],
                 ("'" + message if message.startswith(danger) else message) if message else "",
                 attempts,
