@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from factories import add_affiliate
 from ponte.auth import get_or_create_account
 from ponte.clock import now
 from ponte.engine.queue import insert_attempt, mark_changed
+from ponte.store import partitions
 from ponte.store.partitions import create_month_partitions, prune_attempts
 from ponte.store.tables import attempt_bodies, attempts, integrations
 
@@ -43,13 +45,28 @@ def test_it_prunes_attempts_older_than_the_cutoff_with_their_bodies(db):
     with db.write() as conn:
         create_month_partitions(conn, at=datetime(2025, 1, 1, tzinfo=UTC), ahead=2)
         _log(conn, old + recent)
-    with db.write() as conn:
-        removed = prune_attempts(conn, older_than=today - timedelta(days=90))
+    removed = prune_attempts(db, older_than=today - timedelta(days=90))
     with db.read() as conn:
         kept = conn.execute(select(attempts.c.started_at).order_by(attempts.c.started_at)).scalars().all()
         bodies = conn.execute(select(func.count()).select_from(attempt_bodies)).scalar_one()
     assert removed == 2
     assert kept == recent and bodies == 2
+
+
+def test_sqlite_prunes_a_backlog_batch_by_batch_with_every_body(db, monkeypatch):
+    if db.dialect != "sqlite":
+        pytest.skip("PostgreSQL drops whole monthly partitions, not batches")
+    monkeypatch.setattr(partitions, "SQLITE_BATCH", 3)
+    today = now()
+    old = [datetime(2025, 1, day, tzinfo=UTC) for day in range(1, 11)]
+    with db.write() as conn:
+        _log(conn, [*old, today])
+    removed = partitions.prune_attempts(db, older_than=today - timedelta(days=90))
+    with db.read() as conn:
+        kept = conn.execute(select(attempts.c.started_at)).scalars().all()
+        bodies = conn.execute(select(attempt_bodies.c.started_at)).scalars().all()
+    assert removed == 10
+    assert kept == [today] and bodies == [today]
 
 
 def test_partitions_are_made_ahead_once(db):

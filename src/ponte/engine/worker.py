@@ -362,7 +362,7 @@ class Worker:
         cutoff = now() - timedelta(days=self.settings.attempt_retention_days)
         with self.db.write() as conn:
             create_month_partitions(conn)
-            removed = prune_attempts(conn, older_than=cutoff)
+        removed = prune_attempts(self.db, older_than=cutoff)
         if removed:
             log.info("pruned %s attempts older than %s days", removed, self.settings.attempt_retention_days)
         return removed

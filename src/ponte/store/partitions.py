@@ -1,21 +1,22 @@
 """Monthly partitions of the attempt log on PostgreSQL, and retention on both databases.
 
 PostgreSQL: attempts and attempt_bodies are partitioned by month of `started_at`; partitions are made
-a few months ahead and dropped whole when they age out. SQLite: old rows are deleted in batches.
+a few months ahead and dropped whole when they age out. SQLite: old rows are deleted in batches, a
+transaction each.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, delete, select, text
+from sqlalchemy import Connection, text
 
 from ponte.clock import now
-from ponte.store.tables import attempt_bodies, attempts
+from ponte.store.db import Database
 
 PARTITIONED = ("attempts", "attempt_bodies")
 MONTHS_AHEAD = 3
-SQLITE_BATCH = 10_000
+SQLITE_BATCH = 50_000  # attempt ids a SQLite prune transaction covers
 
 
 def _month_start(when: datetime) -> datetime:
@@ -49,18 +50,31 @@ def create_month_partitions(conn: Connection, *, ahead: int = MONTHS_AHEAD, at: 
     return made
 
 
-def prune_attempts(conn: Connection, *, older_than: datetime) -> int:
-    """Remove attempts started before `older_than`. Returns rows removed (PostgreSQL: rows of dropped partitions)."""
-    if conn.dialect.name == "postgresql":
-        return _drop_old_partitions(conn, older_than) + _prune_default(conn, older_than)
+def prune_attempts(db: Database, *, older_than: datetime) -> int:
+    """Remove attempts started before `older_than`. Returns rows removed (PostgreSQL: rows of dropped partitions).
+
+    PostgreSQL drops whole months in one short transaction. SQLite walks the log by id, a range per
+    transaction, so that pruning a big backlog never holds the one write lock for long (workers and operators
+    write in between) and reads the log once: choosing "the oldest 10,000" afresh each time rescanned it.
+    """
+    if db.dialect == "postgresql":
+        with db.write() as conn:
+            return _drop_old_partitions(conn, older_than) + _prune_default(conn, older_than)
+    with db.read() as conn:
+        first, last = conn.execute(text("SELECT min(id), max(id) FROM attempts")).one()
     removed = 0
-    while True:
-        ids = select(attempts.c.id).where(attempts.c.started_at < older_than).limit(SQLITE_BATCH)
-        batch = [r.id for r in conn.execute(ids)]
-        if not batch:
-            return removed
-        conn.execute(delete(attempt_bodies).where(attempt_bodies.c.attempt_id.in_(batch)))
-        removed += conn.execute(delete(attempts).where(attempts.c.id.in_(batch))).rowcount or 0
+    for low in range(first or 0, (last or -1) + 1, SQLITE_BATCH):
+        params = {"t": older_than, "low": low, "high": low + SQLITE_BATCH}
+        with db.write() as conn:
+            conn.execute(_DELETE_BODIES_SQLITE, params)
+            removed += int(conn.execute(_DELETE_ATTEMPTS_SQLITE, params).rowcount or 0)
+    return removed
+
+
+_DELETE_BODIES_SQLITE = text(
+    "DELETE FROM attempt_bodies WHERE attempt_id >= :low AND attempt_id < :high AND started_at < :t"
+)
+_DELETE_ATTEMPTS_SQLITE = text("DELETE FROM attempts WHERE id >= :low AND id < :high AND started_at < :t")
 
 
 def _drop_old_partitions(conn: Connection, older_than: datetime) -> int:
