@@ -25,6 +25,7 @@ from ponte.engine.queue import bounded
 from ponte.knowledge import AccountRule, classify, normalise_message
 from ponte.services.affiliates import marketplace_of
 from ponte.services.rules import account_rules
+from ponte.store.db import insert_many
 from ponte.store.tables import affiliates, attempt_bodies, attempts, external_batches, integrations
 
 MAX_BATCH = 1000
@@ -304,7 +305,7 @@ def _insert_attempts(
 ) -> list[int]:
     ids = _next_ids(conn, len(rows))
     values = [{k: v for k, v in r.items() if not k.startswith("_")} | {"id": i} for r, i in zip(rows, ids, strict=True)]
-    conn.execute(insert(attempts), values)
+    insert_many(conn, attempts, values)
     bodies = [
         {
             "attempt_id": attempt_id,
@@ -315,8 +316,7 @@ def _insert_attempts(
         for attempt_id, item in zip(ids, items, strict=True)
         if item.request is not None or item.response is not None
     ]
-    if bodies:
-        conn.execute(insert(attempt_bodies), bodies)
+    insert_many(conn, attempt_bodies, bodies)
     return ids
 
 
