@@ -13,12 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Update, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Update, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ponte.clock import now as clock_now
 from ponte.domain import Status, Trigger
 from ponte.services.audit import record
+from ponte.store.db import insert_many
 from ponte.store.filters import IntegrationFilter
 from ponte.store.tables import attempt_bodies, attempts, integrations
 
@@ -290,16 +291,13 @@ def _write_states(conn: Connection, *, owner: str, items: Sequence[tuple[Claim, 
 
 
 def _insert_attempts(conn: Connection, results: Sequence[Result], body_limit: int) -> list[int]:
-    """Append the attempts (one executemany INSERT .. RETURNING per set of columns) and their bodies."""
-    ids: list[int] = [0] * len(results)
-    groups: dict[tuple[str, ...], list[int]] = {}
-    for n, result in enumerate(results):
-        groups.setdefault(tuple(sorted(result.attempt)), []).append(n)
-    for positions in groups.values():
-        stmt = insert(attempts).returning(attempts.c.id, sort_by_parameter_order=True)
-        rows = conn.execute(stmt, [results[n].attempt for n in positions]).all()
-        for n, row in zip(positions, rows, strict=True):
-            ids[n] = int(row.id)
+    """Append the attempts and their bodies, ids reserved first so that both go in as plain batches."""
+    ids = reserve_attempt_ids(conn, len(results))
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for attempt_id, result in zip(ids, results, strict=True):
+        groups.setdefault(tuple(sorted(result.attempt)), []).append(result.attempt | {"id": attempt_id})
+    for rows in groups.values():  # insert_many wants the same columns in every row
+        insert_many(conn, attempts, rows)
     bodies = [
         {
             "attempt_id": attempt_id,
@@ -310,9 +308,18 @@ def _insert_attempts(conn: Connection, results: Sequence[Result], body_limit: in
         for attempt_id, result in zip(ids, results, strict=True)
         if result.request is not None or result.response is not None
     ]
-    if bodies:
-        conn.execute(insert(attempt_bodies), bodies)
+    insert_many(conn, attempt_bodies, bodies)
     return ids
+
+
+def reserve_attempt_ids(conn: Connection, count: int) -> list[int]:
+    """Reserve `count` attempt ids, so that attempts and bodies go in as plain batched inserts (no RETURNING)."""
+    if conn.dialect.name == "postgresql":
+        query = text("SELECT nextval(pg_get_serial_sequence('attempts', 'id')) FROM generate_series(1, :n)")
+        return [int(r[0]) for r in conn.execute(query, {"n": count})]
+    # SQLite: write transactions begin IMMEDIATE, so no other writer can take ids until this one commits.
+    top = conn.execute(select(func.coalesce(func.max(attempts.c.id), 0))).scalar_one()
+    return list(range(int(top) + 1, int(top) + 1 + count))
 
 
 def _finish_statement(keys: tuple[str, ...], *, changed: bool) -> Update:

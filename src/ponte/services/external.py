@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy import Connection, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ponte.clock import now as clock_now
 from ponte.domain import Flow, Status, Trigger
-from ponte.engine.queue import bounded
+from ponte.engine.queue import bounded, reserve_attempt_ids
 from ponte.knowledge import AccountRule, classify, normalise_message
 from ponte.services.affiliates import marketplace_of
 from ponte.services.rules import account_rules
@@ -290,20 +290,10 @@ def _classify(
     return found
 
 
-def _next_ids(conn: Connection, count: int) -> list[int]:
-    """Reserve `count` attempt ids, so attempts and bodies go in as two plain batched inserts (no RETURNING)."""
-    if conn.dialect.name == "postgresql":
-        query = text("SELECT nextval(pg_get_serial_sequence('attempts', 'id')) FROM generate_series(1, :n)")
-        return [int(r[0]) for r in conn.execute(query, {"n": count})]
-    # SQLite: the write transaction began IMMEDIATE, so no other writer can take ids until it commits.
-    top = conn.execute(select(func.coalesce(func.max(attempts.c.id), 0))).scalar_one()
-    return list(range(int(top) + 1, int(top) + 1 + count))
-
-
 def _insert_attempts(
     conn: Connection, rows: list[dict[str, Any]], items: list[ExternalAttempt], body_limit: int
 ) -> list[int]:
-    ids = _next_ids(conn, len(rows))
+    ids = reserve_attempt_ids(conn, len(rows))
     values = [{k: v for k, v in r.items() if not k.startswith("_")} | {"id": i} for r, i in zip(rows, ids, strict=True)]
     insert_many(conn, attempts, values)
     bodies = [
