@@ -1,4 +1,4 @@
-"""The outbound HTTP client (connectors/http.py) on its own: keep-alive connections, one per thread, reopened
+"""The outbound HTTP client (connectors/http.py) on its own: keep-alive connections shared by threads, reopened
 when the server closed them while idle; what it sends on the wire."""
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def test_a_connection_the_server_closed_while_idle_is_reopened_not_reported_drop
     assert echo.connections == 2
 
 
-def test_each_thread_has_its_own_connection(echo: Echo) -> None:
+def test_threads_share_the_pool_without_mixing_answers(echo: Echo) -> None:
     client = HttpClient(echo.url)
     try:
         with ThreadPoolExecutor(4) as pool:
@@ -97,7 +97,7 @@ def test_each_thread_has_its_own_connection(echo: Echo) -> None:
     finally:
         client.close()
     assert answers == [{"path": f"/n/{n}"} for n in range(40)]  # no answer read by the wrong thread
-    assert echo.connections <= 4
+    assert echo.connections <= 4  # never more connections than threads asking at once
 
 
 def test_the_base_path_query_and_characters_that_cannot_travel_raw(echo: Echo) -> None:

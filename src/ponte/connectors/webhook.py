@@ -64,7 +64,7 @@ class WebhookConnector(Connector):
         self.config = settings
         self._secret = settings.secret.get_secret_value()
         extra_secrets = [v for k, v in settings.headers.items() if k.lower() in ("authorization", "x-api-key")]
-        # httpx would add a trailing slash to a base URL used alone: split it into origin and path.
+        # The receiver's URL as given (path and query untouched): the origin is the client's base, the rest its path.
         parts = urlsplit(settings.url)
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.http = HttpClient(
