@@ -24,7 +24,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import rustpy_xlsxwriter as xlsx
-from sqlalchemy import ColumnElement, Connection, String, and_, cast, func, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Connection, String, and_, func, or_, select, type_coerce
 
 from ponte.metrics import timed_stream
 from ponte.store.db import Database
@@ -108,13 +108,14 @@ def _after(when: datetime | None, last_id: int) -> ColumnElement[bool]:
 def _batches(conn: Connection, account_id: int, filter: IntegrationFilter, batch: int) -> Iterator[Sequence[Any]]:
     """The rows `filter` matches in the account, in list order, as lists of up to `batch` plain rows.
 
-    processed_at comes as UTC text on both databases (SQLite keeps it so; PostgreSQL formats it in C), not
+    processed_at comes as UTC text on both databases (SQLite keeps it so; PostgreSQL formats it), not
     through the column type's conversion per row: `_wall_clock` turns it into the store's local time.
     """
     if conn.dialect.name == "sqlite":
         when: ColumnElement[Any] = type_coerce(_i.processed_at, String())
     else:
-        when = cast(func.timezone("UTC", _i.processed_at), String())
+        # to_char, not a cast: a cast's text follows the server's DateStyle, which may not be ISO.
+        when = func.to_char(func.timezone("UTC", _i.processed_at), "YYYY-MM-DD HH24:MI:SS.US")
     query = select(_i.id, when, *_COLUMNS).where(*filter.conditions(account_id)).order_by(*_ORDER).limit(batch)
     rows = conn.execute(query).all()
     while rows:
