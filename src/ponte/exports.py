@@ -24,9 +24,10 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import rustpy_xlsxwriter as xlsx
-from sqlalchemy import ColumnElement, Connection, String, and_, func, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Connection, String, func, select, type_coerce
 
 from ponte.metrics import timed_stream
+from ponte.services.connections import LIST_ORDER, after_key
 from ponte.store.db import Database
 from ponte.store.filters import IntegrationFilter
 from ponte.store.tables import affiliates, integrations
@@ -94,19 +95,10 @@ def _text(locale: str) -> dict[str, Any]:
 _i = integrations.c
 # After id and processed_at (the keyset), the exported columns; affiliate_id rather than a join.
 _COLUMNS = (_i.entity, _i.affiliate_id, _i.flow, _i.status, _i.category, _i.message, _i.attempt_count)
-# The Connections list's order (services.connections): newest processing first, never-processed rows before.
-_ORDER = (_i.processed_at.desc().nulls_first(), _i.id)
-
-
-def _after(when: datetime | None, last_id: int) -> ColumnElement[bool]:
-    """Rows after (when, last_id) in (processed_at DESC NULLS FIRST, id ASC) order."""
-    if when is None:  # still among the never-processed rows, which come first
-        return or_(and_(_i.processed_at.is_(None), _i.id > last_id), _i.processed_at.is_not(None))
-    return and_(_i.processed_at <= when, or_(_i.processed_at < when, _i.id > last_id))
 
 
 def _batches(conn: Connection, account_id: int, filter: IntegrationFilter, batch: int) -> Iterator[Sequence[Any]]:
-    """The rows `filter` matches in the account, in list order, as lists of up to `batch` plain rows.
+    """The rows `filter` matches in the account, in the Connections list's order, as lists of up to `batch`.
 
     processed_at comes as UTC text on both databases (SQLite keeps it so; PostgreSQL formats it), not
     through the column type's conversion per row: `_wall_clock` turns it into the store's local time.
@@ -116,7 +108,7 @@ def _batches(conn: Connection, account_id: int, filter: IntegrationFilter, batch
     else:
         # to_char, not a cast: a cast's text follows the server's DateStyle, which may not be ISO.
         when = func.to_char(func.timezone("UTC", _i.processed_at), "YYYY-MM-DD HH24:MI:SS.US")
-    query = select(_i.id, when, *_COLUMNS).where(*filter.conditions(account_id)).order_by(*_ORDER).limit(batch)
+    query = select(_i.id, when, *_COLUMNS).where(*filter.conditions(account_id)).order_by(*LIST_ORDER).limit(batch)
     rows = conn.execute(query).all()
     while rows:
         yield rows
@@ -124,7 +116,7 @@ def _batches(conn: Connection, account_id: int, filter: IntegrationFilter, batch
             return
         last_id, last_when = rows[-1][:2]
         after = datetime.fromisoformat(last_when).replace(tzinfo=UTC) if last_when else None
-        rows = conn.execute(query.where(_after(after, last_id))).all()
+        rows = conn.execute(query.where(after_key(after, last_id))).all()
 
 
 def _wall_clock(zone: ZoneInfo) -> Callable[[str], datetime]:

@@ -156,13 +156,20 @@ def decode_cursor(cursor: str) -> tuple[datetime | None, int]:
         raise InputError("the cursor is not valid: start again from the first page", field="cursor")
 
 
-def _after(cursor: str) -> ColumnElement[bool]:
-    """Rows after the cursor in (processed_at DESC NULLS FIRST, id ASC) order."""
+# The list's order, which exports follow too: newest processing first, never-processed rows before.
+LIST_ORDER = (integrations.c.processed_at.desc().nulls_first(), integrations.c.id)
+
+
+def after_key(when: datetime | None, last_id: int) -> ColumnElement[bool]:
+    """Rows after (when, last_id) in LIST_ORDER: the keyset condition of the next page."""
     i = integrations.c
-    when, last_id = decode_cursor(cursor)
     if when is None:  # still among the never-processed rows, which come first
         return or_(and_(i.processed_at.is_(None), i.id > last_id), i.processed_at.is_not(None))
     return and_(i.processed_at <= when, or_(i.processed_at < when, i.id > last_id))
+
+
+def _after(cursor: str) -> ColumnElement[bool]:
+    return after_key(*decode_cursor(cursor))
 
 
 # -- lists -----------------------------------------------------------------------------------------
@@ -197,7 +204,7 @@ def _rows_query(where: Iterable[ColumnElement[bool]]) -> Any:
         select(*_ROW_COLUMNS)
         .join(affiliates, affiliates.c.id == integrations.c.affiliate_id)
         .where(*where)
-        .order_by(integrations.c.processed_at.desc().nulls_first(), integrations.c.id)
+        .order_by(*LIST_ORDER)
     )
 
 

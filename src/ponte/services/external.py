@@ -31,7 +31,6 @@ from ponte.store.tables import affiliates, attempt_bodies, attempts, external_ba
 MAX_BATCH = 1000
 # A report dated further ahead than this is a clock or date bug on the reporter's side.
 FUTURE_SKEW = timedelta(minutes=5)
-_CHUNK = 500  # ids per IN (...) list
 
 
 class ExternalAttempt(BaseModel):
