@@ -24,17 +24,17 @@ _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ponte"'}
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_box(request: Request) -> SecretBox:
+async def get_box(request: Request) -> SecretBox:
     box: SecretBox = request.app.state.box
     return box
 
@@ -63,7 +63,7 @@ def authenticate(
 def require(role: Role) -> Callable[[Principal], Principal]:
     """A dependency that answers 403 unless the caller's role allows `role`."""
 
-    def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if not principal.can(role):
             raise Problem(403, f"this needs the {role.value} role; the token has {principal.role.value}")
         return principal

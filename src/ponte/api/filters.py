@@ -46,7 +46,7 @@ def make_filter(
     )
 
 
-def filter_query(
+async def filter_query(
     flow: Annotated[Flow | None, Query(description="Only this flow")] = None,
     status: Annotated[list[Status] | None, Query(max_length=MAX_CHOICES, description="Statuses (repeat)")] = None,
     affiliate: Annotated[
