@@ -6,7 +6,7 @@ Every route declares the role it needs with `Depends(require(Role.X))`; there is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -60,7 +60,7 @@ def authenticate(
     return principal
 
 
-def require(role: Role) -> Callable[[Principal], Principal]:
+def require(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that answers 403 unless the caller's role allows `role`."""
 
     async def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
