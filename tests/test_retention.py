@@ -53,20 +53,35 @@ def test_it_prunes_attempts_older_than_the_cutoff_with_their_bodies(db):
     assert kept == recent and bodies == 2
 
 
-def test_sqlite_prunes_a_backlog_batch_by_batch_with_every_body(db, monkeypatch):
+# A lock budget of 0 keeps every range at SQLITE_BATCH ids (each transaction is "too long"); a generous one
+# doubles the range after each quick transaction.
+@pytest.mark.parametrize("lock_seconds", [0.0, 60.0], ids=["fixed-ranges", "growing-ranges"])
+def test_sqlite_prunes_a_backlog_batch_by_batch_with_every_body(db, monkeypatch, lock_seconds):
     if db.dialect != "sqlite":
         pytest.skip("PostgreSQL drops whole monthly partitions, not batches")
     monkeypatch.setattr(partitions, "SQLITE_BATCH", 3)
+    monkeypatch.setattr(partitions, "SQLITE_LOCK_SECONDS", lock_seconds)
+    transactions = []
+    original_write = db.write
+
+    def counting_write():
+        transactions.append(1)
+        return original_write()
+
+    monkeypatch.setattr(db, "write", counting_write)
     today = now()
     old = [datetime(2025, 1, day, tzinfo=UTC) for day in range(1, 11)]
     with db.write() as conn:
         _log(conn, [*old, today])
+    transactions.clear()
     removed = partitions.prune_attempts(db, older_than=today - timedelta(days=90))
     with db.read() as conn:
         kept = conn.execute(select(attempts.c.started_at)).scalars().all()
         bodies = conn.execute(select(attempt_bodies.c.started_at)).scalars().all()
     assert removed == 10
     assert kept == [today] and bodies == [today]
+    # 11 ids: ranges of 3 take four transactions; ranges of 3, 6 and 12 take three.
+    assert len(transactions) == (4 if lock_seconds == 0 else 3)
 
 
 def test_partitions_are_made_ahead_once(db):
