@@ -15,7 +15,8 @@ BARE = (
 
 
 def _searches(ctx: Context) -> dict[str, tuple[dict[str, str], str, tuple[object, ...]]]:
-    """name -> (API params, bare condition, bare params). Prefixes pick about ten SKUs; words a cause."""
+    """name -> (API params, bare condition, bare params). Prefixes pick about ten SKUs; words a cause, a rare
+    word, and one that no message holds."""
     prefix = ctx.data.sku(ctx.data.skus // 2)[:-1]
     return {
         "search_prefix": ({"search": prefix}, "i.entity LIKE ?", (prefix + "%",)),
@@ -25,6 +26,8 @@ def _searches(ctx: Context) -> dict[str, tuple[dict[str, str], str, tuple[object
             ("%estoque%",),
         ),
         "search_rare_word": ({"words": "promotion"}, "lower(i.message) LIKE ?", ("%promotion%",)),
+        # A word no message holds (a typo, a phrase from another store): the list order cannot stop early.
+        "search_no_match": ({"words": "xyzzy"}, "lower(i.message) LIKE ?", ("%xyzzy%",)),
     }
 
 

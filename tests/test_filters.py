@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text, update
 
 from factories import add_affiliate
 from ponte.auth import get_or_create_account
 from ponte.engine.queue import mark_changed
+from ponte.services import connections
 from ponte.store.filters import IntegrationFilter
 from ponte.store.tables import integrations
 
@@ -30,3 +32,71 @@ def test_prefix_search_matches_exactly_the_entities_that_begin_with_it(db):
     assert _matches(db, entity_prefix="CC%") == ["CC%0001"]
     assert _matches(db, entity_prefix="cc") == ["cc-0001"]  # ids are case-sensitive
     assert _matches(db, entity_prefix="ZZ") == []
+
+
+MESSAGES = {
+    "CC-0001": "Estoque insuficiente no armazém",
+    "CC-0002": "O EAN 7891234567895 é inválido",
+    "CC-0100": "estoque zerado pela promoção",
+    "CD-0001": None,
+}
+
+
+def _with_messages(db):
+    with db.write() as conn:
+        account = get_or_create_account(conn, slug="loja-a")
+        affiliate_id = add_affiliate(conn, account, "MLB", "MLB")
+        mark_changed(conn, account_id=account, flow="price", keys=[(affiliate_id, e) for e in MESSAGES])
+        for entity, message in MESSAGES.items():
+            conn.execute(update(integrations).where(integrations.c.entity == entity).values(message=message))
+
+
+def test_words_match_anywhere_in_the_message_whatever_the_case(db):
+    _with_messages(db)
+    assert _matches(db, words="estoque") == ["CC-0001", "CC-0100"]
+    assert _matches(db, words="EAN inválido") == ["CC-0002"]  # every word, in any order
+    assert _matches(db, words="zerado promoção") == ["CC-0100"]
+    assert _matches(db, words="xyzzy") == []
+
+
+def test_postgresql_can_answer_word_searches_from_the_trigram_index(db):
+    """Migration 0008: a rare word (or none) no longer reads the whole account. The plan is forced off table
+    scans here (a big table's statistics choose it for rare words), and the answer must not change."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite has no trigram index: it reads the messages")
+    _with_messages(db)
+    with db.read() as conn:
+        present = conn.execute(
+            text("SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = :name"),
+            {"name": "ix_integrations_message_trgm"},
+        ).scalar_one()
+        assert present == 1
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        conn.execute(text("SET LOCAL enable_indexscan = off"))
+        words = IntegrationFilter(words="estoque").conditions(1)[-1]  # the words' condition alone
+        query = select(integrations.c.entity).where(words)
+        compiled = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(conn.execute(text(f"EXPLAIN {compiled}")).scalars())
+        found = sorted(conn.execute(query).scalars())
+    assert "ix_integrations_message_trgm" in plan
+    assert found == ["CC-0001", "CC-0100"]
+
+
+def test_postgresql_plans_a_repeated_word_search_for_its_words(db):
+    """psycopg prepares a statement run five times, and PostgreSQL then tries a generic plan, which cannot know a
+    word is rare; `conditions_on` keeps word searches on plans made for their words."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite plans every statement for its values")
+    _with_messages(db)
+    with db.read() as conn:
+        for _ in range(12):
+            page = connections.list_integrations(conn, account_id=1, filter=IntegrationFilter(words="xyzzy"))
+            assert page.rows == []
+        plans = conn.execute(
+            text(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE statement ILIKE '%%ILIKE%%' AND statement ILIKE '%%FROM integrations%%'"
+            )
+        ).all()
+    assert plans, "the word search was never prepared: this test no longer sees what it is about"
+    assert all(generic == 0 and custom >= 7 for generic, custom in plans)

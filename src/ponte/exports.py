@@ -108,7 +108,9 @@ def _batches(conn: Connection, account_id: int, filter: IntegrationFilter, batch
     else:
         # to_char, not a cast: a cast's text follows the server's DateStyle, which may not be ISO.
         when = func.to_char(func.timezone("UTC", _i.processed_at), "YYYY-MM-DD HH24:MI:SS.US")
-    query = select(_i.id, when, *_COLUMNS).where(*filter.conditions(account_id)).order_by(*LIST_ORDER).limit(batch)
+    query = (
+        select(_i.id, when, *_COLUMNS).where(*filter.conditions_on(conn, account_id)).order_by(*LIST_ORDER).limit(batch)
+    )
     rows = conn.execute(query).all()
     while rows:
         yield rows
@@ -189,7 +191,7 @@ def _translations(
 
 def count_rows(db: Database, *, account_id: int, filter: IntegrationFilter) -> int:
     with db.read() as conn:
-        where = filter.conditions(account_id)
+        where = filter.conditions_on(conn, account_id)
         return int(conn.execute(select(func.count()).select_from(integrations).where(*where)).scalar_one())
 
 

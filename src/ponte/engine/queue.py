@@ -357,7 +357,7 @@ def reprocess_integrations(
         raise ValueError("reprocess needs ids or a filter")
     when = now or clock_now()
     i = integrations.c
-    where = (filter or IntegrationFilter()).conditions(account_id)
+    where = (filter or IntegrationFilter()).conditions_on(conn, account_id)
     if ids is not None:
         where.append(i.id.in_(list(ids)))
     where.append(i.status != Status.PENDING.value)
@@ -387,5 +387,5 @@ def reprocess_integrations(
 
 def count_reprocessable(conn: Connection, *, account_id: int, filter: IntegrationFilter) -> int:
     """How many integrations a bulk reprocess of `filter` would queue (its dry run): matches not already pending."""
-    where = [*filter.conditions(account_id), integrations.c.status != Status.PENDING.value]
+    where = [*filter.conditions_on(conn, account_id), integrations.c.status != Status.PENDING.value]
     return int(conn.execute(select(func.count()).select_from(integrations).where(*where)).scalar_one())

@@ -217,7 +217,7 @@ def list_integrations(
     """One page of integrations matching `filter`, newest processing first; `next_cursor` is None on the last page."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InputError(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
-    where = filter.conditions(account_id)
+    where = filter.conditions_on(conn, account_id)
     if cursor:
         where.append(_after(cursor))
     rows = [_row(r) for r in conn.execute(_rows_query(where).limit(limit + 1))]
@@ -349,7 +349,7 @@ def tab_counts(conn: Connection, *, account_id: int, flow: str | None, filter: I
     for status in STATUSES:
         capped_rows = (
             select(integrations.c.id)
-            .where(*replace(base, statuses=(status,)).conditions(account_id))
+            .where(*replace(base, statuses=(status,)).conditions_on(conn, account_id))
             .limit(COUNT_CAP + 1)
             .subquery()
         )
@@ -407,7 +407,7 @@ def list_causes(conn: Connection, *, account_id: int, filter: IntegrationFilter,
             func.min(i.message).label("sample"),
         )
         .join(affiliates, affiliates.c.id == i.affiliate_id)
-        .where(*base.conditions(account_id))
+        .where(*base.conditions_on(conn, account_id))
         .group_by(i.category, key, i.flow, affiliates.c.code)
     )
     groups: dict[tuple[str | None, str | None], Cause] = {}
