@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from bench.common import Context, bench_line, note
 from ponte.engine.queue import reprocess_integrations
@@ -45,11 +45,17 @@ def run(ctx: Context) -> list[str]:
 
     data = ctx.data
     params = {"now": now(), "account": data.account_id, "a": data.affiliates["MLB"], "b": data.affiliates["MGL"]}
-    bare_s, bare_n = _rolled_back(ctx, lambda conn: conn.execute(text(BARE), params).rowcount)
-    value_s, value_n = _rolled_back(
-        ctx,
-        lambda conn: reprocess_integrations(conn, account_id=data.account_id, actor="bench", filter=FILTER, reason="b"),
-    )
+
+    def bare(conn: Connection) -> int:
+        return int(conn.execute(text(BARE), params).rowcount)
+
+    def ponte(conn: Connection) -> int:
+        return reprocess_integrations(conn, account_id=data.account_id, actor="bench", filter=FILTER, reason="b")
+
+    # Twice each, alternating, the faster kept: the first statement to touch the rows also reads them into the
+    # cache (at full size the first one measured took twice as long as the second, whichever it was).
+    runs = [_rolled_back(ctx, work) for work in (bare, ponte, bare, ponte)]
+    (bare_s, bare_n), (value_s, value_n) = min(runs[0::2]), min(runs[1::2])
     per = 100_000 / max(value_n, 1)
     note(f"reprocess queued {value_n} errors in {value_s:.2f} s (bare UPDATE of {bare_n}: {bare_s:.2f} s)")
     return [

@@ -378,8 +378,11 @@ def finish_load(db: Database) -> None:
                     )
                 )
             rebuild_status_counts(conn)
+    # PostgreSQL: VACUUM too. Growing the log rewrites every integration's attempt count, which left a dead copy
+    # of each row for the list to step over until autovacuum came (the list's p95 read 1.6 × slower for it).
+    # A store in use is vacuumed as it goes; the benchmarks measure that state, before and after growth alike.
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE"))
+        conn.execute(text("VACUUM ANALYZE" if db.dialect == "postgresql" else "ANALYZE"))
 
 
 def rebuild_status_counts(conn: Connection) -> None:
