@@ -1,8 +1,14 @@
+import os
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+import pytest
+from alembic import command
+from sqlalchemy import insert, select, text
 
-from ponte.store.migrate import is_current
+from conftest import DATABASES, PG_URL
+from ponte.settings import load_settings
+from ponte.store.db import Database
+from ponte.store.migrate import alembic_config, is_current, migrate
 from ponte.store.tables import accounts
 
 
@@ -17,3 +23,45 @@ def test_it_returns_times_in_utc(db):
     with db.read() as conn:
         stored = conn.execute(select(accounts.c.created_at)).scalar_one()
     assert stored == when and stored.tzinfo is not None
+
+
+# docs/scaling.md tells the operator of a big database to build these by hand (CONCURRENTLY) before migrating.
+PREBUILT = [
+    "CREATE INDEX ix_integrations_account_recent ON integrations (account_id, processed_at, id)",
+    "CREATE INDEX ix_integrations_flow_recent ON integrations (account_id, flow, processed_at, id)",
+]
+PREBUILT_POSTGRES = [
+    "CREATE INDEX ix_integrations_entity_prefix ON integrations (account_id, entity varchar_pattern_ops)",
+    "CREATE INDEX ix_integrations_message_trgm ON integrations USING gin (message public.gin_trgm_ops)",
+]
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_migrations_accept_indexes_built_by_hand_beforehand(kind, tmp_path, monkeypatch):
+    monkeypatch.setenv("PONTE_SECRET_KEY_FILE", str(tmp_path / "secret.key"))
+    schema = f"ponte_test_prebuilt_{os.getpid()}"
+    if kind == "sqlite":
+        db = Database(load_settings(tmp_path))
+    else:
+        admin = Database(load_settings(tmp_path, PG_URL))
+        with admin.write() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public"))
+        db = Database(load_settings(tmp_path, f"{PG_URL}?options=-csearch_path%3D{schema}"))
+    try:
+        config = alembic_config(db)
+        with db.write() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0004_alerts")
+        with db.write() as conn:
+            for statement in PREBUILT + (PREBUILT_POSTGRES if kind == "postgres" else []):
+                conn.execute(text(statement))
+        migrate(db)
+        assert is_current(db)
+    finally:
+        db.dispose()
+        if kind == "postgres":
+            with admin.write() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            admin.dispose()

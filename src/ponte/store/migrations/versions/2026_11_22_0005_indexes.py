@@ -23,11 +23,17 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_integrations_account_recent", "integrations", ["account_id", "processed_at", "id"])
-    op.create_index("ix_integrations_flow_recent", "integrations", ["account_id", "flow", "processed_at", "id"])
+    # IF NOT EXISTS: on a big database they may have been built by hand beforehand (CONCURRENTLY, docs/scaling.md).
+    op.create_index(
+        "ix_integrations_account_recent", "integrations", ["account_id", "processed_at", "id"], if_not_exists=True
+    )
+    op.create_index(
+        "ix_integrations_flow_recent", "integrations", ["account_id", "flow", "processed_at", "id"], if_not_exists=True
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
-            "CREATE INDEX ix_integrations_entity_prefix ON integrations (account_id, entity varchar_pattern_ops)"
+            "CREATE INDEX IF NOT EXISTS ix_integrations_entity_prefix "
+            "ON integrations (account_id, entity varchar_pattern_ops)"
         )
 
 

@@ -61,7 +61,8 @@ def upgrade() -> None:
         return
     schema = trigram_schema(bind)
     if schema is not None:
-        op.execute(f'CREATE INDEX {INDEX} ON integrations USING gin (message "{schema}".gin_trgm_ops)')
+        # IF NOT EXISTS: on a big database it may have been built by hand beforehand (CONCURRENTLY, docs/scaling.md).
+        op.execute(f'CREATE INDEX IF NOT EXISTS {INDEX} ON integrations USING gin (message "{schema}".gin_trgm_ops)')
 
 
 def downgrade() -> None:
