@@ -5,7 +5,6 @@ import pytest
 from alembic import command
 from sqlalchemy import insert, select, text
 
-from conftest import DATABASES, PG_URL
 from ponte.settings import load_settings
 from ponte.store.db import Database
 from ponte.store.migrate import alembic_config, is_current, migrate
@@ -36,14 +35,15 @@ PREBUILT_POSTGRES = [
 ]
 
 
-@pytest.mark.parametrize("kind", DATABASES)
-def test_migrations_accept_indexes_built_by_hand_beforehand(kind, tmp_path, monkeypatch):
-    monkeypatch.setenv("PONTE_SECRET_KEY_FILE", str(tmp_path / "secret.key"))
+def test_migrations_accept_indexes_built_by_hand_beforehand(settings, tmp_path):
+    """On a fresh database beside the test's own (which only tells the kind and the server)."""
+    kind = "sqlite" if settings.is_sqlite else "postgres"
     schema = f"ponte_test_prebuilt_{os.getpid()}"
     if kind == "sqlite":
-        db = Database(load_settings(tmp_path))
+        db = Database(load_settings(tmp_path / "fresh"))
     else:
-        admin = Database(load_settings(tmp_path, PG_URL))
+        server = settings.database_url.split("?")[0]
+        admin = Database(load_settings(tmp_path, server))
         with admin.write() as conn:
             if not conn.execute(text("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")).first():
                 pytest.skip("this PostgreSQL lacks pg_trgm (contrib), which the trigram index needs")
@@ -52,7 +52,7 @@ def test_migrations_accept_indexes_built_by_hand_beforehand(kind, tmp_path, monk
             # The lock migration 0008 takes, so that a test database migrating meanwhile does not race this.
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('ponte: install pg_trgm'))"))
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public"))
-        db = Database(load_settings(tmp_path, f"{PG_URL}?options=-csearch_path%3D{schema}"))
+        db = Database(load_settings(tmp_path, f"{server}?options=-csearch_path%3D{schema}"))
     try:
         config = alembic_config(db)
         with db.write() as conn:
