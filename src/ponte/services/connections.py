@@ -346,12 +346,10 @@ def tab_counts(conn: Connection, *, account_id: int, flow: str | None, filter: I
         return Counts({s: got.get(s, 0) for s in STATUSES})
     counts: dict[str, int] = {}
     capped = set()
+    where = base.conditions_on(conn, account_id)
     for status in STATUSES:
         capped_rows = (
-            select(integrations.c.id)
-            .where(*replace(base, statuses=(status,)).conditions_on(conn, account_id))
-            .limit(COUNT_CAP + 1)
-            .subquery()
+            select(integrations.c.id).where(*where, integrations.c.status == status).limit(COUNT_CAP + 1).subquery()
         )
         n = int(conn.execute(select(func.count()).select_from(capped_rows)).scalar_one())
         if n > COUNT_CAP:
