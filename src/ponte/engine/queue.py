@@ -249,7 +249,7 @@ def record_results(conn: Connection, *, owner: str, results: Sequence[Result], b
     """
     if not results:
         return []
-    _insert_attempts(conn, results, body_limit)
+    append_attempts(conn, [(r.attempt, r.request, r.response) for r in results], body_limit)
     return _write_states(conn, owner=owner, items=[(r.claim, r.state) for r in results])
 
 
@@ -290,29 +290,33 @@ def _write_states(conn: Connection, *, owner: str, items: Sequence[tuple[Claim, 
     return held
 
 
-def _insert_attempts(conn: Connection, results: Sequence[Result], body_limit: int) -> list[int]:
-    """Append the attempts and their bodies, ids reserved first so that both go in as plain batches."""
-    ids = reserve_attempt_ids(conn, len(results))
+def append_attempts(conn: Connection, entries: Sequence[tuple[dict[str, Any], Any, Any]], body_limit: int) -> list[int]:
+    """Append attempts and their bodies, (attempt row, request, response) each; returns their ids in order.
+
+    Ids are reserved first, so that attempts and bodies both go in as plain batches (COPY on PostgreSQL).
+    The workers' results and external reports both record through it.
+    """
+    ids = _reserve_attempt_ids(conn, len(entries))
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for attempt_id, result in zip(ids, results, strict=True):
-        groups.setdefault(tuple(sorted(result.attempt)), []).append(result.attempt | {"id": attempt_id})
+    for attempt_id, (row, _, _) in zip(ids, entries, strict=True):
+        groups.setdefault(tuple(sorted(row)), []).append(row | {"id": attempt_id})
     for rows in groups.values():  # insert_many wants the same columns in every row
         insert_many(conn, attempts, rows)
     bodies = [
         {
             "attempt_id": attempt_id,
-            "started_at": result.attempt["started_at"],
-            "request": bounded(result.request, body_limit),
-            "response": bounded(result.response, body_limit),
+            "started_at": row["started_at"],
+            "request": bounded(request, body_limit),
+            "response": bounded(response, body_limit),
         }
-        for attempt_id, result in zip(ids, results, strict=True)
-        if result.request is not None or result.response is not None
+        for attempt_id, (row, request, response) in zip(ids, entries, strict=True)
+        if request is not None or response is not None
     ]
     insert_many(conn, attempt_bodies, bodies)
     return ids
 
 
-def reserve_attempt_ids(conn: Connection, count: int) -> list[int]:
+def _reserve_attempt_ids(conn: Connection, count: int) -> list[int]:
     """Reserve `count` attempt ids, so that attempts and bodies go in as plain batched inserts (no RETURNING)."""
     if conn.dialect.name == "postgresql":
         query = text("SELECT nextval(pg_get_serial_sequence('attempts', 'id')) FROM generate_series(1, :n)")

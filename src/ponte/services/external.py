@@ -21,12 +21,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ponte.clock import now as clock_now
 from ponte.domain import Flow, Status, Trigger
-from ponte.engine.queue import bounded, reserve_attempt_ids
+from ponte.engine.queue import append_attempts
 from ponte.knowledge import AccountRule, classify, normalise_message
 from ponte.services.affiliates import marketplace_of
 from ponte.services.rules import account_rules
-from ponte.store.db import insert_many
-from ponte.store.tables import affiliates, attempt_bodies, attempts, external_batches, integrations
+from ponte.store.tables import affiliates, external_batches, integrations
 
 MAX_BATCH = 1000
 # A report dated further ahead than this is a clock or date bug on the reporter's side.
@@ -137,7 +136,9 @@ def record_attempts(
         affiliate = by_code[item.affiliate.upper()]
         outcome.integration_id = ids[(item.flow.value, affiliate.id, item.entity)]
         rows.append(_attempt_row(account_id, actor, item, affiliate, outcome.integration_id, rules))
-    attempt_ids = _insert_attempts(conn, rows, [item for _, item in good], body_limit)
+    values = [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
+    entries = [(row, item.request, item.response) for row, (_, item) in zip(values, good, strict=True)]
+    attempt_ids = append_attempts(conn, entries, body_limit)
     for (outcome, _), attempt_id in zip(good, attempt_ids, strict=True):
         outcome.attempt_id = attempt_id
     _move_current_state(conn, rows)
@@ -287,26 +288,6 @@ def _classify(
             normalise_message(message)[:200],
         )
     return found
-
-
-def _insert_attempts(
-    conn: Connection, rows: list[dict[str, Any]], items: list[ExternalAttempt], body_limit: int
-) -> list[int]:
-    ids = reserve_attempt_ids(conn, len(rows))
-    values = [{k: v for k, v in r.items() if not k.startswith("_")} | {"id": i} for r, i in zip(rows, ids, strict=True)]
-    insert_many(conn, attempts, values)
-    bodies = [
-        {
-            "attempt_id": attempt_id,
-            "started_at": item.occurred_at,
-            "request": bounded(item.request, body_limit),
-            "response": bounded(item.response, body_limit),
-        }
-        for attempt_id, item in zip(ids, items, strict=True)
-        if item.request is not None or item.response is not None
-    ]
-    insert_many(conn, attempt_bodies, bodies)
-    return ids
 
 
 def _move_current_state(conn: Connection, rows: list[dict[str, Any]]) -> None:
