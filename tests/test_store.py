@@ -1,4 +1,5 @@
 import os
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -9,6 +10,9 @@ from ponte.settings import load_settings
 from ponte.store.db import Database
 from ponte.store.migrate import alembic_config, is_current, migrate
 from ponte.store.tables import accounts
+
+PG_URL = os.environ.get("PONTE_TEST_POSTGRES_URL", "")
+PG_SKIP_REASON = "PostgreSQL tests need PONTE_TEST_POSTGRES_URL (bash .ci/run sets it)"
 
 
 def test_it_migrates_to_the_newest_schema(db):
@@ -69,3 +73,57 @@ def test_migrations_accept_indexes_built_by_hand_beforehand(settings, tmp_path):
             with admin.write() as conn:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             admin.dispose()
+
+
+def _backend_pid(db: Database) -> int:
+    with db.read() as conn:
+        return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)
+def test_a_connection_the_server_closed_is_replaced_at_checkout(tmp_path, monkeypatch):
+    """After the server ends a pooled session (a restart, an idle timeout), the next use gets a new one."""
+    monkeypatch.setenv("PONTE_SECRET_KEY_FILE", str(tmp_path / "secret.key"))
+    db, admin = Database(load_settings(tmp_path, PG_URL), pool_size=1, max_overflow=0), _admin(tmp_path)
+    try:
+        first = _backend_pid(db)
+        with admin.write() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first}).scalar_one()
+        _wait_gone(admin, first)
+        assert _backend_pid(db) != first
+    finally:
+        db.dispose()
+        admin.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)
+def test_a_checkout_sends_nothing_to_the_server(tmp_path, monkeypatch):
+    """No ping per checkout: the pooled session's last statement is still ours after it is checked out again."""
+    monkeypatch.setenv("PONTE_SECRET_KEY_FILE", str(tmp_path / "secret.key"))
+    db, admin = Database(load_settings(tmp_path, PG_URL), pool_size=1, max_overflow=0), _admin(tmp_path)
+    try:
+        with db.read() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid() AS marker_7f3a")).scalar_one()
+        with db.engine.connect() as conn:  # checked out again, nothing run yet
+            with admin.read() as other:
+                last = other.execute(text("SELECT query FROM pg_stat_activity WHERE pid = :p"), {"p": pid}).scalar()
+            assert conn.connection.driver_connection.info.backend_pid == pid
+        assert last == "COMMIT"  # what ended our read; a ping would show as its own SELECT
+    finally:
+        db.dispose()
+        admin.dispose()
+
+
+def _admin(tmp_path):
+    return Database(load_settings(tmp_path, PG_URL))
+
+
+def _wait_gone(admin: Database, pid: int) -> None:
+    for _ in range(100):
+        with admin.read() as conn:
+            if not conn.execute(text("SELECT 1 FROM pg_stat_activity WHERE pid = :p"), {"p": pid}).first():
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"backend {pid} did not end")
