@@ -11,9 +11,6 @@ from ponte.store.db import Database
 from ponte.store.migrate import alembic_config, is_current, migrate
 from ponte.store.tables import accounts
 
-PG_URL = os.environ.get("PONTE_TEST_POSTGRES_URL", "")
-PG_SKIP_REASON = "PostgreSQL tests need PONTE_TEST_POSTGRES_URL (bash .ci/run sets it)"
-
 
 def test_it_migrates_to_the_newest_schema(db):
     assert is_current(db)
@@ -80,12 +77,16 @@ def _backend_pid(db: Database) -> int:
         return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
 
 
-@pytest.mark.postgres
-@pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)
-def test_a_connection_the_server_closed_is_replaced_at_checkout(tmp_path, monkeypatch):
+def _one_connection_pool(settings) -> tuple[Database, Database]:
+    """A pool of one connection to the test's database, and another Database to watch it from."""
+    if settings.is_sqlite:
+        pytest.skip("a PostgreSQL pool's sessions: SQLite has no server to end them")
+    return Database(settings, pool_size=1, max_overflow=0), Database(settings)
+
+
+def test_a_connection_the_server_closed_is_replaced_at_checkout(settings):
     """After the server ends a pooled session (a restart, an idle timeout), the next use gets a new one."""
-    monkeypatch.setenv("PONTE_SECRET_KEY_FILE", str(tmp_path / "secret.key"))
-    db, admin = Database(load_settings(tmp_path, PG_URL), pool_size=1, max_overflow=0), _admin(tmp_path)
+    db, admin = _one_connection_pool(settings)
     try:
         first = _backend_pid(db)
         with admin.write() as conn:
@@ -97,27 +98,19 @@ def test_a_connection_the_server_closed_is_replaced_at_checkout(tmp_path, monkey
         admin.dispose()
 
 
-@pytest.mark.postgres
-@pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)
-def test_a_checkout_sends_nothing_to_the_server(tmp_path, monkeypatch):
-    """No ping per checkout: the pooled session's last statement is still ours after it is checked out again."""
-    monkeypatch.setenv("PONTE_SECRET_KEY_FILE", str(tmp_path / "secret.key"))
-    db, admin = Database(load_settings(tmp_path, PG_URL), pool_size=1, max_overflow=0), _admin(tmp_path)
+def test_a_checkout_sends_nothing_to_the_server(settings):
+    """No ping per checkout: the pooled session's last statement is still the one that ended our read."""
+    db, admin = _one_connection_pool(settings)
     try:
-        with db.read() as conn:
-            pid = conn.execute(text("SELECT pg_backend_pid() AS marker_7f3a")).scalar_one()
+        pid = _backend_pid(db)
         with db.engine.connect() as conn:  # checked out again, nothing run yet
             with admin.read() as other:
                 last = other.execute(text("SELECT query FROM pg_stat_activity WHERE pid = :p"), {"p": pid}).scalar()
             assert conn.connection.driver_connection.info.backend_pid == pid
-        assert last == "COMMIT"  # what ended our read; a ping would show as its own SELECT
+        assert last == "COMMIT"  # a ping would show as its own statement
     finally:
         db.dispose()
         admin.dispose()
-
-
-def _admin(tmp_path):
-    return Database(load_settings(tmp_path, PG_URL))
 
 
 def _wait_gone(admin: Database, pid: int) -> None:
