@@ -33,6 +33,7 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
     kwargs.setdefault("max_overflow", 20)
     engine = create_engine(settings.database_url, **kwargs)
     event.listen(engine, "checkout", _replace_if_closed_by_server)
+    event.listen(engine, "checkin", _prepare_again)
     return engine
 
 
@@ -47,6 +48,24 @@ def _replace_if_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: An
     """
     if dbapi_connection.closed or select.select([dbapi_connection.fileno()], [], [], 0)[0]:
         raise exc.DisconnectionError("the server closed this connection")
+
+
+# psycopg's default: a statement run this many times on a connection is prepared, and its plan kept.
+PREPARE_THRESHOLD = 5
+
+
+def plan_for_values(conn: Connection) -> None:
+    """PostgreSQL: until `conn` goes back to the pool, plan each statement for the values it is given.
+
+    A prepared statement gets a generic plan from its sixth run on, made without looking at the values; for a
+    word search that plan cannot know whether a word is rare (see `IntegrationFilter.conditions_on`).
+    """
+    conn.connection.driver_connection.prepare_threshold = None  # type: ignore[union-attr]
+
+
+def _prepare_again(dbapi_connection: Any, _record: Any) -> None:
+    if dbapi_connection is not None:
+        dbapi_connection.prepare_threshold = PREPARE_THRESHOLD
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -104,6 +123,10 @@ class Database:
         self.settings = settings
         self.engine = make_engine(settings, **engine_kwargs)
         self._reader = self.engine.execution_options(ponte_read_only=True)
+        if self.dialect == "postgresql":
+            # Under READ COMMITTED each statement of a read sees its own snapshot, in a transaction or not; without
+            # BEGIN and COMMIT a read makes two round trips fewer (an API request makes two reads).
+            self._reader = self._reader.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def dialect(self) -> str:
@@ -116,6 +139,7 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
+        """A read: on SQLite one transaction (one snapshot), on PostgreSQL each statement on its own (autocommit)."""
         with self._reader.connect() as conn, conn.begin():
             yield conn
 
