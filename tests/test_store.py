@@ -1,4 +1,6 @@
 import os
+import resource
+import socket
 import time
 from datetime import UTC, datetime
 
@@ -7,7 +9,7 @@ from alembic import command
 from sqlalchemy import insert, select, text
 
 from ponte.settings import load_settings
-from ponte.store.db import Database
+from ponte.store.db import Database, _has_input
 from ponte.store.migrate import alembic_config, is_current, migrate
 from ponte.store.tables import accounts
 
@@ -120,3 +122,26 @@ def _wait_gone(admin: Database, pid: int) -> None:
                 return
         time.sleep(0.05)
     raise AssertionError(f"backend {pid} did not end")
+
+
+def test_the_socket_check_sees_input_and_a_closed_peer_on_any_descriptor():
+    """What the pool's checkout looks at, on a descriptor past select()'s limit of 1023."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2048:
+        pytest.skip(f"this process may not open 2048 files (hard limit {hard})")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2048), hard))
+    ours, peer = socket.socketpair()
+    high = os.dup2(ours.fileno(), 1500)
+    try:
+        assert not _has_input(high)
+        peer.send(b"bye")
+        assert _has_input(high)
+        os.read(high, 3)
+        assert not _has_input(high)
+        peer.close()
+        assert _has_input(high)  # the peer closed: reading would return at once, with nothing
+    finally:
+        os.close(high)
+        ours.close()
+        peer.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

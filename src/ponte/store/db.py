@@ -46,8 +46,18 @@ def _replace_if_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: An
     request). A server that vanished without a word is still found out by the first statement, which
     invalidates the pool.
     """
-    if dbapi_connection.closed or select.select([dbapi_connection.fileno()], [], [], 0)[0]:
+    if dbapi_connection.closed or _has_input(dbapi_connection.fileno()):
         raise exc.DisconnectionError("the server closed this connection")
+
+
+def _has_input(fd: int) -> bool:
+    """Whether a socket has something to read, or was closed, without waiting. poll() where there is one:
+    select() refuses descriptors past 1023, which a busy web process reaches."""
+    if not hasattr(select, "poll"):  # Windows
+        return bool(select.select([fd], [], [], 0)[0])
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 # psycopg's default: a statement run this many times on a connection is prepared, and its plan kept.
