@@ -113,7 +113,7 @@ def test_causes_from_the_kept_counts_equal_grouping_the_rows(db):
                     "retry_count": 0,
                     "category": category,
                     "cause": cause,
-                    "message": cause,
+                    "message": f"{cause} ({n})",  # each its own, so the newest example can be told apart
                     "processed_at": now(),
                 },
             )
@@ -134,7 +134,29 @@ def test_causes_from_the_kept_counts_equal_grouping_the_rows(db):
         slow_by_flow = list_causes(conn, account_id=account, filter=replace_filter(forced_slow, "price", ("AMZ",)))
     assert shape(fast) == shape(slow) and len(fast) == 3
     assert shape(by_flow) == shape(slow_by_flow)
-    assert all(c.sample_message for c in fast)
+    # Each cause shows its newest error under the filter, the group without a category too.
+    assert examples(fast) == newest_errors(db, account)
+    assert any(category is None for category, _ in examples(fast))
+    amz = ids[1]
+    assert examples(by_flow) == newest_errors(db, account, lambda r: r.flow == "price" and r.affiliate_id == amz)
+    assert examples(by_flow) != examples(fast)
+
+
+def examples(causes):
+    return {(c.category, c.cause): (c.sample_message, c.last_at) for c in causes}
+
+
+def newest_errors(db, account, keep=lambda row: True):
+    i = integrations.c
+    query = select(i.category, i.cause, i.message, i.processed_at, i.flow, i.affiliate_id).where(
+        i.account_id == account, i.status == "error"
+    )
+    newest = {}
+    with db.read() as conn:
+        for r in conn.execute(query.order_by(i.processed_at)):
+            if keep(r):
+                newest[(r.category, r.cause)] = (r.message, r.processed_at)
+    return newest
 
 
 def replace_filter(filt, flow, codes):

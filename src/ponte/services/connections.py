@@ -15,13 +15,13 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Integer, Text, and_, func, or_, select, text
 
 from ponte.domain import SKU_FLOWS, Flow, Status
 from ponte.services.errors import InputError, NotFound
 from ponte.store.counters import read_cause_counts, read_status_counts
 from ponte.store.filters import IntegrationFilter
-from ponte.store.tables import affiliates, attempt_bodies, attempts, integrations, orders, skus
+from ponte.store.tables import When, affiliates, attempt_bodies, attempts, integrations, orders, skus
 
 MAX_LIMIT = 500
 # Filtered counts stop here: a badge that says "10,000+" is as useful as an exact one and never scans millions.
@@ -459,26 +459,77 @@ def _causes_from_counters(
     for group in ranked:
         group.affiliates.sort()
         group.flows.sort(key=lambda f: flow_order.index(f) if f in flow_order else len(flow_order))
-        group.sample_message, group.last_at = _newest_example(conn, account_id, filter, group, wanted)
+    examples = _newest_examples(conn, account_id, filter.flow, wanted, [(g.category, g.cause) for g in ranked])
+    for n, group in enumerate(ranked):
+        group.sample_message, group.last_at = examples.get(n, (None, None))
     return ranked
 
 
-def _newest_example(
-    conn: Connection, account_id: int, filter: IntegrationFilter, group: Cause, wanted: set[int] | None
-) -> tuple[str | None, datetime | None]:
-    i = integrations.c
-    query = select(i.message, i.processed_at).where(
-        i.account_id == account_id,
-        i.status == Status.ERROR.value,
-        i.category.is_(None) if group.category is None else i.category == group.category,
-        i.cause == group.cause,
+# The newest error of each (category, cause) group, for all the groups in one statement: per group one step
+# down the cause index (account, status, category, cause, processed_at), newest first. A query per group cost
+# about a quarter of a millisecond each in SQLAlchemy, 18 ms for 65 causes, where the step itself takes 11 µs.
+# The groups go in as one JSON array (SQLite) or arrays (PostgreSQL), like the keys of a batch of reports.
+# PostgreSQL cannot look up `category IS NOT DISTINCT FROM` in an index, so a group without a category takes
+# the second branch, which is switched off for the others by its condition on the group alone.
+_EXAMPLE_FILTERS = """account_id = :account AND status = 'error' AND cause = k.cause
+            AND (CAST(:flow AS text) IS NULL OR flow = :flow)"""
+_NEWEST_EXAMPLES_POSTGRES = text(
+    f"""
+    SELECT k.n, e.message, e.processed_at
+    FROM unnest(CAST(:categories AS text[]), CAST(:causes AS text[])) WITH ORDINALITY AS k(category, cause, n)
+    CROSS JOIN LATERAL (
+        (SELECT message, processed_at FROM integrations
+         WHERE {_EXAMPLE_FILTERS} AND category = k.category
+            AND (CAST(:affiliates AS bigint[]) IS NULL OR affiliate_id = ANY(CAST(:affiliates AS bigint[])))
+         ORDER BY processed_at DESC LIMIT 1)
+        UNION ALL
+        (SELECT message, processed_at FROM integrations
+         WHERE k.category IS NULL AND {_EXAMPLE_FILTERS} AND category IS NULL
+            AND (CAST(:affiliates AS bigint[]) IS NULL OR affiliate_id = ANY(CAST(:affiliates AS bigint[])))
+         ORDER BY processed_at DESC LIMIT 1)
+    ) AS e
+    """
+).columns(n=Integer(), message=Text(), processed_at=When)
+_NEWEST_EXAMPLES_SQLITE = text(
+    f"""
+    SELECT k.n, e.message, e.processed_at
+    FROM (SELECT key + 1 AS n, value ->> 0 AS category, value ->> 1 AS cause FROM json_each(:groups)) AS k
+    JOIN integrations AS e ON e.id = (
+        SELECT id FROM integrations
+        WHERE {_EXAMPLE_FILTERS} AND category IS k.category
+            AND (:affiliates IS NULL OR affiliate_id IN (SELECT value FROM json_each(:affiliates)))
+        ORDER BY processed_at DESC LIMIT 1
     )
-    if filter.flow:
-        query = query.where(i.flow == filter.flow)
-    if wanted is not None:
-        query = query.where(i.affiliate_id.in_(wanted))
-    row = conn.execute(query.order_by(i.processed_at.desc()).limit(1)).first()
-    return (row.message, row.processed_at) if row else (None, None)
+    """
+).columns(n=Integer(), message=Text(), processed_at=When)
+
+
+def _newest_examples(
+    conn: Connection,
+    account_id: int,
+    flow: str | None,
+    wanted: set[int] | None,
+    groups: list[tuple[str | None, str | None]],
+) -> dict[int, tuple[str | None, datetime | None]]:
+    """Position in `groups` -> (message, processed_at) of its newest error (under the flow and affiliates)."""
+    if not groups:
+        return {}
+    affiliate_ids = sorted(wanted) if wanted is not None else None
+    params: dict[str, Any] = {"account": account_id, "flow": flow}
+    if conn.dialect.name == "postgresql":
+        params |= {
+            "categories": [category for category, _ in groups],
+            "causes": [cause for _, cause in groups],
+            "affiliates": affiliate_ids,
+        }
+        rows = conn.execute(_NEWEST_EXAMPLES_POSTGRES, params)
+    else:
+        params |= {
+            "groups": orjson.dumps(groups).decode(),
+            "affiliates": None if affiliate_ids is None else orjson.dumps(affiliate_ids).decode(),
+        }
+        rows = conn.execute(_NEWEST_EXAMPLES_SQLITE, params)
+    return {int(r.n) - 1: (r.message, r.processed_at) for r in rows}
 
 
 # -- order history and SKU matrix -------------------------------------------------------------------
