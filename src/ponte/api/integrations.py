@@ -9,11 +9,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from ponte.api.deps import Db, Operator, Viewer
 from ponte.api.filters import FilterIn, filter_query
-from ponte.api.schemas import NOT_FOUND, Strict
+from ponte.api.schemas import NOT_FOUND, Strict, json_response
 from ponte.clock import now
 from ponte.domain import Status
 from ponte.engine.queue import count_reprocessable, reprocess_integrations
@@ -131,26 +131,26 @@ def list_integrations(
         page = connections.list_integrations(
             conn, account_id=principal.account_id, filter=filter, cursor=cursor, limit=limit
         )
-    # Serialised here, not by FastAPI: it would validate the page it was just given once more, in another trip
-    # to the thread pool, before serialising it (the response model still documents it).
-    out = IntegrationPage(items=[_out(r) for r in page.rows], next_cursor=page.next_cursor)
-    return Response(out.model_dump_json(), media_type="application/json")
+    return json_response(IntegrationPage(items=[_out(r) for r in page.rows], next_cursor=page.next_cursor))
 
 
 @router.get("/counts", response_model=CountsOut, summary="Integrations per status under a filter")
-def counts(principal: Viewer, db: Db, filter: Filter) -> CountsOut:
+def counts(principal: Viewer, db: Db, filter: Filter) -> Response:
     with db.read() as conn:
         got = connections.tab_counts(conn, account_id=principal.account_id, flow=filter.flow, filter=filter)
-    return CountsOut(by_status=got.by_status, capped=sorted(got.capped), total=got.total)
+    return json_response(CountsOut(by_status=got.by_status, capped=sorted(got.capped), total=got.total))
 
 
 @router.get("/causes", response_model=list[CauseOut], summary="Failing integrations grouped by cause")
 def causes(
     principal: Viewer, db: Db, filter: Filter, limit: Annotated[int, Query(ge=1, le=connections.MAX_LIMIT)] = 200
-) -> list[CauseOut]:
+) -> Response:
     with db.read() as conn:
         got = connections.list_causes(conn, account_id=principal.account_id, filter=filter, limit=limit)
-    return [CauseOut.model_validate(asdict(c)) for c in got]
+    return json_response([CauseOut.model_validate(asdict(c)) for c in got], _CAUSES)
+
+
+_CAUSES = TypeAdapter(list[CauseOut])
 
 
 _EXPORT_TYPES = {
@@ -201,15 +201,17 @@ def read_integration(
     db: Db,
     integration_id: IntegrationId,
     attempts: Annotated[int, Query(ge=1, le=connections.MAX_LIMIT, description="How many attempts")] = 100,
-) -> IntegrationDetailOut:
+) -> Response:
     with db.read() as conn:
         got = connections.get_integration(
             conn, account_id=principal.account_id, integration_id=integration_id, attempt_limit=attempts
         )
-    return IntegrationDetailOut(
-        integration=_out(got.row),
-        attempts=[AttemptOut.model_validate(asdict(a)) for a in got.attempts],
-        more_attempts=got.more_attempts,
+    return json_response(
+        IntegrationDetailOut(
+            integration=_out(got.row),
+            attempts=[AttemptOut.model_validate(asdict(a)) for a in got.attempts],
+            more_attempts=got.more_attempts,
+        )
     )
 
 

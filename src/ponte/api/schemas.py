@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from fastapi import Response
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+def json_response(body: Any, adapter: TypeAdapter[Any] | None = None) -> Response:
+    """A read endpoint's body, serialised here rather than by FastAPI, which validates a model it has just been
+    given once more, in another trip to the thread pool, before serialising it (the route's response_model
+    still documents the body). A list needs its `TypeAdapter`."""
+    data = adapter.dump_json(body) if adapter else body.model_dump_json()
+    return Response(data, media_type="application/json")
 
 
 class Strict(BaseModel):
