@@ -16,7 +16,7 @@ from ponte.api.schemas import NOT_FOUND, BulkResult, ItemResult, bulk_result
 from ponte.auth import Principal
 from ponte.services import catalog
 from ponte.services.catalog import PriceInput, SkuInput, StockInput
-from ponte.services.errors import InputError, NotFound
+from ponte.store.db import Database
 from ponte.store.tables import stock
 
 router = APIRouter(tags=["catalog"])
@@ -78,9 +78,11 @@ def save_sku(principal: Operator, db: Db, item: SkuInput) -> Saved:
 
 @router.post("/skus/bulk", response_model=BulkResult, summary="Create or replace many SKUs (per-item results)")
 def save_skus(principal: Operator, db: Db, items: BulkItems) -> BulkResult:
-    with db.write() as conn:
-        results = catalog.save_skus(conn, account_id=principal.account_id, items=items, actor=principal.actor)
-    return bulk_result([ItemResult(index=r.index, ok=r.ok, key=r.sku, error=r.error, field=r.field) for r in results])
+    def write(conn: Connection, **kwargs: Any) -> set[str]:
+        catalog.save_skus(conn, **kwargs)
+        return set()
+
+    return _write_valid(db, principal, items, SkuInput, write)
 
 
 @router.post("/prices", response_model=Saved, responses=NOT_FOUND, summary="Set a SKU's list and selling price")
@@ -92,8 +94,7 @@ def set_price(principal: Operator, db: Db, item: PriceInput) -> Saved:
 
 @router.post("/prices/bulk", response_model=BulkResult, summary="Set many prices (per-item results)")
 def set_prices(principal: Operator, db: Db, items: BulkItems) -> BulkResult:
-    with db.write() as conn:
-        return _apply_each(conn, principal, items, PriceInput, catalog.set_price)
+    return _write_valid(db, principal, items, PriceInput, catalog.set_prices)
 
 
 @router.post("/stock", response_model=Saved, responses=NOT_FOUND, summary="Set a SKU's quantity in a warehouse")
@@ -105,31 +106,34 @@ def set_stock(principal: Operator, db: Db, item: StockInput) -> Saved:
 
 @router.post("/stock/bulk", response_model=BulkResult, summary="Set many quantities (per-item results)")
 def set_stocks(principal: Operator, db: Db, items: BulkItems) -> BulkResult:
-    with db.write() as conn:
-        return _apply_each(conn, principal, items, StockInput, catalog.set_stock)
+    return _write_valid(db, principal, items, StockInput, catalog.set_stocks)
 
 
-def _apply_each(
-    conn: Connection,
+def _write_valid(
+    db: Database,
     principal: Principal,
     items: list[dict[str, Any]],
-    model: type[PriceInput] | type[StockInput],
-    apply: Callable[..., None],
+    model: type[SkuInput] | type[PriceInput] | type[StockInput],
+    write: Callable[..., set[str]],
 ) -> BulkResult:
-    """Validate and apply each item in its own savepoint: a bad item is reported and leaves nothing behind."""
-    results = []
+    """Validate each item, then write the valid ones together (`write` returns the SKU codes it did not find).
+    An invalid or unknown item is reported and writes nothing; the others are written all the same."""
+    results: list[ItemResult] = []
+    valid: list[Any] = []
     for index, raw in enumerate(items):
         key = raw.get("sku") if isinstance(raw.get("sku"), str) else None
         try:
             item = model.model_validate(raw)
-            with conn.begin_nested():
-                apply(conn, account_id=principal.account_id, item=item, actor=principal.actor)
         except ValidationError as exc:
             err = catalog.input_error(exc)
             results.append(ItemResult(index=index, ok=False, key=key, error=err.message, field=err.field))
-        except (InputError, NotFound) as exc:
-            field = exc.field if isinstance(exc, InputError) else "sku"
-            results.append(ItemResult(index=index, ok=False, key=key, error=str(exc), field=field))
         else:
+            valid.append(item)
             results.append(ItemResult(index=index, ok=True, key=item.sku))
+    if valid:
+        with db.write() as conn:
+            unknown = write(conn, account_id=principal.account_id, items=valid, actor=principal.actor)
+        for result in results:
+            if result.ok and result.key in unknown:
+                result.ok, result.error, result.field = False, f"SKU {result.key} not found", "sku"
     return bulk_result(results)

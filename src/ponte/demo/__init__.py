@@ -18,7 +18,7 @@ from ponte.domain import Role
 from ponte.domain.checks import nfe_check_digit
 from ponte.secrets import SecretBox
 from ponte.services.affiliates import create_affiliate
-from ponte.services.catalog import save_skus
+from ponte.services.catalog import SkuInput, save_skus
 from ponte.services.orders import set_tracking
 from ponte.services.shipping import add_shipping_rule
 from ponte.store.tables import accounts, affiliates, orders
@@ -104,7 +104,7 @@ def load_demo(conn: Connection, *, box: SecretBox, sandbox_url: str, erp_url: st
             connector="webhook",
             settings={"url": erp_url, "secret": "demo-erp-secret"},
         )
-    save_skus(conn, account_id=account_id, items=demo_skus(), actor="demo")
+    save_skus(conn, account_id=account_id, items=[SkuInput.model_validate(s) for s in demo_skus()], actor="demo")
     return account_id
 
 

@@ -14,12 +14,11 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Update, bindparam, func, insert, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ponte.clock import now as clock_now
 from ponte.domain import Status, Trigger
 from ponte.services.audit import record
-from ponte.store.db import insert_many
+from ponte.store.db import insert_many, upsert
 from ponte.store.filters import IntegrationFilter
 from ponte.store.tables import attempt_bodies, attempts, integrations
 
@@ -40,10 +39,6 @@ class Claim:
     reason: str | None
     external_ref: str | None
     last_sent: Any
-
-
-def _upsert(conn: Connection):
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
 def mark_changed(
@@ -78,7 +73,7 @@ def mark_changed(
     ]
     if not rows:
         return 0
-    stmt = _upsert(conn)(integrations)
+    stmt = upsert(conn, integrations)
     stmt = stmt.on_conflict_do_update(
         index_elements=["account_id", "flow", "affiliate_id", "entity"],
         set_={

@@ -3,19 +3,20 @@ enabled marketplace pending, so the worker sends the newest data."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from ponte.clock import now
 from ponte.domain import Flow, Trigger
 from ponte.domain.checks import gtin_is_valid
 from ponte.engine.queue import mark_changed
 from ponte.services.errors import InputError, NotFound
+from ponte.store.db import upsert
 from ponte.store.tables import affiliates, skus, stock
 
 SkuCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
@@ -91,17 +92,6 @@ class StockInput(BaseModel):
     warehouse: str = Field(default="main", min_length=1, max_length=64)
 
 
-@dataclass
-class ItemResult:
-    """The result of one item of a bulk write."""
-
-    index: int
-    sku: str | None
-    ok: bool
-    error: str | None = None
-    field: str | None = None
-
-
 def input_error(exc: ValidationError) -> InputError:
     """The first problem of a pydantic error, as one clear sentence naming the field."""
     first = exc.errors()[0]
@@ -121,90 +111,124 @@ def mark_catalog_changed(
     conn: Connection, account_id: int, flows: tuple[Flow, ...], codes: list[str], actor: str | None = None
 ) -> None:
     """Queue the given flows of these SKUs for every enabled marketplace."""
-    targets = _marketplace_ids(conn, account_id)
-    for flow in flows:
-        mark_changed(
-            conn,
-            account_id=account_id,
-            flow=flow.value,
-            keys=[(a, c) for a in targets for c in codes],
-            trigger=Trigger.CHANGE,
-            actor=actor,
+    _mark_changed(conn, account_id, dict.fromkeys(flows, codes), actor)
+
+
+def _sku_ids(conn: Connection, account_id: int, codes: Iterable[str]) -> dict[str, int]:
+    query = select(skus.c.sku, skus.c.id).where(skus.c.account_id == account_id, skus.c.sku.in_(list(codes)))
+    return {r.sku: int(r.id) for r in conn.execute(query)}
+
+
+# Writes take a few statements whatever the number of items (an ERP pushes a thousand at a time): the SKUs
+# are looked up at once, written with one executemany each for inserts, updates and stock, and queued with
+# one `mark_changed` per flow. The same SKU twice ends as the later item says, as if written one by one.
+
+
+def save_skus(
+    conn: Connection, *, account_id: int, items: Sequence[SkuInput], actor: str | None = None
+) -> dict[str, int]:
+    """Create or replace SKUs' catalog data (and price/stock where given); returns each SKU's id."""
+    when = now()
+    latest = {item.sku: item for item in items}
+    ids = _sku_ids(conn, account_id, latest)
+    new = [code for code in latest if code not in ids]
+    if new:
+        rows = [_sku_row(latest[code]) | {"account_id": account_id, "created_at": when} for code in new]
+        conn.execute(insert(skus), [row | {"updated_at": when} for row in rows])
+        ids |= _sku_ids(conn, account_id, new)
+    known = [code for code in latest if code not in new]
+    if known:
+        conn.execute(
+            update(skus).where(skus.c.id == bindparam("sku_id")),
+            [_sku_row(latest[code]) | {"sku_id": ids[code], "updated_at": when} for code in known],
         )
+    _write_stock(
+        conn, account_id, [(ids[i.sku], warehouse, n) for i in items for warehouse, n in (i.stock or {}).items()], when
+    )
+    flows = {
+        Flow.PRODUCT: list(latest),
+        Flow.PRICE: list(dict.fromkeys(i.sku for i in items if i.price is not None)),
+        Flow.INVENTORY: list(dict.fromkeys(i.sku for i in items if i.stock is not None)),
+    }
+    _mark_changed(conn, account_id, flows, actor)
+    return ids
 
 
-def _sku_id(conn: Connection, account_id: int, code: str) -> int | None:
-    row = conn.execute(select(skus.c.id).where(skus.c.account_id == account_id, skus.c.sku == code)).first()
-    return None if row is None else int(row.id)
+def _sku_row(item: SkuInput) -> dict[str, Any]:
+    return item.model_dump(exclude={"stock"})
 
 
 def save_sku(conn: Connection, *, account_id: int, item: SkuInput, actor: str | None = None) -> int:
     """Create or replace a SKU's catalog data (and price/stock when given); returns the SKU id."""
-    when = now()
-    data = item.model_dump(exclude={"stock"})
-    sku_id = _sku_id(conn, account_id, item.sku)
-    if sku_id is None:
-        stmt = insert(skus).values(**data, account_id=account_id, created_at=when, updated_at=when)
-        sku_id = int(conn.execute(stmt.returning(skus.c.id)).scalar_one())
-    else:
-        conn.execute(update(skus).where(skus.c.id == sku_id).values(**data, updated_at=when))
-    flows: tuple[Flow, ...] = (Flow.PRODUCT, Flow.PRICE) if item.price is not None else (Flow.PRODUCT,)
-    if item.stock is not None:
-        for warehouse, quantity in item.stock.items():
-            _write_stock(conn, account_id, sku_id, warehouse, quantity, when)
-        flows = (*flows, Flow.INVENTORY)
-    mark_catalog_changed(conn, account_id, flows, [item.sku], actor)
-    return sku_id
+    return save_skus(conn, account_id=account_id, items=[item], actor=actor)[item.sku]
 
 
-def save_skus(
-    conn: Connection, *, account_id: int, items: list[dict[str, Any]], actor: str | None = None
-) -> list[ItemResult]:
-    """Validate and save many SKUs; each item gets its own result, and a bad item never stops the others."""
-    results = []
-    for index, raw in enumerate(items):
-        code = raw.get("sku") if isinstance(raw, dict) else None
-        try:
-            item = SkuInput.model_validate(raw)
-        except ValidationError as exc:
-            err = input_error(exc)
-            results.append(ItemResult(index, code, False, err.message, err.field))
-            continue
-        save_sku(conn, account_id=account_id, item=item, actor=actor)
-        results.append(ItemResult(index, item.sku, True))
-    return results
+def set_prices(conn: Connection, *, account_id: int, items: Sequence[PriceInput], actor: str | None = None) -> set[str]:
+    """Set SKUs' prices; returns the codes of the SKUs that do not exist (nothing is written for them)."""
+    ids = _sku_ids(conn, account_id, {i.sku for i in items})
+    found = [i for i in items if i.sku in ids]
+    if found:
+        when = now()
+        conn.execute(
+            update(skus).where(skus.c.id == bindparam("sku_id")),
+            [{"sku_id": ids[i.sku], "list_price": i.list_price, "price": i.price, "updated_at": when} for i in found],
+        )
+        _mark_changed(conn, account_id, {Flow.PRICE: list(dict.fromkeys(i.sku for i in found))}, actor)
+    return {i.sku for i in items} - ids.keys()
 
 
 def set_price(conn: Connection, *, account_id: int, item: PriceInput, actor: str | None = None) -> None:
-    sku_id = _sku_id(conn, account_id, item.sku)
-    if sku_id is None:
+    if set_prices(conn, account_id=account_id, items=[item], actor=actor):
         raise NotFound(f"SKU {item.sku} not found")
-    conn.execute(
-        update(skus).where(skus.c.id == sku_id).values(list_price=item.list_price, price=item.price, updated_at=now())
-    )
-    mark_catalog_changed(conn, account_id, (Flow.PRICE,), [item.sku], actor)
 
 
-def _write_stock(conn: Connection, account_id: int, sku_id: int, warehouse: str, quantity: int, when: Any) -> None:
-    changed = conn.execute(
-        update(stock)
-        .where(stock.c.sku_id == sku_id, stock.c.warehouse == warehouse)
-        .values(quantity=quantity, updated_at=when)
-    )
-    if not changed.rowcount:
-        conn.execute(
-            insert(stock).values(
-                account_id=account_id, sku_id=sku_id, warehouse=warehouse, quantity=quantity, updated_at=when
-            )
-        )
+def set_stocks(conn: Connection, *, account_id: int, items: Sequence[StockInput], actor: str | None = None) -> set[str]:
+    """Set SKUs' quantities per warehouse; returns the codes of the SKUs that do not exist (nothing written)."""
+    ids = _sku_ids(conn, account_id, {i.sku for i in items})
+    found = [i for i in items if i.sku in ids]
+    _write_stock(conn, account_id, [(ids[i.sku], i.warehouse, i.quantity) for i in found], now())
+    _mark_changed(conn, account_id, {Flow.INVENTORY: list(dict.fromkeys(i.sku for i in found))}, actor)
+    return {i.sku for i in items} - ids.keys()
 
 
 def set_stock(conn: Connection, *, account_id: int, item: StockInput, actor: str | None = None) -> None:
-    sku_id = _sku_id(conn, account_id, item.sku)
-    if sku_id is None:
+    if set_stocks(conn, account_id=account_id, items=[item], actor=actor):
         raise NotFound(f"SKU {item.sku} not found")
-    _write_stock(conn, account_id, sku_id, item.warehouse, item.quantity, now())
-    mark_catalog_changed(conn, account_id, (Flow.INVENTORY,), [item.sku], actor)
+
+
+def _write_stock(conn: Connection, account_id: int, quantities: list[tuple[int, str, int]], when: datetime) -> None:
+    """(sku_id, warehouse, quantity) rows, inserted or updated (the reservations stay); the later one of a pair
+    for the same warehouse wins."""
+    latest = {(sku_id, warehouse): quantity for sku_id, warehouse, quantity in quantities}
+    if not latest:
+        return
+    stmt = upsert(conn, stock)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[stock.c.sku_id, stock.c.warehouse],
+        set_={"quantity": stmt.excluded.quantity, "updated_at": stmt.excluded.updated_at},
+    )
+    rows = [
+        {"account_id": account_id, "sku_id": sku_id, "warehouse": warehouse, "quantity": quantity, "updated_at": when}
+        for (sku_id, warehouse), quantity in latest.items()
+    ]
+    conn.execute(stmt, rows)
+
+
+def _mark_changed(conn: Connection, account_id: int, codes: dict[Flow, list[str]], actor: str | None) -> None:
+    """Queue each flow's SKUs for every enabled marketplace: one `mark_changed` per flow."""
+    wanted = {flow: flow_codes for flow, flow_codes in codes.items() if flow_codes}
+    if not wanted:
+        return
+    targets = _marketplace_ids(conn, account_id)
+    for flow, flow_codes in wanted.items():
+        mark_changed(
+            conn,
+            account_id=account_id,
+            flow=flow.value,
+            keys=[(a, c) for a in targets for c in flow_codes],
+            trigger=Trigger.CHANGE,
+            actor=actor,
+        )
 
 
 def get_sku(conn: Connection, *, account_id: int, sku: str) -> Row:

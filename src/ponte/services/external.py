@@ -17,7 +17,6 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ponte.clock import now as clock_now
 from ponte.domain import Flow, Status, Trigger
@@ -25,6 +24,7 @@ from ponte.engine.queue import append_attempts
 from ponte.knowledge import AccountRule, classify, normalise_message
 from ponte.services.affiliates import marketplace_of
 from ponte.services.rules import account_rules
+from ponte.store.db import upsert
 from ponte.store.tables import affiliates, external_batches, integrations
 
 MAX_BATCH = 1000
@@ -170,9 +170,8 @@ def _integration_ids(
     # In key order: two batches creating the same integrations wait on each other in one order, never in a cycle.
     missing = sorted(k for k in keys if k not in found)
     if missing:
-        insert_stmt = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         conn.execute(
-            insert_stmt(integrations).on_conflict_do_nothing(),  # a concurrent batch may create the same row
+            upsert(conn, integrations).on_conflict_do_nothing(),  # a concurrent batch may create the same row
             [
                 {
                     "account_id": account_id,

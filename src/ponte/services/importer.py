@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from ponte.services import catalog
-from ponte.services.errors import InputError, NotFound
+from ponte.services.errors import InputError
 
 KINDS = ("sku", "price", "stock")
 BATCH = 500
@@ -122,13 +122,20 @@ def guess_kind(record: dict[str, Any]) -> str:
     return "sku"
 
 
-def _apply(conn: Connection, account_id: int, kind: str, record: dict[str, Any], actor: str) -> None:
+_MODELS: dict[str, type[catalog.SkuInput] | type[catalog.PriceInput] | type[catalog.StockInput]] = {
+    "sku": catalog.SkuInput,
+    "price": catalog.PriceInput,
+    "stock": catalog.StockInput,
+}
+
+
+def _write(conn: Connection, account_id: int, kind: str, items: list[Any], actor: str) -> set[str]:
+    """Write valid items of one kind together; returns the SKU codes not found (nothing written for them)."""
     if kind == "sku":
-        catalog.save_sku(conn, account_id=account_id, item=catalog.SkuInput.model_validate(record), actor=actor)
-    elif kind == "price":
-        catalog.set_price(conn, account_id=account_id, item=catalog.PriceInput.model_validate(record), actor=actor)
-    else:
-        catalog.set_stock(conn, account_id=account_id, item=catalog.StockInput.model_validate(record), actor=actor)
+        catalog.save_skus(conn, account_id=account_id, items=items, actor=actor)
+        return set()
+    write = catalog.set_prices if kind == "price" else catalog.set_stocks
+    return write(conn, account_id=account_id, items=items, actor=actor)
 
 
 def import_text(
@@ -154,31 +161,38 @@ def import_text(
     report = ImportReport(kind=kind or "auto")
     for start in range(0, len(records), BATCH):
         with begin() as conn:
-            for number, record in records[start : start + BATCH]:
-                _import_one(conn, account_id, number, record, kind, actor, report)
+            _import_batch(conn, account_id, records[start : start + BATCH], kind, actor, report)
         if progress:
             progress(min(BATCH, len(records) - start), len(records))
     return report
 
 
-def _import_one(
+def _import_batch(
     conn: Connection,
     account_id: int,
-    number: int,
-    record: dict[str, Any] | str,
+    records: list[tuple[int, dict[str, Any] | str]],
     kind: str | None,
     actor: str,
     report: ImportReport,
 ) -> None:
-    if isinstance(record, str):
-        report.rejected.append(Rejected(number, record))
-        return
-    try:
-        with conn.begin_nested():  # a line that fails half-way leaves nothing behind
-            _apply(conn, account_id, kind or guess_kind(record), record, actor)
-    except ValidationError as exc:
-        report.rejected.append(Rejected(number, catalog.input_error(exc).message))
-    except (InputError, NotFound) as exc:
-        report.rejected.append(Rejected(number, str(exc)))
-    else:
-        report.accepted += 1
+    """Validate each line, then write each run of consecutive lines of one kind together, in file order."""
+    rejected: list[Rejected] = []
+    runs: list[tuple[str, list[tuple[int, Any]]]] = []
+    for number, record in records:
+        if isinstance(record, str):
+            rejected.append(Rejected(number, record))
+            continue
+        line_kind = kind or guess_kind(record)
+        try:
+            item = _MODELS[line_kind].model_validate(record)
+        except ValidationError as exc:
+            rejected.append(Rejected(number, catalog.input_error(exc).message))
+            continue
+        if not runs or runs[-1][0] != line_kind:
+            runs.append((line_kind, []))
+        runs[-1][1].append((number, item))
+    for line_kind, lines in runs:
+        unknown = _write(conn, account_id, line_kind, [item for _, item in lines], actor)
+        rejected += [Rejected(number, f"SKU {item.sku} not found") for number, item in lines if item.sku in unknown]
+        report.accepted += sum(1 for _, item in lines if item.sku not in unknown)
+    report.rejected += sorted(rejected, key=lambda r: r.line)

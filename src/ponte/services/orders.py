@@ -8,7 +8,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import Connection, Row, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ponte.clock import now
 from ponte.domain import Flow, Trigger
@@ -16,6 +15,7 @@ from ponte.domain.checks import nfe_key_is_valid
 from ponte.engine.queue import mark_changed
 from ponte.services.catalog import input_error
 from ponte.services.errors import InputError, NotFound
+from ponte.store.db import upsert
 from ponte.store.tables import affiliates, orders
 
 
@@ -85,9 +85,8 @@ def receive_order(
     when = now()
     # Two workers reading one feed may both get past the check above: the unique key keeps the first, and the
     # other learns it was not new instead of failing its whole step.
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     added = conn.execute(
-        dialect_insert(orders)
+        upsert(conn, orders)
         .values(
             account_id=account_id,
             affiliate_id=affiliate_id,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, exc, insert
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ponte.settings import Settings
 
@@ -105,6 +106,11 @@ def _begin_sqlite(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN")
     else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def upsert(conn: Connection, table: Table) -> Any:
+    """The connection's dialect's INSERT for `table`: the one with `on_conflict_do_nothing` / `_do_update`."""
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
