@@ -80,3 +80,47 @@ def test_a_bad_rule_is_refused_with_the_field(db, pattern, category, field):
         with pytest.raises(InputError) as refused:
             add_rule(conn, account_id=account, actor="ana", pattern=pattern, category=category)
     assert refused.value.field == field
+
+
+def test_reclassifying_takes_the_same_statements_for_ten_errors_as_for_a_hundred(db):
+    from sqlalchemy import event, insert
+
+    from ponte.clock import now
+    from ponte.knowledge import normalise_message
+
+    def store_with_errors(slug, n):
+        account = get_or_create_account(conn, slug=slug)
+        affiliate_id = add_affiliate(conn, account, "MLB", "MLB")
+        messages = [ODD, ODD.replace("7781", "12"), "qqq zzz 42"]  # the third, nothing explains
+        conn.execute(
+            insert(integrations),
+            [
+                {
+                    "account_id": account,
+                    "flow": "product",
+                    "affiliate_id": affiliate_id,
+                    "entity": f"SKU-{k}",
+                    "status": "error",
+                    "message": messages[k % 3],
+                    "category": "unmapped",
+                    "created_at": now(),
+                }
+                for k in range(n)
+            ],
+        )
+        add_rule(
+            conn, account_id=account, actor="ana", pattern=r"erro \d+ no processamento", category="integration_config"
+        )
+        return account
+
+    statements = []
+    with db.write() as conn:
+        small, big = store_with_errors("loja-a", 10), store_with_errors("loja-b", 100)
+        event.listen(conn, "before_cursor_execute", lambda *args: statements.append(1))
+        assert reclassify_errors(conn, account_id=small) == 7  # the two messages the rule explains
+        few, statements[:] = len(statements), []
+        assert reclassify_errors(conn, account_id=big) == 67
+        many = len(statements)
+        causes = set(conn.execute(select(integrations.c.cause).where(integrations.c.category == "integration_config")))
+    assert few == many
+    assert {c for (c,) in causes} == {normalise_message(ODD)}  # both wordings, one cause

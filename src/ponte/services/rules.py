@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
 from ponte.clock import now
 from ponte.domain import Flow, Status
-from ponte.knowledge import AccountRule, KnowledgeError, classify, normalise_message, validate_account_rule
+from ponte.knowledge import (
+    AccountRule,
+    Explanation,
+    KnowledgeError,
+    classify,
+    normalise_message,
+    validate_account_rule,
+)
 from ponte.services.affiliates import marketplace_of
 from ponte.services.audit import record
 from ponte.services.errors import InputError, NotFound
@@ -89,35 +96,50 @@ def delete_rule(conn: Connection, *, account_id: int, actor: str, rule_id: int) 
 
 
 def reclassify_errors(conn: Connection, *, account_id: int) -> int:
-    """Classify the account's current errors again (after a rule changed); returns how many changed category."""
+    """Classify the account's current errors again (after a rule changed); returns how many changed category.
+
+    A big store has a hundred thousand errors and a few hundred distinct messages: each distinct (marketplace,
+    flow, message, code) is classified once, and the changes are written in one executemany.
+    """
     rules = account_rules(conn, account_id=account_id)
+    query = select(affiliates.c.id, affiliates.c.connector, affiliates.c.settings)
+    marketplaces = {r.id: marketplace_of(r) for r in conn.execute(query.where(affiliates.c.account_id == account_id))}
     i = integrations.c
     rows = conn.execute(
-        select(i.id, i.flow, i.message, i.code, i.category, affiliates.c.connector, affiliates.c.settings)
-        .join(affiliates, affiliates.c.id == i.affiliate_id)
-        .where(i.account_id == account_id, i.status == Status.ERROR.value)
-    ).all()
-    changed = 0
-    for row in rows:
-        explanation = classify(
-            connector=marketplace_of(row),
-            flow=row.flow,
-            message=row.message or "",
-            code=row.code,
-            account_rules=rules,
+        select(i.id, i.affiliate_id, i.flow, i.message, i.code, i.category).where(
+            i.account_id == account_id, i.status == Status.ERROR.value
         )
+    )
+    explained: dict[tuple[str, str, str, str | None], Explanation] = {}
+    changes = []
+    for row in rows:
+        key = (marketplaces[row.affiliate_id], row.flow, row.message or "", row.code)
+        explanation = explained.get(key)
+        if explanation is None:
+            explanation = explained[key] = classify(
+                connector=key[0], flow=row.flow, message=key[2], code=row.code, account_rules=rules
+            )
         # Only what a rule of the account now explains, or what nothing explained before, changes:
         # categories Ponte set itself (order validation) stay as they are.
         by_rule = (explanation.rule or "").startswith("account")
         if explanation.category != row.category and (by_rule or row.category == "unmapped"):
-            conn.execute(
-                update(integrations)
-                .where(i.id == row.id)
-                .values(
-                    category=explanation.category,
-                    disposition=explanation.disposition.value,
-                    cause=normalise_message(row.message or "")[:200],
-                )
+            changes.append(
+                {
+                    "row_id": row.id,
+                    "new_category": explanation.category,
+                    "new_disposition": explanation.disposition.value,
+                    "new_cause": normalise_message(key[2])[:200],
+                }
             )
-            changed += 1
-    return changed
+    if changes:
+        conn.execute(
+            update(integrations)
+            .where(i.id == bindparam("row_id"))
+            .values(
+                category=bindparam("new_category"),
+                disposition=bindparam("new_disposition"),
+                cause=bindparam("new_cause"),
+            ),
+            changes,
+        )
+    return len(changes)
