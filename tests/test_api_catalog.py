@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+
+import pytest
 from sqlalchemy import func, select
 
 from api_fixtures import client_fixture, world_fixture  # noqa: F401
@@ -123,3 +126,46 @@ def test_it_refuses_an_invalid_nfe_key(client, world):
 def test_it_reads_an_order(client, world):
     r = client.get(f"/api/v1/orders/{world.a.orders[0]}", headers=world.auth("victor"))
     assert r.status_code == 200 and r.json()["affiliate"] in ("MLB", "AMZ")
+
+
+def test_concurrent_bulk_writes_to_the_same_skus_never_deadlock(client, world, db):
+    """Two ERPs pushing the same SKUs at once, in opposite orders: each bulk writes its rows in key order, so
+    neither waits on the other in a cycle (a deadlock would be a 503). SQLite has one writer at a time."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): concurrent bulks cannot deadlock there")
+    codes = [f"DL-{n:03d}" for n in range(200)]
+    skus_in = [{"sku": c, "name": f"Produto {c}", "price": "10.00", "list_price": "12.00"} for c in codes]
+    assert client.post("/api/v1/skus/bulk", json=skus_in, headers=world.auth("alice")).status_code == 200
+
+    def push(barrier, path, items, failures):
+        barrier.wait()
+        answer = client.post(path, json=items, headers=world.auth("alice"))
+        if answer.status_code != 200 or answer.json()["rejected"]:
+            failures.append((path, answer.status_code, answer.text[:200]))
+
+    failures: list[tuple[str, int, str]] = []
+    for round_ in range(4):
+        prices = [{"sku": c, "list_price": "20.00", "price": f"{10 + round_}.00"} for c in codes]
+        quantities = [{"sku": c, "quantity": round_} for c in codes]
+        for path, items in (
+            ("/api/v1/prices/bulk", prices),
+            ("/api/v1/stock/bulk", quantities),
+            ("/api/v1/skus/bulk", skus_in),
+        ):
+            barrier = threading.Barrier(2)
+            threads = [
+                threading.Thread(target=push, args=(barrier, path, items, failures)),
+                threading.Thread(target=push, args=(barrier, path, items[::-1], failures)),
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    assert failures == []
+    with db.read() as conn:
+        quantities_left = set(
+            conn.execute(
+                select(stock.c.quantity).join(skus, skus.c.id == stock.c.sku_id).where(skus.c.sku.like("DL-%"))
+            ).scalars()
+        )
+    assert quantities_left == {3}

@@ -15,6 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ lives beside src/, not in the package
 from bench import bench_classify
+from bench.__main__ import PER_DATABASE
 from bench.common import TINY, Context, bench_database, bench_line
 from bench.generate import check, generate, grow_attempts
 
@@ -50,9 +51,7 @@ def test_it_generates_consistent_data(ctx: Context) -> None:
     assert check(ctx.db, ctx.data) == []
 
 
-@pytest.mark.parametrize(
-    "name", ["growth", "list", "counts", "search", "reprocess", "export", "ingest", "dispatch", "retention"]
-)
+@pytest.mark.parametrize("name", PER_DATABASE)
 def test_it_runs_each_benchmark(ctx: Context, name: str) -> None:
     module = __import__(f"bench.bench_{name}", fromlist=["run"])
     lines = module.run(ctx)

@@ -69,7 +69,8 @@ def mark_changed(
             "next_actor": actor,
             "created_at": when,
         }
-        for affiliate_id, entity in keys
+        # In key order: two transactions marking the same integrations lock them in one order, never in a cycle.
+        for affiliate_id, entity in sorted(keys)
     ]
     if not rows:
         return 0

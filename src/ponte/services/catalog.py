@@ -122,6 +122,8 @@ def _sku_ids(conn: Connection, account_id: int, codes: Iterable[str]) -> dict[st
 # Writes take a few statements whatever the number of items (an ERP pushes a thousand at a time): the SKUs
 # are looked up at once, written with one executemany each for inserts, updates and stock, and queued with
 # one `mark_changed` per flow. The same SKU twice ends as the later item says, as if written one by one.
+# Rows are written in key order (SKU code, id, warehouse), whatever the items' order: two bulk writes to the
+# same SKUs then wait on each other in one order; in the items' order they deadlocked on PostgreSQL.
 
 
 def save_skus(
@@ -131,12 +133,12 @@ def save_skus(
     when = now()
     latest = {item.sku: item for item in items}
     ids = _sku_ids(conn, account_id, latest)
-    new = [code for code in latest if code not in ids]
+    new = sorted(code for code in latest if code not in ids)
     if new:
         rows = [_sku_row(latest[code]) | {"account_id": account_id, "created_at": when} for code in new]
         conn.execute(insert(skus), [row | {"updated_at": when} for row in rows])
         ids |= _sku_ids(conn, account_id, new)
-    known = [code for code in latest if code not in new]
+    known = sorted((code for code in latest if code not in new), key=ids.__getitem__)
     if known:
         conn.execute(
             update(skus).where(skus.c.id == bindparam("sku_id")),
@@ -166,14 +168,15 @@ def save_sku(conn: Connection, *, account_id: int, item: SkuInput, actor: str | 
 def set_prices(conn: Connection, *, account_id: int, items: Sequence[PriceInput], actor: str | None = None) -> set[str]:
     """Set SKUs' prices; returns the codes of the SKUs that do not exist (nothing is written for them)."""
     ids = _sku_ids(conn, account_id, {i.sku for i in items})
-    found = [i for i in items if i.sku in ids]
-    if found:
+    latest = {i.sku: i for i in items if i.sku in ids}
+    if latest:
         when = now()
-        conn.execute(
-            update(skus).where(skus.c.id == bindparam("sku_id")),
-            [{"sku_id": ids[i.sku], "list_price": i.list_price, "price": i.price, "updated_at": when} for i in found],
-        )
-        _mark_changed(conn, account_id, {Flow.PRICE: list(dict.fromkeys(i.sku for i in found))}, actor)
+        rows = [
+            {"sku_id": ids[code], "list_price": i.list_price, "price": i.price, "updated_at": when}
+            for code, i in sorted(latest.items(), key=lambda item: ids[item[0]])
+        ]
+        conn.execute(update(skus).where(skus.c.id == bindparam("sku_id")), rows)
+        _mark_changed(conn, account_id, {Flow.PRICE: list(latest)}, actor)
     return {i.sku for i in items} - ids.keys()
 
 
@@ -209,7 +212,7 @@ def _write_stock(conn: Connection, account_id: int, quantities: list[tuple[int, 
     )
     rows = [
         {"account_id": account_id, "sku_id": sku_id, "warehouse": warehouse, "quantity": quantity, "updated_at": when}
-        for (sku_id, warehouse), quantity in latest.items()
+        for (sku_id, warehouse), quantity in sorted(latest.items())
     ]
     conn.execute(stmt, rows)
 
