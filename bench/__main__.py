@@ -22,7 +22,10 @@ from bench.generate import check, generate
 from ponte.store.db import Database
 
 # In run order: growth first (it grows the log to full size), retention last (it deletes the oldest history).
-PER_DATABASE = ("growth", "list", "counts", "search", "reprocess", "export", "ingest", "dispatch", "retention")
+# catalog after dispatch: the price sends it queues would otherwise be in the workers' way.
+PER_DATABASE = (
+    "growth", "list", "counts", "search", "reprocess", "export", "ingest", "dispatch", "catalog", "retention",
+)  # fmt: skip
 ONCE = ("classify",)
 NAMES = (*PER_DATABASE, *ONCE)
 
