@@ -56,6 +56,15 @@ def mark_changed(
     A row already pending just gets a newer change number: the worker sends the current data once.
     """
     when = now or clock_now()
+    # In key order: two transactions marking the same integrations lock them in one order, never in a cycle.
+    ordered = sorted(set(keys))
+    if not ordered:
+        return 0
+    if conn.dialect.name == "postgresql":
+        affiliate_ids, entities = (list(column) for column in zip(*ordered, strict=True))
+        params = {"account": account_id, "flow": flow, "when": when, "trigger": trigger.value, "actor": actor}
+        conn.execute(_MARK_POSTGRES, params | {"affiliates": affiliate_ids, "entities": entities})
+        return len(ordered)
     rows = [
         {
             "account_id": account_id,
@@ -69,11 +78,8 @@ def mark_changed(
             "next_actor": actor,
             "created_at": when,
         }
-        # In key order: two transactions marking the same integrations lock them in one order, never in a cycle.
-        for affiliate_id, entity in sorted(keys)
+        for affiliate_id, entity in ordered
     ]
-    if not rows:
-        return 0
     stmt = upsert(conn, integrations)
     stmt = stmt.on_conflict_do_update(
         index_elements=["account_id", "flow", "affiliate_id", "entity"],
@@ -88,7 +94,25 @@ def mark_changed(
         },
     )
     conn.execute(stmt, rows)
-    return len(rows)
+    return len(ordered)
+
+
+# PostgreSQL takes the keys in one statement: as an executemany each row was a statement of its own, and each
+# fired the counters' statement triggers (1,000 prices for five marketplaces: 676 ms, most of a bulk write).
+# Same rows and the same update as SQLite's executemany above; the SELECT's order is the order rows are locked.
+_MARK_POSTGRES = text(
+    """
+    INSERT INTO integrations (
+        account_id, flow, affiliate_id, entity, status, due_at, change_seq, next_trigger, next_actor, created_at
+    )
+    SELECT :account, :flow, k.a, k.e, 'pending', :when, 1, :trigger, :actor, :when
+    FROM unnest(CAST(:affiliates AS bigint[]), CAST(:entities AS text[])) WITH ORDINALITY AS k(a, e, n)
+    ORDER BY k.n
+    ON CONFLICT (account_id, flow, affiliate_id, entity) DO UPDATE SET
+        status = 'pending', due_at = excluded.due_at, change_seq = integrations.change_seq + 1, retry_count = 0,
+        next_trigger = excluded.next_trigger, next_actor = excluded.next_actor, next_reason = NULL
+    """
+)
 
 
 def claim_due(
