@@ -170,13 +170,17 @@ def claim_due(
     ]
 
 
-def release(conn: Connection, *, claim: Claim, owner: str, due_at: datetime) -> None:
-    """Give a claimed row back unexecuted (its affiliate is paused, or the worker is stopping)."""
+def release(conn: Connection, *, owner: str, due: Sequence[tuple[Claim, datetime]]) -> None:
+    """Give claimed rows back unexecuted, each due again at its time (its affiliate is paused, it waits for its
+    product, or the worker is stopping): one executemany, in id order like every batch write."""
+    if not due:
+        return
     i = integrations.c
     conn.execute(
         update(integrations)
-        .where(i.id == claim.id, i.lease_owner == owner)
-        .values(lease_owner=None, lease_until=None, due_at=due_at)
+        .where(i.id == bindparam("claim_id"), i.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None, due_at=bindparam("due")),
+        [{"claim_id": claim.id, "due": due_at} for claim, due_at in sorted(due, key=lambda pair: pair[0].id)],
     )
 
 

@@ -151,11 +151,9 @@ class Worker:
         works = [w for w in sent if w is not None]
         held += [claim for claim, work in zip(remote, sent, strict=True) if work is None]
         with self.db.write() as conn:
-            for claim in held:
-                later = now() + timedelta(seconds=PRODUCT_WAIT) if claim.id in waiting else now()
-                release(
-                    conn, claim=claim, owner=self.owner, due_at=self.pauses.paused_until(claim.affiliate_id) or later
-                )
+            later = now() + timedelta(seconds=PRODUCT_WAIT)
+            due = [(c, self.pauses.paused_until(c.affiliate_id) or (later if c.id in waiting else now())) for c in held]
+            release(conn, owner=self.owner, due=due)
             self._record(conn, [*works, *unlisted], rules)
             # Placing an order reads what was just recorded (is the product listed?): it comes after.
             placed = [self._place(conn, claim, by_id[claim.affiliate_id]) for claim in local]
