@@ -18,9 +18,9 @@ from sqlalchemy import Connection, Update, bindparam, func, insert, or_, select,
 from ponte.clock import now as clock_now
 from ponte.domain import Status, Trigger
 from ponte.services.audit import record
-from ponte.store.db import insert_many, upsert
+from ponte.store.db import insert_many
 from ponte.store.filters import IntegrationFilter
-from ponte.store.tables import attempt_bodies, attempts, integrations
+from ponte.store.tables import When, attempt_bodies, attempts, integrations
 
 
 @dataclass(frozen=True)
@@ -60,59 +60,43 @@ def mark_changed(
     ordered = sorted(set(keys))
     if not ordered:
         return 0
+    params = {"account": account_id, "flow": flow, "when": when, "trigger": trigger.value, "actor": actor}
     if conn.dialect.name == "postgresql":
         affiliate_ids, entities = (list(column) for column in zip(*ordered, strict=True))
-        params = {"account": account_id, "flow": flow, "when": when, "trigger": trigger.value, "actor": actor}
         conn.execute(_MARK_POSTGRES, params | {"affiliates": affiliate_ids, "entities": entities})
-        return len(ordered)
-    rows = [
-        {
-            "account_id": account_id,
-            "flow": flow,
-            "affiliate_id": affiliate_id,
-            "entity": entity,
-            "status": Status.PENDING.value,
-            "due_at": when,
-            "change_seq": 1,
-            "next_trigger": trigger.value,
-            "next_actor": actor,
-            "created_at": when,
-        }
-        for affiliate_id, entity in ordered
-    ]
-    stmt = upsert(conn, integrations)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["account_id", "flow", "affiliate_id", "entity"],
-        set_={
-            "status": Status.PENDING.value,
-            "due_at": stmt.excluded.due_at,
-            "change_seq": integrations.c.change_seq + 1,
-            "retry_count": 0,
-            "next_trigger": stmt.excluded.next_trigger,
-            "next_actor": stmt.excluded.next_actor,
-            "next_reason": None,
-        },
-    )
-    conn.execute(stmt, rows)
+    else:
+        conn.execute(_MARK_SQLITE, params | {"keys": orjson.dumps(ordered).decode()})
     return len(ordered)
 
 
-# PostgreSQL takes the keys in one statement: as an executemany each row was a statement of its own, and each
-# fired the counters' statement triggers (1,000 prices for five marketplaces: 676 ms, most of a bulk write).
-# Same rows and the same update as SQLite's executemany above; the SELECT's order is the order rows are locked.
-_MARK_POSTGRES = text(
-    """
+# All the keys in one statement, not an executemany: on PostgreSQL each row of one was a statement of its own
+# that fired the counters' statement triggers (1,000 prices for five marketplaces: 676 ms, most of a bulk
+# write), and on SQLite SQLAlchemy converted each row's parameters (two times a row) in Python. A row already
+# there goes back to pending with a newer change number; the SELECT's order is the order rows are locked in.
+_MARK = """
     INSERT INTO integrations (
         account_id, flow, affiliate_id, entity, status, due_at, change_seq, next_trigger, next_actor, created_at
     )
-    SELECT :account, :flow, k.a, k.e, 'pending', :when, 1, :trigger, :actor, :when
-    FROM unnest(CAST(:affiliates AS bigint[]), CAST(:entities AS text[])) WITH ORDINALITY AS k(a, e, n)
-    ORDER BY k.n
+    SELECT :account, :flow, {affiliate}, {entity}, 'pending', :when, 1, :trigger, :actor, :when
+    FROM {keys}
     ON CONFLICT (account_id, flow, affiliate_id, entity) DO UPDATE SET
         status = 'pending', due_at = excluded.due_at, change_seq = integrations.change_seq + 1, retry_count = 0,
         next_trigger = excluded.next_trigger, next_actor = excluded.next_actor, next_reason = NULL
-    """
-)
+"""
+_MARK_POSTGRES = text(
+    _MARK.format(
+        affiliate="k.a",
+        entity="k.e",
+        keys="unnest(CAST(:affiliates AS bigint[]), CAST(:entities AS text[])) WITH ORDINALITY AS k(a, e, n)"
+        " ORDER BY k.n",
+    )
+).bindparams(bindparam("when", type_=When))
+# SQLite needs the WHERE to read ON CONFLICT as the upsert's, not as part of the SELECT's join.
+_MARK_SQLITE = text(
+    _MARK.format(
+        affiliate="k.value ->> 0", entity="k.value ->> 1", keys="json_each(:keys) AS k WHERE true ORDER BY k.key"
+    )
+).bindparams(bindparam("when", type_=When))
 
 
 def claim_due(
