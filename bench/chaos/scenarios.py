@@ -75,13 +75,16 @@ FAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def fault_worker(rig: Rig) -> Any:
+def fault_worker(rig: Rig, *, http_timeout: float = 5.0) -> Any:
+    """A worker in this process that retries at once. The timeout is short only where the fault is slowness:
+    elsewhere a busy machine (CI, tests in parallel) answering in over half a second read as a marketplace
+    fault that was not there."""
     import dataclasses
 
     from ponte.engine.worker import Worker
 
     settings = dataclasses.replace(
-        rig.settings, retry_schedule=(0.0,) * 8, http_timeout=0.5, worker_batch=200, lease_seconds=30
+        rig.settings, retry_schedule=(0.0,) * 8, http_timeout=http_timeout, worker_batch=200, lease_seconds=30
     )
     return Worker(rig.db, settings, owner=f"chaos-{os.getpid()}", box=rig.box)
 
@@ -100,7 +103,7 @@ def run_fault(rig: Rig, db: str, kind: str, *, skus: int = 10, rounds: int = 2) 
     """One fault kind switched on for `rounds` worker steps, then off: every error is transient and of its
     category, responses are stored bounded, and everything ends a success once the marketplace behaves."""
     spec = FAULTS[kind]
-    worker = fault_worker(rig)
+    worker = fault_worker(rig, http_timeout=0.5 if kind == "timeout" else 5.0)
     rig.load(skus)
     rig.sandbox.control("reset")
     rig.sandbox.register_seller(PROFILE, SELLER, SECRET)
