@@ -154,3 +154,57 @@ def test_it_gives_up_after_the_last_retry_and_keeps_fix_errors_as_errors():
     assert fix.status == Status.ERROR and fix.due_at is None
     unmapped = next_step(status=Status.ERROR, disposition=Disposition.FIX, category="unmapped", retry_count=0, **common)
     assert unmapped.status == Status.PENDING  # an unknown message is retried once
+
+
+def test_marking_changed_and_a_batch_write_of_the_same_rows_never_deadlock(db):
+    """An ERP's price push marks integrations pending while a worker records sends of the same ones. The worker,
+    like every batch write, locks its rows in id order; mark_changed must too (in key order it deadlocked: the
+    rows here are created so that their ids run against their keys)."""
+    import threading
+
+    import pytest
+    from sqlalchemy import update
+
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): two writers cannot deadlock there")
+    with db.write() as conn:
+        account = get_or_create_account(conn, slug="loja-a")
+        affiliate = add_affiliate(conn, account, "MLB", "MLB")
+    codes = [f"SKU-{n:04d}" for n in range(300)]
+    with db.write() as conn:
+        for code in reversed(codes):
+            mark_changed(conn, account_id=account, flow="price", keys=[(affiliate, code)])
+        ids = list(conn.execute(select(integrations.c.id).order_by(integrations.c.id)).scalars())
+    failures: list[str] = []
+
+    def worker():
+        for _ in range(20):
+            try:
+                with db.write() as conn:
+                    locked = select(integrations.c.id).where(integrations.c.id.in_(ids)).order_by(integrations.c.id)
+                    conn.execute(locked.with_for_update()).all()
+                    conn.execute(
+                        update(integrations)
+                        .where(integrations.c.id.in_(ids))
+                        .values(attempt_count=integrations.c.attempt_count + 1)
+                    )
+            except Exception as exc:  # a deadlock is an OperationalError
+                failures.append(f"worker: {exc.__class__.__name__}")
+
+    def push():
+        for _ in range(20):
+            try:
+                with db.write() as conn:
+                    mark_changed(conn, account_id=account, flow="price", keys=[(affiliate, c) for c in codes])
+            except Exception as exc:
+                failures.append(f"push: {exc.__class__.__name__}")
+
+    threads = [threading.Thread(target=worker), threading.Thread(target=push)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with db.read() as conn:
+        counts = set(conn.execute(select(integrations.c.attempt_count)).scalars())
+    assert counts == {20}

@@ -56,14 +56,15 @@ def mark_changed(
     A row already pending just gets a newer change number: the worker sends the current data once.
     """
     when = now or clock_now()
-    # In key order: two transactions marking the same integrations lock them in one order, never in a cycle.
     ordered = sorted(set(keys))
     if not ordered:
         return 0
     params = {"account": account_id, "flow": flow, "when": when, "trigger": trigger.value, "actor": actor}
     if conn.dialect.name == "postgresql":
         affiliate_ids, entities = (list(column) for column in zip(*ordered, strict=True))
-        conn.execute(_MARK_POSTGRES, params | {"affiliates": affiliate_ids, "entities": entities})
+        keys_params = params | {"affiliates": affiliate_ids, "entities": entities}
+        conn.execute(_LOCK_MARKED_POSTGRES, keys_params).close()
+        conn.execute(_MARK_POSTGRES, keys_params)
     else:
         conn.execute(_MARK_SQLITE, params | {"keys": orjson.dumps(ordered).decode()})
     return len(ordered)
@@ -72,7 +73,26 @@ def mark_changed(
 # All the keys in one statement, not an executemany: on PostgreSQL each row of one was a statement of its own
 # that fired the counters' statement triggers (1,000 prices for five marketplaces: 676 ms, most of a bulk
 # write), and on SQLite SQLAlchemy converted each row's parameters (two times a row) in Python. A row already
-# there goes back to pending with a newer change number; the SELECT's order is the order rows are locked in.
+# there goes back to pending with a newer change number.
+#
+# On PostgreSQL the rows that exist are locked first, in id order, as every other batch write locks them (the
+# worker recording its sends, external reports, releases): locked in key order, an ERP's price push and the
+# worker recording sends of the same SKUs waited on each other in a cycle. The rows that are new are inserted
+# in key order, so two transactions creating the same ones wait in one order too. The ids are found by one
+# index probe per key (a LATERAL with LIMIT 1): a plain join made the planner read all the account's rows.
+_LOCK_MARKED_POSTGRES = text(
+    """
+    SELECT id FROM integrations WHERE id = ANY(ARRAY(
+        SELECT i.id
+        FROM unnest(CAST(:affiliates AS bigint[]), CAST(:entities AS text[])) AS k(a, e)
+        CROSS JOIN LATERAL (
+            SELECT id FROM integrations
+            WHERE account_id = :account AND flow = :flow AND affiliate_id = k.a AND entity = k.e LIMIT 1
+        ) AS i
+    ))
+    ORDER BY id FOR NO KEY UPDATE
+    """
+)
 _MARK = """
     INSERT INTO integrations (
         account_id, flow, affiliate_id, entity, status, due_at, change_seq, next_trigger, next_actor, created_at
