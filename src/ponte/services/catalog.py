@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, select, update
 
 from ponte.clock import now
 from ponte.domain import Flow, Trigger
@@ -120,30 +120,37 @@ def _sku_ids(conn: Connection, account_id: int, codes: Iterable[str]) -> dict[st
 
 
 # Writes take a few statements whatever the number of items (an ERP pushes a thousand at a time): the SKUs
-# are looked up at once, written with one executemany each for inserts, updates and stock, and queued with
+# are looked up at once, written with one executemany for the SKUs and one for their stock, and queued with
 # one `mark_changed` per flow. The same SKU twice ends as the later item says, as if written one by one.
-# Rows are written in key order (SKU code, id, warehouse), whatever the items' order: two bulk writes to the
-# same SKUs then wait on each other in one order; in the items' order they deadlocked on PostgreSQL.
+# Rows are written in one order whatever the items' order (existing SKUs by id, then new ones by code; stock
+# by SKU id and warehouse): two bulk writes to the same SKUs then wait on each other in that order; in the
+# items' order they deadlocked on PostgreSQL.
 
 
 def save_skus(
     conn: Connection, *, account_id: int, items: Sequence[SkuInput], actor: str | None = None
 ) -> dict[str, int]:
     """Create or replace SKUs' catalog data (and price/stock where given); returns each SKU's id."""
+    if not items:
+        return {}
     when = now()
     latest = {item.sku: item for item in items}
     ids = _sku_ids(conn, account_id, latest)
     new = sorted(code for code in latest if code not in ids)
+    order = [*sorted(ids, key=ids.__getitem__), *new]
+    # An upsert, not an insert, for the new ones too: another request may create the same SKU meanwhile.
+    stmt = upsert(conn, skus)
+    data = [column for column in _sku_row(items[0]) if column != "sku"]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[skus.c.account_id, skus.c.sku],
+        set_={**{column: stmt.excluded[column] for column in data}, "updated_at": stmt.excluded.updated_at},
+    )
+    rows = [
+        _sku_row(latest[code]) | {"account_id": account_id, "created_at": when, "updated_at": when} for code in order
+    ]
+    conn.execute(stmt, rows)
     if new:
-        rows = [_sku_row(latest[code]) | {"account_id": account_id, "created_at": when} for code in new]
-        conn.execute(insert(skus), [row | {"updated_at": when} for row in rows])
         ids |= _sku_ids(conn, account_id, new)
-    known = sorted((code for code in latest if code not in new), key=ids.__getitem__)
-    if known:
-        conn.execute(
-            update(skus).where(skus.c.id == bindparam("sku_id")),
-            [_sku_row(latest[code]) | {"sku_id": ids[code], "updated_at": when} for code in known],
-        )
     _write_stock(
         conn, account_id, [(ids[i.sku], warehouse, n) for i in items for warehouse, n in (i.stock or {}).items()], when
     )
