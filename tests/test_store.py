@@ -33,7 +33,8 @@ def test_sqlite_connections_are_tuned(tmp_path):
         got = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in PRAGMAS}
     db.dispose()
     # WAL, with a commit synced at checkpoints only; foreign keys enforced; a 64 MiB page cache; and the WAL
-    # checkpointed every 10,000 pages, not after every commit of a big batch (SQLite's default is 1,000).
+    # checkpointed every 10,000 pages, not after every commit of a big batch (SQLite's default is 1,000), its
+    # file cut back to 64 MiB after one.
     assert got == PRAGMAS
 
 
@@ -43,6 +44,7 @@ PRAGMAS = {
     "foreign_keys": 1,
     "cache_size": -65536,
     "wal_autocheckpoint": 10_000,
+    "journal_size_limit": 64 * 1024 * 1024,
     "busy_timeout": 30_000,
 }
 

@@ -113,6 +113,8 @@ def reclassify_errors(conn: Connection, *, account_id: int) -> int:
     explained: dict[tuple[str, str, str, str | None], Explanation] = {}
     changes = []
     for row in rows:
+        if row.affiliate_id not in marketplaces:  # not the account's: never so, but a join would skip it
+            continue
         key = (marketplaces[row.affiliate_id], row.flow, row.message or "", row.code)
         explanation = explained.get(key)
         if explanation is None:
