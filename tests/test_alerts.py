@@ -476,3 +476,34 @@ def test_the_alerts_page_shows_rules_and_lets_an_admin_add_a_webhook(settings, d
             },
         )
         assert added.status_code == 200 and "Time de ops" in added.text and "secret-path" not in added.text
+
+
+def test_one_worker_evaluates_each_run_and_the_others_skip_it(db, settings, box):
+    """Every worker calls the evaluation once a minute; only the first after a run's interval reads the stores'
+    findings. Seen through an open incident's last_seen_at, which each evaluation moves."""
+    from ponte.alerts import evaluate_alerts_when_due
+    from ponte.engine.queue import claim_run, mark_changed
+
+    start = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    minute = timedelta(seconds=54)
+    with db.write() as conn:
+        account = get_or_create_account(conn, slug="loja-a")
+        affiliate = add_affiliate(conn, account, "MLB", "MLB")
+        mark_changed(
+            conn, account_id=account, flow="price", keys=[(affiliate, "SKU-1")], now=start - timedelta(hours=2)
+        )
+
+    def last_seen():
+        with db.read() as conn:
+            return conn.execute(select(alert_incidents.c.last_seen_at)).scalar_one()
+
+    evaluate_alerts_when_due(db, settings, every=minute, now=start, box=box)  # pending for two hours: opened
+    assert last_seen() == start
+    evaluate_alerts_when_due(db, settings, every=minute, now=start + timedelta(seconds=20), box=box)  # another
+    assert last_seen() == start
+    evaluate_alerts_when_due(db, settings, every=minute, now=start + timedelta(seconds=60), box=box)
+    assert last_seen() == start + timedelta(seconds=60)
+    with db.write() as conn:  # the claim itself: one winner per interval
+        later = start + timedelta(minutes=5)
+        assert [claim_run(conn, job="alerts", now=later, every=minute) for _ in range(2)] == [True, False]
+        assert claim_run(conn, job="other", now=later, every=minute)

@@ -9,13 +9,14 @@ out after the commit (an outbox), each claimed by exactly one process.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, func, literal_column, select, update
 
 from ponte.alerts import conditions, incidents, rules
 from ponte.alerts.channels import DeliveryError, Message, sender_for
 from ponte.clock import now as clock_now
+from ponte.engine.queue import claim_run
 from ponte.secrets import SecretBox, SecretsError
 from ponte.settings import Settings
 from ponte.store.db import Database
@@ -61,6 +62,20 @@ def evaluate_alerts(
             events += incidents.reconcile(conn, account_id=account_id, found=account_found, now=when)
     sealed = box or SecretBox.from_environment(settings.secret_key_file)
     return events + deliver(db, sealed, now=when)
+
+
+def evaluate_alerts_when_due(
+    db: Database, settings: Settings, *, every: timedelta, now: datetime | None = None, box: SecretBox | None = None
+) -> int:
+    """What workers call: evaluate unless another worker has in the last `every` (one worker evaluates each
+    run, where each used to read every store's findings and all but one threw them away); deliver what is
+    queued either way. Returns what `evaluate_alerts` or `deliver` did."""
+    when = now or clock_now()
+    with db.write() as conn:
+        mine = claim_run(conn, job="alerts", now=when, every=every)
+    if mine:
+        return evaluate_alerts(db, settings, now=when, box=box)
+    return deliver(db, box or SecretBox.from_environment(settings.secret_key_file), now=when)
 
 
 def deliver(db: Database, box: SecretBox, *, now: datetime, limit: int = DELIVER_BATCH) -> int:

@@ -18,9 +18,9 @@ from sqlalchemy import Connection, Update, bindparam, func, insert, or_, select,
 from ponte.clock import now as clock_now
 from ponte.domain import Status, Trigger
 from ponte.services.audit import record
-from ponte.store.db import insert_many
+from ponte.store.db import insert_many, upsert
 from ponte.store.filters import IntegrationFilter
-from ponte.store.tables import When, attempt_bodies, attempts, integrations
+from ponte.store.tables import When, attempt_bodies, attempts, integrations, job_runs
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,18 @@ _MARK_SQLITE = text(
         affiliate="k.value ->> 0", entity="k.value ->> 1", keys="json_each(:keys) AS k WHERE true ORDER BY k.key"
     )
 ).bindparams(bindparam("when", type_=When))
+
+
+def claim_run(conn: Connection, *, job: str, now: datetime, every: timedelta) -> bool:
+    """Claim this run of a periodic job all workers share (alert evaluation): True for the one worker that
+    finds it has not run for `every`, False for the others until then. One statement, committed by the caller."""
+    stmt = upsert(conn, job_runs).values(name=job, ran_at=now)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[job_runs.c.name],
+        set_={"ran_at": stmt.excluded.ran_at},
+        where=job_runs.c.ran_at <= now - every,
+    )
+    return conn.execute(stmt.returning(job_runs.c.name)).first() is not None
 
 
 def claim_due(

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, or_, select
 
-from ponte.alerts import evaluate_alerts
+from ponte.alerts import evaluate_alerts_when_due
 from ponte.clock import now
 from ponte.connectors.base import Connector, Outcome
 from ponte.domain import Disposition, Flow, Status, Trigger
@@ -49,6 +49,9 @@ CATALOG_FLOWS = (Flow.PRODUCT.value, *DEPENDENT_FLOWS)  # sends built from the S
 PRODUCT_WAIT = 0.05  # a held price or stock send is due this long after its product's send
 MAINTENANCE_EVERY = 3600.0  # seconds between partition and retention housekeeping
 ALERTS_EVERY = 60.0  # seconds between evaluations of the alert rules
+# A worker evaluates when no worker has for this long: a little under its own period, so that with one worker
+# it is every minute, and with many, whichever comes first after it.
+ALERTS_CLAIM = timedelta(seconds=ALERTS_EVERY * 0.9)
 
 
 def start_window(lease_seconds: float, http_timeout: float) -> float:
@@ -451,7 +454,9 @@ class Worker:
                 self._guarded(self.maintain)
             if time.monotonic() - self._last_alerts >= ALERTS_EVERY:
                 self._last_alerts = time.monotonic()
-                self._guarded(lambda: evaluate_alerts(self.db, self.settings, box=self.box))
+                self._guarded(
+                    lambda: evaluate_alerts_when_due(self.db, self.settings, every=ALERTS_CLAIM, box=self.box)
+                )
             done = self._guarded(self.run_once)
             if on_step:
                 on_step(done)

@@ -366,6 +366,14 @@ feed_cursors = Table(
     Column("polled_at", When),
 )
 
+# When each periodic job shared by all workers last ran (alert evaluation): a worker claims a run by moving it.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("ran_at", When, nullable=False),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,
