@@ -1,7 +1,7 @@
 """Order feeds: read each enabled marketplace's new orders and record them, resuming where the last read stopped.
 
-Each order is recorded by `services.orders.receive_order` (a duplicate is recognised, never created twice) and
-queued as an order integration; the worker then validates and places it.
+A page of orders is recorded by `services.orders.receive_orders` (a duplicate is recognised, never created twice)
+and each new one queued as an order integration; the worker then validates and places it.
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Connection, Row, select, update
 
 from ponte.clock import now
 from ponte.connectors.base import Connector
 from ponte.domain import Flow, Status
-from ponte.services.orders import receive_order
+from ponte.services.catalog import input_error
+from ponte.services.orders import IncomingOrder, receive_orders
 from ponte.store.db import Database
 from ponte.store.tables import affiliates, feed_cursors
 
@@ -49,23 +51,25 @@ def poll_order_feeds(db: Database, connector_for: Callable[[Row], Connector]) ->
 
 
 def _store_orders(db: Database, affiliate: Row, orders: list[dict[str, Any]], cursor: str | None) -> int:
-    new = 0
+    """Record a page of the feed: an order that does not validate is logged and skipped, the others recorded
+    together."""
+    valid = []
+    for data in orders:
+        try:
+            valid.append(IncomingOrder.model_validate(data))
+        except ValidationError as exc:
+            reason = input_error(exc)
+            log.warning("order %s from %s refused: %s", data.get("id"), affiliate.code, reason)
     with db.write() as conn:
-        for data in orders:
-            try:
-                with conn.begin_nested():  # a refused order rolls back alone
-                    _, is_new = receive_order(
-                        conn,
-                        account_id=affiliate.account_id,
-                        affiliate_id=affiliate.id,
-                        data=data,
-                        actor=f"feed:{affiliate.code}",
-                    )
-                new += is_new
-            except ValueError as exc:
-                log.warning("order %s from %s refused: %s", data.get("id"), affiliate.code, exc)
+        new = receive_orders(
+            conn,
+            account_id=affiliate.account_id,
+            affiliate_id=affiliate.id,
+            orders_in=valid,
+            actor=f"feed:{affiliate.code}",
+        )
         _save_cursor(conn, affiliate.id, cursor)
-    return new
+    return len(new)
 
 
 def _save_cursor(conn: Connection, affiliate_id: int, cursor: str | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -73,47 +74,63 @@ def receive_order(
         order = IncomingOrder.model_validate(data)
     except ValidationError as exc:
         raise input_error(exc)
-    exists = conn.execute(
-        select(orders.c.id).where(
-            orders.c.account_id == account_id, orders.c.affiliate_id == affiliate_id, orders.c.external_id == order.id
-        )
-    ).first()
-    if exists:
-        return order.id, False
-    items = [{"sku": i.sku, "quantity": i.quantity, "price": str(i.price)} for i in order.items]
-    total = order.total if order.total is not None else sum((i.price * i.quantity for i in order.items), Decimal(0))
+    new = receive_orders(conn, account_id=account_id, affiliate_id=affiliate_id, orders_in=[order], actor=actor)
+    return order.id, order.id in new
+
+
+def receive_orders(
+    conn: Connection,
+    *,
+    account_id: int,
+    affiliate_id: int,
+    orders_in: Sequence[IncomingOrder],
+    actor: str | None = None,
+) -> set[str]:
+    """Record a page of orders from one marketplace and queue the new ones, in a few statements whatever the
+    page's size (a feed's page on a sale day holds hundreds). Returns the ids of the orders that were new."""
+    first: dict[str, IncomingOrder] = {}
+    for order in orders_in:
+        first.setdefault(order.id, order)  # the same order twice in a page: the first one counts
+    if not first:
+        return set()
+    o = orders.c
+    known = o.account_id == account_id, o.affiliate_id == affiliate_id, o.external_id.in_(list(first))
+    seen = set(conn.execute(select(o.external_id).where(*known)).scalars())
     when = now()
+    rows = [_order_row(order, account_id, affiliate_id, when) for code, order in first.items() if code not in seen]
+    if not rows:
+        return set()
     # Two workers reading one feed may both get past the check above: the unique key keeps the first, and the
-    # other learns it was not new instead of failing its whole step.
-    added = conn.execute(
-        upsert(conn, orders)
-        .values(
-            account_id=account_id,
-            affiliate_id=affiliate_id,
-            external_id=order.id,
-            status="received",
-            buyer=order.buyer,
-            items=items,
-            total=total,
-            shipping_total=order.shipping_total,
-            postal_code=order.postal_code,
-            received_at=order.created_at or when,
-            updated_at=when,
-        )
-        .on_conflict_do_nothing(index_elements=["account_id", "affiliate_id", "external_id"])
-        .returning(orders.c.id)
-    ).first()
-    if added is None:
-        return order.id, False
+    # other learns the order was not new instead of failing its whole step.
+    stmt = upsert(conn, orders).on_conflict_do_nothing(index_elements=["account_id", "affiliate_id", "external_id"])
+    added = set(conn.execute(stmt.returning(o.external_id), rows).scalars())
     mark_changed(
         conn,
         account_id=account_id,
         flow=Flow.ORDER.value,
-        keys=[(affiliate_id, order.id)],
+        keys=[(affiliate_id, code) for code in added],
         trigger=Trigger.IMPORT,
         actor=actor,
     )
-    return order.id, True
+    return added
+
+
+def _order_row(order: IncomingOrder, account_id: int, affiliate_id: int, when: datetime) -> dict[str, Any]:
+    items = [{"sku": i.sku, "quantity": i.quantity, "price": str(i.price)} for i in order.items]
+    total = order.total if order.total is not None else sum((i.price * i.quantity for i in order.items), Decimal(0))
+    return {
+        "account_id": account_id,
+        "affiliate_id": affiliate_id,
+        "external_id": order.id,
+        "status": "received",
+        "buyer": order.buyer,
+        "items": items,
+        "total": total,
+        "shipping_total": order.shipping_total,
+        "postal_code": order.postal_code,
+        "received_at": order.created_at or when,
+        "updated_at": when,
+    }
 
 
 def get_order(conn: Connection, *, account_id: int, external_id: str, affiliate_code: str | None = None) -> Row:
