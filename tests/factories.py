@@ -7,6 +7,8 @@ Everything is written through services or plain table inserts, inside the caller
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -320,3 +322,12 @@ def complete(
             next_reason=None,
         )
     )
+
+
+def run_together(*calls: Callable[[], Any]) -> None:
+    """Run the calls at once, each in its own thread, and wait for all (races: two writers on the same rows)."""
+    threads = [threading.Thread(target=call) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

@@ -5,12 +5,13 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy import func, select, update
 
 from api_fixtures import client_fixture, world_fixture  # noqa: F401
-from factories import integration_id
+from factories import integration_id, run_together
 from ponte.clock import now
 from ponte.store.tables import attempt_bodies, attempts, integrations
 
@@ -175,14 +176,10 @@ def test_concurrent_batches_on_the_same_integrations_never_deadlock(client, worl
         failures: list[tuple[int, int, str]] = []
         for round_ in range(rounds):
             barrier = threading.Barrier(2)
-            threads = [
-                threading.Thread(target=post, args=(barrier, entities, 1000 * round_, failures)),
-                threading.Thread(target=post, args=(barrier, entities[::-1], 1000 * round_ + 500, failures)),
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+            run_together(
+                partial(post, barrier, entities, 1000 * round_, failures),
+                partial(post, barrier, entities[::-1], 1000 * round_ + 500, failures),
+            )
         return failures
 
     existing = [f"DL-{n:04d}" for n in range(300)]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 import pytest
 from sqlalchemy import func, select
 
 from api_fixtures import client_fixture, world_fixture  # noqa: F401
+from factories import run_together
 from ponte.domain.checks import nfe_check_digit
 from ponte.store.tables import integrations, skus, stock
 
@@ -158,14 +160,9 @@ def test_concurrent_bulk_writes_to_the_same_skus_never_deadlock(client, world, d
             ("/api/v1/stock/bulk", quantities),
         ):
             barrier = threading.Barrier(2)
-            threads = [
-                threading.Thread(target=push, args=(barrier, path, items, failures)),
-                threading.Thread(target=push, args=(barrier, path, items[::-1], failures)),
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+            run_together(
+                partial(push, barrier, path, items, failures), partial(push, barrier, path, items[::-1], failures)
+            )
     assert failures == []
     with db.read() as conn:
         quantities_left = set(

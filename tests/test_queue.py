@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from factories import add_affiliate
+from factories import add_affiliate, run_together
 from ponte.auth import get_or_create_account
 from ponte.clock import now
 from ponte.domain import Disposition, Status
@@ -160,8 +160,6 @@ def test_marking_changed_and_a_batch_write_of_the_same_rows_never_deadlock(db):
     """An ERP's price push marks integrations pending while a worker records sends of the same ones. The worker,
     like every batch write, locks its rows in id order; mark_changed must too (in key order it deadlocked: the
     rows here are created so that their ids run against their keys)."""
-    import threading
-
     import pytest
     from sqlalchemy import update
 
@@ -199,11 +197,7 @@ def test_marking_changed_and_a_batch_write_of_the_same_rows_never_deadlock(db):
             except Exception as exc:
                 failures.append(f"push: {exc.__class__.__name__}")
 
-    threads = [threading.Thread(target=worker), threading.Thread(target=push)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(worker, push)
     assert failures == []
     with db.read() as conn:
         counts = set(conn.execute(select(integrations.c.attempt_count)).scalars())
