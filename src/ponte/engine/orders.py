@@ -133,7 +133,7 @@ def place_order(conn: Connection, *, account_id: int, affiliate: Row, external_i
     for sku, item in lines:
         _reserve(conn, sku.id, item["quantity"])
     # Reserved stock is no longer available: every marketplace must hear the new quantity.
-    mark_catalog_changed(conn, account_id, (Flow.INVENTORY,), [sku.sku for sku, _ in lines])
+    mark_catalog_changed(conn, account_id, {Flow.INVENTORY: [sku.sku for sku, _ in lines]})
     conn.execute(
         update(orders)
         .where(orders.c.id == order.id)

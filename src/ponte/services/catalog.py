@@ -107,13 +107,6 @@ def _marketplace_ids(conn: Connection, account_id: int) -> list[int]:
     return [r.id for r in conn.execute(query)]
 
 
-def mark_catalog_changed(
-    conn: Connection, account_id: int, flows: tuple[Flow, ...], codes: list[str], actor: str | None = None
-) -> None:
-    """Queue the given flows of these SKUs for every enabled marketplace."""
-    _mark_changed(conn, account_id, dict.fromkeys(flows, codes), actor)
-
-
 def _sku_ids(conn: Connection, account_id: int, codes: Iterable[str]) -> dict[str, int]:
     query = select(skus.c.sku, skus.c.id).where(skus.c.account_id == account_id, skus.c.sku.in_(list(codes)))
     return {r.sku: int(r.id) for r in conn.execute(query)}
@@ -140,7 +133,7 @@ def save_skus(
     order = [*sorted(ids, key=ids.__getitem__), *new]
     # An upsert, not an insert, for the new ones too: another request may create the same SKU meanwhile.
     stmt = upsert(conn, skus)
-    data = [column for column in _sku_row(items[0]) if column != "sku"]
+    data = [column for column in SkuInput.model_fields if column not in ("sku", "stock")]
     stmt = stmt.on_conflict_do_update(
         index_elements=[skus.c.account_id, skus.c.sku],
         set_={**{column: stmt.excluded[column] for column in data}, "updated_at": stmt.excluded.updated_at},
@@ -159,7 +152,7 @@ def save_skus(
         Flow.PRICE: list(dict.fromkeys(i.sku for i in items if i.price is not None)),
         Flow.INVENTORY: list(dict.fromkeys(i.sku for i in items if i.stock is not None)),
     }
-    _mark_changed(conn, account_id, flows, actor)
+    mark_catalog_changed(conn, account_id, flows, actor)
     return ids
 
 
@@ -183,7 +176,7 @@ def set_prices(conn: Connection, *, account_id: int, items: Sequence[PriceInput]
             for code, i in sorted(latest.items(), key=lambda item: ids[item[0]])
         ]
         conn.execute(update(skus).where(skus.c.id == bindparam("sku_id")), rows)
-        _mark_changed(conn, account_id, {Flow.PRICE: list(latest)}, actor)
+        mark_catalog_changed(conn, account_id, {Flow.PRICE: list(latest)}, actor)
     return {i.sku for i in items} - ids.keys()
 
 
@@ -197,7 +190,7 @@ def set_stocks(conn: Connection, *, account_id: int, items: Sequence[StockInput]
     ids = _sku_ids(conn, account_id, {i.sku for i in items})
     found = [i for i in items if i.sku in ids]
     _write_stock(conn, account_id, [(ids[i.sku], i.warehouse, i.quantity) for i in found], now())
-    _mark_changed(conn, account_id, {Flow.INVENTORY: list(dict.fromkeys(i.sku for i in found))}, actor)
+    mark_catalog_changed(conn, account_id, {Flow.INVENTORY: list(dict.fromkeys(i.sku for i in found))}, actor)
     return {i.sku for i in items} - ids.keys()
 
 
@@ -224,7 +217,9 @@ def _write_stock(conn: Connection, account_id: int, quantities: list[tuple[int, 
     conn.execute(stmt, rows)
 
 
-def _mark_changed(conn: Connection, account_id: int, codes: dict[Flow, list[str]], actor: str | None) -> None:
+def mark_catalog_changed(
+    conn: Connection, account_id: int, codes: dict[Flow, list[str]], actor: str | None = None
+) -> None:
     """Queue each flow's SKUs for every enabled marketplace: one `mark_changed` per flow."""
     wanted = {flow: flow_codes for flow, flow_codes in codes.items() if flow_codes}
     if not wanted:
