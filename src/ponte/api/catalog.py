@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -78,11 +77,7 @@ def save_sku(principal: Operator, db: Db, item: SkuInput) -> Saved:
 
 @router.post("/skus/bulk", response_model=BulkResult, summary="Create or replace many SKUs (per-item results)")
 def save_skus(principal: Operator, db: Db, items: BulkItems) -> BulkResult:
-    def write(conn: Connection, **kwargs: Any) -> set[str]:
-        catalog.save_skus(conn, **kwargs)
-        return set()
-
-    return _write_valid(db, principal, items, SkuInput, write)
+    return _write_valid(db, principal, items, "sku")
 
 
 @router.post("/prices", response_model=Saved, responses=NOT_FOUND, summary="Set a SKU's list and selling price")
@@ -94,7 +89,7 @@ def set_price(principal: Operator, db: Db, item: PriceInput) -> Saved:
 
 @router.post("/prices/bulk", response_model=BulkResult, summary="Set many prices (per-item results)")
 def set_prices(principal: Operator, db: Db, items: BulkItems) -> BulkResult:
-    return _write_valid(db, principal, items, PriceInput, catalog.set_prices)
+    return _write_valid(db, principal, items, "price")
 
 
 @router.post("/stock", response_model=Saved, responses=NOT_FOUND, summary="Set a SKU's quantity in a warehouse")
@@ -106,24 +101,18 @@ def set_stock(principal: Operator, db: Db, item: StockInput) -> Saved:
 
 @router.post("/stock/bulk", response_model=BulkResult, summary="Set many quantities (per-item results)")
 def set_stocks(principal: Operator, db: Db, items: BulkItems) -> BulkResult:
-    return _write_valid(db, principal, items, StockInput, catalog.set_stocks)
+    return _write_valid(db, principal, items, "stock")
 
 
-def _write_valid(
-    db: Database,
-    principal: Principal,
-    items: list[dict[str, Any]],
-    model: type[SkuInput] | type[PriceInput] | type[StockInput],
-    write: Callable[..., set[str]],
-) -> BulkResult:
-    """Validate each item, then write the valid ones together (`write` returns the SKU codes it did not find).
-    An invalid or unknown item is reported and writes nothing; the others are written all the same."""
+def _write_valid(db: Database, principal: Principal, items: list[dict[str, Any]], kind: str) -> BulkResult:
+    """Validate each item as a line of `kind`, then write the valid ones together. An invalid or unknown item is
+    reported and writes nothing; the others are written all the same."""
     results: list[ItemResult] = []
     valid: list[Any] = []
     for index, raw in enumerate(items):
         key = raw.get("sku") if isinstance(raw.get("sku"), str) else None
         try:
-            item = model.model_validate(raw)
+            item = catalog.INPUTS[kind].model_validate(raw)
         except ValidationError as exc:
             err = catalog.input_error(exc)
             results.append(ItemResult(index=index, ok=False, key=key, error=err.message, field=err.field))
@@ -132,7 +121,9 @@ def _write_valid(
             results.append(ItemResult(index=index, ok=True, key=item.sku))
     if valid:
         with db.write() as conn:
-            unknown = write(conn, account_id=principal.account_id, items=valid, actor=principal.actor)
+            unknown = catalog.write_items(
+                conn, kind=kind, account_id=principal.account_id, items=valid, actor=principal.actor
+            )
         for result in results:
             if result.ok and result.key in unknown:
                 result.ok, result.error, result.field = False, f"SKU {result.key} not found", "sku"

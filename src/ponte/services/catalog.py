@@ -199,6 +199,24 @@ def set_stock(conn: Connection, *, account_id: int, item: StockInput, actor: str
         raise NotFound(f"SKU {item.sku} not found")
 
 
+# The three kinds of catalog line (a bulk request, a file's lines) and how each is validated.
+INPUTS: dict[str, type[SkuInput] | type[PriceInput] | type[StockInput]] = {
+    "sku": SkuInput,
+    "price": PriceInput,
+    "stock": StockInput,
+}
+
+
+def write_items(conn: Connection, *, kind: str, account_id: int, items: Sequence[Any], actor: str | None) -> set[str]:
+    """Write validated items of one kind (`INPUTS`) together; returns the SKU codes not found, for which nothing
+    was written (a SKU line creates its SKU, so none for those)."""
+    if kind == "sku":
+        save_skus(conn, account_id=account_id, items=items, actor=actor)
+        return set()
+    write = set_prices if kind == "price" else set_stocks
+    return write(conn, account_id=account_id, items=items, actor=actor)
+
+
 def _write_stock(conn: Connection, account_id: int, quantities: list[tuple[int, str, int]], when: datetime) -> None:
     """(sku_id, warehouse, quantity) rows, inserted or updated (the reservations stay); the later one of a pair
     for the same warehouse wins."""

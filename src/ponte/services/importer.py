@@ -122,22 +122,6 @@ def guess_kind(record: dict[str, Any]) -> str:
     return "sku"
 
 
-_MODELS: dict[str, type[catalog.SkuInput] | type[catalog.PriceInput] | type[catalog.StockInput]] = {
-    "sku": catalog.SkuInput,
-    "price": catalog.PriceInput,
-    "stock": catalog.StockInput,
-}
-
-
-def _write(conn: Connection, account_id: int, kind: str, items: list[Any], actor: str) -> set[str]:
-    """Write valid items of one kind together; returns the SKU codes not found (nothing written for them)."""
-    if kind == "sku":
-        catalog.save_skus(conn, account_id=account_id, items=items, actor=actor)
-        return set()
-    write = catalog.set_prices if kind == "price" else catalog.set_stocks
-    return write(conn, account_id=account_id, items=items, actor=actor)
-
-
 def import_text(
     begin: Callable[[], Any],
     *,
@@ -184,7 +168,7 @@ def _import_batch(
             continue
         line_kind = kind or guess_kind(record)
         try:
-            item = _MODELS[line_kind].model_validate(record)
+            item = catalog.INPUTS[line_kind].model_validate(record)
         except ValidationError as exc:
             rejected.append(Rejected(number, catalog.input_error(exc).message))
             continue
@@ -192,7 +176,8 @@ def _import_batch(
             runs.append((line_kind, []))
         runs[-1][1].append((number, item))
     for line_kind, lines in runs:
-        unknown = _write(conn, account_id, line_kind, [item for _, item in lines], actor)
+        items = [item for _, item in lines]
+        unknown = catalog.write_items(conn, kind=line_kind, account_id=account_id, items=items, actor=actor)
         rejected += [Rejected(number, f"SKU {item.sku} not found") for number, item in lines if item.sku in unknown]
         report.accepted += sum(1 for _, item in lines if item.sku not in unknown)
     report.rejected += sorted(rejected, key=lambda r: r.line)
