@@ -110,17 +110,16 @@ def reclassify_errors(conn: Connection, *, account_id: int) -> int:
             i.account_id == account_id, i.status == Status.ERROR.value
         )
     )
-    explained: dict[tuple[str, str, str, str | None], Explanation] = {}
+    explained: dict[tuple[str, str, str, str | None], tuple[Explanation, str]] = {}
     changes = []
     for row in rows:
         if row.affiliate_id not in marketplaces:  # not the account's: never so, but a join would skip it
             continue
         key = (marketplaces[row.affiliate_id], row.flow, row.message or "", row.code)
-        explanation = explained.get(key)
-        if explanation is None:
-            explanation = explained[key] = classify(
-                connector=key[0], flow=row.flow, message=key[2], code=row.code, account_rules=rules
-            )
+        if key not in explained:
+            explanation = classify(connector=key[0], flow=row.flow, message=key[2], code=row.code, account_rules=rules)
+            explained[key] = explanation, normalise_message(key[2])[:200]
+        explanation, cause = explained[key]
         # Only what a rule of the account now explains, or what nothing explained before, changes:
         # categories Ponte set itself (order validation) stay as they are.
         by_rule = (explanation.rule or "").startswith("account")
@@ -130,7 +129,7 @@ def reclassify_errors(conn: Connection, *, account_id: int) -> int:
                     "row_id": row.id,
                     "new_category": explanation.category,
                     "new_disposition": explanation.disposition.value,
-                    "new_cause": normalise_message(key[2])[:200],
+                    "new_cause": cause,
                 }
             )
     if changes:
