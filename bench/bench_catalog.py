@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
-from bench.common import Context, bench_line, note
+from bench.common import Context, bench_line, note, post_batches
 from bench.generate import sku_code
 from ponte.clock import now
 
@@ -37,25 +36,7 @@ def batches(ctx: Context, total: int, seed: int = 11) -> list[list[dict[str, Any
 
 def through_api(ctx: Context, work: list[list[dict[str, Any]]]) -> float:
     """Prices/s set through the API by CLIENTS concurrent clients."""
-
-    def post(part: list[list[dict[str, Any]]]) -> int:
-        accepted = 0
-        with ctx.api() as client:
-            for batch in part:
-                answer = client.post("/prices/bulk", json=batch)
-                answer.raise_for_status()
-                accepted += answer.json()["accepted"]
-        return accepted
-
-    with ctx.api() as client:  # warm up: start the server, one small batch
-        client.post("/prices/bulk", json=work[0][:10]).raise_for_status()
-    started = time.perf_counter()
-    with ThreadPoolExecutor(CLIENTS) as pool:
-        accepted = sum(pool.map(post, [work[i::CLIENTS] for i in range(CLIENTS)]))
-    seconds = time.perf_counter() - started
-    if accepted != sum(len(batch) for batch in work):
-        raise RuntimeError(f"only {accepted} prices of {sum(len(b) for b in work)} were accepted")
-    return accepted / seconds
+    return post_batches(ctx, "/prices/bulk", work, clients=CLIENTS, counted="accepted")
 
 
 def bare_updates(ctx: Context, work: list[list[dict[str, Any]]]) -> float:

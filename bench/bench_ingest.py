@@ -10,12 +10,11 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 from bench.bench_classify import messages
-from bench.common import Context, bench_line, note
+from bench.common import Context, bench_line, note, post_batches
 from bench.generate import SKU_FLOWS, sku_code
 from ponte.clock import now
 
@@ -42,24 +41,15 @@ def batches(ctx: Context, total: int, seed: int = 5) -> list[list[dict[str, Any]
 
 def through_api(ctx: Context, work: list[list[dict[str, Any]]]) -> float:
     """Attempts/s recorded through the API by CLIENTS concurrent clients."""
-
-    def post(part: list[list[dict[str, Any]]]) -> int:
-        recorded = 0
-        with ctx.api() as client:
-            for batch in part:
-                answer = client.post(
-                    "/attempts", json={"attempts": batch}, headers={"Idempotency-Key": str(uuid.uuid4())}
-                )
-                answer.raise_for_status()
-                recorded += answer.json()["recorded"]
-        return recorded
-
-    with ctx.api() as client:  # warm up: start the server, one small batch
-        client.post("/attempts", json={"attempts": work[0][:10]}, headers={"Idempotency-Key": str(uuid.uuid4())})
-    started = time.perf_counter()
-    with ThreadPoolExecutor(CLIENTS) as pool:
-        recorded = sum(pool.map(post, [work[i::CLIENTS] for i in range(CLIENTS)]))
-    return recorded / (time.perf_counter() - started)
+    return post_batches(
+        ctx,
+        "/attempts",
+        work,
+        clients=CLIENTS,
+        counted="recorded",
+        wrap=lambda batch: {"attempts": batch},
+        headers=lambda: {"Idempotency-Key": str(uuid.uuid4())},
+    )
 
 
 def bare_inserts(ctx: Context, total: int) -> float:

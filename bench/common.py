@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -323,3 +324,38 @@ class Context:
         if self.server is not None:
             self.server.stop()
             self.server = None
+
+
+def post_batches(
+    ctx: Context,
+    path: str,
+    work: list[list[dict[str, Any]]],
+    *,
+    clients: int,
+    counted: str,
+    wrap: Callable[[list[dict[str, Any]]], Any] = lambda batch: batch,
+    headers: Callable[[], dict[str, str]] = dict,
+) -> float:
+    """Items per second that `clients` concurrent API clients get through POSTing `work`'s batches to `path`
+    (after one small warm-up batch). `wrap` makes a batch's body, `headers` each request's headers, and
+    `counted` names the answer's field that says how many items it took; all must be taken."""
+
+    def post(part: list[list[dict[str, Any]]]) -> int:
+        taken = 0
+        with ctx.api() as client:
+            for batch in part:
+                answer = client.post(path, json=wrap(batch), headers=headers())
+                answer.raise_for_status()
+                taken += answer.json()[counted]
+        return taken
+
+    with ctx.api() as client:  # warm up: start the server, one small batch
+        client.post(path, json=wrap(work[0][:10]), headers=headers()).raise_for_status()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        taken = sum(pool.map(post, [work[i::clients] for i in range(clients)]))
+    seconds = time.perf_counter() - started
+    sent = sum(len(batch) for batch in work)
+    if taken != sent:
+        raise RuntimeError(f"{path}: only {taken} of {sent} items were taken")
+    return taken / seconds
