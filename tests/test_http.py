@@ -1,9 +1,10 @@
 """The outbound HTTP client (connectors/http.py) on its own: keep-alive connections shared by threads, reopened
-when the server closed them while idle; what it sends on the wire."""
+when the server closed them while idle; what it sends on the wire, and what it refuses to send."""
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -52,6 +53,19 @@ class EchoHandler(BaseHTTPRequestHandler):
         self.wfile.write(raw)
         # Closing without a "Connection: close": what a server does when its keep-alive timeout ends.
         self.close_connection = self.server.close_after_answer
+
+    def do_PUT(self) -> None:
+        """Answers with what arrived: the method, the headers and the body."""
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        seen = {"method": self.command, "headers": {k.lower(): v for k, v in self.headers.items()}}
+        raw = json.dumps({**seen, "body": body.decode()}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    do_POST = do_DELETE = do_PUT
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -108,3 +122,69 @@ def test_the_base_path_query_and_characters_that_cannot_travel_raw(echo: Echo) -
         client.close()
     assert answer.body == {"path": "/api/items/CAMISA%20AZUL-%C3%A7%C3%A3o%2F1?since=a+b&limit=2"}
     assert answer.url == f"{echo.url}/api/items/CAMISA AZUL-ção%2F1"  # as recorded: the path as given
+
+
+def test_it_sends_the_method_the_headers_and_the_json_body(echo: Echo) -> None:
+    client = HttpClient(echo.url)
+    try:
+        answer = client.request("PUT", "/items/1", json={"sku": "CEL-001", "price": 10.5}, headers={"X-Seller": "7"})
+    finally:
+        client.close()
+    seen = answer.body
+    assert (seen["method"], json.loads(seen["body"])) == ("PUT", {"sku": "CEL-001", "price": 10.5})
+    assert seen["headers"]["content-type"] == "application/json" and seen["headers"]["x-seller"] == "7"
+    assert seen["headers"]["user-agent"].startswith("Ponte/") and "expect" not in seen["headers"]
+
+
+def test_a_body_without_a_content_type_is_not_called_a_form_and_an_empty_put_says_so(echo: Echo) -> None:
+    client = HttpClient(echo.url)
+    try:
+        raw = client.request("POST", "/hook", content=b"a=1&b=2").body
+        empty = client.request("PUT", "/items/1").body
+        deleted = client.request("DELETE", "/items/1").body
+    finally:
+        client.close()
+    assert raw["body"] == "a=1&b=2" and "content-type" not in raw["headers"]
+    assert (empty["method"], empty["headers"]["content-length"], empty["body"]) == ("PUT", "0", "")
+    assert deleted["method"] == "DELETE"
+
+
+@pytest.mark.parametrize(
+    ("headers", "words"),
+    [({"X-Note": "ok\r\nX-Injected: 1"}, "line break"), ({"X-Note": "preço 🙂"}, "cannot carry")],
+)
+def test_a_header_that_cannot_travel_is_an_error_and_nothing_is_sent(
+    echo: Echo, headers: dict[str, str], words: str
+) -> None:
+    client = HttpClient(echo.url)
+    try:
+        answer = client.request("PUT", "/items/1", json={}, headers=headers)
+    finally:
+        client.close()
+    assert answer.status is None and answer.error is not None and words in answer.error
+    assert echo.connections == 0
+
+
+def test_a_proxy_from_the_environment_is_not_used(echo: Echo, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there: a proxy used would fail
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    client = HttpClient(echo.url)
+    try:
+        answer = client.request("GET", "/direct")
+    finally:
+        client.close()
+    assert (answer.error, answer.body) == (None, {"path": "/direct"})
+
+
+def test_a_refused_connection_is_an_error_not_an_exception() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = HttpClient(f"http://127.0.0.1:{port}", timeout=2)
+    try:
+        answer = client.request("GET", "/")
+    finally:
+        client.close()
+    assert answer.status is None and answer.error is not None and answer.error.startswith("connection failed: ")
