@@ -1,4 +1,5 @@
-"""Alert evaluation across many stores: each account gets the incidents and messages of its own rules and data."""
+"""Alert evaluation across many stores: each account gets the incidents and messages of its own rules and data, as
+it would alone."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from factories import ALICE, BOB, Store, add_account, add_integration, build_store
-from ponte.alerts import evaluate_alerts, rhythm
+from ponte.alerts import conditions, evaluate_alerts, rhythm
 from ponte.alerts.channels import create_channel
 from ponte.alerts.rules import create_rule, list_rules, update_rule
 from ponte.domain import Role
@@ -223,6 +224,7 @@ def test_each_account_gets_the_incidents_and_messages_of_its_own_rules_and_data(
     evaluate_alerts(db, settings, box=box, now=T + _minutes(1))  # the same a minute later: nothing new to say
     assert [i[:6] for i in _incidents(db)] == [e[:6] for e in expected] and _messages(db)[: len(opened)] == opened
     assert len(_messages(db)) == len(opened)
+    assert [i[6]["oldest_minutes"] for i in _incidents(db) if i[1] == "pending_age"] == [121, 31, 121]
 
     with db.write() as conn:  # A's products move; B's stuck work too
         stuck = select(integrations.c.id).where(integrations.c.status == "pending")
@@ -231,3 +233,18 @@ def test_each_account_gets_the_incidents_and_messages_of_its_own_rules_and_data(
     resolved = [(i[0], i[2]) for i in _incidents(db) if i[5] == "resolved"]
     assert resolved == [(e[0], e[2]) for e in expected if e[1] == "pending_age"]
     assert [m[2] for m in _messages(db)[len(opened) :]] == ["resolved"] * 3
+
+
+def test_findings_of_accounts_read_together_are_those_each_finds_alone(db, box):
+    with db.write() as conn:
+        p = _platform(conn, box)
+    with db.read() as conn:
+        rules = {s.account_id: list_rules(conn, account_id=s.account_id) for s in p.values()}  # disabled ones too
+        every = [r for account_rules in rules.values() for r in account_rules]
+        together = conditions.findings(conn, every, T)
+        alone = {}
+        for account_rules in rules.values():
+            rhythm.forget()  # learnt again for the account alone
+            alone.update(conditions.findings(conn, account_rules, T))
+    assert together == alone
+    assert {s: len(together[p[s].account_id]) for s in "ABCD"} == {"A": 6, "B": 2, "C": 0, "D": 0}

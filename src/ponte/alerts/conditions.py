@@ -1,22 +1,26 @@
 """What is wrong right now: each rule turned into findings, one per subject (flow × affiliate, or affiliate).
 
 A finding's `key` names its subject, so the same condition met again on the next evaluation finds the same
-incident. Every query is bounded by a time range on an index, or by the few stuck rows it selects.
+incident. Each kind of rule is read for every account at once: the rules become rows of the statement, each
+joined to its own account's data over its own window, so a thousand stores take the same statement or two per
+kind as one store. Every query is bounded by a time range on an index, or by the few stuck rows it selects.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import CTE, Connection, and_, bindparam, case, func, literal, select
 
 from ponte.alerts import rhythm
 from ponte.alerts.rules import CREDENTIALS, ERROR_RATE, PENDING_AGE, QUIET_ORDERS, Rule
 from ponte.domain import Flow, Status
-from ponte.services.overview import attempt_counts
-from ponte.store.tables import affiliates, attempts, integrations
+from ponte.store.db import literal_rows
+from ponte.store.tables import When, affiliates, attempts, integrations, orders
 
 AUTH_CATEGORIES = ("auth_invalid",)
 CREDENTIALS_LOOKBACK = timedelta(hours=24)
@@ -35,14 +39,56 @@ def _matches(rule: Rule, flow: str | None, affiliate_id: int | None) -> bool:
     return (rule.flow is None or rule.flow == flow) and (rule.affiliate_id is None or rule.affiliate_id == affiliate_id)
 
 
-def error_rate(conn: Connection, rule: Rule, account_id: int, now: datetime) -> list[Finding]:
-    """Flow × affiliate pairs whose attempts in the window failed more than the threshold allows."""
-    window = int(rule.window_minutes or 30)
-    totals: dict[tuple[str, int], list[int]] = {}
-    for r in attempt_counts(conn, account_id, now - timedelta(minutes=window), hourly=False, until=now):
-        counts = totals.setdefault((r.flow, int(r.affiliate_id)), [0, 0])
-        counts[0] += r.n
-        counts[1] += r.n if r.status == Status.ERROR.value else 0
+def _error_window(rule: Rule) -> int:
+    return int(rule.window_minutes or 30)
+
+
+def _pending_limit(rule: Rule) -> int:
+    return int(rule.window_minutes or 60)
+
+
+def _rule_rows(rules: list[Rule], now: datetime, minutes: Callable[[Rule], int] = lambda _: 0) -> tuple[CTE, Any]:
+    """The rules as a table of the statement, (rule_id, account_id, minutes), to join each to its account's rows;
+    and each row's `now - minutes`, a CASE over the few distinct numbers of minutes (bound as times)."""
+    rows = literal_rows(
+        "rule_rows", ("rule_id", "account_id", "minutes"), [(r.id, r.account_id, minutes(r)) for r in rules]
+    )
+    starts = {m: literal(now - timedelta(minutes=m), When) for m in sorted({minutes(r) for r in rules})}
+    return rows, case(starts, value=rows.c.minutes)
+
+
+def _accounts_of(rules: list[Rule]) -> Any:
+    """The rules' accounts as a list written into the statement, for `account_id IN (...)` beside the join to the
+    rule rows: PostgreSQL then reads each account's range of the (account_id, started_at) index, where with the
+    join alone it read the whole month of attempts."""
+    ids = sorted({rule.account_id for rule in rules})
+    return bindparam("account_ids", ids, expanding=True, literal_execute=True)
+
+
+def error_rate(conn: Connection, rules: list[Rule], now: datetime) -> dict[int, list[Finding]]:
+    """Flow × affiliate pairs whose attempts in the rule's window failed more than its threshold allows."""
+    rows, since = _rule_rows(rules, now, _error_window)
+    i, a = integrations.c, attempts.c
+    query = (
+        select(rows.c.rule_id, i.flow, i.affiliate_id, a.status, func.count())
+        .select_from(rows)
+        .join(attempts, and_(a.account_id == rows.c.account_id, a.started_at >= since, a.started_at <= now))
+        .join(integrations, i.id == a.integration_id)
+        .where(a.account_id.in_(_accounts_of(rules)))
+        # The widest window as a constant too, so that PostgreSQL leaves older monthly partitions out.
+        .where(a.started_at >= now - timedelta(minutes=max(_error_window(r) for r in rules)))
+        .group_by(rows.c.rule_id, i.flow, i.affiliate_id, a.status)
+    )
+    totals: dict[int, dict[tuple[str, int], list[int]]] = defaultdict(dict)
+    for rule_id, flow, affiliate_id, status, n in conn.execute(query):
+        counts = totals[rule_id].setdefault((flow, int(affiliate_id)), [0, 0])
+        counts[0] += n
+        counts[1] += n if status == Status.ERROR.value else 0
+    return {rule.id: _error_rate(rule, totals[rule.id]) for rule in rules}
+
+
+def _error_rate(rule: Rule, totals: dict[tuple[str, int], list[int]]) -> list[Finding]:
+    window = _error_window(rule)
     found = []
     for (flow, affiliate_id), (total, errors) in sorted(totals.items()):
         if not _matches(rule, flow, affiliate_id) or total < (rule.min_count or 1):
@@ -55,51 +101,77 @@ def error_rate(conn: Connection, rule: Rule, account_id: int, now: datetime) -> 
     return found
 
 
-def pending_age(conn: Connection, rule: Rule, account_id: int, now: datetime) -> list[Finding]:
+def pending_age(conn: Connection, rules: list[Rule], now: datetime) -> dict[int, list[Finding]]:
     """Flow × affiliate pairs with work due for longer than the rule allows (the queue index: status, due_at)."""
-    limit = int(rule.window_minutes or 60)
+    rows, limit_at = _rule_rows(rules, now, _pending_limit)
     i = integrations.c
     query = (
-        select(i.flow, i.affiliate_id, func.count(), func.min(i.due_at))
-        .where(i.account_id == account_id, i.status == Status.PENDING.value, i.due_at < now - timedelta(minutes=limit))
-        .group_by(i.flow, i.affiliate_id)
+        select(rows.c.rule_id, i.flow, i.affiliate_id, func.count(), func.min(i.due_at))
+        .select_from(rows)
+        .join(integrations, and_(i.account_id == rows.c.account_id, i.due_at < limit_at))
+        # The shortest limit as a constant too: one range of the queue index holds every row that can match.
+        .where(i.status == Status.PENDING.value, i.due_at < now - timedelta(minutes=min(map(_pending_limit, rules))))
+        .group_by(rows.c.rule_id, i.flow, i.affiliate_id)
     )
-    found = []
-    for flow, affiliate_id, n, oldest in conn.execute(query):
+    by_id = {rule.id: rule for rule in rules}
+    found: dict[int, list[Finding]] = defaultdict(list)
+    for rule_id, flow, affiliate_id, n, oldest in sorted(conn.execute(query), key=lambda r: (r[0], r[1], r[2])):
+        rule = by_id[rule_id]
         if _matches(rule, flow, int(affiliate_id)):
+            limit = _pending_limit(rule)
             facts = {"count": int(n), "oldest_minutes": int((now - oldest).total_seconds() // 60), "limit": limit}
-            found.append(Finding(rule, f"{rule.id}:{flow}:{affiliate_id}", flow, int(affiliate_id), facts))
+            found[rule.id].append(Finding(rule, f"{rule.id}:{flow}:{affiliate_id}", flow, int(affiliate_id), facts))
     return found
 
 
-def credentials(conn: Connection, rule: Rule, account_id: int, now: datetime) -> list[Finding]:
+def credentials(conn: Connection, rules: list[Rule], now: datetime) -> dict[int, list[Finding]]:
     """Affiliates whose newest answer (in the last day) was a rejection of our credentials: at once, no threshold."""
+    rows, _ = _rule_rows(rules, now)
     i, a = integrations.c, attempts.c
     auth = case((a.category.in_(AUTH_CATEGORIES), a.started_at))
     good = case((a.status.in_((Status.SUCCESS.value, Status.WARNING.value)), a.started_at))
     query = (
-        select(i.affiliate_id, func.max(auth), func.max(good), func.count(auth))
+        select(rows.c.rule_id, i.affiliate_id, func.max(auth), func.max(good), func.count(auth))
+        .select_from(rows)
+        .join(attempts, a.account_id == rows.c.account_id)
         .join(integrations, i.id == a.integration_id)
-        .where(a.account_id == account_id, a.started_at >= now - CREDENTIALS_LOOKBACK, a.started_at <= now)
-        .group_by(i.affiliate_id)
+        .where(a.account_id.in_(_accounts_of(rules)), a.started_at >= now - CREDENTIALS_LOOKBACK, a.started_at <= now)
+        .group_by(rows.c.rule_id, i.affiliate_id)
     )
-    found = []
-    for affiliate_id, last_auth, last_good, n in conn.execute(query):
+    by_id = {rule.id: rule for rule in rules}
+    refused = []
+    for rule_id, affiliate_id, last_auth, last_good, n in sorted(conn.execute(query), key=lambda r: (r[0], r[1])):
         if last_auth is None or (last_good is not None and _aware(last_good) >= _aware(last_auth)):
             continue
-        if not _matches(rule, None, int(affiliate_id)):
-            continue
-        message = conn.execute(
-            select(a.message)
-            .join(integrations, i.id == a.integration_id)
-            .where(a.account_id == account_id, i.affiliate_id == affiliate_id, a.category.in_(AUTH_CATEGORIES))
-            .where(a.started_at >= now - CREDENTIALS_LOOKBACK)
-            .order_by(a.started_at.desc())
-            .limit(1)
-        ).scalar()
-        facts = {"errors": int(n), "message": (message or "")[:300], "since": _aware(last_auth).isoformat()}
-        found.append(Finding(rule, f"{rule.id}:{affiliate_id}", None, int(affiliate_id), facts))
+        if _matches(by_id[rule_id], None, int(affiliate_id)):
+            refused.append((by_id[rule_id], int(affiliate_id), _aware(last_auth), int(n)))
+    messages = _refusal_messages(conn, {(rule.account_id, affiliate_id) for rule, affiliate_id, _, _ in refused}, now)
+    found: dict[int, list[Finding]] = defaultdict(list)
+    for rule, affiliate_id, since, n in refused:
+        message = messages.get((rule.account_id, affiliate_id)) or ""
+        facts = {"errors": n, "message": message[:300], "since": since.isoformat()}
+        found[rule.id].append(Finding(rule, f"{rule.id}:{affiliate_id}", None, affiliate_id, facts))
     return found
+
+
+def _refusal_messages(conn: Connection, refused: set[tuple[int, int]], now: datetime) -> dict[tuple[int, int], str]:
+    """The message of the newest rejection of each (account, affiliate) in the last day: one statement, each
+    message read newest first on the (account_id, started_at) index until the first rejection."""
+    if not refused:
+        return {}
+    wanted = literal_rows("refused", ("account_id", "affiliate_id"), sorted(refused))
+    i, a = integrations.c, attempts.c
+    newest = (
+        select(a.message)
+        .join(integrations, i.id == a.integration_id)
+        .where(a.account_id == wanted.c.account_id, i.affiliate_id == wanted.c.affiliate_id)
+        .where(a.category.in_(AUTH_CATEGORIES), a.started_at >= now - CREDENTIALS_LOOKBACK)
+        .order_by(a.started_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = select(wanted.c.account_id, wanted.c.affiliate_id, newest)
+    return {(int(account_id), int(affiliate_id)): message for account_id, affiliate_id, message in conn.execute(query)}
 
 
 def _aware(value: Any) -> datetime:
@@ -109,33 +181,70 @@ def _aware(value: Any) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def quiet_orders(conn: Connection, rule: Rule, account_id: int, now: datetime) -> list[Finding]:
+def quiet_orders(conn: Connection, rules: list[Rule], now: datetime) -> dict[int, list[Finding]]:
     """Marketplaces from which no order came for much longer than their usual gap at this hour of the week."""
-    factor, floor = float(rule.threshold or 3), float(rule.window_minutes or 30)
-    query = select(affiliates.c.id).where(
-        affiliates.c.account_id == account_id,
-        affiliates.c.kind == "marketplace",
-        affiliates.c.enabled.is_(True),
+    rows, _ = _rule_rows(rules, now)
+    af, o = affiliates.c, orders.c
+    # The newest order of each marketplace: one probe of the (account, affiliate, time) index.
+    last_order = (
+        select(func.max(o.received_at))
+        .where(o.account_id == af.account_id, o.affiliate_id == af.id, o.received_at <= now)
+        .scalar_subquery()
     )
-    found = []
-    for (affiliate_id,) in conn.execute(query):
-        if not _matches(rule, Flow.ORDER.value, int(affiliate_id)):
-            continue
-        learned = rhythm.rhythm_for(conn, account_id=account_id, affiliate_id=int(affiliate_id), now=now)
-        last = learned.last_order_at
-        usual = learned.usual_gap(last) if last else None
-        if last is None or usual is None:
-            continue  # no orders yet, or too few to know the rhythm: silence means nothing
-        gap = (now - last).total_seconds() / 60
-        if gap > max(floor, factor * usual):
-            facts = {"gap_minutes": int(gap), "usual_minutes": round(usual), "last_order_at": last.isoformat()}
-            found.append(Finding(rule, f"{rule.id}:{affiliate_id}", Flow.ORDER.value, int(affiliate_id), facts))
+    query = (
+        select(rows.c.rule_id, af.account_id, af.id, last_order)
+        .select_from(rows)
+        .join(affiliates, af.account_id == rows.c.account_id)
+        .where(af.kind == "marketplace", af.enabled.is_(True))
+    )
+    by_id = {rule.id: rule for rule in rules}
+    watched = [
+        (by_id[rule_id], int(account_id), int(affiliate_id), last)
+        for rule_id, account_id, affiliate_id, last in sorted(conn.execute(query), key=lambda r: (r[0], r[2]))
+        if _matches(by_id[rule_id], Flow.ORDER.value, int(affiliate_id))
+    ]
+    learned = rhythm.rhythms(conn, last_orders={(w[1], w[2]): w[3] for w in watched}, now=now)
+    found: dict[int, list[Finding]] = defaultdict(list)
+    for rule, account_id, affiliate_id, _ in watched:
+        finding = _quiet(rule, affiliate_id, learned[(account_id, affiliate_id)], now)
+        if finding is not None:
+            found[rule.id].append(finding)
     return found
 
 
-EVALUATORS = {ERROR_RATE: error_rate, PENDING_AGE: pending_age, CREDENTIALS: credentials, QUIET_ORDERS: quiet_orders}
+def _quiet(rule: Rule, affiliate_id: int, learned: rhythm.Rhythm, now: datetime) -> Finding | None:
+    factor, floor = float(rule.threshold or 3), float(rule.window_minutes or 30)
+    last = learned.last_order_at
+    usual = learned.usual_gap(last) if last else None
+    if last is None or usual is None:
+        return None  # no orders yet, or too few to know the rhythm: silence means nothing
+    gap = (now - last).total_seconds() / 60
+    if gap <= max(floor, factor * usual):
+        return None
+    facts = {"gap_minutes": int(gap), "usual_minutes": round(usual), "last_order_at": last.isoformat()}
+    return Finding(rule, f"{rule.id}:{affiliate_id}", Flow.ORDER.value, affiliate_id, facts)
 
 
-def findings(conn: Connection, rules: list[Rule], account_id: int, now: datetime) -> list[Finding]:
-    """Every finding of the account's enabled rules."""
-    return [f for rule in rules if rule.enabled for f in EVALUATORS[rule.kind](conn, rule, account_id, now)]
+Evaluator = Callable[[Connection, list[Rule], datetime], dict[int, list[Finding]]]
+EVALUATORS: dict[str, Evaluator] = {
+    ERROR_RATE: error_rate,
+    PENDING_AGE: pending_age,
+    CREDENTIALS: credentials,
+    QUIET_ORDERS: quiet_orders,
+}
+
+
+def findings(conn: Connection, rules: list[Rule], now: datetime) -> dict[int, list[Finding]]:
+    """Every finding of the enabled `rules`, of one account or of many, by account: each account with an enabled
+    rule gets an entry, its findings in the order of its rules. A statement or two per kind of rule however many
+    rules and accounts there are (and one per 50 marketplaces whose order rhythm is learnt again, hourly)."""
+    enabled = [rule for rule in rules if rule.enabled]
+    by_rule: dict[int, list[Finding]] = {}
+    for kind, evaluate in EVALUATORS.items():
+        of_kind = [rule for rule in enabled if rule.kind == kind]
+        if of_kind:
+            by_rule.update(evaluate(conn, of_kind, now))
+    found: dict[int, list[Finding]] = {}
+    for rule in enabled:
+        found.setdefault(rule.account_id, []).extend(by_rule.get(rule.id, []))
+    return found

@@ -50,16 +50,14 @@ def evaluate_alerts(
     with db.write() as conn:
         _seed_defaults(conn)
     with db.read() as conn:
-        found = {}
-        for (account_id,) in conn.execute(select(accounts.c.id).order_by(accounts.c.id)):
-            account_rules = rules.enabled_rules(conn, account_id=int(account_id))
-            found[int(account_id)] = conditions.findings(conn, account_rules, int(account_id), when)
-    events = 0
+        found = conditions.findings(conn, rules.all_enabled_rules(conn), when)
     with db.write() as conn:
         if not _locked(conn):
             return 0  # another process is evaluating right now; its result stands
-        for account_id, account_found in found.items():
-            events += incidents.reconcile(conn, account_id=account_id, found=account_found, now=when)
+        events = 0
+        for (account_id,) in conn.execute(select(accounts.c.id).order_by(accounts.c.id)):
+            account_found = found.get(int(account_id), [])
+            events += incidents.reconcile(conn, account_id=int(account_id), found=account_found, now=when)
     sealed = box or SecretBox.from_environment(settings.secret_key_file)
     return events + deliver(db, sealed, now=when)
 

@@ -95,6 +95,12 @@ def enabled_rules(conn: Connection, *, account_id: int) -> list[Rule]:
     return [r for r in list_rules(conn, account_id=account_id) if r.enabled]
 
 
+def all_enabled_rules(conn: Connection) -> list[Rule]:
+    """Every account's enabled rules, by account and then as listed (one statement; defaults are not made here)."""
+    query = select(alert_rules).where(alert_rules.c.enabled.is_(True))
+    return [_rule(r) for r in conn.execute(query.order_by(alert_rules.c.account_id, alert_rules.c.id))]
+
+
 def get_rule(conn: Connection, *, account_id: int, rule_id: int) -> Rule:
     row = conn.execute(
         select(alert_rules).where(alert_rules.c.account_id == account_id, alert_rules.c.id == rule_id)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import select
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, exc, insert
+from sqlalchemy import CTE, Connection, Engine, Integer, Table, column, create_engine, event, exc, insert, values
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ponte.settings import Settings
@@ -132,6 +132,16 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row([row[column] for column in columns])
+
+
+def literal_rows(name: str, columns: tuple[str, ...], rows: Sequence[tuple[int, ...]]) -> CTE:
+    """Rows of integers (ids, minutes) as a table to join to, on both databases: `WITH name(columns) AS (VALUES ...)`.
+
+    The numbers are written into the statement rather than bound, so that thousands of rows stay within the
+    drivers' limits on parameters (PostgreSQL's is 65,535). `rows` must not be empty.
+    """
+    table = values(*(column(c, Integer) for c in columns), name=name, literal_binds=True)
+    return table.data([tuple(int(n) for n in row) for row in rows]).cte(name)
 
 
 def sqlite_path(settings: Settings) -> Path | None:
