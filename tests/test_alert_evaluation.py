@@ -1,14 +1,16 @@
 """Alert evaluation across many stores: each account gets the incidents and messages of its own rules and data, as
-it would alone."""
+it would alone; and as each kind of rule is read for every account at once, one store more costs no statement
+more."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 
 from factories import ALICE, BOB, Store, add_account, add_integration, build_store
 from ponte.alerts import conditions, evaluate_alerts, rhythm
@@ -114,6 +116,20 @@ def _failing(n: int, ago: float = 1) -> list[tuple[str, timedelta]]:
     return [("error", _minutes(ago))] * n
 
 
+def _busy_store(conn, box: SecretBox, slug: str) -> Store:
+    """A store where every default rule finds something: MLB prices failing, AMZ products stuck, AMZ refusing
+    our credentials, MLB quiet for three hours; and an e-mail channel."""
+    store = build_store(conn, slug, {})
+    _attempts(conn, store, "MLB", "price", _failing(25))
+    _stuck(conn, store, "AMZ", "product", timedelta(hours=2))
+    _attempts(conn, store, "AMZ", "inventory", [("error", _minutes(2))], category="auth_invalid", message="Token")
+    _orders(conn, store, "MLB", every=_minutes(20), until=T - timedelta(hours=3))
+    _orders(conn, store, "AMZ", every=_minutes(20), until=T - _minutes(5))
+    _channel(conn, box, store)
+    list_rules(conn, account_id=store.account_id)  # the default rules, as the first evaluation would make them
+    return store
+
+
 def _platform(conn, box: SecretBox) -> dict[str, Store]:
     """Four stores that differ in rules and data.
 
@@ -175,6 +191,20 @@ def _messages(db) -> list[tuple[Any, ...]]:
     with db.read() as conn:
         rows = conn.execute(select(alert_messages).order_by(alert_messages.c.id)).all()
     return [(r.account_id, r.incident_id, r.event, r.subject, r.body) for r in rows]
+
+
+@contextmanager
+def _counting(db) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
 
 
 # -- what each account finds ----------------------------------------------------------------------------------
@@ -248,3 +278,34 @@ def test_findings_of_accounts_read_together_are_those_each_finds_alone(db, box):
             alone.update(conditions.findings(conn, account_rules, T))
     assert together == alone
     assert {s: len(together[p[s].account_id]) for s in "ABCD"} == {"A": 6, "B": 2, "C": 0, "D": 0}
+
+
+# -- what it costs -------------------------------------------------------------------------------------------
+
+
+def _statements_of_a_quiet_minute(db, settings, box, when: datetime) -> int:
+    """Statements of an evaluation at `when` where every store's incidents go on: nothing to open, resolve or
+    send, every incident touched; the marketplaces' rhythms are learnt again, as each hour."""
+    evaluate_alerts(db, settings, box=box, now=when - _minutes(1))  # opens what is new
+    with db.write() as conn:  # the messages went out
+        conn.execute(alert_messages.update().values(status="sent"))
+    rhythm.forget()
+    with _counting(db) as statements:
+        evaluate_alerts(db, settings, box=box, now=when)
+    with db.read() as conn:
+        assert conn.execute(select(alert_messages).where(alert_messages.c.status != "sent")).first() is None
+    return len(statements)
+
+
+def test_one_store_more_costs_the_evaluation_no_statement_more(db, settings, box):
+    with db.write() as conn:
+        for n in range(2):
+            _busy_store(conn, box, f"loja-{n}")
+    two = _statements_of_a_quiet_minute(db, settings, box, T + _minutes(1))
+    assert len(_incidents(db)) == 2 * 4
+    with db.write() as conn:
+        _busy_store(conn, box, "loja-2")
+    three = _statements_of_a_quiet_minute(db, settings, box, T + _minutes(3))
+    assert [i[1] for i in _incidents(db)] == ["error_rate", "pending_age", "credentials", "quiet_orders"] * 3
+    assert all(i[5] == "open" for i in _incidents(db))
+    assert three == two

@@ -54,10 +54,7 @@ def evaluate_alerts(
     with db.write() as conn:
         if not _locked(conn):
             return 0  # another process is evaluating right now; its result stands
-        events = 0
-        for (account_id,) in conn.execute(select(accounts.c.id).order_by(accounts.c.id)):
-            account_found = found.get(int(account_id), [])
-            events += incidents.reconcile(conn, account_id=int(account_id), found=account_found, now=when)
+        events = incidents.reconcile(conn, found=found, now=when)
     sealed = box or SecretBox.from_environment(settings.secret_key_file)
     return events + deliver(db, sealed, now=when)
 

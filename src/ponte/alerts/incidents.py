@@ -8,16 +8,20 @@ rather than sending a new alert: flapping does not flood anyone.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import cache, partial
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from ponte.alerts import texts
 from ponte.alerts.channels import Message
 from ponte.alerts.conditions import Finding
 from ponte.alerts.rules import CREDENTIALS, ERROR_RATE, PENDING_AGE
-from ponte.store.tables import affiliates, alert_channels, alert_incidents, alert_messages
+from ponte.store.tables import accounts, affiliates, alert_channels, alert_incidents, alert_messages
 
 THROTTLE = timedelta(minutes=30)
 OPEN, RESOLVED = "open", "resolved"
@@ -48,8 +52,25 @@ def compose(row: Any, event: str, *, locale: str, affiliate: str, now: datetime,
     return Message(texts.word(event, locale, title=title), "\n".join(lines))
 
 
-def _queue(conn: Connection, row: Any, event: str, channels: list[Row], now: datetime, names: dict[int, str]) -> int:
+Recipients = tuple[list[Row], dict[int, str]]  # an account's enabled channels, and its affiliates' codes by id
+
+
+def _recipients(conn: Connection, account_id: int) -> Recipients:
+    channels = list(
+        conn.execute(
+            select(alert_channels)
+            .where(alert_channels.c.account_id == account_id, alert_channels.c.enabled.is_(True))
+            .order_by(alert_channels.c.id)
+        )
+    )
+    a = affiliates.c
+    names = {int(r.id): r.code for r in conn.execute(select(a.id, a.code).where(a.account_id == account_id))}
+    return channels, names
+
+
+def _queue(conn: Connection, row: Any, event: str, recipients: Recipients, now: datetime) -> int:
     """One message per enabled channel about `row`; marks the incident notified. Returns how many."""
+    channels, names = recipients
     affiliate = names.get(row.affiliate_id or 0, "—")
     old = row.notified_facts
     messages = []
@@ -114,56 +135,86 @@ def _touch(conn: Connection, row: Row, facts: dict[str, Any], now: datetime, **e
     return _get(conn, row.id)
 
 
-def _due_for_update(row: Row, now: datetime) -> bool:
+def _due_for_update(row: Any, now: datetime) -> bool:
     if row.notified_at is not None and now - row.notified_at < THROTTLE:
         return False
     old = row.notified_facts or {}
     return texts.digest(row.kind, old, row.facts, locale="en", since=now) is not None
 
 
-def reconcile(conn: Connection, *, account_id: int, found: list[Finding], now: datetime) -> int:
-    """Open, update and resolve the account's incidents to match `found`; queue their messages.
-
-    Returns how many incident events (opened, updated, resolved) there were.
-    """
-    channels = list(
-        conn.execute(
-            select(alert_channels)
-            .where(alert_channels.c.account_id == account_id, alert_channels.c.enabled.is_(True))
-            .order_by(alert_channels.c.id)
-        )
-    )
-    names = {
-        int(r.id): r.code
-        for r in conn.execute(select(affiliates.c.id, affiliates.c.code).where(affiliates.c.account_id == account_id))
-    }
+def _open_incidents(conn: Connection) -> dict[int, dict[str, Row]]:
+    """Every account's open incidents, by account and key, read account by account on the (account_id, status)
+    index: resolved incidents are never deleted, and `status = 'open'` alone would read them all."""
     i = alert_incidents.c
-    still_open = {
-        r.key: r for r in conn.execute(select(alert_incidents).where(i.account_id == account_id, i.status == OPEN))
-    }
+    query = select(alert_incidents).where(i.account_id.in_(select(accounts.c.id)), i.status == OPEN)
+    found: dict[int, dict[str, Row]] = defaultdict(dict)
+    for row in conn.execute(query.order_by(i.id)):
+        found[row.account_id][row.key] = row
+    return found
+
+
+def _found_again(
+    conn: Connection, still_open: dict[int, dict[str, Row]], found: dict[int, list[Finding]], now: datetime
+) -> dict[int, Any]:
+    """Move every open incident found again to its new facts, in one executemany; returns them as they now are,
+    by id (as `_touch` would read them back)."""
+    again = [
+        (row, f) for account_id, fs in found.items() for f in fs if (row := still_open.get(account_id, {}).get(f.key))
+    ]
+    if not again:
+        return {}
+    i = alert_incidents.c
+    conn.execute(
+        update(alert_incidents)
+        .where(i.id == bindparam("incident_id"))
+        .values(facts=bindparam("new_facts"), last_seen_at=now),
+        [{"incident_id": row.id, "new_facts": f.facts} for row, f in again],
+    )
+    return {row.id: SimpleNamespace(**{**row._mapping, "facts": f.facts, "last_seen_at": now}) for row, f in again}
+
+
+def reconcile(conn: Connection, *, found: dict[int, list[Finding]], now: datetime) -> int:
+    """Open, update and resolve every account's incidents to match `found` (findings by account; an account left
+    out has none); queue their messages. Returns how many incident events (opened, updated, resolved) there were.
+
+    A few statements whatever the number of accounts: the open incidents are read at once and those found again
+    are touched in one executemany. An account's own statements (its channels, its incidents) are spent only
+    where an incident opens, resolves or is due a message.
+    """
+    still_open = _open_incidents(conn)
+    touched = _found_again(conn, still_open, found, now)
+    recipients = cache(partial(_recipients, conn))  # read for an account the first time it has a message
     events = 0
-    for f in found:
-        row = still_open.pop(f.key, None)
-        if row is not None:
-            row = _touch(conn, row, f.facts, now)
-            if _due_for_update(row, now):
-                _queue(conn, row, "update", channels, now, names)
+    for account_id in sorted(found.keys() | still_open.keys()):
+        account_open = dict(still_open.get(account_id, {}))
+        for f in found.get(account_id, []):
+            row = account_open.pop(f.key, None)
+            if row is None:
+                events += _open(conn, account_id, f, now, recipients)
+            elif _due_for_update(touched[row.id], now):
+                _queue(conn, touched[row.id], "update", recipients(account_id), now)
                 events += 1
-            continue
-        again = _recently_resolved(conn, account_id, f.key, now)
-        if again is not None:  # flapping: the same incident again, notified only once the throttle allows
-            row = _touch(conn, again, f.facts, now, status=OPEN, resolved_at=None)
-            if row.notified_at is None or now - row.notified_at >= THROTTLE:
-                _queue(conn, row, "opened", channels, now, names)
-                events += 1
-            continue
-        _queue(conn, _open_new(conn, account_id, f, now), "opened", channels, now, names)
-        events += 1
-    for row in still_open.values():
-        conn.execute(update(alert_incidents).where(i.id == row.id).values(status=RESOLVED, resolved_at=now))
-        _queue(conn, _get(conn, row.id), RESOLVED, channels, now, names)
-        events += 1
+        for row in account_open.values():
+            conn.execute(
+                update(alert_incidents).where(alert_incidents.c.id == row.id).values(status=RESOLVED, resolved_at=now)
+            )
+            _queue(conn, _get(conn, row.id), RESOLVED, recipients(account_id), now)
+            events += 1
     return events
+
+
+def _open(conn: Connection, account_id: int, f: Finding, now: datetime, recipients: Callable[[int], Recipients]) -> int:
+    """Open an incident for a finding that has none open: the one resolved within the throttle if there is one
+    (flapping: notified again only once the throttle allows), else a new one. Returns the events (0 or 1)."""
+    again = _recently_resolved(conn, account_id, f.key, now)
+    if again is None:
+        _queue(conn, _open_new(conn, account_id, f, now), "opened", recipients(account_id), now)
+        return 1
+    row = _touch(conn, again, f.facts, now, status=OPEN, resolved_at=None)
+    if row.notified_at is None or now - row.notified_at >= THROTTLE:
+        _queue(conn, row, "opened", recipients(account_id), now)
+        return 1
+    return 0
 
 
 def list_incidents(conn: Connection, *, account_id: int, limit: int = 100, status: str | None = None) -> list[Row]:
