@@ -9,8 +9,9 @@ from factories import add_affiliate
 from ponte.auth import get_or_create_account
 from ponte.engine.queue import mark_changed
 from ponte.services import connections
+from ponte.store import filters
 from ponte.store.db import Database
-from ponte.store.filters import IntegrationFilter
+from ponte.store.filters import IntegrationFilter, rows_that_may_hold
 from ponte.store.tables import integrations
 
 ENTITIES = ["CC-0001", "CC-0002", "CC-0100", "cc-0001", "CD-0001", "CC_0001", "CC%0001"]
@@ -109,3 +110,77 @@ def test_postgresql_plans_a_repeated_word_search_for_its_words(db):
             assert conn.execute(prepared).first(), "nothing was prepared: this test no longer sees what it is about"
     finally:
         one.dispose()
+
+
+# -- SQLite: the trigram index of migration 0010 --------------------------------------------------------
+
+
+def _sqlite_only(db):
+    if db.dialect != "sqlite":
+        pytest.skip("PostgreSQL's trigram index is migration 0008's (above)")
+
+
+def _ids(db, *entities):
+    with db.read() as conn:
+        rows = conn.execute(select(integrations.c.id).where(integrations.c.entity.in_(entities)))
+        return sorted(rows.scalars())
+
+
+def test_sqlite_names_the_few_rows_a_rare_word_may_be_in(db):
+    _sqlite_only(db)
+    _with_messages(db)
+    with db.read() as conn:
+        assert rows_that_may_hold(conn, "xyzzy") == []  # a typo: no row to read at all
+        assert sorted(rows_that_may_hold(conn, "EAN inválido") or []) == _ids(db, "CC-0002")
+        assert sorted(rows_that_may_hold(conn, "ESTOQUE") or []) == _ids(db, "CC-0001", "CC-0100")
+        assert rows_that_may_hold(conn, "é O") is None  # words too short for trigrams: it cannot tell
+        assert rows_that_may_hold(conn, "100%") is None  # a wildcard stays out of the index's patterns
+
+
+def test_sqlite_leaves_a_common_word_to_the_list_walk(db, monkeypatch):
+    _sqlite_only(db)
+    _with_messages(db)
+    monkeypatch.setattr(filters, "RARE_ROWS", 2)
+    with db.read() as conn:
+        assert rows_that_may_hold(conn, "estoque") is None  # two rows hold it: not rare any more
+        assert rows_that_may_hold(conn, "armazém") == _ids(db, "CC-0001")
+        assert len(IntegrationFilter(words="estoque").conditions_on(conn, 1)) == 2  # account, words
+        assert len(IntegrationFilter(words="armazém").conditions_on(conn, 1)) == 3  # and the rows named
+
+
+@pytest.mark.parametrize(
+    "words",
+    ["estoque", "ESTOQUE armazém", "EAN inválido", "inválido EAN", "zerado promoção", "xyzzy", "é", "EAN 789",
+     "7891234567895", "ção", "Estoque insuficiente no armazém", "100%", "CC_0001", "armazem"],
+)  # fmt: skip
+def test_a_word_search_finds_the_same_rows_with_or_without_the_index(db, words):
+    """The index only narrows: the list (which uses it on SQLite) answers what the plain conditions do."""
+    _with_messages(db)
+    with db.read() as conn:
+        page = connections.list_integrations(conn, account_id=1, filter=IntegrationFilter(words=words))
+    assert sorted(r.entity for r in page.rows) == _matches(db, words=words)
+
+
+def test_the_sqlite_trigram_index_follows_every_write(db):
+    """Inserts, changed and cleared messages, other columns changed, rows deleted (cascading from their
+    affiliate): the index still agrees with the rows (FTS5's own integrity check) and names the right ones."""
+    _sqlite_only(db)
+    _with_messages(db)
+    i = integrations.c
+    with db.write() as conn:
+        conn.execute(update(integrations).where(i.entity == "CC-0001").values(message="Categoria sem atributo cor"))
+        conn.execute(update(integrations).where(i.entity == "CC-0002").values(message=None))
+        conn.execute(update(integrations).where(i.entity == "CC-0100").values(status="pending"))  # message kept
+        other = add_affiliate(conn, 1, "MGLU", "Magalu")
+        mark_changed(conn, account_id=1, flow="price", keys=[(other, "CC-0009")])
+        conn.execute(update(integrations).where(i.entity == "CC-0009").values(message="Estoque do armazém novo"))
+    with db.read() as conn:
+        assert sorted(rows_that_may_hold(conn, "armazém") or []) == _ids(db, "CC-0009")
+        assert rows_that_may_hold(conn, "inválido") == []
+        assert sorted(rows_that_may_hold(conn, "atributo") or []) == _ids(db, "CC-0001")
+        assert sorted(rows_that_may_hold(conn, "promoção") or []) == _ids(db, "CC-0100")
+    with db.write() as conn:
+        conn.execute(text("DELETE FROM affiliates WHERE id = :id"), {"id": other})
+        conn.execute(text("INSERT INTO integrations_fts (integrations_fts, rank) VALUES ('integrity-check', 1)"))
+    with db.read() as conn:
+        assert rows_that_may_hold(conn, "armazém") == []

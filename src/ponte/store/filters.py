@@ -9,12 +9,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, Connection, and_, func, or_, select
+from sqlalchemy import Boolean, ColumnElement, Connection, and_, column, func, or_, select, table, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from ponte.store.db import plan_for_values
 from ponte.store.tables import affiliates, integrations
+
+# SQLite: migration 0010's trigram index of the messages, and how many rows a word may be in to be looked up
+# there. A rarer word's rows are read by id; a commoner one walks the list order, where its rows come soon.
+MESSAGES_INDEX = table("integrations_fts", column("rowid"), column("message"))
+RARE_ROWS = 200
+_HAS_MESSAGES_INDEX = text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'integrations_fts'")
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,9 @@ class IntegrationFilter:
     def conditions_on(self, conn: Connection, account_id: int) -> list[ColumnElement[bool]]:
         """`conditions`, for a query about to run on `conn`.
 
+        A word search on SQLite is narrowed to the rows the trigram index names, when the words are rare
+        (`rows_that_may_hold`): it walked the list order to the end for a word no message holds.
+
         A word search on PostgreSQL gets a plan made for its words. psycopg prepares a statement after five
         runs, and PostgreSQL then settles on a generic plan that cannot know whether a word is rare: it walked
         the list order through the whole account (50 ms at 62,000 integrations) where the trigram index of
@@ -40,7 +49,12 @@ class IntegrationFilter:
         """
         if self.words and conn.dialect.name == "postgresql":
             plan_for_values(conn)
-        return self.conditions(account_id)
+        where = self.conditions(account_id)
+        if self.words and conn.dialect.name == "sqlite":
+            rows = rows_that_may_hold(conn, self.words.replace("\x00", ""))
+            if rows is not None:
+                where.append(integrations.c.id.in_(rows))
+        return where
 
     def conditions(self, account_id: int) -> list[ColumnElement[bool]]:
         """SQL conditions on `integrations` for this filter, always scoped to the account."""
@@ -76,6 +90,23 @@ class IntegrationFilter:
             terms = [w for w in self.words.split() if w]
             where.append(and_(*[or_(i.message.ilike(f"%{_escape_like(w)}%", escape="\\")) for w in terms]))
         return where
+
+
+def rows_that_may_hold(conn: Connection, words: str) -> list[int] | None:
+    """SQLite: the ids of the integrations whose messages may hold every word of three or more characters, from
+    the trigram index; None when it cannot tell (no such word, no index) or when RARE_ROWS or more may.
+
+    The index only narrows: the words' own conditions still decide which of the rows it names match. Its
+    triggers keep it in step with every write of a message (tests/test_filters.py checks it with FTS5's own
+    integrity check), for a row it missed would be missing from the answer.
+    """
+    # A trigram index cannot serve a shorter word; LIKE's wildcards and escape are kept out of its patterns.
+    terms = [w for w in words.split() if len(w) >= 3 and not any(c in w for c in "%_\\")]
+    if not terms or conn.execute(_HAS_MESSAGES_INDEX).first() is None:
+        return None
+    query = select(MESSAGES_INDEX.c.rowid).where(*(MESSAGES_INDEX.c.message.like(f"%{w}%") for w in terms))
+    ids = [int(i) for i in conn.execute(query.limit(RARE_ROWS)).scalars()]
+    return ids if len(ids) < RARE_ROWS else None
 
 
 class StartsWith(ColumnElement[bool]):
