@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CTE, Connection, and_, bindparam, case, func, literal, select
+from sqlalchemy import CTE, Connection, and_, bindparam, case, func, literal, or_, select
 
 from ponte.alerts import rhythm
 from ponte.alerts.rules import CREDENTIALS, ERROR_RATE, PENDING_AGE, QUIET_ORDERS, Rule
@@ -24,6 +24,7 @@ from ponte.store.tables import When, affiliates, attempts, integrations, orders
 
 AUTH_CATEGORIES = ("auth_invalid",)
 CREDENTIALS_LOOKBACK = timedelta(hours=24)
+CREDENTIALS_MINUTES = int(CREDENTIALS_LOOKBACK.total_seconds() // 60)
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,23 @@ def _rule_rows(rules: list[Rule], now: datetime, minutes: Callable[[Rule], int] 
     return rows, case(starts, value=rows.c.minutes)
 
 
-def _accounts_of(rules: list[Rule]) -> Any:
-    """The rules' accounts as a list written into the statement, for `account_id IN (...)` beside the join to the
-    rule rows: PostgreSQL then reads each account's range of the (account_id, started_at) index, where with the
-    join alone it read the whole month of attempts."""
-    ids = sorted({rule.account_id for rule in rules})
-    return bindparam("account_ids", ids, expanding=True, literal_execute=True)
+def _recent_attempts(rules: list[Rule], now: datetime, minutes: Callable[[Rule], int]) -> Any:
+    """Each of the rules' accounts' attempts over the account's widest window: `account_id IN (...) AND
+    started_at >= ...` for each distinct widest window, the ids written into the statement.
+
+    Beside the join to the rule rows, this gives PostgreSQL an index condition: it reads each account's range of
+    the (account_id, started_at) index, where with the join alone it read the whole month of attempts; and one
+    store's day-long window does not make every store's day read."""
+    widest: dict[int, int] = defaultdict(int)
+    for rule in rules:
+        widest[rule.account_id] = max(widest[rule.account_id], minutes(rule))
+    a = attempts.c
+    ranges = []
+    for window in sorted(set(widest.values())):
+        ids = sorted(account_id for account_id, m in widest.items() if m == window)
+        accounts = a.account_id.in_(bindparam(f"accounts_{window}", ids, expanding=True, literal_execute=True))
+        ranges.append(and_(accounts, a.started_at >= now - timedelta(minutes=window)))
+    return and_(or_(*ranges), a.started_at <= now)
 
 
 def error_rate(conn: Connection, rules: list[Rule], now: datetime) -> dict[int, list[Finding]]:
@@ -72,11 +84,9 @@ def error_rate(conn: Connection, rules: list[Rule], now: datetime) -> dict[int, 
     query = (
         select(rows.c.rule_id, i.flow, i.affiliate_id, a.status, func.count())
         .select_from(rows)
-        .join(attempts, and_(a.account_id == rows.c.account_id, a.started_at >= since, a.started_at <= now))
+        .join(attempts, and_(a.account_id == rows.c.account_id, a.started_at >= since))
         .join(integrations, i.id == a.integration_id)
-        .where(a.account_id.in_(_accounts_of(rules)))
-        # The widest window as a constant too, so that PostgreSQL leaves older monthly partitions out.
-        .where(a.started_at >= now - timedelta(minutes=max(_error_window(r) for r in rules)))
+        .where(_recent_attempts(rules, now, _error_window))
         .group_by(rows.c.rule_id, i.flow, i.affiliate_id, a.status)
     )
     totals: dict[int, dict[tuple[str, int], list[int]]] = defaultdict(dict)
@@ -135,7 +145,7 @@ def credentials(conn: Connection, rules: list[Rule], now: datetime) -> dict[int,
         .select_from(rows)
         .join(attempts, a.account_id == rows.c.account_id)
         .join(integrations, i.id == a.integration_id)
-        .where(a.account_id.in_(_accounts_of(rules)), a.started_at >= now - CREDENTIALS_LOOKBACK, a.started_at <= now)
+        .where(_recent_attempts(rules, now, lambda _: CREDENTIALS_MINUTES))
         .group_by(rows.c.rule_id, i.affiliate_id)
     )
     by_id = {rule.id: rule for rule in rules}

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import CTE, Connection, Engine, Integer, Table, column, create_engine, event, exc, insert, values
+from sqlalchemy import CTE, Connection, Engine, Integer, Table, column, create_engine, event, exc, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ponte.settings import Settings
@@ -135,13 +135,17 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
 
 
 def literal_rows(name: str, columns: tuple[str, ...], rows: Sequence[tuple[int, ...]]) -> CTE:
-    """Rows of integers (ids, minutes) as a table to join to, on both databases: `WITH name(columns) AS (VALUES ...)`.
+    """Rows of integers (ids, minutes) as a table to join to, on both databases: `WITH name AS (SELECT column1 AS
+    ..., ... FROM (VALUES ...))`; `rows` must not be empty.
 
     The numbers are written into the statement rather than bound, so that thousands of rows stay within the
-    drivers' limits on parameters (PostgreSQL's is 65,535). `rows` must not be empty.
+    drivers' limits on parameters (PostgreSQL's is 65,535); and written here rather than by `values()`, which
+    SQLAlchemy never caches and renders through each value's literal processor (55 ms per 1,000 rows).
     """
-    table = values(*(column(c, Integer) for c in columns), name=name, literal_binds=True)
-    return table.data([tuple(int(n) for n in row) for row in rows]).cte(name)
+    listed = ", ".join("(" + ", ".join(str(int(n)) for n in row) + ")" for row in rows)
+    named = ", ".join(f"column{k} AS {c}" for k, c in enumerate(columns, start=1))
+    table = text(f"SELECT {named} FROM (VALUES {listed}) AS {name}_values")
+    return table.columns(*(column(c, Integer) for c in columns)).cte(name)
 
 
 def sqlite_path(settings: Settings) -> Path | None:
