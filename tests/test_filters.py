@@ -184,3 +184,37 @@ def test_the_sqlite_trigram_index_follows_every_write(db):
         conn.execute(text("INSERT INTO integrations_fts (integrations_fts, rank) VALUES ('integrity-check', 1)"))
     with db.read() as conn:
         assert rows_that_may_hold(conn, "armazém") == []
+
+
+def test_sqlite_answers_a_word_no_message_holds_without_walking_the_list(db):
+    """SQLite's steps (its progress handler, every 100 instructions) for a typo: with the index, a handful,
+    whatever the rows; without it, the list order walked to its end, every message read."""
+    _sqlite_only(db)
+    with db.write() as conn:
+        account = get_or_create_account(conn, slug="loja-a")
+        affiliate_id = add_affiliate(conn, account, "MLB", "MLB")
+        keys = [(affiliate_id, f"SKU-{n:04d}") for n in range(2000)]
+        mark_changed(conn, account_id=account, flow="price", keys=keys)
+        conn.execute(update(integrations).values(message="Estoque insuficiente no armazém"))
+
+    def steps(conditions) -> int:
+        counted = 0
+
+        def count() -> int:
+            nonlocal counted
+            counted += 1
+            return 0
+
+        with db.read() as conn:
+            raw = conn.connection.driver_connection
+            raw.set_progress_handler(count, 100)
+            try:
+                found = conn.execute(select(integrations.c.id).where(*conditions(conn)).limit(50)).all()
+            finally:
+                raw.set_progress_handler(None, 100)
+        assert found == []
+        return counted
+
+    typo = IntegrationFilter(words="xyzzy")
+    with_index = steps(lambda conn: typo.conditions_on(conn, account))
+    assert with_index < 20 and steps(lambda conn: typo.conditions(account)) > 20 * max(with_index, 1)

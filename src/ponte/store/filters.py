@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, Connection, and_, column, func, or_, select, table, text
+from sqlalchemy import Boolean, ColumnElement, Connection, and_, column, false, func, or_, select, table, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.visitors import InternalTraversal
 
@@ -52,7 +52,11 @@ class IntegrationFilter:
         where = self.conditions(account_id)
         if self.words and conn.dialect.name == "sqlite":
             rows = rows_that_may_hold(conn, self.words.replace("\x00", ""))
-            if rows is not None:
+            if rows == []:
+                # A constant false, which SQLite checks once: an empty IN list is a subquery to it, and the
+                # list order was walked to the end again, testing it on every row (0.1 s at a million).
+                where.append(false())
+            elif rows is not None:
                 where.append(integrations.c.id.in_(rows))
         return where
 
