@@ -135,6 +135,32 @@ def add_order(
     )
 
 
+def add_orders_every(
+    conn: Connection, account_id: int, affiliate_id: int, *, every: timedelta, until: datetime, days: int = 14
+) -> None:
+    """A marketplace's orders, one each `every` over `days` days up to `until`: the rhythm the alerts learn."""
+    rows, when, n = [], until - timedelta(days=days), 0
+    while when <= until:
+        external_id = f"O-{affiliate_id}-{until:%Y%m%d%H%M}-{n}"
+        rows.append(
+            {
+                "account_id": account_id,
+                "affiliate_id": affiliate_id,
+                "external_id": external_id,
+                "status": "placed",
+                "buyer": {},
+                "items": [],
+                "total": 10,
+                "postal_code": "01310100",
+                "received_at": when,
+                "updated_at": when,
+            }
+        )
+        when += every
+        n += 1
+    conn.execute(insert(orders), rows)
+
+
 def add_integration(
     conn: Connection,
     account_id: int,

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import event, insert, select
 
-from factories import ALICE, BOB, Store, add_account, add_integration, build_store
+from factories import ALICE, BOB, Store, add_account, add_integration, add_orders_every, build_store
 from ponte.alerts import conditions, evaluate_alerts, rhythm
 from ponte.alerts.channels import create_channel
 from ponte.alerts.rules import create_rule, list_rules, update_rule
 from ponte.domain import Role
 from ponte.secrets import SecretBox
-from ponte.store.tables import alert_incidents, alert_messages, attempts, integrations, orders
+from ponte.store.tables import alert_incidents, alert_messages, attempts, integrations
 
 T = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)  # a Friday afternoon in the stores' time zone
 
@@ -81,25 +81,7 @@ def _stuck(conn, store: Store, code: str, flow: str, since: timedelta) -> None:
 
 
 def _orders(conn, store: Store, code: str, *, every: timedelta, until: datetime, days: int = 14) -> None:
-    rows, when, n = [], until - timedelta(days=days), 0
-    while when <= until:
-        rows.append(
-            {
-                "account_id": store.account_id,
-                "affiliate_id": store.affiliates[code],
-                "external_id": f"{code}-{n}",
-                "status": "placed",
-                "buyer": {},
-                "items": [],
-                "total": 10,
-                "postal_code": "01310100",
-                "received_at": when,
-                "updated_at": when,
-            }
-        )
-        when += every
-        n += 1
-    conn.execute(insert(orders), rows)
+    add_orders_every(conn, store.account_id, store.affiliates[code], every=every, until=until, days=days)
 
 
 def _channel(conn, box: SecretBox, store: Store) -> None:

@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import insert, select, update
 
 from api_fixtures import client_fixture, world_fixture  # noqa: F401
-from factories import ADA, ALICE, add_account, add_affiliate, add_integration, build_store, login
+from factories import ADA, ALICE, add_account, add_affiliate, add_integration, add_orders_every, build_store, login
 from ponte.alerts import evaluate_alerts, rhythm
 from ponte.alerts.channels import create_channel
 from ponte.alerts.rules import list_rules
@@ -28,7 +28,7 @@ from ponte.engine.worker import Worker
 from ponte.secrets import SecretBox
 from ponte.services.affiliates import create_affiliate
 from ponte.services.catalog import SkuInput, save_sku
-from ponte.store.tables import alert_channels, alert_incidents, alert_messages, attempts, integrations, orders
+from ponte.store.tables import alert_channels, alert_incidents, alert_messages, attempts, integrations
 from sandbox_fixtures import product
 
 # -- local receivers ----------------------------------------------------------------------------------
@@ -254,35 +254,13 @@ def test_an_ongoing_incident_gets_one_digest_after_thirty_minutes_and_not_before
 # -- quiet flows -----------------------------------------------------------------------------------------
 
 
-def _orders_every(conn, account_id, affiliate_id, *, minutes, until, days=14):
-    rows, when, n = [], until - timedelta(days=days), 0
-    while when <= until:
-        rows.append(
-            {
-                "account_id": account_id,
-                "affiliate_id": affiliate_id,
-                "external_id": f"O-{until:%H%M}-{n}",
-                "status": "placed",
-                "buyer": {},
-                "items": [],
-                "total": 10,
-                "postal_code": "01310100",
-                "received_at": when,
-                "updated_at": when,
-            }
-        )
-        when += timedelta(minutes=minutes)
-        n += 1
-    conn.execute(insert(orders), rows)
-
-
 def test_a_marketplace_gone_quiet_past_its_usual_rhythm_is_reported_in_plain_words(db, settings, box, smtp, hook):
     inbox, port = smtp
     posts, url = hook
     last = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
     with db.write() as conn:
         store = build_store(conn, "loja-a", {ALICE: Role.OPERATOR})
-        _orders_every(conn, store.account_id, store.affiliates["MLB"], minutes=20, until=last)
+        add_orders_every(conn, store.account_id, store.affiliates["MLB"], every=timedelta(minutes=20), until=last)
     _channels(db, box, store.account_id, port, url)
     evaluate_alerts(db, settings, box=box, now=last + timedelta(minutes=50))  # 2.5× the usual gap: not yet
     assert inbox.messages == []
@@ -290,11 +268,11 @@ def test_a_marketplace_gone_quiet_past_its_usual_rhythm_is_reported_in_plain_wor
     assert len(inbox.messages) == 1 and len(posts) == 1
     assert "Nenhum pedido do MLB há 3h10; o normal a esta hora é até 20 min." in inbox.messages[0].get_content()
     with db.write() as conn:  # an order arrives: the flow is alive again
-        _orders_every(
+        add_orders_every(
             conn,
             store.account_id,
             store.affiliates["MLB"],
-            minutes=1,
+            every=timedelta(minutes=1),
             days=0,
             until=last + timedelta(hours=3, minutes=15),
         )
@@ -307,7 +285,7 @@ def test_a_marketplace_with_too_few_orders_to_know_its_rhythm_is_never_called_qu
     last = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
     with db.write() as conn:
         store = build_store(conn, "loja-a", {ALICE: Role.OPERATOR})
-        _orders_every(conn, store.account_id, store.affiliates["MLB"], minutes=24 * 60, until=last, days=10)
+        add_orders_every(conn, store.account_id, store.affiliates["MLB"], every=timedelta(days=1), until=last, days=10)
     evaluate_alerts(db, settings, box=box, now=last + timedelta(days=5))
     with db.read() as conn:
         assert conn.execute(select(alert_incidents)).first() is None
