@@ -3,6 +3,7 @@ when the server closed them while idle; what it sends on the wire, and what it r
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import threading
@@ -21,15 +22,17 @@ class Echo(ThreadingHTTPServer):
 
     daemon_threads = True
     close_after_answer = False
+    host = "127.0.0.1"
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), EchoHandler)
+        super().__init__((self.host, 0), EchoHandler)
         self.connections = 0
         self.closed = threading.Event()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.server_address[1]}"
 
     def shutdown_request(self, request: Any) -> None:
         super().shutdown_request(request)
@@ -46,8 +49,13 @@ class EchoHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         raw = json.dumps({"path": self.path}).encode()
+        if self.path == "/odd":
+            return self._odd(raw)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
+        if self.path == "/gzip":  # compressed although the client asked for the answer as it is
+            raw = gzip.compress(raw)
+            self.send_header("Content-Encoding", "gzip")
         self.send_header("Content-Length", str(len(raw)))
         self.end_headers()
         self.wfile.write(raw)
@@ -67,13 +75,39 @@ class EchoHandler(BaseHTTPRequestHandler):
 
     do_POST = do_DELETE = do_PUT
 
+    def _odd(self, raw: bytes) -> None:
+        """Lawful but unusual: a colon in the reason phrase, a chunked body, and a trailer after it."""
+        self.send_response(200, "OK: fine")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Trailer", "Content-Type")
+        self.end_headers()
+        self.wfile.write(b"%x\r\n%s\r\n0\r\nContent-Type: text/plain\r\n\r\n" % (len(raw), raw))
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
+class EchoOnIPv6(Echo):
+    address_family = socket.AF_INET6
+    host = "::1"
+
+
 @pytest.fixture
 def echo() -> Iterator[Echo]:
-    server = Echo()
+    yield from _serving(Echo())
+
+
+@pytest.fixture
+def echo_ipv6() -> Iterator[Echo]:
+    try:
+        server = EchoOnIPv6()
+    except OSError as exc:
+        pytest.skip(f"this machine has no IPv6 loopback: {exc}")
+    yield from _serving(server)
+
+
+def _serving(server: Echo) -> Iterator[Echo]:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server
@@ -151,7 +185,11 @@ def test_a_body_without_a_content_type_is_not_called_a_form_and_an_empty_put_say
 
 @pytest.mark.parametrize(
     ("headers", "words"),
-    [({"X-Note": "ok\r\nX-Injected: 1"}, "line break"), ({"X-Note": "preço 🙂"}, "cannot carry")],
+    [
+        ({"X-Note": "ok\r\nX-Injected: 1"}, "line break"),
+        ({"X-Note": "preço 🙂"}, "cannot carry"),
+        ({"X-Note": "a\x00b"}, "cannot carry"),
+    ],
 )
 def test_a_header_that_cannot_travel_is_an_error_and_nothing_is_sent(
     echo: Echo, headers: dict[str, str], words: str
@@ -163,6 +201,44 @@ def test_a_header_that_cannot_travel_is_an_error_and_nothing_is_sent(
         client.close()
     assert answer.status is None and answer.error is not None and words in answer.error
     assert echo.connections == 0
+
+
+def test_an_empty_header_is_sent_empty_not_left_out(echo: Echo) -> None:
+    client = HttpClient(echo.url)
+    try:
+        seen = client.request("PUT", "/items/1", json={}, headers={"X-Empty": "", "Accept": ""}).body
+    finally:
+        client.close()
+    assert seen["headers"]["x-empty"] == "" and seen["headers"]["accept"] == ""
+
+
+def test_an_answer_compressed_anyway_is_read_decoded(echo: Echo) -> None:
+    client = HttpClient(echo.url)
+    try:
+        answer = client.request("GET", "/gzip")
+    finally:
+        client.close()
+    assert (answer.error, answer.body) == (None, {"path": "/gzip"})
+
+
+def test_a_reason_phrase_with_a_colon_and_a_trailer_are_not_read_as_headers(echo: Echo) -> None:
+    client = HttpClient(echo.url)
+    try:
+        answer = client.request("GET", "/odd")
+    finally:
+        client.close()
+    assert (answer.status, answer.error, answer.body) == (200, None, {"path": "/odd"})
+    assert answer.headers["content-type"] == "application/json"  # the trailer's text/plain is left out
+    assert not [name for name in answer.headers if name.startswith("http/")]
+
+
+def test_a_marketplace_on_an_ipv6_address(echo_ipv6: Echo) -> None:
+    client = HttpClient(f"{echo_ipv6.url}/api")
+    try:
+        answer = client.request("GET", "/items/a b")
+    finally:
+        client.close()
+    assert (answer.error, answer.body) == (None, {"path": "/api/items/a%20b"})
 
 
 def test_a_proxy_from_the_environment_is_not_used(echo: Echo, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -85,7 +85,9 @@ class HttpClient:
     A send costs about 90 µs of Python against about 300 µs through urllib3 (which parses headers with the
     email package), and that was most of what bounded dispatch. Each thread asking at once gets a handle of
     its own, and a handle keeps its connection open. No retries and no redirects (the engine decides what to
-    retry); no proxy from the environment; certificates are checked against the machine's trusted ones.
+    retry), but for libcurl's own: a kept-alive connection that turns out closed before a byte of the answer
+    came is opened again and the request sent again, as a browser does (the server had closed it idle). No
+    proxy from the environment; certificates are checked against the machine's trusted ones.
     """
 
     def __init__(
@@ -97,6 +99,7 @@ class HttpClient:
         self._timeout_ms, self._connect_ms = int(timeout * 1000), int(min(timeout, 5.0) * 1000)
         self._idle: list[pycurl.Curl] = []  # handles no thread is using, each keeping its connection
         self._lock = threading.Lock()
+        self._closed = False
 
     def add_secret(self, secret: str) -> None:
         if secret:
@@ -142,17 +145,23 @@ class HttpClient:
         cap = self.body_limit * 4 + 1
         raw = bytearray()
         answer: dict[str, str] = {}
+        reading = False  # between an answer's status line and the blank line that ends its headers
 
         def take_body(chunk: bytes) -> int | None:
             raw.extend(chunk)
             return 0 if len(raw) >= cap else None  # 0 stops the transfer: the rest is left unread
 
         def take_header(line: bytes) -> None:
-            if line.startswith(b"HTTP/"):
+            nonlocal reading
+            if line.startswith(b"HTTP/"):  # a status line, never a header, whatever its reason phrase holds
                 answer.clear()  # a new answer (after a 100 Continue): only the last one's headers count
-            name, colon, value = line.decode("latin-1").partition(":")
-            if colon:
-                answer[name.strip().lower()] = value.strip()
+                reading = True
+            elif not line.strip():
+                reading = False  # what comes after the last answer's headers are a chunked body's trailers
+            elif reading:
+                name, colon, value = line.decode("latin-1").partition(":")
+                if colon:
+                    answer[name.strip().lower()] = value.strip()
 
         handle = self._take()
         try:
@@ -185,13 +194,18 @@ class HttpClient:
     def _give_back(self, handle: pycurl.Curl) -> None:
         handle.reset()  # forgets this request's options, keeps the connection open
         with self._lock:
-            self._idle.append(self._ready(handle))
+            if not self._closed:
+                self._idle.append(self._ready(handle))
+                return
+        handle.close()  # the client was closed while this request was under way
 
     def _ready(self, handle: pycurl.Curl) -> pycurl.Curl:
         handle.setopt(pycurl.NOSIGNAL, 1)  # timeouts without signals: sends run in threads
         handle.setopt(pycurl.TIMEOUT_MS, self._timeout_ms)  # the whole exchange, not each read
         handle.setopt(pycurl.CONNECTTIMEOUT_MS, self._connect_ms)
         handle.setopt(pycurl.PROXY, "")  # never a proxy from the environment
+        # Asks for the answer as it is, and decodes it all the same where a server compresses it anyway.
+        handle.setopt(pycurl.ACCEPT_ENCODING, "identity")
         if _TRUSTED.cafile:
             handle.setopt(pycurl.CAINFO, _TRUSTED.cafile)
         elif _TRUSTED.capath:
@@ -227,7 +241,7 @@ class HttpClient:
 
     def close(self) -> None:
         with self._lock:
-            idle, self._idle = self._idle, []
+            idle, self._idle, self._closed = self._idle, [], True
         for handle in idle:
             handle.close()
 
@@ -237,22 +251,29 @@ class TransportError(Exception):
 
 
 def _header_lines(headers: dict[str, str]) -> list[bytes]:
-    """Headers as libcurl takes them; one that could not travel (a line break, a character past Latin-1)
-    is an error of this request, never a header smuggled into it."""
+    """Headers as libcurl takes them; one that could not travel (a line break, a NUL, a character past
+    Latin-1) is an error of this request, never a header smuggled into it. An empty value is sent empty: to
+    libcurl, `Name:` with nothing after it means "leave out this header", `Name;` means "send it empty"."""
     lines = []
     for name, value in headers.items():
-        line = f"{name}: {value}"
+        line = f"{name}: {value}" if value else f"{name};"
         if "\r" in line or "\n" in line:
             raise TransportError(f"HTTP error: the header {name!r} holds a line break")
         try:
-            lines.append(line.encode("latin-1"))
+            encoded = line.encode("latin-1")
         except UnicodeEncodeError:
-            raise TransportError(f"HTTP error: the header {name!r} holds a character HTTP cannot carry") from None
+            encoded = b"\x00"
+        if b"\x00" in encoded:
+            raise TransportError(f"HTTP error: the header {name!r} holds a character HTTP cannot carry")
+        lines.append(encoded)
     return lines
 
 
 def _encode(url: str) -> str:
-    return quote(_LONE_PERCENT.sub("%25", url), safe=_URL_SAFE)
+    """The path and query made fit to travel; the scheme and host are left as they are ([::1], bücher.de)."""
+    scheme, _, rest = url.partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{host}{slash}{quote(_LONE_PERCENT.sub('%25', path), safe=_URL_SAFE)}"
 
 
 def _describe(exc: pycurl.error) -> str:
