@@ -9,7 +9,10 @@ step with every insert, delete and change of a message; a write that leaves the 
 reprocess, most retries) does not touch it. PostgreSQL has its own trigram index (0008).
 
 Where this SQLite lacks FTS5's trigram tokenizer (before 3.34), the migration logs why and goes on without the
-index: searches answer the same, only rare words more slowly.
+index: searches answer the same, only rare words more slowly. Once the index exists, whatever opens the file
+and writes to `integrations` must have FTS5 too (the triggers need it): restore a backup onto a Python whose
+SQLite is 3.34 or newer. A later migration that rebuilds `integrations` on SQLite (`batch_alter_table`) drops
+the triggers with the table and must create them again (tests/test_filters.py's integrity check would fail).
 
 Revision ID: 0010_sqlite_message_trigrams
 Revises: 0009_job_runs
