@@ -67,3 +67,24 @@ def test_bad_connector_settings_are_refused_with_the_field(db, box):
                 settings={**SETTINGS, "base_url": "ftp://x"},
             )
     assert refused.value.field == "settings.base_url"
+
+
+@pytest.mark.parametrize(
+    ("headers", "words"),
+    [
+        ({"X-Key": "abc\r\nX-Injected: 1"}, "line break"),
+        ({"X-Key": "preço 🙂"}, "cannot carry"),
+        ({"X Key": "abc"}, "not an HTTP header name"),
+        ({"": "abc"}, "not an HTTP header name"),
+    ],
+)
+def test_a_webhook_header_that_cannot_travel_is_refused_when_saved(db, box, headers, words):
+    settings = {"url": "https://erp.example.com/hook", "secret": "whsec_1", "headers": headers}
+    with db.write() as conn:
+        account = get_or_create_account(conn, slug="loja-a")
+        with pytest.raises(InputError) as refused:
+            create_affiliate(
+                conn, box=box, account_id=account, code="ERP", name="ERP", connector="webhook", settings=settings
+            )
+        assert conn.execute(select(affiliates)).first() is None
+    assert refused.value.field == "settings.headers" and words in str(refused.value)
