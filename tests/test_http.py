@@ -107,6 +107,14 @@ def echo_ipv6() -> Iterator[Echo]:
     yield from _serving(server)
 
 
+@pytest.fixture
+def client(echo: Echo) -> Iterator[HttpClient]:
+    """A client of the echo server, closed after the test."""
+    client = HttpClient(echo.url)
+    yield client
+    client.close()
+
+
 def _serving(server: Echo) -> Iterator[Echo]:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -115,35 +123,25 @@ def _serving(server: Echo) -> Iterator[Echo]:
     server.server_close()
 
 
-def test_requests_reuse_one_connection(echo: Echo) -> None:
-    client = HttpClient(echo.url)
-    try:
-        assert [client.request("GET", f"/n/{n}").body for n in range(3)] == [{"path": f"/n/{n}"} for n in range(3)]
-    finally:
-        client.close()
+def test_requests_reuse_one_connection(echo: Echo, client: HttpClient) -> None:
+    assert [client.request("GET", f"/n/{n}").body for n in range(3)] == [{"path": f"/n/{n}"} for n in range(3)]
     assert echo.connections == 1
 
 
-def test_a_connection_the_server_closed_while_idle_is_reopened_not_reported_dropped(echo: Echo) -> None:
+def test_a_connection_the_server_closed_while_idle_is_reopened_not_reported_dropped(
+    echo: Echo, client: HttpClient
+) -> None:
     echo.close_after_answer = True
-    client = HttpClient(echo.url)
-    try:
-        assert client.request("GET", "/first").ok
-        assert echo.closed.wait(5)
-        second = client.request("GET", "/second")
-    finally:
-        client.close()
+    assert client.request("GET", "/first").ok
+    assert echo.closed.wait(5)
+    second = client.request("GET", "/second")
     assert (second.ok, second.error, second.body) == (True, None, {"path": "/second"})
     assert echo.connections == 2
 
 
-def test_threads_share_the_pool_without_mixing_answers(echo: Echo) -> None:
-    client = HttpClient(echo.url)
-    try:
-        with ThreadPoolExecutor(4) as pool:
-            answers = list(pool.map(lambda n: client.request("GET", f"/n/{n}").body, range(40)))
-    finally:
-        client.close()
+def test_threads_share_the_pool_without_mixing_answers(echo: Echo, client: HttpClient) -> None:
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda n: client.request("GET", f"/n/{n}").body, range(40)))
     assert answers == [{"path": f"/n/{n}"} for n in range(40)]  # no answer read by the wrong thread
     assert echo.connections <= 4  # never more connections than threads asking at once
 
@@ -158,26 +156,18 @@ def test_the_base_path_query_and_characters_that_cannot_travel_raw(echo: Echo) -
     assert answer.url == f"{echo.url}/api/items/CAMISA AZUL-ção%2F1"  # as recorded: the path as given
 
 
-def test_it_sends_the_method_the_headers_and_the_json_body(echo: Echo) -> None:
-    client = HttpClient(echo.url)
-    try:
-        answer = client.request("PUT", "/items/1", json={"sku": "CEL-001", "price": 10.5}, headers={"X-Seller": "7"})
-    finally:
-        client.close()
+def test_it_sends_the_method_the_headers_and_the_json_body(client: HttpClient) -> None:
+    answer = client.request("PUT", "/items/1", json={"sku": "CEL-001", "price": 10.5}, headers={"X-Seller": "7"})
     seen = answer.body
     assert (seen["method"], json.loads(seen["body"])) == ("PUT", {"sku": "CEL-001", "price": 10.5})
     assert seen["headers"]["content-type"] == "application/json" and seen["headers"]["x-seller"] == "7"
     assert seen["headers"]["user-agent"].startswith("Ponte/") and "expect" not in seen["headers"]
 
 
-def test_a_body_without_a_content_type_is_not_called_a_form_and_an_empty_put_says_so(echo: Echo) -> None:
-    client = HttpClient(echo.url)
-    try:
-        raw = client.request("POST", "/hook", content=b"a=1&b=2").body
-        empty = client.request("PUT", "/items/1").body
-        deleted = client.request("DELETE", "/items/1").body
-    finally:
-        client.close()
+def test_a_body_without_a_content_type_is_not_called_a_form_and_an_empty_put_says_so(client: HttpClient) -> None:
+    raw = client.request("POST", "/hook", content=b"a=1&b=2").body
+    empty = client.request("PUT", "/items/1").body
+    deleted = client.request("DELETE", "/items/1").body
     assert raw["body"] == "a=1&b=2" and "content-type" not in raw["headers"]
     assert (empty["method"], empty["headers"]["content-length"], empty["body"]) == ("PUT", "0", "")
     assert deleted["method"] == "DELETE"
@@ -192,41 +182,25 @@ def test_a_body_without_a_content_type_is_not_called_a_form_and_an_empty_put_say
     ],
 )
 def test_a_header_that_cannot_travel_is_an_error_and_nothing_is_sent(
-    echo: Echo, headers: dict[str, str], words: str
+    echo: Echo, client: HttpClient, headers: dict[str, str], words: str
 ) -> None:
-    client = HttpClient(echo.url)
-    try:
-        answer = client.request("PUT", "/items/1", json={}, headers=headers)
-    finally:
-        client.close()
+    answer = client.request("PUT", "/items/1", json={}, headers=headers)
     assert answer.status is None and answer.error is not None and words in answer.error
     assert echo.connections == 0
 
 
-def test_an_empty_header_is_sent_empty_not_left_out(echo: Echo) -> None:
-    client = HttpClient(echo.url)
-    try:
-        seen = client.request("PUT", "/items/1", json={}, headers={"X-Empty": "", "Accept": ""}).body
-    finally:
-        client.close()
+def test_an_empty_header_is_sent_empty_not_left_out(client: HttpClient) -> None:
+    seen = client.request("PUT", "/items/1", json={}, headers={"X-Empty": "", "Accept": ""}).body
     assert seen["headers"]["x-empty"] == "" and seen["headers"]["accept"] == ""
 
 
-def test_an_answer_compressed_anyway_is_read_decoded(echo: Echo) -> None:
-    client = HttpClient(echo.url)
-    try:
-        answer = client.request("GET", "/gzip")
-    finally:
-        client.close()
+def test_an_answer_compressed_anyway_is_read_decoded(client: HttpClient) -> None:
+    answer = client.request("GET", "/gzip")
     assert (answer.error, answer.body) == (None, {"path": "/gzip"})
 
 
-def test_a_reason_phrase_with_a_colon_and_a_trailer_are_not_read_as_headers(echo: Echo) -> None:
-    client = HttpClient(echo.url)
-    try:
-        answer = client.request("GET", "/odd")
-    finally:
-        client.close()
+def test_a_reason_phrase_with_a_colon_and_a_trailer_are_not_read_as_headers(client: HttpClient) -> None:
+    answer = client.request("GET", "/odd")
     assert (answer.status, answer.error, answer.body) == (200, None, {"path": "/odd"})
     assert answer.headers["content-type"] == "application/json"  # the trailer's text/plain is left out
     assert not [name for name in answer.headers if name.startswith("http/")]
@@ -241,16 +215,12 @@ def test_a_marketplace_on_an_ipv6_address(echo_ipv6: Echo) -> None:
     assert (answer.error, answer.body) == (None, {"path": "/api/items/a%20b"})
 
 
-def test_a_proxy_from_the_environment_is_not_used(echo: Echo, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_proxy_from_the_environment_is_not_used(client: HttpClient, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there: a proxy used would fail
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.delenv("NO_PROXY", raising=False)
-    client = HttpClient(echo.url)
-    try:
-        answer = client.request("GET", "/direct")
-    finally:
-        client.close()
+    answer = client.request("GET", "/direct")
     assert (answer.error, answer.body) == (None, {"path": "/direct"})
 
 
