@@ -28,6 +28,7 @@ _DROPPED = {pycurl.E_GOT_NOTHING, pycurl.E_RECV_ERROR, pycurl.E_SEND_ERROR, pycu
 # and %-escapes already made are kept. A '%' that starts no escape is itself escaped.
 _URL_SAFE = "/:@!$&'()*+,;=?%~"
 _LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110's token
 # The machine's trusted certificates (SSL_CERT_FILE and SSL_CERT_DIR count), not libcurl's build-time path.
 _TRUSTED = ssl.get_default_verify_paths()
 
@@ -250,22 +251,28 @@ class TransportError(Exception):
     """No usable answer came back; the text is what the attempt records."""
 
 
+def header_problem(name: str, value: str) -> str | None:
+    """Why a header could not travel, or None: its name is not an HTTP token (RFC 9110), or its value holds a
+    line break (a header smuggled in), a NUL or a character past Latin-1. Connectors' settings ask it too."""
+    if not _HEADER_NAME.fullmatch(name):
+        return "is not an HTTP header name (letters, digits and -, no spaces)"
+    if "\r" in value or "\n" in value:
+        return "holds a line break"
+    if "\x00" in value or any(ord(c) > 255 for c in value):
+        return "holds a character HTTP cannot carry"
+    return None
+
+
 def _header_lines(headers: dict[str, str]) -> list[bytes]:
-    """Headers as libcurl takes them; one that could not travel (a line break, a NUL, a character past
-    Latin-1) is an error of this request, never a header smuggled into it. An empty value is sent empty: to
-    libcurl, `Name:` with nothing after it means "leave out this header", `Name;` means "send it empty"."""
+    """Headers as libcurl takes them; one that could not travel is an error of this request, never sent. An
+    empty value is sent empty: to libcurl, `Name:` with nothing after it means "leave out this header",
+    `Name;` means "send it empty"."""
     lines = []
     for name, value in headers.items():
-        line = f"{name}: {value}" if value else f"{name};"
-        if "\r" in line or "\n" in line:
-            raise TransportError(f"HTTP error: the header {name!r} holds a line break")
-        try:
-            encoded = line.encode("latin-1")
-        except UnicodeEncodeError:
-            encoded = b"\x00"
-        if b"\x00" in encoded:
-            raise TransportError(f"HTTP error: the header {name!r} holds a character HTTP cannot carry")
-        lines.append(encoded)
+        problem = header_problem(name, value)
+        if problem:
+            raise TransportError(f"HTTP error: the header {name!r} {problem}")
+        lines.append((f"{name}: {value}" if value else f"{name};").encode("latin-1"))
     return lines
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import time
 import uuid
 from typing import Any
@@ -20,7 +19,7 @@ import orjson
 from pydantic import Field, SecretStr, field_validator
 
 from ponte.connectors.base import Connector, ConnectorSettings, FetchedOrders, Outcome
-from ponte.connectors.http import HttpClient
+from ponte.connectors.http import HttpClient, header_problem
 from ponte.connectors.sandbox import outcome_from_result
 from ponte.domain import Disposition
 
@@ -28,8 +27,6 @@ SIGNATURE_HEADER = "X-Ponte-Signature"
 TIMESTAMP_HEADER = "X-Ponte-Timestamp"
 DELIVERY_HEADER = "X-Ponte-Delivery"
 EVENT_HEADER = "X-Ponte-Event"
-# An HTTP header name (RFC 9110's token); a value may not hold a line break, a NUL or a character past Latin-1.
-HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 class WebhookSettings(ConnectorSettings):
@@ -49,10 +46,9 @@ class WebhookSettings(ConnectorSettings):
     def _sendable(cls, value: dict[str, str]) -> dict[str, str]:
         """Refused when saved, not found out at every delivery: a header that cannot travel is never sent."""
         for name, text in value.items():
-            if not HEADER_NAME.fullmatch(name):
-                raise ValueError(f"{name!r} is not an HTTP header name (letters, digits and -, no spaces)")
-            if any(c in text for c in "\r\n\x00") or not all(ord(c) < 256 for c in text):
-                raise ValueError(f"the value of {name!r} holds a line break or a character a header cannot carry")
+            problem = header_problem(name, text)
+            if problem:
+                raise ValueError(f"the header {name!r} {problem}")
         return value
 
 
