@@ -22,10 +22,12 @@ from sqlalchemy import func, select
 from bench.common import Context, bench_line, child_env, free_port, note, stop_process, wait_until
 from bench.generate import sku_code
 from ponte.connectors.http import HttpClient
+from ponte.connectors.sandbox import product_body
 from ponte.engine import payloads
 from ponte.engine.queue import mark_changed
 from ponte.secrets import SecretBox
 from ponte.services.affiliates import create_affiliate
+from ponte.store.affiliates import affiliates_by_id
 from ponte.store.tables import attempts, integrations
 
 PROFILE, CLIENT, SECRET = "mercadolivre", "bench-seller", "bench-secret"
@@ -83,10 +85,11 @@ def _hammer(url: str, bodies: list[dict[str, Any]], threads: int, seconds: float
 
 def sandbox_alone(ctx: Context, url: str, senders: int, seconds: float) -> float:
     """Requests/s the sandbox answers alone, from two client processes (the client must not be the limit)."""
+    codes = [sku_code(n) for n in range(min(200, ctx.data.skus))]
     with ctx.db.read() as conn:
-        bodies = [
-            payloads.product_payload(conn, ctx.data.account_id, sku_code(n)) for n in range(min(200, ctx.data.skus))
-        ]
+        affiliate = next(iter(affiliates_by_id(conn, ctx.data.affiliates.values()).values()))
+        catalog = payloads.Catalog(conn, [(ctx.data.account_id, affiliate.id, code) for code in codes])
+        bodies = [product_body(catalog.product(affiliate, code)) for code in codes]
     with ProcessPoolExecutor(2) as pool:
         futures = [pool.submit(_hammer, url, bodies, max(1, senders // 2), seconds) for _ in range(2)]
         return sum(f.result() for f in futures) / seconds

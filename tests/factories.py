@@ -78,7 +78,9 @@ def add_account(conn: Connection, slug: str, users: dict[str, Role]) -> int:
     return account_id
 
 
-def add_affiliate(conn: Connection, account_id: int, code: str, name: str, kind: str = "marketplace") -> int:
+def add_affiliate(
+    conn: Connection, account_id: int, code: str, name: str, kind: str = "marketplace", marketplace: str = "sandbox"
+) -> int:
     when = now()
     stmt = insert(affiliates).values(
         account_id=account_id,
@@ -86,6 +88,7 @@ def add_affiliate(conn: Connection, account_id: int, code: str, name: str, kind:
         name=name,
         kind=kind,
         connector="sandbox",
+        marketplace=marketplace,
         settings={"base_url": "http://127.0.0.1:1"},
         enabled=True,
         created_at=when,

@@ -7,13 +7,23 @@ make_connector) reach every test; modules import only the helpers (product, nfe_
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
-from ponte.connectors.base import Connector
-from ponte.connectors.registry import build_connector
+from ponte.connectors.base import (
+    Connector,
+    OrderLine,
+    OrderSend,
+    PriceSend,
+    ProductSend,
+    StockSend,
+    TrackingSend,
+)
+from ponte.connectors.context import standalone_context
+from ponte.connectors.registry import build_connector, get_connector_class
 from ponte.sandbox import SandboxServer
 from ponte.sandbox.catalog import nfe_check_digit
 
@@ -43,9 +53,7 @@ def make_connector_fixture(sandbox: SandboxServer) -> Iterator[Callable[..., Con
         profile: str = "mercadolivre", *, secret: str = "secret", timeout: float = 3.0, **settings: Any
     ) -> Connector:
         values = {"base_url": sandbox.url, "profile": profile, "client_id": SELLER, **settings}
-        connector = build_connector(
-            "sandbox", values, {"client_secret": secret}, affiliate_code=profile.upper()[:8], timeout=timeout
-        )
+        connector = standalone("sandbox", values, {"client_secret": secret}, code=profile.upper()[:8], timeout=timeout)
         made.append(connector)
         return connector
 
@@ -82,3 +90,82 @@ def nfe_key(first43: str = "3524011234567800019955001000000123100000123") -> str
 
 def admin_get(sandbox: SandboxServer, path: str, **params: Any) -> dict[str, Any]:
     return httpx.get(f"{sandbox.url}{path}", params=params, timeout=5.0).raise_for_status().json()
+
+
+def standalone(
+    kind: str,
+    settings: dict[str, Any],
+    secrets: dict[str, Any],
+    *,
+    code: str = "X",
+    timeout: float = 3.0,
+    body_limit: int = 16_384,
+) -> Connector:
+    """A connector used alone: its credentials and rate limits in memory (no database)."""
+    rates = get_connector_class(kind).rate_limits
+    context = standalone_context(code, rates=rates, timeout=timeout, body_limit=body_limit)
+    return build_connector(kind, settings, secrets, context=context)
+
+
+def product_send(sku: str = "CEL-001", **changes: Any) -> ProductSend:
+    """`product()` as the engine hands it to a connector, with a price and stock."""
+    data = product(sku, **changes)
+    return ProductSend(
+        sku=data["sku"],
+        name=data["name"],
+        brand=data["brand"],
+        category=data["category"],
+        ean=data["ean"],
+        description=data["description"],
+        attributes=data["attributes"],
+        images=tuple(data["images"]),
+        weight_g=data["weight_g"],
+        height_cm=_dec(data["height_cm"]),
+        width_cm=_dec(data["width_cm"]),
+        length_cm=_dec(data["length_cm"]),
+        active=data["active"],
+        price=_dec(data.get("price", 899.0)),
+        list_price=_dec(data.get("list_price", 999.0)),
+        quantity=int(data.get("quantity", 10)),
+        listing=data.get("listing"),
+        marketplace_category=data.get("marketplace_category"),
+    )
+
+
+def price_send(sku: str, list_price: float | None, price: float | None, **extra: Any) -> PriceSend:
+    return PriceSend(sku=sku, list_price=_dec(list_price), price=_dec(price), **extra)
+
+
+def stock_send(sku: str, quantity: int, handling_days: int = 1, **extra: Any) -> StockSend:
+    return StockSend(sku=sku, quantity=quantity, handling_days=handling_days, **extra)
+
+
+def tracking_send(data: dict[str, Any]) -> TrackingSend:
+    return TrackingSend(
+        order_id=data["order_id"],
+        invoice_key=data.get("invoice_key"),
+        invoice_xml=data.get("invoice_xml"),
+        carrier=data.get("carrier"),
+        tracking_number=data.get("tracking_number"),
+        items=tuple(OrderLine(i["sku"], i["quantity"], Decimal(str(i.get("price", 0)))) for i in data["items"]),
+        marketplace_data=data.get("marketplace_data", {}),
+    )
+
+
+def order_send(order_id: str, total: float = 10.0) -> OrderSend:
+    return OrderSend(
+        order_id=order_id,
+        marketplace="MLB",
+        status="placed",
+        buyer={"name": "Ana Souza"},
+        items=(OrderLine("A", 1, Decimal(str(total))),),
+        total=Decimal(str(total)),
+        shipping_total=Decimal("0"),
+        postal_code="01310100",
+        sla="Normal",
+        placed_at=None,
+    )
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))

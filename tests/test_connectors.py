@@ -15,7 +15,6 @@ from ponte.connectors.registry import (
     InvalidConnectorSettings,
     UnknownConnector,
     available_connectors,
-    build_connector,
     get_connector_class,
     secret_fields,
 )
@@ -23,7 +22,17 @@ from ponte.connectors.sandbox import SandboxConnector
 from ponte.connectors.webhook import WebhookConnector, verify
 from ponte.domain import Disposition, Status
 from ponte.sandbox import SandboxServer
-from sandbox_fixtures import SELLER, admin_get, nfe_key, product
+from sandbox_fixtures import (
+    SELLER,
+    admin_get,
+    nfe_key,
+    order_send,
+    price_send,
+    product_send,
+    standalone,
+    stock_send,
+    tracking_send,
+)
 
 MakeConnector = Callable[..., Connector]
 
@@ -53,13 +62,11 @@ def test_secret_fields_are_the_secretstr_ones() -> None:
 
 def test_build_connector_refuses_settings_that_do_not_fit() -> None:
     with pytest.raises(InvalidConnectorSettings, match="base_url"):
-        build_connector(
-            "sandbox", {"base_url": "ftp://x", "client_id": "a"}, {"client_secret": "s"}, affiliate_code="X"
-        )
+        standalone("sandbox", {"base_url": "ftp://x", "client_id": "a"}, {"client_secret": "s"})
     with pytest.raises(InvalidConnectorSettings, match="client_secret"):
-        build_connector("sandbox", {"base_url": "http://x", "client_id": "a"}, {}, affiliate_code="X")
+        standalone("sandbox", {"base_url": "http://x", "client_id": "a"}, {})
     with pytest.raises(InvalidConnectorSettings, match="surprise"):
-        build_connector("webhook", {"url": "http://x", "surprise": 1}, {"secret": "s"}, affiliate_code="X")
+        standalone("webhook", {"url": "http://x", "surprise": 1}, {"secret": "s"})
 
 
 # -- catalog ------------------------------------------------------------------------------------------
@@ -67,10 +74,10 @@ def test_build_connector_refuses_settings_that_do_not_fit() -> None:
 
 def test_it_lists_a_valid_product_and_returns_a_stable_item_id(make_connector: MakeConnector) -> None:
     connector = make_connector()
-    first = connector.send_product(product())
+    first = connector.send_product(product_send())
     assert first.status == Status.SUCCESS, first.message
     assert first.external_ref and first.external_ref.startswith("MLB")
-    assert connector.send_product(product(name="Novo nome")).external_ref == first.external_ref
+    assert connector.send_product(product_send(name="Novo nome")).external_ref == first.external_ref
 
 
 DEFECTS = [
@@ -120,7 +127,7 @@ DEFECTS = [
 def test_each_catalog_defect_gets_the_marketplace_message(
     make_connector: MakeConnector, changes: dict[str, Any], code: str, words: str
 ) -> None:
-    outcome = make_connector().send_product(product(**changes))
+    outcome = make_connector().send_product(product_send(**changes))
     assert outcome.status == Status.ERROR
     assert outcome.code == code
     assert words in outcome.message
@@ -129,28 +136,28 @@ def test_each_catalog_defect_gets_the_marketplace_message(
 
 
 def test_amazon_refuses_a_brand_it_must_approve_in_its_own_words(make_connector: MakeConnector) -> None:
-    outcome = make_connector("amazon").send_product(product(brand="Nike"))
+    outcome = make_connector("amazon").send_product(product_send(brand="Nike"))
     assert outcome.message == "5665: Amazon must approve your brand before you can use it to list products"
     assert outcome.code == "5665"
 
 
 def test_an_approved_brand_may_be_listed(sandbox: SandboxServer, make_connector: MakeConnector) -> None:
     sandbox.register_seller("amazon", SELLER, "secret", approved_brands=["Nike"])
-    assert make_connector("amazon").send_product(product(brand="Nike")).status == Status.SUCCESS
+    assert make_connector("amazon").send_product(product_send(brand="Nike")).status == Status.SUCCESS
 
 
 def test_magalu_refuses_an_ean_with_a_bad_check_digit_in_portuguese(make_connector: MakeConnector) -> None:
-    outcome = make_connector("magalu").send_product(product(category="MGLU1055", ean="7891234567891"))
+    outcome = make_connector("magalu").send_product(product_send(category="MGLU1055", ean="7891234567891"))
     assert outcome.message == "O EAN 7891234567891 é inválido"
 
 
 def test_a_listing_under_review_is_a_warning_and_blocks_price_and_stock(make_connector: MakeConnector) -> None:
     connector = make_connector()
-    listed = connector.send_product(product("SUP-1", category="MLB1292", ean=None, attributes={}))
+    listed = connector.send_product(product_send("SUP-1", category="MLB1292", ean=None, attributes={}))
     assert listed.status == Status.WARNING and "under_review" in listed.message
-    price = connector.send_price({"sku": "SUP-1", "list_price": 100.0, "price": 90.0})
+    price = connector.send_price(price_send("SUP-1", 100.0, 90.0))
     assert price.message == f"Cannot update item {listed.external_ref} [status:under_review] price is not modifiable"
-    stock = connector.send_inventory({"sku": "SUP-1", "quantity": 5, "handling_days": 1})
+    stock = connector.send_inventory(stock_send("SUP-1", 5, 1))
     assert stock.message.endswith("[status:under_review] available quantity is not modifiable")
     assert stock.http_status == 409
 
@@ -160,11 +167,8 @@ def test_a_listing_under_review_is_a_warning_and_blocks_price_and_stock(make_con
 
 def test_price_and_stock_of_an_unknown_sku_say_the_item_is_not_linked(make_connector: MakeConnector) -> None:
     connector = make_connector("magalu")
-    assert (
-        connector.send_price({"sku": "NOPE", "list_price": 10.0, "price": 9.0}).message
-        == "O produto pai não foi integrado"
-    )
-    stock = connector.send_inventory({"sku": "NOPE", "quantity": 1, "handling_days": 0})
+    assert connector.send_price(price_send("NOPE", 10.0, 9.0)).message == "O produto pai não foi integrado"
+    stock = connector.send_inventory(stock_send("NOPE", 1, 0))
     assert stock.message == "O produto pai não foi integrado" and stock.http_status == 404
 
 
@@ -180,8 +184,8 @@ def test_it_refuses_prices_the_marketplace_rules_out(
     make_connector: MakeConnector, list_price: float, price: float, words: str
 ) -> None:
     connector = make_connector()
-    connector.send_product(product())
-    outcome = connector.send_price({"sku": "CEL-001", "list_price": list_price, "price": price})
+    connector.send_product(product_send())
+    outcome = connector.send_price(price_send("CEL-001", list_price, price))
     assert outcome.status == Status.ERROR and words in outcome.message
 
 
@@ -189,21 +193,21 @@ def test_a_price_is_accepted_and_a_deep_discount_with_a_remark(
     sandbox: SandboxServer, make_connector: MakeConnector
 ) -> None:
     connector = make_connector()
-    connector.send_product(product())
-    assert connector.send_price({"sku": "CEL-001", "list_price": 2000.0, "price": 1800.0}).status == Status.SUCCESS
-    remark = connector.send_price({"sku": "CEL-001", "list_price": 2000.0, "price": 1100.0})
+    connector.send_product(product_send())
+    assert connector.send_price(price_send("CEL-001", 2000.0, 1800.0)).status == Status.SUCCESS
+    remark = connector.send_price(price_send("CEL-001", 2000.0, 1100.0))
     assert remark.status == Status.WARNING and "discount above 40%" in remark.message
     assert admin_get(sandbox, "/mercadolivre/_admin/items/CEL-001", seller=SELLER)["price"] == 1100.0
 
 
 def test_it_refuses_negative_stock_and_pauses_on_zero(sandbox: SandboxServer, make_connector: MakeConnector) -> None:
     connector = make_connector()
-    connector.send_product(product())
-    negative = connector.send_inventory({"sku": "CEL-001", "quantity": -2, "handling_days": 1})
+    connector.send_product(product_send())
+    negative = connector.send_inventory(stock_send("CEL-001", -2, 1))
     assert negative.status == Status.ERROR and "negative quantity -2" in negative.message
-    assert connector.send_inventory({"sku": "CEL-001", "quantity": 7, "handling_days": 2}).status == Status.SUCCESS
+    assert connector.send_inventory(stock_send("CEL-001", 7, 2)).status == Status.SUCCESS
     assert admin_get(sandbox, "/mercadolivre/_admin/items/CEL-001", seller=SELLER)["quantity"] == 7
-    zero = connector.send_inventory({"sku": "CEL-001", "quantity": 0, "handling_days": 2})
+    zero = connector.send_inventory(stock_send("CEL-001", 0, 2))
     assert zero.status == Status.WARNING and "paused" in zero.message
 
 
@@ -214,11 +218,11 @@ def test_it_reuses_its_token_and_reauthenticates_once_when_it_expires(
     sandbox: SandboxServer, make_connector: MakeConnector
 ) -> None:
     connector = make_connector()
-    assert connector.send_product(product()).status == Status.SUCCESS
-    assert connector.send_product(product()).status == Status.SUCCESS
+    assert connector.send_product(product_send()).status == Status.SUCCESS
+    assert connector.send_product(product_send()).status == Status.SUCCESS
     assert requests_to(sandbox, "mercadolivre", "POST /oauth/token") == 1
     sandbox.control("faults", expire_tokens=True)
-    assert connector.send_product(product()).status == Status.SUCCESS
+    assert connector.send_product(product_send()).status == Status.SUCCESS
     assert requests_to(sandbox, "mercadolivre", "POST /oauth/token") == 2
     assert sandbox.stats()["by_profile"]["mercadolivre"]["PUT /items/*"] == {"200": 3, "401": 1}
 
@@ -227,7 +231,7 @@ def test_a_token_refused_again_after_reauthentication_is_an_auth_error(
     sandbox: SandboxServer, make_connector: MakeConnector
 ) -> None:
     sandbox.control("config", token_ttl=0)  # every token is dead on arrival
-    outcome = make_connector().send_product(product())
+    outcome = make_connector().send_product(product_send())
     assert outcome.status == Status.ERROR and outcome.message == "invalid access token"
     assert (outcome.category, outcome.disposition) == ("auth_invalid", Disposition.FIX)
     assert requests_to(sandbox, "mercadolivre", "POST /oauth/token") == 2  # one retry, no storm
@@ -237,7 +241,7 @@ def test_a_wrong_secret_is_an_auth_error_and_the_secret_is_never_recorded(
     sandbox: SandboxServer, make_connector: MakeConnector
 ) -> None:
     sandbox.register_seller("mercadolivre", SELLER, "the-right-one")
-    outcome = make_connector(secret="the-wrong-one").send_product(product())
+    outcome = make_connector(secret="the-wrong-one").send_product(product_send())
     assert outcome.message.startswith("Error validating grant")
     assert (outcome.category, outcome.disposition, outcome.http_status) == ("auth_invalid", Disposition.FIX, 401)
     assert "the-wrong-one" not in json.dumps([outcome.request, outcome.response])
@@ -246,7 +250,7 @@ def test_a_wrong_secret_is_an_auth_error_and_the_secret_is_never_recorded(
 
 def test_the_access_token_never_appears_in_what_is_recorded(make_connector: MakeConnector) -> None:
     connector = make_connector()
-    outcome = connector.send_product(product())
+    outcome = connector.send_product(product_send())
     assert isinstance(connector, SandboxConnector) and connector._token
     assert connector._token not in json.dumps([outcome.request, outcome.response])
 
@@ -254,8 +258,8 @@ def test_the_access_token_never_appears_in_what_is_recorded(make_connector: Make
 def test_429_is_transient_and_carries_retry_after(sandbox: SandboxServer, make_connector: MakeConnector) -> None:
     sandbox.control("config", rate=0.2, burst=1)
     connector = make_connector("amazon")
-    connector.send_product(product())
-    outcome = connector.send_price({"sku": "CEL-001", "list_price": 100.0, "price": 90.0})
+    connector.send_product(product_send())
+    outcome = connector.send_price(price_send("CEL-001", 100.0, 90.0))
     assert outcome.http_status == 429 and outcome.transient
     assert (outcome.category, outcome.disposition) == ("rate_limited", Disposition.TRANSIENT)
     assert outcome.retry_after is not None and outcome.retry_after >= 1
@@ -285,25 +289,25 @@ def test_a_misbehaving_marketplace_gives_a_transient_outcome(
     sandbox: SandboxServer, make_connector: MakeConnector, faults: dict[str, Any], words: str
 ) -> None:
     connector = make_connector(timeout=0.5)
-    connector.send_product(product())  # token and listing before the trouble starts
+    connector.send_product(product_send())  # token and listing before the trouble starts
     sandbox.control("faults", **faults)
-    outcome = connector.send_inventory({"sku": "CEL-001", "quantity": 3, "handling_days": 1})
+    outcome = connector.send_inventory(stock_send("CEL-001", 3, 1))
     assert outcome.status == Status.ERROR and outcome.transient
     assert (outcome.category, outcome.disposition) == ("marketplace_unavailable", Disposition.TRANSIENT)
     assert words in outcome.message
 
 
 def test_a_huge_answer_is_read_no_further_than_the_body_limit(sandbox: SandboxServer) -> None:
-    connector = build_connector(
+    connector = standalone(
         "sandbox",
         {"base_url": sandbox.url, "profile": "mercadolivre", "client_id": SELLER},
         {"client_secret": "secret"},
-        affiliate_code="MLB",
+        code="MLB",
         body_limit=1000,
     )
-    connector.send_product(product())
+    connector.send_product(product_send())
     sandbox.control("faults", huge_rate=1.0)
-    outcome = connector.send_price({"sku": "CEL-001", "list_price": 100.0, "price": 90.0})
+    outcome = connector.send_price(price_send("CEL-001", 100.0, 90.0))
     connector.close()
     assert outcome.transient and len(outcome.response["body"]) <= 1000
 
@@ -373,7 +377,7 @@ def tracking(order_id: str, **changes: Any) -> dict[str, Any]:
 
 def test_it_sends_tracking_with_a_valid_invoice_key(sandbox: SandboxServer, make_connector: MakeConnector) -> None:
     order_id = sandbox.place_order("amazon", SELLER, [{"sku": "A", "quantity": 1, "price": 10.0}])
-    outcome = make_connector("amazon").send_tracking(tracking(order_id))
+    outcome = make_connector("amazon").send_tracking(tracking_send(tracking(order_id)))
     assert outcome.status == Status.SUCCESS and outcome.external_ref == f"{order_id}-S1"
     assert admin_get(sandbox, f"/amazon/_admin/orders/{order_id}")["shipments"][0]["tracking_number"] == "AA123456789BR"
 
@@ -384,7 +388,7 @@ def test_it_refuses_an_invoice_key_with_a_bad_check_digit(
     order_id = sandbox.place_order("magalu", SELLER, [{"sku": "A", "quantity": 1, "price": 10.0}])
     key = nfe_key()
     wrong = key[:-1] + str((int(key[-1]) + 1) % 10)
-    outcome = make_connector("magalu").send_tracking(tracking(order_id, invoice_key=wrong))
+    outcome = make_connector("magalu").send_tracking(tracking_send(tracking(order_id, invoice_key=wrong)))
     assert outcome.status == Status.ERROR and outcome.message == "Pedido com chave da nota inválida"
 
 
@@ -401,7 +405,7 @@ def test_it_refuses_tracking_the_marketplace_cannot_accept(
     sandbox: SandboxServer, make_connector: MakeConnector, changes: dict[str, Any], words: str
 ) -> None:
     order_id = sandbox.place_order("mercadolivre", SELLER, [{"sku": "A", "quantity": 1, "price": 10.0}])
-    outcome = make_connector().send_tracking({**tracking(order_id), **changes})
+    outcome = make_connector().send_tracking(tracking_send({**tracking(order_id), **changes}))
     assert outcome.status == Status.ERROR and words in outcome.message
 
 
@@ -410,7 +414,7 @@ def test_tracking_a_cancelled_order_is_a_state_conflict(sandbox: SandboxServer, 
 
     order_id = sandbox.place_order("mercadolivre", SELLER, [{"sku": "A", "quantity": 1, "price": 10.0}])
     httpx.post(f"{sandbox.url}/mercadolivre/_buyer/orders/{order_id}/cancel").raise_for_status()
-    outcome = make_connector().send_tracking(tracking(order_id))
+    outcome = make_connector().send_tracking(tracking_send(tracking(order_id)))
     assert outcome.http_status == 409 and "is cancelled" in outcome.message
 
 
@@ -459,13 +463,11 @@ def receiver() -> Iterator[Receiver]:
 
 def webhook(receiver: Receiver, secret: str = Receiver.secret) -> Connector:
     url = f"http://127.0.0.1:{receiver.server_address[1]}/hooks/ponte"
-    return build_connector(
-        "webhook", {"url": url, "headers": {"X-Tenant": "loja"}}, {"secret": secret}, affiliate_code="ERP"
-    )
+    return standalone("webhook", {"url": url, "headers": {"X-Tenant": "loja"}}, {"secret": secret}, code="ERP")
 
 
 def test_the_webhook_delivers_a_signed_order_and_keeps_the_receivers_message(receiver: Receiver) -> None:
-    outcome = webhook(receiver).send_order({"order_id": "2000000001", "total": 10.0})
+    outcome = webhook(receiver).send_order(order_send("2000000001"))
     assert outcome.status == Status.SUCCESS
     assert (outcome.message, outcome.external_ref) == ("Pedido recebido", "ERP-1")
     (delivery,) = receiver.received
@@ -476,7 +478,7 @@ def test_the_webhook_delivers_a_signed_order_and_keeps_the_receivers_message(rec
 
 
 def test_a_webhook_signed_with_the_wrong_secret_is_refused_as_a_settings_error(receiver: Receiver) -> None:
-    outcome = webhook(receiver, secret="not-it").send_order({"order_id": "1"})
+    outcome = webhook(receiver, secret="not-it").send_order(order_send("1"))
     assert outcome.status == Status.ERROR and outcome.message == "assinatura inválida"
     assert (outcome.category, outcome.disposition) == ("integration_config", Disposition.FIX)
     assert receiver.received == []
@@ -484,18 +486,16 @@ def test_a_webhook_signed_with_the_wrong_secret_is_refused_as_a_settings_error(r
 
 def test_a_webhook_4xx_is_an_error_in_the_receivers_words(receiver: Receiver) -> None:
     receiver.answer = (422, {"message": "PEDIDO 1 Interface = 15 Msg = transportadora nao cadastrada"})
-    outcome = webhook(receiver).send_order({"order_id": "1"})
+    outcome = webhook(receiver).send_order(order_send("1"))
     assert outcome.status == Status.ERROR and not outcome.transient
     assert outcome.message == "PEDIDO 1 Interface = 15 Msg = transportadora nao cadastrada"
 
 
 def test_a_webhook_5xx_or_an_absent_receiver_is_transient(receiver: Receiver) -> None:
     receiver.answer = (503, {"message": "ERP em manutenção"})
-    assert webhook(receiver).send_order({"order_id": "1"}).transient
-    gone = build_connector(
-        "webhook", {"url": "http://127.0.0.1:9/"}, {"secret": "s"}, affiliate_code="ERP", timeout=1.0
-    )
-    outcome = gone.send_order({"order_id": "1"})
+    assert webhook(receiver).send_order(order_send("1")).transient
+    gone = standalone("webhook", {"url": "http://127.0.0.1:9/"}, {"secret": "s"}, code="ERP", timeout=1.0)
+    outcome = gone.send_order(order_send("1"))
     assert outcome.transient and "connection failed" in outcome.message
 
 

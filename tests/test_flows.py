@@ -175,16 +175,23 @@ def _requests(sandbox, method="PUT"):
 
 
 def test_a_429_pauses_the_affiliate_for_retry_after_without_a_request_storm(hub):
+    from ponte.clock import now
+    from ponte.store.ratelimits import paused_keys
+
     hub.sandbox.control("config", rate=0.01, burst=1)
     for n in range(5):
         hub.save(sku=f"CEL-{n:03d}")
     hub.worker.run_once()
     refused = [a for n in range(5) for a in hub.attempts("product", f"CEL-{n:03d}") if a.http_status == 429]
     assert refused and {a.category for a in refused} == {"rate_limited"}
-    assert hub.worker.pauses.paused_until(hub.affiliate) is not None
+    with hub.db.read() as conn:  # the pause is shared: kept in the database, for every worker
+        assert paused_keys(conn, [f"sandbox:affiliate:{hub.affiliate}:*"], now())
     sent = _requests(hub.sandbox)
     with hub.db.write() as conn:  # make the retries due now: the pause alone must hold them back
         conn.execute(integrations.update().values(due_at=integrations.c.created_at))
+    other = Worker(hub.db, hub.settings, owner="another-machine", box=hub.worker.box)
+    other.run_once()
+    other.close()
     hub.worker.run_once()
     assert _requests(hub.sandbox) == sent
     rows = [hub.row("product", f"CEL-{n:03d}") for n in range(5)]

@@ -63,6 +63,15 @@ def _timezone(name: str, default: str) -> str:
     return raw
 
 
+def _url(name: str) -> str | None:
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(("http://", "https://")) or " " in raw:
+        raise SettingsError(f"{name} must be an http(s) URL like https://ponte.example.com, got {raw!r}")
+    return raw.rstrip("/")
+
+
 # Delays before retry 1, 2, 3... of a transient error, in seconds. Modelled on public webhook
 # schedules (Svix): quick first retries, then hours; ten tries as VTEX's connector guide asks.
 DEFAULT_RETRY_SCHEDULE = (5.0, 30.0, 120.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 18000.0, 36000.0)
@@ -84,6 +93,7 @@ class Settings:
     attempt_retention_days: int = 90
     metrics_token: str | None = None  # when set, /metrics wants `Authorization: Bearer <token>`
     timezone: str = "America/Sao_Paulo"  # how dates are shown in pages and exports
+    public_url: str | None = None  # where marketplaces reach Ponte: OAuth callbacks and notifications
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -115,4 +125,5 @@ def load_settings(data_dir: str | Path | None = None, database_url: str | None =
         attempt_retention_days=_int("PONTE_ATTEMPT_RETENTION_DAYS", 90, minimum=1),
         timezone=_timezone("PONTE_TIMEZONE", "America/Sao_Paulo"),
         metrics_token=os.environ.get("PONTE_METRICS_TOKEN") or None,
+        public_url=_url("PONTE_PUBLIC_URL"),
     )

@@ -6,7 +6,18 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from ponte.api import account, affiliates, alerts, catalog, integrations, orders, reports, rules, webhooks
+from ponte.api import (
+    account,
+    affiliates,
+    alerts,
+    catalog,
+    integrations,
+    notifications,
+    orders,
+    reports,
+    rules,
+    webhooks,
+)
 from ponte.api.limits import BodyLimitMiddleware
 from ponte.api.problems import PROBLEM, install_handlers
 from ponte.api.schemas import PROBLEM_RESPONSES
@@ -24,6 +35,7 @@ def install(app: FastAPI) -> None:
     app.include_router(v1)
     # Marketplaces authenticate by signature, not by token: no token problems documented there.
     app.include_router(webhooks.router, prefix=PREFIX)
+    app.include_router(notifications.router)  # at the root: the URL registered in each marketplace's app
     _problem_schemas(app)
 
 

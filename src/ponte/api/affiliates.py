@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import secrets as random
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
-from sqlalchemy import Row, update
+from sqlalchemy import update
 
 from ponte.api.deps import Admin, AppSettings, Box, Db, Operator, Viewer
 from ponte.api.schemas import NOT_FOUND, Strict
@@ -18,6 +19,7 @@ from ponte.clock import now
 from ponte.services import affiliates as service
 from ponte.services import audit
 from ponte.services.webhooks import SECRET_KEY as WEBHOOK_SECRET
+from ponte.store.affiliates import Affiliate
 from ponte.store.tables import affiliates
 
 log = logging.getLogger("ponte.api")
@@ -77,10 +79,10 @@ class WebhookSecret(BaseModel):
     webhook_secret: str = Field(description="Shown once: give it to the marketplace to sign its webhooks")
 
 
-def _out(row: Row, box: Any) -> AffiliateOut:
+def _out(row: Affiliate, box: Any) -> AffiliateOut:
     return AffiliateOut.model_validate(
         {
-            **row._mapping,
+            **asdict(row),
             "settings": service.public_settings(row),
             "webhook_secret_set": bool(box.open(row.secrets).get(WEBHOOK_SECRET)) if row.secrets else False,
         }
@@ -158,21 +160,7 @@ def test_connection(
 ) -> ConnectionTest:
     with db.read() as conn:
         row = service.get_affiliate(conn, account_id=principal.account_id, affiliate_id=affiliate_id)
-    try:
-        connector = service.connector_for(row, box=box, timeout=settings.http_timeout, body_limit=settings.body_limit)
-    except LookupError:
-        return ConnectionTest(ok=False, status="error", message=f"connector {row.connector} is not installed")
-    except ValueError:  # stored settings the connector no longer accepts; the error text may hold a secret
-        return ConnectionTest(ok=False, status="error", message="the affiliate's settings are not valid: edit them")
-    try:
-        outcome = connector.test_connection()
-    except NotImplementedError:
-        return ConnectionTest(ok=False, status="error", message=f"connector {row.connector} cannot test a connection")
-    except Exception as exc:  # a connector bug is the test's answer, not a 500
-        log.warning("testing affiliate %s failed: %r", row.code, exc)
-        return ConnectionTest(ok=False, status="error", message=f"the connector failed: {type(exc).__name__}")
-    finally:
-        connector.close()
+    outcome = service.check_connection(db, box=box, settings=settings, affiliate=row)
     return ConnectionTest(
         ok=outcome.status.value in ("success", "warning"),
         status=outcome.status.value,

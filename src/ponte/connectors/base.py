@@ -1,17 +1,28 @@
-"""The connector interface. A connector turns one flow's payload into HTTP calls and the answer into an Outcome.
+"""The connector interface. A connector turns one flow's send into HTTP calls and the answer into an Outcome.
 
-Retry policy, attempt logging and error classification live outside connectors, in the engine;
-a connector only says what happened, as precisely as it can.
+Retry policy, attempt logging, rate limits across workers, credentials shared by every process and the
+polling of work judged later live outside connectors, in the engine; a connector only says what happened,
+as precisely as it can, and declares what it needs (its rates, its batches, its OAuth endpoints).
+
+What a connector receives is typed (`ProductSend`, `PriceSend`…), built by the engine from the store's
+current data; what it gives back is an `Outcome`, a `Submission` to poll, or `FetchedOrders`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from ponte.domain import Disposition, Status
+
+if TYPE_CHECKING:
+    from ponte.connectors.context import ConnectorContext
+    from ponte.sandbox.emulation import Emulation
 
 
 @dataclass
@@ -34,6 +45,7 @@ class Outcome:
     request: Any = None
     response: Any = None
     external_ref: str | None = None  # the marketplace's id for the entity, when it gives one
+    listing: Listing | None = None  # the listing a product send created, found or changed
 
     @classmethod
     def ok(cls, message: str = "", **kwargs: Any) -> Outcome:
@@ -47,15 +59,248 @@ class Outcome:
     def error(cls, message: str, **kwargs: Any) -> Outcome:
         return cls(Status.ERROR, message, **kwargs)
 
+    @classmethod
+    def pending(cls, message: str, **kwargs: Any) -> Outcome:
+        """Accepted by the marketplace, judged later (a feed or an import): the item's result comes by polling."""
+        return cls(Status.PENDING, message, **kwargs)
+
+
+# -- what the engine hands a connector ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The marketplace's id of one SKU's listing, and the connector's other facts about it."""
+
+    listing_id: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProductSend:
+    """A SKU's catalog data as the store holds it now, with its price and stock (a new listing needs both)."""
+
+    sku: str
+    name: str
+    brand: str | None
+    category: str | None  # the store's category
+    ean: str | None
+    description: str | None
+    attributes: Mapping[str, str]
+    images: tuple[str, ...]
+    weight_g: int | None
+    height_cm: Decimal | None
+    width_cm: Decimal | None
+    length_cm: Decimal | None
+    active: bool
+    price: Decimal | None
+    list_price: Decimal | None
+    quantity: int
+    listing: Listing | None = None  # None: not listed yet (as far as Ponte knows)
+    marketplace_category: str | None = None  # the store category mapped to the marketplace's, where mapped
+
+
+@dataclass(frozen=True)
+class PriceSend:
+    sku: str
+    price: Decimal | None
+    list_price: Decimal | None
+    listing: Listing | None = None
+
+
+@dataclass(frozen=True)
+class StockSend:
+    sku: str
+    quantity: int  # what the marketplace should offer (after the minimum-availability rule)
+    handling_days: int
+    listing: Listing | None = None
+    warehouses: Mapping[str, int] = field(default_factory=dict)  # available per warehouse, for multi-origin sellers
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    sku: str
+    quantity: int
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class TrackingSend:
+    """An order's invoice and shipment, to tell its marketplace."""
+
+    order_id: str
+    invoice_key: str | None
+    invoice_xml: str | None
+    carrier: str | None
+    tracking_number: str | None
+    items: tuple[OrderLine, ...]
+    marketplace_data: Mapping[str, Any] = field(default_factory=dict)  # what the connector noted on import
+
+
+@dataclass(frozen=True)
+class OrderSend:
+    """A placed store order, handed to an ERP."""
+
+    order_id: str
+    marketplace: str  # the code of the marketplace it came from
+    status: str
+    buyer: Mapping[str, Any]
+    items: tuple[OrderLine, ...]
+    total: Decimal
+    shipping_total: Decimal
+    postal_code: str
+    sla: str | None
+    placed_at: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "order_id": self.order_id,
+            "marketplace": self.marketplace,
+            "status": self.status,
+            "buyer": dict(self.buyer),
+            "items": [{"sku": i.sku, "quantity": i.quantity, "price": str(i.price)} for i in self.items],
+            "total": float(self.total),
+            "shipping_total": float(self.shipping_total),
+            "postal_code": self.postal_code,
+            "sla": self.sla,
+            "placed_at": self.placed_at.isoformat() if self.placed_at else None,
+        }
+
+
+Send = ProductSend | PriceSend | StockSend | TrackingSend | OrderSend
+
+
+# -- what a connector gives back ---------------------------------------------------------------------------
+
 
 @dataclass
 class FetchedOrders:
-    """A page of the marketplace's order feed: the orders, and the cursor to resume from."""
+    """A page of the marketplace's orders: the orders (Ponte's incoming-order shape) and the cursor to resume from."""
 
     orders: list[dict[str, Any]]
     cursor: str | None
     outcome: Outcome | None = None  # set when the feed itself could not be read
-    extra: dict[str, Any] = field(default_factory=dict)
+    more: bool = False  # another page is ready now
+
+
+@dataclass
+class Submission:
+    """A batch the marketplace accepted for later judgement (a feed, an import): the engine polls it.
+
+    `refs` gives each entity's reference inside the submission (a feed's messageId, a file's line), so that
+    the poll's results can be matched back; `detail` is the connector's own state between polls.
+    """
+
+    operation: str
+    external_id: str
+    refs: dict[str, str]
+    message: str
+    poll_after: float = 60.0
+    detail: dict[str, Any] = field(default_factory=dict)
+    request: Any = None
+    response: Any = None
+
+
+@dataclass
+class BatchResult:
+    """What a batch send came to: each entity's outcome now, or a submission judged later (or both: an entity
+    refused at once has its outcome, the others wait for the submission)."""
+
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    submission: Submission | None = None
+
+
+@dataclass
+class SubmissionPoll:
+    """One look at a submission: done with an outcome per entity (those missing succeeded), or not yet."""
+
+    done: bool
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    poll_after: float = 60.0
+    detail: dict[str, Any] | None = None
+    failed: Outcome | None = None  # the whole submission failed: every entity gets this outcome
+
+
+@dataclass(frozen=True)
+class SubmissionRef:
+    """A submission as the engine gives it back to its connector to poll."""
+
+    id: int
+    operation: str
+    external_id: str
+    refs: Mapping[str, str]  # entity → reference
+    detail: Mapping[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A notification a marketplace pushed: who it concerns, what changed, where to read it. Only ids are kept:
+    the body is unsigned, so the resource is fetched with the seller's token before anything is believed."""
+
+    subject: str
+    topic: str
+    resource: str
+
+
+@dataclass
+class Resolved:
+    """What reading a notified resource found: orders to record (Ponte's incoming-order shape)."""
+
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    outcome: Outcome | None = None  # the resource could not be read
+
+
+@dataclass(frozen=True)
+class Grant:
+    """OAuth tokens: the access token, until when it works, and the (often single-use) refresh token."""
+
+    access_token: str
+    refresh_token: str | None
+    expires_at: datetime | None
+    extra: Mapping[str, Any] = field(default_factory=dict)  # what the token answer also said (user id, scope)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the seller is on the marketplace: its id (routes its notifications) and a name people recognise."""
+
+    subject: str
+    name: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+class GrantRefused(Exception):
+    """The marketplace refused the grant itself (revoked, expired, already used): only the seller can fix it by
+    authorising again. The message is the marketplace's own."""
+
+
+# -- what a connector declares -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A rate the marketplace allows for one operation: `rate` requests a second, up to `burst` at once.
+
+    `scope` says whose quota it is: the seller's ("affiliate"), or the application's, shared by every store
+    connected through the same app ("app", Mercado Livre's per-Client-ID limits)."""
+
+    rate: float
+    burst: float
+    scope: Literal["affiliate", "app"] = "affiliate"
+
+
+@dataclass(frozen=True)
+class BatchSpec:
+    """A flow the marketplace takes in batches. `mode` "always": every send goes in a batch (Mirakl's OF24);
+    "auto": the engine batches when the queue is longer than the single operation's rate can send within
+    `latency` seconds (Amazon's feeds). `operation` is the rate limit the batch call spends."""
+
+    operation: str
+    max_items: int
+    mode: Literal["always", "auto"] = "auto"
+    latency: float = 300.0
+    single_operation: str | None = None  # the rate of one-by-one sends, for the "auto" decision
 
 
 class ConnectorSettings(BaseModel):
@@ -65,50 +310,89 @@ class ConnectorSettings(BaseModel):
 
 
 class Connector:
-    """Base class of every connector. Subclasses set `kind` and `Settings`, and implement the calls they support.
+    """Base class of every connector. Subclasses set `kind`, `role`, `Settings`, `flows` and `labels`, and
+    implement the calls they support.
 
-    An instance is made per affiliate with its validated settings, and may keep state between calls
-    (an access token, say); the engine calls one instance from one thread at a time.
+    An instance is made per affiliate with its validated settings and a `ConnectorContext` (credentials, shared
+    rate limits, timeouts); it may keep state between calls. The engine calls one instance from one thread at
+    a time.
     """
 
     kind: ClassVar[str] = ""
-    label: ClassVar[str] = ""
+    role: ClassVar[Literal["marketplace", "erp"]] = "marketplace"
     Settings: ClassVar[type[ConnectorSettings]] = ConnectorSettings
-    flows: ClassVar[frozenset[str]] = frozenset()  # flows it can send; "order" means it fetches orders
+    flows: ClassVar[frozenset[str]] = frozenset()  # flows it can do; "order" means it brings orders in (or takes them)
+    # Words people read, per locale (pt-BR, en, es): "name", "connect" (the authorise button), "setting.<field>"…
+    labels: ClassVar[Mapping[str, Mapping[str, str]]] = {}
+    rate_limits: ClassVar[Mapping[str, RateLimit]] = {}
+    batches: ClassVar[Mapping[str, BatchSpec]] = {}  # flow → how it is batched
+    order_poll_every: ClassVar[float | None] = None  # seconds between polls of the order feed; None: no feed
+    oauth: ClassVar[bool] = False  # connected by the seller's authorisation (OAuth2)
+    pkce: ClassVar[bool] = False  # the authorisation uses PKCE (S256)
 
-    def __init__(
-        self,
-        settings: ConnectorSettings,
-        *,
-        affiliate_code: str,
-        timeout: float = 10.0,
-        body_limit: int = 16_384,
-    ) -> None:
+    def __init__(self, settings: ConnectorSettings, *, context: ConnectorContext) -> None:
         self.settings = settings
-        self.affiliate_code = affiliate_code
-        self.timeout = timeout
-        self.body_limit = body_limit
+        self.context = context
+        self.affiliate_code = context.affiliate_code
+        self.timeout = context.timeout
+        self.body_limit = context.body_limit
 
-    # Each send_* receives the payload built from the store's current data (see engine/payloads.py).
-    def send_product(self, payload: dict[str, Any]) -> Outcome:
+    @classmethod
+    def word(cls, locale: str = "pt-BR", key: str = "name") -> str:
+        """A word of the connector's in `locale` (falling back to English, then to the kind)."""
+        for lang in (locale, "en"):
+            text = cls.labels.get(lang, {}).get(key)
+            if text:
+                return text
+        return cls.kind if key == "name" else ""
+
+    @classmethod
+    def marketplace_for(cls, settings: Mapping[str, Any]) -> str:
+        """Whose error vocabulary an affiliate with these settings speaks, for the knowledge base."""
+        return cls.kind
+
+    @classmethod
+    def emulation(cls) -> Emulation | None:
+        """A new emulation of this marketplace's API for the sandbox (mounted at `/{kind}`), if it has one."""
+        return None
+
+    @classmethod
+    def read_notification(cls, body: bytes, headers: Mapping[str, str]) -> Notice | None:
+        """Parse a pushed notification (its ids only); None when the body is not one of ours."""
+        return None
+
+    # Each send_* receives the store's current data for one entity.
+    def send_product(self, send: ProductSend) -> Outcome:
         raise NotImplementedError
 
-    def send_price(self, payload: dict[str, Any]) -> Outcome:
+    def send_price(self, send: PriceSend) -> Outcome:
         raise NotImplementedError
 
-    def send_inventory(self, payload: dict[str, Any]) -> Outcome:
+    def send_inventory(self, send: StockSend) -> Outcome:
         raise NotImplementedError
 
-    def send_tracking(self, payload: dict[str, Any]) -> Outcome:
+    def send_tracking(self, send: TrackingSend) -> Outcome:
         raise NotImplementedError
 
-    def send_order(self, payload: dict[str, Any]) -> Outcome:
+    def send_order(self, send: OrderSend) -> Outcome:
         """Hand a placed store order to this system (ERPs)."""
         raise NotImplementedError
 
-    def fetch_orders(self, cursor: str | None) -> FetchedOrders:
-        """Read the next page of new orders from the marketplace's feed."""
+    def send_batch(self, flow: str, sends: list[Send]) -> BatchResult:
+        """Send many entities of one flow in one call (see `batches`)."""
         raise NotImplementedError
+
+    def poll_submission(self, submission: SubmissionRef) -> SubmissionPoll:
+        """Look at a submission once."""
+        raise NotImplementedError
+
+    def fetch_orders(self, cursor: str | None) -> FetchedOrders:
+        """Read the next page of orders from the marketplace's feed, from `cursor` on."""
+        raise NotImplementedError
+
+    def resolve(self, notice: Notice) -> Resolved:
+        """Read what a notification points at, with the seller's credentials."""
+        return Resolved()
 
     def acknowledge_order(self, external_id: str, outcome: Outcome) -> Outcome:
         """Tell the marketplace the order was integrated (or why not)."""
@@ -117,6 +401,28 @@ class Connector:
     def test_connection(self) -> Outcome:
         """Check the settings and credentials without changing anything."""
         raise NotImplementedError
+
+    # -- OAuth (connectors with `oauth = True`) --------------------------------------------------------------
+    def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str | None) -> str:
+        """Where to send the seller to authorise Ponte."""
+        raise NotImplementedError
+
+    def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None) -> Grant:
+        """Trade the authorisation code for tokens. Raises GrantRefused when the marketplace refuses the code."""
+        raise NotImplementedError
+
+    def refresh_grant(self, grant: Grant) -> Grant:
+        """A new grant from `grant`'s refresh token. Raises GrantRefused when the marketplace refuses it."""
+        raise NotImplementedError
+
+    def identify(self) -> Identity:
+        """Who the connected seller is (read with the stored credentials)."""
+        raise NotImplementedError
+
+    @classmethod
+    def app_scope(cls, settings: ConnectorSettings) -> str:
+        """The application's id, for rates whose scope is "app" (shared by every store the app serves)."""
+        return ""
 
     def close(self) -> None:
         """Release connections; called when the engine drops the instance."""

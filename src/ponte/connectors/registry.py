@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 
 from ponte.connectors.base import Connector, ConnectorSettings
+from ponte.connectors.context import ConnectorContext
 
 GROUP = "ponte.connectors"
 
@@ -81,15 +82,8 @@ def validate_settings(kind: str, settings: dict[str, Any], secrets: dict[str, An
 
 
 def build_connector(
-    kind: str,
-    settings: dict[str, Any],
-    secrets: dict[str, Any],
-    *,
-    affiliate_code: str,
-    timeout: float = 10.0,
-    body_limit: int = 16_384,
+    kind: str, settings: dict[str, Any], secrets: dict[str, Any], *, context: ConnectorContext
 ) -> Connector:
-    """A ready connector instance for one affiliate. Raises UnknownConnector or InvalidConnectorSettings."""
+    """A ready connector instance. Raises UnknownConnector or InvalidConnectorSettings."""
     validated = validate_settings(kind, settings, secrets)
-    cls = get_connector_class(kind)
-    return cls(validated, affiliate_code=affiliate_code, timeout=timeout, body_limit=body_limit)
+    return get_connector_class(kind)(validated, context=context)

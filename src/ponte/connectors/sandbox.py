@@ -7,12 +7,23 @@ and turn the answer into an Outcome that keeps the marketplace's own words.
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from pydantic import SecretStr, field_validator
 
-from ponte.connectors.base import Connector, ConnectorSettings, FetchedOrders, Outcome
+from ponte.connectors.base import (
+    Connector,
+    ConnectorSettings,
+    FetchedOrders,
+    Outcome,
+    PriceSend,
+    ProductSend,
+    StockSend,
+    TrackingSend,
+)
 from ponte.connectors.http import HttpClient, HttpResult
 from ponte.domain import Disposition, Status
 
@@ -91,11 +102,46 @@ def outcome_from_result(result: HttpResult, message: str = "", external_ref: str
     return Outcome.error(text, code=code, **record)
 
 
+def _num(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def product_body(send: ProductSend) -> dict[str, Any]:
+    """A SKU's catalog data as the sandbox takes it on `PUT /items/{sku}`."""
+    return {
+        "sku": send.sku,
+        "name": send.name,
+        "brand": send.brand,
+        "category": send.marketplace_category or send.category,
+        "ean": send.ean,
+        "description": send.description,
+        "attributes": dict(send.attributes),
+        "images": list(send.images),
+        "weight_g": send.weight_g,
+        "height_cm": _num(send.height_cm),
+        "width_cm": _num(send.width_cm),
+        "length_cm": _num(send.length_cm),
+        "active": send.active,
+    }
+
+
 class SandboxConnector(Connector):
+    """Ponte's own test marketplace (`ponte sandbox`'s profiles): a protocol of Ponte's, for tests and benches.
+    Real marketplaces have connectors of their own that speak their real APIs."""
+
     kind = "sandbox"
-    label = "Sandbox marketplace"
+    labels: ClassVar[Mapping[str, Mapping[str, str]]] = {
+        "pt-BR": {"name": "Marketplace de teste (sandbox)"},
+        "en": {"name": "Test marketplace (sandbox)"},
+        "es": {"name": "Marketplace de prueba (sandbox)"},
+    }
     Settings = SandboxSettings
     flows = frozenset({"product", "price", "inventory", "tracking", "order"})
+    order_poll_every = 5.0
+
+    @classmethod
+    def marketplace_for(cls, settings: Mapping[str, Any]) -> str:
+        return str(settings.get("profile") or "sandbox")
 
     def __init__(self, settings: ConnectorSettings, **kwargs: Any) -> None:
         super().__init__(settings, **kwargs)
@@ -164,21 +210,26 @@ class SandboxConnector(Connector):
 
     # -- flows ------------------------------------------------------------------------------------------
 
-    def send_product(self, payload: dict[str, Any]) -> Outcome:
+    def send_product(self, send: ProductSend) -> Outcome:
         """PUT the SKU's catalog data; success carries the marketplace's item id as external_ref."""
-        return self._send("PUT", f"/items/{_q(payload['sku'])}", payload, "listed as {ref}", ref_key="id")
+        return self._send("PUT", f"/items/{_q(send.sku)}", product_body(send), "listed as {ref}", ref_key="id")
 
-    def send_price(self, payload: dict[str, Any]) -> Outcome:
-        body = {"list_price": payload.get("list_price"), "price": payload.get("price")}
-        return self._send("PUT", f"/items/{_q(payload['sku'])}/price", body, "price updated", ref_key="id")
+    def send_price(self, send: PriceSend) -> Outcome:
+        body = {"list_price": _num(send.list_price), "price": _num(send.price)}
+        return self._send("PUT", f"/items/{_q(send.sku)}/price", body, "price updated", ref_key="id")
 
-    def send_inventory(self, payload: dict[str, Any]) -> Outcome:
-        body = {"quantity": payload.get("quantity"), "handling_days": payload.get("handling_days") or 0}
-        return self._send("PUT", f"/items/{_q(payload['sku'])}/stock", body, "stock updated", ref_key="id")
+    def send_inventory(self, send: StockSend) -> Outcome:
+        body = {"quantity": send.quantity, "handling_days": send.handling_days or 0}
+        return self._send("PUT", f"/items/{_q(send.sku)}/stock", body, "stock updated", ref_key="id")
 
-    def send_tracking(self, payload: dict[str, Any]) -> Outcome:
-        body = {k: payload.get(k) for k in ("invoice_key", "carrier", "tracking_number", "items")}
-        path = f"/orders/{_q(payload['order_id'])}/shipment"
+    def send_tracking(self, send: TrackingSend) -> Outcome:
+        body = {
+            "invoice_key": send.invoice_key,
+            "carrier": send.carrier,
+            "tracking_number": send.tracking_number,
+            "items": [{"sku": line.sku, "quantity": line.quantity} for line in send.items],
+        }
+        path = f"/orders/{_q(send.order_id)}/shipment"
         return self._send("POST", path, body, "shipment {ref} recorded", ref_key="shipment_id")
 
     def fetch_orders(self, cursor: str | None) -> FetchedOrders:

@@ -12,13 +12,14 @@ import hashlib
 import hmac
 import time
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import orjson
 from pydantic import Field, SecretStr, field_validator
 
-from ponte.connectors.base import Connector, ConnectorSettings, FetchedOrders, Outcome
+from ponte.connectors.base import Connector, ConnectorSettings, FetchedOrders, OrderSend, Outcome, TrackingSend
 from ponte.connectors.http import HttpClient, header_problem
 from ponte.connectors.sandbox import outcome_from_result
 from ponte.domain import Disposition
@@ -64,7 +65,12 @@ def verify(secret: str, body: bytes, signature: str) -> bool:
 
 class WebhookConnector(Connector):
     kind = "webhook"
-    label = "Webhook (ERP)"
+    role = "erp"
+    labels: ClassVar[Mapping[str, Mapping[str, str]]] = {
+        "pt-BR": {"name": "Webhook assinado (ERP)"},
+        "en": {"name": "Signed webhook (ERP)"},
+        "es": {"name": "Webhook firmado (ERP)"},
+    }
     Settings = WebhookSettings
     flows = frozenset({"order", "tracking"})
 
@@ -111,11 +117,20 @@ class WebhookConnector(Connector):
             outcome.external_ref = str(ref) if ref is not None else None
         return outcome
 
-    def send_order(self, payload: dict[str, Any]) -> Outcome:
-        return self.deliver("order", payload)
+    def send_order(self, send: OrderSend) -> Outcome:
+        return self.deliver("order", send.as_json())
 
-    def send_tracking(self, payload: dict[str, Any]) -> Outcome:
-        return self.deliver("tracking", payload)
+    def send_tracking(self, send: TrackingSend) -> Outcome:
+        return self.deliver(
+            "tracking",
+            {
+                "order_id": send.order_id,
+                "invoice_key": send.invoice_key,
+                "carrier": send.carrier,
+                "tracking_number": send.tracking_number,
+                "items": [{"sku": line.sku, "quantity": line.quantity} for line in send.items],
+            },
+        )
 
     def fetch_orders(self, cursor: str | None) -> FetchedOrders:
         # A webhook only pushes; an ERP has no order feed to read.

@@ -1,7 +1,8 @@
-"""Order feeds: read each enabled marketplace's new orders and record them, resuming where the last read stopped.
+"""Order feeds: a safety-net poll of each marketplace's orders, at the interval its connector declares,
+claimed by one worker per affiliate per interval, resuming where the last read stopped.
 
-A page of orders is recorded by `services.orders.receive_orders` (a duplicate is recognised, never created twice)
-and each new one queued as an order integration; the worker then validates and places it.
+Each affiliate is read in its own try: one store's broken settings, revoked grant or failing marketplace is
+logged on that affiliate and the loop goes on to the others.
 """
 
 from __future__ import annotations
@@ -9,72 +10,73 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
-from typing import Any
-
-from pydantic import ValidationError
-from sqlalchemy import Connection, Row, select, update
 
 from ponte.clock import now
 from ponte.connectors.base import Connector
+from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Deferred
+from ponte.connectors.registry import get_connector_class
 from ponte.domain import Flow, Status
-from ponte.services.catalog import input_error
-from ponte.services.orders import IncomingOrder, receive_orders
+from ponte.engine.intake import record_incoming
+from ponte.store.affiliates import Affiliate, enabled_affiliates
 from ponte.store.db import Database
-from ponte.store.tables import affiliates, feed_cursors
+from ponte.store.feeds import claim_feed, save_cursor
 
 log = logging.getLogger("ponte.worker")
 
+MAX_PAGES = 20  # pages read per affiliate per poll: a long backlog is read over several polls
 
-def poll_order_feeds(db: Database, connector_for: Callable[[Row], Connector]) -> int:
-    """Read every enabled marketplace's order feed once; returns how many orders were new."""
+
+def _feed_interval(affiliate: Affiliate) -> float | None:
+    try:
+        cls = get_connector_class(affiliate.connector)
+    except LookupError:
+        return None
+    if affiliate.kind != "marketplace" or Flow.ORDER.value not in cls.flows:
+        return None
+    return cls.order_poll_every
+
+
+def poll_order_feeds(db: Database, connector_for: Callable[[Affiliate], Connector], *, force: bool = False) -> int:
+    """Read the order feed of every enabled marketplace whose interval has passed; returns how many orders were new."""
     with db.read() as conn:
-        rows = conn.execute(
-            select(affiliates, feed_cursors.c.cursor)
-            .outerjoin(feed_cursors, feed_cursors.c.affiliate_id == affiliates.c.id)
-            .where(affiliates.c.enabled.is_(True), affiliates.c.kind == "marketplace")
-        ).all()
+        candidates = [(a, every) for a in enabled_affiliates(conn) if (every := _feed_interval(a)) is not None]
     new = 0
-    for row in rows:
-        connector = connector_for(row)
-        if Flow.ORDER.value not in connector.flows:
-            continue
+    for affiliate, every in candidates:
         try:
-            page = connector.fetch_orders(row.cursor)
-        except Exception:  # one marketplace's broken feed must not stop the others
-            log.warning("reading the order feed of %s failed: %s", row.code, traceback.format_exc())
-            continue
-        if page.outcome is not None and page.outcome.status == Status.ERROR:
-            log.warning("order feed of %s: %s", row.code, page.outcome.message)
-            continue
-        new += _store_orders(db, row, page.orders, page.cursor)
+            new += _poll_one(db, affiliate, every, connector_for, force)
+        except (CredentialsMissing, CredentialsRevoked) as exc:
+            log.info("order feed of %s not read: %s", affiliate.code, exc)
+        except Deferred:
+            pass  # its rate limit is spent: the next interval reads it
+        except Exception:  # one marketplace's broken feed or settings must not stop the others
+            log.warning("reading the order feed of %s failed: %s", affiliate.code, traceback.format_exc())
     return new
 
 
-def _store_orders(db: Database, affiliate: Row, orders: list[dict[str, Any]], cursor: str | None) -> int:
-    """Record a page of the feed: an order that does not validate is logged and skipped, the others recorded
-    together."""
-    valid = []
-    for data in orders:
-        try:
-            valid.append(IncomingOrder.model_validate(data))
-        except ValidationError as exc:
-            reason = input_error(exc)
-            log.warning("order %s from %s refused: %s", data.get("id"), affiliate.code, reason)
+def _poll_one(
+    db: Database, affiliate: Affiliate, every: float, connector_for: Callable[[Affiliate], Connector], force: bool
+) -> int:
     with db.write() as conn:
-        new = receive_orders(
-            conn,
-            account_id=affiliate.account_id,
-            affiliate_id=affiliate.id,
-            orders_in=valid,
-            actor=f"feed:{affiliate.code}",
-        )
-        _save_cursor(conn, affiliate.id, cursor)
-    return len(new)
-
-
-def _save_cursor(conn: Connection, affiliate_id: int, cursor: str | None) -> None:
-    changed = conn.execute(
-        update(feed_cursors).where(feed_cursors.c.affiliate_id == affiliate_id).values(cursor=cursor, polled_at=now())
-    )
-    if not changed.rowcount:
-        conn.execute(feed_cursors.insert().values(affiliate_id=affiliate_id, cursor=cursor, polled_at=now()))
+        claimed, cursor = claim_feed(conn, affiliate_id=affiliate.id, every=every, now=now(), force=force)
+    if not claimed:
+        return 0
+    connector = connector_for(affiliate)
+    new = 0
+    for _ in range(MAX_PAGES):
+        page = connector.fetch_orders(cursor)
+        if page.outcome is not None and page.outcome.status == Status.ERROR:
+            log.warning("order feed of %s: %s", affiliate.code, page.outcome.message)
+            break
+        with db.write() as conn:
+            new += record_incoming(
+                conn,
+                affiliate_id=affiliate.id,
+                account_id=affiliate.account_id,
+                code=affiliate.code,
+                raw_orders=page.orders,
+            )
+            save_cursor(conn, affiliate_id=affiliate.id, cursor=page.cursor)
+        cursor = page.cursor
+        if not page.more:
+            break
+    return new

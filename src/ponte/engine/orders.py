@@ -17,9 +17,9 @@ from ponte.clock import now
 from ponte.connectors.base import Outcome
 from ponte.domain import Disposition, Flow, Status, Trigger
 from ponte.engine.payloads import order_row
-from ponte.engine.queue import mark_changed
-from ponte.services.catalog import available_stock, mark_catalog_changed
-from ponte.services.shipping import find_sla
+from ponte.engine.queue import mark_catalog_changed, mark_changed
+from ponte.store.affiliates import Affiliate
+from ponte.store.catalog import available_stock, find_sla
 from ponte.store.tables import affiliates, integrations, orders, skus, stock
 
 
@@ -27,7 +27,9 @@ def _fail(message: str, category: str, disposition: Disposition = Disposition.FI
     return Outcome.error(message, category=category, disposition=disposition, code=category, **kw)
 
 
-def _check_items(conn: Connection, order: Row, affiliate: Row) -> tuple[Outcome | None, list[tuple[Row, dict]], str]:
+def _check_items(
+    conn: Connection, order: Row, affiliate: Affiliate
+) -> tuple[Outcome | None, list[tuple[Row, dict]], str]:
     """Validate every item; return (failure or None, [(sku row, item)], remark for a warning)."""
     lines: list[tuple[Row, dict]] = []
     remarks: list[str] = []
@@ -76,7 +78,7 @@ def _check_items(conn: Connection, order: Row, affiliate: Row) -> tuple[Outcome 
     return None, lines, "; ".join(remarks)
 
 
-def _price_problem(offered: Decimal, store_price: Decimal, affiliate: Row) -> Outcome | None:
+def _price_problem(offered: Decimal, store_price: Decimal, affiliate: Affiliate) -> Outcome | None:
     if store_price == 0:
         return None
     diff = abs(offered - store_price) / store_price * 100
@@ -110,7 +112,7 @@ def _reserve(conn: Connection, sku_id: int, quantity: int) -> None:
             break
 
 
-def place_order(conn: Connection, *, account_id: int, affiliate: Row, external_id: str) -> Outcome:
+def place_order(conn: Connection, *, account_id: int, affiliate: Affiliate, external_id: str) -> Outcome:
     """Validate and place one received order inside the caller's transaction."""
     order = order_row(conn, account_id, affiliate.id, external_id)
     request = {"order_id": external_id, "items": order.items, "postal_code": order.postal_code}

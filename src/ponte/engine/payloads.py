@@ -1,114 +1,118 @@
-"""What each flow sends, built from the store's current data at the moment of sending (never a stale copy)."""
+"""What each flow sends, built from the store's current data at the moment of sending (never a stale copy),
+as the typed records connectors take (ponte.connectors.base)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
-from ponte.services.catalog import available_stock, available_stocks
-from ponte.store.tables import orders, skus
+from ponte.connectors.base import (
+    Listing,
+    OrderLine,
+    OrderSend,
+    PriceSend,
+    ProductSend,
+    StockSend,
+    TrackingSend,
+)
+from ponte.store.affiliates import Affiliate
+from ponte.store.catalog import available_stocks, listings_of, skus_by_code, warehouse_stocks
+from ponte.store.tables import affiliates, orders
 
 
 class EntityGone(LookupError):
     """The SKU or order behind an integration no longer exists in the store."""
 
 
-def _sku(conn: Connection, account_id: int, code: str) -> Row:
-    row = conn.execute(select(skus).where(skus.c.account_id == account_id, skus.c.sku == code)).first()
-    if row is None:
-        raise EntityGone(f"SKU {code} no longer exists in the store catalog")
-    return row
-
-
-def _num(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def product_payload(conn: Connection, account_id: int, code: str) -> dict[str, Any]:
-    return product_body(_sku(conn, account_id, code))
-
-
-def product_body(row: Row) -> dict[str, Any]:
-    return {
-        "sku": row.sku,
-        "name": row.name,
-        "brand": row.brand,
-        "category": row.category,
-        "ean": row.ean,
-        "description": row.description,
-        "attributes": dict(row.attributes or {}),
-        "images": list(row.images or []),
-        "weight_g": row.weight_g,
-        "height_cm": _num(row.height_cm),
-        "width_cm": _num(row.width_cm),
-        "length_cm": _num(row.length_cm),
-        "active": row.active,
-    }
-
-
-def price_payload(conn: Connection, account_id: int, code: str) -> dict[str, Any]:
-    return price_body(_sku(conn, account_id, code))
-
-
-def price_body(row: Row) -> dict[str, Any]:
-    return {"sku": row.sku, "list_price": _num(row.list_price), "price": _num(row.price)}
-
-
-def inventory_payload(
-    conn: Connection, account_id: int, code: str, min_availability: int | None
-) -> tuple[dict, str | None]:
-    """The stock to send, and a warning when the minimum-availability rule replaced it with 0."""
-    row = _sku(conn, account_id, code)
-    return inventory_body(row, available_stock(conn, sku_id=row.id) if row.active else 0, min_availability)
-
-
-def inventory_body(row: Row, quantity: int, min_availability: int | None) -> tuple[dict, str | None]:
-    warning = None
+def min_availability_rule(quantity: int, min_availability: int | None) -> tuple[int, str | None]:
+    """The stock to offer, and a warning when the affiliate's minimum-availability rule replaced it with 0."""
     if min_availability is not None and 0 < quantity <= min_availability:
-        # The affiliate's minimum-availability rule: below the line, sell nothing rather than oversell.
-        warning = f"Available stock {quantity} is at or below the minimum of {min_availability}: 0 was sent"
-        quantity = 0
-    return {"sku": row.sku, "quantity": quantity, "handling_days": row.handling_days}, warning
+        # Below the line, sell nothing rather than oversell.
+        return 0, f"Available stock {quantity} is at or below the minimum of {min_availability}: 0 was sent"
+    return quantity, None
+
+
+def _listing(row: Row[Any] | None) -> Listing | None:
+    return None if row is None else Listing(row.listing_id, dict(row.data or {}))
 
 
 class Catalog:
-    """The SKUs (and their available stock) a batch of sends needs, read in one transaction with two queries.
+    """The SKUs, their available stock and their listings that a batch of sends needs, read in one transaction
+    with a few queries.
 
     Built right after the batch is claimed: a change landing after this read moves the integration's change
     number, so the row stays pending and the newer data is sent next (see `queue.finish`).
     """
 
-    def __init__(self, conn: Connection, keys: Iterable[tuple[int, str]], *, stock_of: Iterable[tuple[int, str]]):
+    def __init__(self, conn: Connection, keys: Iterable[tuple[int, int, str]]):
+        """`keys`: (account_id, affiliate_id, sku) of every catalog send of the batch."""
+        wanted = list(keys)
         by_account: dict[int, set[str]] = {}
-        for account_id, code in keys:
+        for account_id, _, code in wanted:
             by_account.setdefault(account_id, set()).add(code)
-        self.skus: dict[tuple[int, str], Row] = {}
+        self.skus: dict[tuple[int, str], Row[Any]] = {}
         for account_id, codes in by_account.items():
-            query = select(skus).where(skus.c.account_id == account_id, skus.c.sku.in_(codes))
-            self.skus.update({(account_id, r.sku): r for r in conn.execute(query)})
-        ids = {self.skus[k].id for k in stock_of if k in self.skus and self.skus[k].active}
+            self.skus.update({(account_id, code): row for code, row in skus_by_code(conn, account_id, codes).items()})
+        ids = {row.id for row in self.skus.values() if row.active}
         self.stock = available_stocks(conn, sku_ids=ids)
+        self.per_warehouse = warehouse_stocks(conn, sku_ids=ids)
+        self.listings = listings_of(conn, [(affiliate_id, code) for _, affiliate_id, code in wanted])
 
-    def _sku(self, account_id: int, code: str) -> Row:
+    def _sku(self, account_id: int, code: str) -> Row[Any]:
         row = self.skus.get((account_id, code))
         if row is None:
             raise EntityGone(f"SKU {code} no longer exists in the store catalog")
         return row
 
-    def product(self, account_id: int, code: str) -> dict[str, Any]:
-        return product_body(self._sku(account_id, code))
+    def _quantity(self, row: Row[Any]) -> int:
+        return self.stock.get(row.id, 0) if row.active else 0
 
-    def price(self, account_id: int, code: str) -> dict[str, Any]:
-        return price_body(self._sku(account_id, code))
+    def product(self, affiliate: Affiliate, code: str) -> ProductSend:
+        row = self._sku(affiliate.account_id, code)
+        quantity, _ = min_availability_rule(self._quantity(row), affiliate.min_availability)
+        return ProductSend(
+            sku=row.sku,
+            name=row.name,
+            brand=row.brand,
+            category=row.category,
+            ean=row.ean,
+            description=row.description,
+            attributes=dict(row.attributes or {}),
+            images=tuple(row.images or ()),
+            weight_g=row.weight_g,
+            height_cm=row.height_cm,
+            width_cm=row.width_cm,
+            length_cm=row.length_cm,
+            active=row.active,
+            price=row.price,
+            list_price=row.list_price,
+            quantity=quantity,
+            listing=_listing(self.listings.get((affiliate.id, code))),
+        )
 
-    def inventory(self, account_id: int, code: str, min_availability: int | None) -> tuple[dict, str | None]:
-        row = self._sku(account_id, code)
-        return inventory_body(row, self.stock.get(row.id, 0) if row.active else 0, min_availability)
+    def price(self, affiliate: Affiliate, code: str) -> PriceSend:
+        row = self._sku(affiliate.account_id, code)
+        listing = _listing(self.listings.get((affiliate.id, code)))
+        return PriceSend(sku=row.sku, price=row.price, list_price=row.list_price, listing=listing)
+
+    def inventory(self, affiliate: Affiliate, code: str) -> tuple[StockSend, str | None]:
+        """The stock to send, and a warning when the minimum-availability rule replaced it with 0."""
+        row = self._sku(affiliate.account_id, code)
+        quantity, warning = min_availability_rule(self._quantity(row), affiliate.min_availability)
+        send = StockSend(
+            sku=row.sku,
+            quantity=quantity,
+            handling_days=row.handling_days,
+            listing=_listing(self.listings.get((affiliate.id, code))),
+            warehouses=dict(self.per_warehouse.get(row.id, {})) if row.active else {},
+        )
+        return send, warning
 
 
-def order_row(conn: Connection, account_id: int, affiliate_id: int | None, external_id: str) -> Row:
+def order_row(conn: Connection, account_id: int, affiliate_id: int | None, external_id: str) -> Row[Any]:
     query = select(orders).where(orders.c.account_id == account_id, orders.c.external_id == external_id)
     if affiliate_id is not None:
         query = query.where(orders.c.affiliate_id == affiliate_id)
@@ -118,28 +122,36 @@ def order_row(conn: Connection, account_id: int, affiliate_id: int | None, exter
     return row
 
 
-def tracking_payload(conn: Connection, account_id: int, affiliate_id: int, external_id: str) -> dict[str, Any]:
+def _lines(items: list[dict[str, Any]]) -> tuple[OrderLine, ...]:
+    return tuple(OrderLine(i["sku"], int(i["quantity"]), Decimal(str(i["price"]))) for i in items)
+
+
+def tracking_send(conn: Connection, account_id: int, affiliate_id: int, external_id: str) -> TrackingSend:
     row = order_row(conn, account_id, affiliate_id, external_id)
-    return {
-        "order_id": row.external_id,
-        "invoice_key": row.invoice_key,
-        "carrier": row.carrier,
-        "tracking_number": row.tracking_number,
-        "items": [{"sku": i["sku"], "quantity": i["quantity"]} for i in row.items],
-    }
+    return TrackingSend(
+        order_id=row.external_id,
+        invoice_key=row.invoice_key,
+        invoice_xml=row.invoice_xml,
+        carrier=row.carrier,
+        tracking_number=row.tracking_number,
+        items=_lines(row.items),
+        marketplace_data=dict(row.marketplace_data or {}),
+    )
 
 
-def erp_order_payload(order: Row, affiliate_code: str) -> dict[str, Any]:
-    """A placed order as handed to an ERP."""
-    return {
-        "order_id": order.external_id,
-        "marketplace": affiliate_code,
-        "status": order.status,
-        "buyer": order.buyer,
-        "items": order.items,
-        "total": _num(order.total),
-        "shipping_total": _num(order.shipping_total),
-        "postal_code": order.postal_code,
-        "sla": order.sla,
-        "placed_at": order.placed_at.isoformat() if order.placed_at else None,
-    }
+def erp_order_send(conn: Connection, account_id: int, external_id: str) -> OrderSend:
+    """A placed order as handed to an ERP; `marketplace` is the code of the marketplace it came from."""
+    row = order_row(conn, account_id, None, external_id)
+    source = conn.execute(select(affiliates.c.code).where(affiliates.c.id == row.affiliate_id)).scalar_one()
+    return OrderSend(
+        order_id=row.external_id,
+        marketplace=source,
+        status=row.status,
+        buyer=dict(row.buyer or {}),
+        items=_lines(row.items),
+        total=row.total,
+        shipping_total=row.shipping_total,
+        postal_code=row.postal_code,
+        sla=row.sla,
+        placed_at=row.placed_at,
+    )

@@ -7,7 +7,7 @@ that one row: ten changes before the worker gets there are one pending row, sent
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,11 +16,11 @@ import orjson
 from sqlalchemy import Connection, Update, bindparam, func, insert, or_, select, text, update
 
 from ponte.clock import now as clock_now
-from ponte.domain import Status, Trigger
+from ponte.domain import Flow, Status, Trigger
 from ponte.services.audit import record
 from ponte.store.db import insert_many, upsert
 from ponte.store.filters import IntegrationFilter
-from ponte.store.tables import When, attempt_bodies, attempts, integrations, job_runs
+from ponte.store.tables import When, affiliates, attempt_bodies, attempts, integrations, job_runs
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,28 @@ _MARK_SQLITE = text(
 ).bindparams(bindparam("when", type_=When))
 
 
+def mark_catalog_changed(
+    conn: Connection, account_id: int, codes: Mapping[Flow, list[str]], actor: str | None = None
+) -> None:
+    """Queue each flow's SKUs for every enabled marketplace of the account: one `mark_changed` per flow."""
+    wanted = {flow: flow_codes for flow, flow_codes in codes.items() if flow_codes}
+    if not wanted:
+        return
+    query = select(affiliates.c.id).where(
+        affiliates.c.account_id == account_id, affiliates.c.enabled.is_(True), affiliates.c.kind == "marketplace"
+    )
+    targets = [r.id for r in conn.execute(query)]
+    for flow, flow_codes in wanted.items():
+        mark_changed(
+            conn,
+            account_id=account_id,
+            flow=flow.value,
+            keys=[(a, c) for a in targets for c in flow_codes],
+            trigger=Trigger.CHANGE,
+            actor=actor,
+        )
+
+
 def claim_run(conn: Connection, *, job: str, now: datetime, every: timedelta) -> bool:
     """Claim this run of a periodic job all workers share (alert evaluation): True for the one worker that
     finds it has not run for `every`, False for the others until then. One statement, committed by the caller."""
@@ -131,10 +153,26 @@ def claim_run(conn: Connection, *, job: str, now: datetime, every: timedelta) ->
     return conn.execute(stmt.returning(job_runs.c.name)).first() is not None
 
 
+@dataclass(frozen=True)
+class LaneKey:
+    """One affiliate's pending work of one flow: what a batch sweeps up."""
+
+    account_id: int
+    affiliate_id: int
+    flow: str
+
+
 def claim_due(
-    conn: Connection, *, owner: str, limit: int, lease_seconds: float, now: datetime | None = None
+    conn: Connection,
+    *,
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+    now: datetime | None = None,
+    lane: LaneKey | None = None,
 ) -> list[Claim]:
-    """Lease up to `limit` due integrations to `owner`. Rows leased by another live worker are skipped."""
+    """Lease up to `limit` due integrations to `owner` (only `lane`'s, when given). Rows leased by another live
+    worker are skipped."""
     when = now or clock_now()
     i = integrations.c
     query = (
@@ -156,6 +194,8 @@ def claim_due(
         .order_by(i.due_at)
         .limit(limit)
     )
+    if lane is not None:
+        query = query.where(i.account_id == lane.account_id, i.flow == lane.flow, i.affiliate_id == lane.affiliate_id)
     if conn.dialect.name == "postgresql":
         # Workers on many machines: each skips rows another is claiming right now, none waits.
         query = query.with_for_update(skip_locked=True)
@@ -198,6 +238,40 @@ def release(conn: Connection, *, owner: str, due: Sequence[tuple[Claim, datetime
         .values(lease_owner=None, lease_until=None, due_at=bindparam("due")),
         [{"claim_id": claim.id, "due": due_at} for claim, due_at in sorted(due, key=lambda pair: pair[0].id)],
     )
+
+
+def count_due(conn: Connection, *, lane: LaneKey, up_to: int, now: datetime) -> int:
+    """How many of `lane`'s integrations are due now, counting no further than `up_to` (a bounded read)."""
+    i = integrations.c
+    due = (
+        select(i.id)
+        .where(
+            i.account_id == lane.account_id,
+            i.flow == lane.flow,
+            i.affiliate_id == lane.affiliate_id,
+            i.status == Status.PENDING.value,
+            i.due_at <= now,
+        )
+        .limit(up_to)
+        .subquery()
+    )
+    return int(conn.execute(select(func.count()).select_from(due)).scalar_one())
+
+
+def park(conn: Connection, *, ids: Sequence[int], owner: str) -> None:
+    """Hand rows just recorded as submitted (pending, not due) to their submission, which holds them until its poll
+    settles them. A row a change made due again meanwhile is not parked: it goes out again with the newer data."""
+    if not ids:
+        return
+    i = integrations.c
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 10_000):
+        chunk = ordered[start : start + 10_000]
+        conn.execute(
+            update(integrations)
+            .where(i.id.in_(chunk), i.status == Status.PENDING.value, i.due_at.is_(None), i.lease_owner.is_(None))
+            .values(lease_owner=owner)
+        )
 
 
 def bounded(value: Any, limit: int) -> str | None:

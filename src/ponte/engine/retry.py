@@ -38,6 +38,9 @@ def next_step(
     """Decide what follows an attempt. Success and warning end the work; errors retry or stay by disposition."""
     if status in (Status.SUCCESS, Status.WARNING):
         return NextStep(status, None, 0)
+    if status == Status.PENDING:
+        # Accepted and judged later (a feed, an import): not due again; its submission's poll settles it.
+        return NextStep(Status.PENDING, None, retry_count)
     draw = rng.uniform if rng else random.uniform  # a test may pass a seeded generator
     if disposition == Disposition.TRANSIENT or (category == "unmapped" and retry_count == 0):
         # Unmapped errors are retried once: an unknown message may be a passing hiccup.

@@ -1,7 +1,8 @@
 """The worker: claim due integrations, send them through their connectors, record every attempt.
 
 `run_once()` is one step that returns how many integrations it handled; `run()` is the trivial loop
-around it. Tests call the step.
+around it and the periodic steps (order feeds, notifications, submissions, alerts, housekeeping). Tests call
+the steps.
 """
 
 from __future__ import annotations
@@ -14,37 +15,37 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, or_, select
+from sqlalchemy import Connection, and_, or_, select
 
 from ponte.alerts import evaluate_alerts_when_due
 from ponte.clock import now
 from ponte.connectors.base import Connector, Outcome
-from ponte.domain import Disposition, Flow, Status, Trigger
-from ponte.engine import payloads
+from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Deferred
+from ponte.domain import Disposition, Flow, Status
+from ponte.engine import batches, payloads
+from ponte.engine.connectors import connector_for
 from ponte.engine.feeds import poll_order_feeds
+from ponte.engine.notifications import process_notifications
 from ponte.engine.orders import place_order
-from ponte.engine.queue import Claim, Result, claim_due, mark_changed, record_results, release
-from ponte.engine.retry import next_step
-from ponte.knowledge import AccountRule, classify, normalise_message
-from ponte.metrics import CLASSIFIER_SECONDS, observe_attempt, timed
+from ponte.engine.queue import Claim, claim_due, release
+from ponte.engine.recording import DEPENDENT_FLOWS, Work, record_works
+from ponte.knowledge import AccountRule
 from ponte.secrets import SecretBox
-from ponte.services.affiliates import connector_for, marketplace_of
 from ponte.services.rules import rules_by_account
 from ponte.settings import Settings
+from ponte.store.affiliates import Affiliate, affiliates_by_id
 from ponte.store.counters import fold_status_deltas
 from ponte.store.db import Database
 from ponte.store.partitions import create_month_partitions, prune_attempts
-from ponte.store.tables import affiliates, integrations
+from ponte.store.ratelimits import pause_bucket, paused_keys
+from ponte.store.tables import integrations
 
 log = logging.getLogger("ponte.worker")
 
-# Price and stock need the listing to exist: they wait for a pending product send, then follow it.
-DEPENDENT_FLOWS = (Flow.PRICE.value, Flow.INVENTORY.value)
 CATALOG_FLOWS = (Flow.PRODUCT.value, *DEPENDENT_FLOWS)  # sends built from the SKU alone (payloads.Catalog)
 PRODUCT_WAIT = 0.05  # a held price or stock send is due this long after its product's send
 MAINTENANCE_EVERY = 3600.0  # seconds between partition and retention housekeeping
@@ -60,36 +61,13 @@ def start_window(lease_seconds: float, http_timeout: float) -> float:
     return max(lease_seconds * 0.25, lease_seconds - 2.5 * http_timeout)
 
 
-@dataclass
-class Work:
-    """One claim carried out: what came back and how long it took."""
-
-    claim: Claim
-    affiliate: Row
-    outcome: Outcome
-    started_at: datetime
-    duration_ms: int
-    last_sent: Any = None
+def affiliate_pause_key(affiliate: Affiliate) -> str:
+    """The shared pause of an affiliate whose connector declares no rates: a 429 stops all its sends for a while.
+    (Connectors that declare rates pause the one operation the marketplace refused, in their own buckets.)"""
+    return f"{affiliate.connector}:affiliate:{affiliate.id}:*"
 
 
-@dataclass
-class Pauses:
-    """Affiliates that asked us to slow down (429 + Retry-After): no request to them until the time given."""
-
-    until: dict[int, datetime] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def pause(self, affiliate_id: int, seconds: float) -> None:
-        with self.lock:
-            end = now() + timedelta(seconds=seconds)
-            self.until[affiliate_id] = max(end, self.until.get(affiliate_id, end))
-
-    def paused_until(self, affiliate_id: int) -> datetime | None:
-        end = self.until.get(affiliate_id)
-        return end if end and end > now() else None
-
-
-def _unlisted(claim: Claim, affiliate: Row, product_error: str) -> Work:
+def _unlisted(claim: Claim, affiliate: Affiliate, product_error: str) -> Work:
     """The attempt of a price or stock send that cannot be made: the marketplace refused the product itself."""
     outcome = Outcome.error(
         f"Not sent: {affiliate.code} has not listed this product yet. Fix the product's error and reprocess it "
@@ -101,8 +79,14 @@ def _unlisted(claim: Claim, affiliate: Row, product_error: str) -> Work:
     return Work(claim, affiliate, outcome, now(), 0)
 
 
-def system_name(affiliate: Row) -> str:
-    return f"{affiliate.code} · {affiliate.name}"
+def not_connected(error: CredentialsMissing | CredentialsRevoked, affiliate: Affiliate) -> Outcome:
+    """No call is made for an affiliate the seller has not authorised, or whose authorisation was refused: one
+    error per send, fixed by connecting again (not retried: a refused grant does not come back by itself)."""
+    if isinstance(error, CredentialsMissing):
+        text = f"{affiliate.code} is not connected yet: connect it on the Affiliates page, then reprocess"
+    else:
+        text = f"{affiliate.code} refused Ponte's authorisation ({error}): reconnect it on the Affiliates page"
+    return Outcome.error(text, category="auth_invalid", disposition=Disposition.FIX, code="not_connected")
 
 
 class Worker:
@@ -111,7 +95,6 @@ class Worker:
         self.settings = settings
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.box = box or SecretBox.from_environment(settings.secret_key_file)
-        self.pauses = Pauses()
         self._local = threading.local()
         self._pool = ThreadPoolExecutor(settings.worker_concurrency, thread_name_prefix="ponte-send")
         self._last_poll = 0.0
@@ -130,50 +113,57 @@ class Worker:
             return 0
         window = time.monotonic() + start_window(self.settings.lease_seconds, self.settings.http_timeout)
         with self.db.read() as conn:
-            by_id = self._affiliates(conn, {c.affiliate_id for c in claims})
+            by_id = affiliates_by_id(conn, {c.affiliate_id for c in claims})
             rules = rules_by_account(conn, account_ids={c.account_id for c in claims})
+            held = self._paused(conn, claims, by_id)
             waiting, refused = self._blocked_by_product(conn, claims)
-            held, local, remote, unlisted = [], [], [], []
+            local, remote, unlisted = [], [], []
             for claim in claims:
                 affiliate = by_id[claim.affiliate_id]
-                if self.pauses.paused_until(affiliate.id) or claim.id in waiting:
-                    held.append(claim)
+                if claim.id in held or claim.id in waiting:
+                    held[claim.id] = max(held.get(claim.id, now()), waiting.get(claim.id, now()))
                 elif claim.id in refused:
                     unlisted.append(_unlisted(claim, affiliate, refused[claim.id]))
                 elif claim.flow == Flow.ORDER.value and affiliate.kind == "marketplace":
                     local.append(claim)
                 else:
                     remote.append(claim)
+            lanes, remote = batches.split_lanes(conn, remote, by_id, self._connector)
             # What the catalog sends carry, for the whole batch in this transaction, not one per send.
             catalog = payloads.Catalog(
-                conn,
-                [(c.account_id, c.entity) for c in remote if c.flow in CATALOG_FLOWS],
-                stock_of=[(c.account_id, c.entity) for c in remote if c.flow == Flow.INVENTORY.value],
+                conn, [(c.account_id, c.affiliate_id, c.entity) for c in remote if c.flow in CATALOG_FLOWS]
             )
+        lane_futures = [self._pool.submit(self._send_lane, lane) for lane in lanes]
         sent = list(self._pool.map(lambda c: self._send_in_time(c, by_id[c.affiliate_id], window, catalog), remote))
-        works = [w for w in sent if w is not None]
-        held += [claim for claim, work in zip(remote, sent, strict=True) if work is None]
+        works: list[Work] = []
+        for claim, outcome in zip(remote, sent, strict=True):
+            if isinstance(outcome, Work):
+                works.append(outcome)
+            else:  # not started, or deferred by a rate limit: due again when it said
+                held[claim.id] = outcome
+        handled = len(claims) + sum(self._lane_done(f) for f in lane_futures)
         with self.db.write() as conn:
-            later = now() + timedelta(seconds=PRODUCT_WAIT)
-            due = [(c, self.pauses.paused_until(c.affiliate_id) or (later if c.id in waiting else now())) for c in held]
-            release(conn, owner=self.owner, due=due)
+            release(conn, owner=self.owner, due=[(c, held[c.id]) for c in claims if c.id in held])
             self._record(conn, [*works, *unlisted], rules)
             # Placing an order reads what was just recorded (is the product listed?): it comes after.
             placed = [self._place(conn, claim, by_id[claim.affiliate_id]) for claim in local]
             self._record(conn, placed, rules)
         self._acknowledge([(work.affiliate, work.claim.entity, work.outcome) for work in placed])
-        return len(claims)
+        return handled
 
     # -- executing ----------------------------------------------------------------------------------
     def _send_in_time(
-        self, claim: Claim, affiliate: Row, window: float, catalog: payloads.Catalog | None = None
-    ) -> Work | None:
-        """Send unless the worker is stopping or the lease is too near its end; None means "not started"."""
+        self, claim: Claim, affiliate: Affiliate, window: float, catalog: payloads.Catalog
+    ) -> Work | datetime:
+        """Send unless the worker is stopping or the lease is too near its end; otherwise when it is due again."""
         if (self._stop is not None and self._stop.is_set()) or time.monotonic() > window:
-            return None  # given back unexecuted: no attempt, the next worker (or this one, later) sends it
-        return self._send(claim, affiliate, catalog)
+            return now()  # given back unexecuted: no attempt, the next worker (or this one, later) sends it
+        try:
+            return self._send(claim, affiliate, catalog)
+        except Deferred as deferred:
+            return now() + timedelta(seconds=deferred.seconds)
 
-    def _send(self, claim: Claim, affiliate: Row, catalog: payloads.Catalog | None = None) -> Work:
+    def _send(self, claim: Claim, affiliate: Affiliate, catalog: payloads.Catalog) -> Work:
         started, t0 = now(), time.perf_counter()
         last_sent = None
         try:
@@ -185,8 +175,12 @@ class Worker:
                 )
             else:
                 outcome, last_sent = self._call(claim, affiliate, catalog)
+        except Deferred:
+            raise
         except payloads.EntityGone as exc:
             outcome = Outcome.error(str(exc), category="state_conflict", disposition=Disposition.TERMINAL)
+        except (CredentialsMissing, CredentialsRevoked) as exc:
+            outcome = not_connected(exc, affiliate)
         except Exception as exc:  # a connector bug must cost one attempt, not the worker
             log.error(
                 "connector %s failed on %s %s: %s",
@@ -198,42 +192,45 @@ class Worker:
             outcome = Outcome.error(f"Internal error in connector {affiliate.connector}: {exc}", transient=True)
         return Work(claim, affiliate, outcome, started, int((time.perf_counter() - t0) * 1000), last_sent)
 
-    def _call(self, claim: Claim, affiliate: Row, catalog: payloads.Catalog | None = None) -> tuple[Outcome, Any]:
+    def _call(self, claim: Claim, affiliate: Affiliate, catalog: payloads.Catalog) -> tuple[Outcome, Any]:
         connector = self._connector(affiliate)
-        flow, account, code = claim.flow, claim.account_id, claim.entity
-        if catalog is not None and flow in CATALOG_FLOWS:  # the batch read its SKUs already
-            if flow == Flow.PRODUCT.value:
-                return connector.send_product(catalog.product(account, code)), None
-            if flow == Flow.PRICE.value:
-                return connector.send_price(catalog.price(account, code)), None
-            body, warning = catalog.inventory(account, code, affiliate.min_availability)
-            return self._inventory_sent(connector, body, warning), body
-        with self.db.read() as conn:
-            if flow == Flow.PRODUCT.value:
-                return connector.send_product(payloads.product_payload(conn, account, code)), None
-            if flow == Flow.PRICE.value:
-                return connector.send_price(payloads.price_payload(conn, account, code)), None
-            if flow == Flow.INVENTORY.value:
-                body, warning = payloads.inventory_payload(conn, account, code, affiliate.min_availability)
-            elif flow == Flow.TRACKING.value:
-                body, warning = payloads.tracking_payload(conn, account, affiliate.id, code), None
-            else:  # an order handed to an ERP
-                order = payloads.order_row(conn, account, None, code)
-                body, warning = payloads.erp_order_payload(order, affiliate.code), None
+        flow, code = claim.flow, claim.entity
+        if flow == Flow.PRODUCT.value:
+            return connector.send_product(catalog.product(affiliate, code)), None
+        if flow == Flow.PRICE.value:
+            return connector.send_price(catalog.price(affiliate, code)), None
         if flow == Flow.INVENTORY.value:
-            return self._inventory_sent(connector, body, warning), body
+            send, warning = catalog.inventory(affiliate, code)
+            return self._inventory_sent(connector, send, warning), {"sku": send.sku, "quantity": send.quantity}
+        with self.db.read() as conn:
+            if flow == Flow.TRACKING.value:
+                tracking = payloads.tracking_send(conn, claim.account_id, affiliate.id, code)
+            else:  # an order handed to an ERP
+                order = payloads.erp_order_send(conn, claim.account_id, code)
         if flow == Flow.TRACKING.value:
-            return connector.send_tracking(body), None
-        return connector.send_order(body), None
+            return connector.send_tracking(tracking), None
+        return connector.send_order(order), None
 
     @staticmethod
-    def _inventory_sent(connector: Connector, body: dict[str, Any], warning: str | None) -> Outcome:
-        outcome = connector.send_inventory(body)
+    def _inventory_sent(connector: Connector, send: Any, warning: str | None) -> Outcome:
+        outcome = connector.send_inventory(send)
         if warning and outcome.status == Status.SUCCESS:
             outcome.status, outcome.message = Status.WARNING, warning
         return outcome
 
-    def _place(self, conn: Connection, claim: Claim, affiliate: Row) -> Work:
+    def _send_lane(self, lane: batches.Lane) -> int:
+        """Send one batch lane (a Mirakl offer batch, an Amazon feed) and record it; returns the rows swept in."""
+        return batches.send_lane(self, lane)
+
+    @staticmethod
+    def _lane_done(future: Future[int]) -> int:
+        try:
+            return future.result()
+        except Exception:
+            log.error("a batch send failed: %s", traceback.format_exc())
+            return 0
+
+    def _place(self, conn: Connection, claim: Claim, affiliate: Affiliate) -> Work:
         started, t0 = now(), time.perf_counter()
         try:
             with conn.begin_nested():  # one bad order rolls back alone, never the batch
@@ -246,102 +243,25 @@ class Worker:
         return Work(claim, affiliate, outcome, started, int((time.perf_counter() - t0) * 1000))
 
     # -- recording ----------------------------------------------------------------------------------
-    def _explain(self, work: Work, rules: list[AccountRule]) -> tuple[str | None, Disposition | None]:
-        outcome = work.outcome
-        if outcome.status != Status.ERROR:
-            return None, None
-        if outcome.category and outcome.disposition:
-            return outcome.category, outcome.disposition
-        with timed(CLASSIFIER_SECONDS):
-            explanation = classify(
-                connector=marketplace_of(work.affiliate),
-                flow=work.claim.flow,
-                message=outcome.message,
-                http_status=outcome.http_status,
-                code=outcome.code,
-                account_rules=rules,
-            )
-        if outcome.transient and explanation.category == "unmapped":
-            return "marketplace_unavailable", Disposition.TRANSIENT
-        return outcome.category or explanation.category, explanation.disposition
-
     def _record(self, conn: Connection, works: list[Work], rules: dict[int, list[AccountRule]]) -> None:
-        """Record the batch's attempts and the states they lead to, in a few statements for the whole batch."""
-        if not works:
-            return
-        results = [self._result(work, rules.get(work.claim.account_id, [])) for work in works]
-        held = record_results(conn, owner=self.owner, results=results, body_limit=self.settings.body_limit)
-        listed: dict[tuple[int, str], list[tuple[int, str]]] = {}
-        for work, kept in zip(works, held, strict=True):
-            claim, outcome = work.claim, work.outcome
+        """Record the attempts and the states they lead to; a 429 from a connector that declares no rates pauses
+        that affiliate for every worker."""
+        for work, kept in zip(works, self.record(conn, works, rules), strict=True):
             if not kept:
-                log.warning("lease on integration %s was lost; its attempt is recorded, its state left alone", claim.id)
-            elif (
-                claim.flow == Flow.PRODUCT.value
-                and outcome.status != Status.ERROR
-                and outcome.external_ref != claim.external_ref
-            ):
-                # A listing just created on the marketplace gets the store's current price and stock.
-                for flow in DEPENDENT_FLOWS:
-                    listed.setdefault((claim.account_id, flow), []).append((claim.affiliate_id, claim.entity))
-        for (account_id, flow), keys in listed.items():
-            mark_changed(conn, account_id=account_id, flow=flow, keys=keys)
+                log.warning(
+                    "lease on integration %s was lost; its attempt is recorded, its state left alone", work.claim.id
+                )
+        for work in works:
+            outcome = work.outcome
+            if outcome.http_status == 429 and outcome.retry_after and not self._declares_rates(work.affiliate):
+                pause_bucket(
+                    conn, key=affiliate_pause_key(work.affiliate), burst=0, seconds=outcome.retry_after, now=now()
+                )
 
-    def _result(self, work: Work, rules: list[AccountRule]) -> Result:
-        """What one attempt records: its row, and its integration's next state (retry, backoff, pause)."""
-        claim, outcome = work.claim, work.outcome
-        category, disposition = self._explain(work, rules)
-        step = next_step(
-            status=outcome.status,
-            disposition=disposition,
-            category=category,
-            retry_count=claim.retry_count,
-            retry_after=outcome.retry_after,
-            schedule=self.settings.retry_schedule,
-            wait_delay=self.settings.wait_delay,
-            now=now(),
-        )
-        observe_attempt(
-            flow=claim.flow, affiliate=work.affiliate.code, status=outcome.status.value, seconds=work.duration_ms / 1000
-        )
-        if outcome.retry_after and (outcome.http_status == 429 or category == "rate_limited"):
-            self.pauses.pause(work.affiliate.id, outcome.retry_after)
-        attempt = {
-            "account_id": claim.account_id,
-            "integration_id": claim.id,
-            "trigger": claim.trigger,
-            "actor": claim.actor,
-            "reason": claim.reason,
-            "system": system_name(work.affiliate),
-            "status": outcome.status.value,
-            "message": outcome.message[:4000],
-            "code": outcome.code,
-            "category": category,
-            "disposition": disposition.value if disposition else None,
-            "http_status": outcome.http_status,
-            "started_at": work.started_at,
-            "duration_ms": work.duration_ms,
-        }
-        state: dict[str, Any] = {
-            "status": step.status.value,
-            "due_at": step.due_at,
-            "retry_count": step.retry_count,
-            "message": outcome.message[:4000],
-            "code": outcome.code,
-            "category": category,
-            "disposition": disposition.value if disposition else None,
-            "processed_at": now(),
-            "cause": normalise_message(outcome.message)[:200] if category else None,
-        }
-        if step.status == Status.PENDING:
-            state["next_trigger"] = Trigger.RETRY.value  # the next attempt is an automatic retry
-        if outcome.external_ref:
-            state["external_ref"] = outcome.external_ref
-        if work.last_sent is not None and outcome.status != Status.ERROR:
-            state["last_sent"] = work.last_sent
-        return Result(claim, attempt, state, request=outcome.request, response=outcome.response)
+    def record(self, conn: Connection, works: list[Work], rules: dict[int, list[AccountRule]]) -> list[bool]:
+        return record_works(conn, works, owner=self.owner, rules=rules, settings=self.settings)
 
-    def _acknowledge(self, placed: list[tuple[Row, str, Outcome]]) -> None:
+    def _acknowledge(self, placed: list[tuple[Affiliate, str, Outcome]]) -> None:
         """Tell marketplaces which orders were integrated. Best effort: the order is already recorded."""
         for affiliate, external_id, outcome in placed:
             try:
@@ -353,10 +273,18 @@ class Worker:
                     "acknowledging order %s to %s failed: %s", external_id, affiliate.code, traceback.format_exc()
                 )
 
-    # -- order feeds --------------------------------------------------------------------------------
-    def poll_orders(self) -> int:
-        """Read every enabled marketplace's order feed once and record new orders. Returns how many were new."""
-        return poll_order_feeds(self.db, self._connector)
+    # -- periodic steps -----------------------------------------------------------------------------
+    def poll_orders(self, *, force: bool = False) -> int:
+        """Read the order feeds whose interval has passed (every one with `force`); returns how many orders were new."""
+        return poll_order_feeds(self.db, self._connector, force=force)
+
+    def process_notifications(self) -> int:
+        """Read what marketplaces notified (orders…) with each seller's token; returns how many were handled."""
+        return process_notifications(self.db, self._connector)
+
+    def poll_submissions(self, *, force: bool = False) -> int:
+        """Look at submissions due a poll (every open one with `force`); returns how many were looked at."""
+        return batches.poll_submissions(self, force=force)
 
     def maintain(self) -> int:
         """Hourly housekeeping: make next months' attempt partitions, prune attempts past retention."""
@@ -374,17 +302,29 @@ class Worker:
             return fold_status_deltas(conn)
 
     # -- helpers ------------------------------------------------------------------------------------
-    def _connector(self, affiliate: Row) -> Connector:
+    def _connector(self, affiliate: Affiliate) -> Connector:
         # One instance per thread and affiliate version: a settings change builds a new one.
         cache: dict[tuple[int, datetime], Connector] = self._local.__dict__.setdefault("connectors", {})
         key = (affiliate.id, affiliate.updated_at)
         if key not in cache:
             for old in [k for k in cache if k[0] == affiliate.id]:
                 cache.pop(old).close()
-            cache[key] = connector_for(
-                affiliate, box=self.box, timeout=self.settings.http_timeout, body_limit=self.settings.body_limit
-            )
+            cache[key] = connector_for(affiliate, db=self.db, box=self.box, settings=self.settings)
         return cache[key]
+
+    def _declares_rates(self, affiliate: Affiliate) -> bool:
+        from ponte.connectors.registry import get_connector_class
+
+        try:
+            return bool(get_connector_class(affiliate.connector).rate_limits)
+        except LookupError:
+            return False
+
+    def _paused(self, conn: Connection, claims: list[Claim], by_id: dict[int, Affiliate]) -> dict[int, datetime]:
+        """Claims of affiliates paused by a 429 (those whose connector declares no rates), and until when."""
+        keys = {a.id: affiliate_pause_key(a) for a in by_id.values() if not self._declares_rates(a)}
+        paused = paused_keys(conn, list(keys.values()), now())
+        return {c.id: paused[keys[c.affiliate_id]] for c in claims if keys.get(c.affiliate_id) in paused}
 
     @staticmethod
     def _blocked_by_product(conn: Connection, claims: list[Claim]) -> tuple[dict[int, datetime], dict[int, str]]:
@@ -419,17 +359,16 @@ class Worker:
         for r in rows:
             # A product another worker is sending now is looked at again in a second, not in a tight loop.
             leased = r.lease_until is not None and r.lease_until > at
-            after = at + timedelta(seconds=1) if leased else max(r.due_at or soon, soon)
+            if r.status == Status.PENDING.value and r.due_at is None and not leased:
+                after = at + timedelta(seconds=30)  # the product is in a submission the marketplace is judging
+            else:
+                after = at + timedelta(seconds=1) if leased else max(r.due_at or soon, soon)
             for claim_id in keys.get((r.account_id, r.affiliate_id, r.entity), []):
                 if r.status == Status.PENDING.value:
                     waiting[claim_id] = after
                 else:
                     refused[claim_id] = r.message or ""
         return waiting, refused
-
-    @staticmethod
-    def _affiliates(conn: Connection, ids: set[int]) -> dict[int, Row]:
-        return {r.id: r for r in conn.execute(select(affiliates).where(affiliates.c.id.in_(ids)))}
 
     # -- the loop -----------------------------------------------------------------------------------
     def run(
@@ -448,6 +387,8 @@ class Worker:
             if time.monotonic() - self._last_poll >= order_poll_every:
                 self._last_poll = time.monotonic()
                 self._guarded(self.poll_orders)
+                self._guarded(self.process_notifications)
+                self._guarded(self.poll_submissions)
                 self._guarded(self.fold_counters)
             if time.monotonic() - self._last_maintenance >= MAINTENANCE_EVERY:
                 self._last_maintenance = time.monotonic()

@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from ponte.sandbox import catalog
 from ponte.sandbox.answers import ApiError, from_problem, integer, json_response, number
+from ponte.sandbox.emulation import Emulation
 from ponte.sandbox.faults import Faults, Stats, error_json
 from ponte.sandbox.profiles import PROFILES, Profile
 from ponte.sandbox.state import Config, Item, SandboxState, Seller, retry_after_header
@@ -38,6 +39,7 @@ class Sandbox:
         self.faults = Faults()
         self.stats = Stats()
         self.rng = random.Random(seed)
+        self.emulations: dict[str, Emulation] = {}  # the real connectors' emulations, mounted at /{kind}
 
     # -- plumbing ---------------------------------------------------------------------------------------
 

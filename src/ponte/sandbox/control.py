@@ -90,6 +90,8 @@ async def stats(sb: Sandbox, request: Request) -> Response:
 async def reset(sb: Sandbox, request: Request) -> Response:
     """Forget sellers, tokens, listings and orders; restore the config; faults off; counters zeroed; re-seeded."""
     sb.state.reset()
+    for emulation in sb.emulations.values():
+        emulation.reset()
     initial = sb.initial_config
     sb.state.config = replace(initial, restricted_brands=set(initial.restricted_brands))
     sb.faults.update({name: value for name, value in type(sb.faults)().as_dict().items()})

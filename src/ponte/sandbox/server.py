@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import pickle
 import socket
 import threading
 import time
@@ -15,11 +17,12 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from ponte.sandbox import control, orders
 from ponte.sandbox.answers import ApiError
 from ponte.sandbox.app import Sandbox
+from ponte.sandbox.emulation import Emulation
 from ponte.sandbox.erp import Erp
 from ponte.sandbox.faults import FaultMiddleware
 from ponte.sandbox.profiles import PROFILES
@@ -72,7 +75,7 @@ def create_app(
     erp = Erp()
     # Literal first segments first (the switchboard, the ERP, unprefixed routes), so that
     # `/{profile}/…` never swallows them (`/_erp/orders` would read as the feed of a profile "_erp").
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/_control/health", partial(control.health, sb), methods=["GET"]),
         Route("/_control/faults", partial(control.faults, sb), methods=["GET", "POST"]),
         Route("/_control/stats", partial(control.stats, sb), methods=["GET"]),
@@ -82,12 +85,28 @@ def create_app(
         Route("/_erp/orders", erp.list_orders, methods=["GET"]),
         Route("/_erp/config", erp.configure, methods=["POST"]),
     ]
+    emulations = connector_emulations()
+    # Each real connector's emulation at its kind's prefix, before `/{profile}/…` could read it as a profile.
+    routes += [Mount(f"/{kind}", app=emulation.app) for kind, emulation in emulations.items()]
     routes += [Route(path, handler, methods=methods) for path, handler, methods in table]
     routes += [Route("/{profile}" + path, handler, methods=methods) for path, handler, methods in table]
     app = Starlette(routes=routes, exception_handlers={ApiError: sb.on_api_error, HTTPException: sb.on_http_error})
+    sb.emulations = emulations
     wrapped = FaultMiddleware(app, sb.faults, sb.stats, sb.rng, sb.error_body, default_profile=profile)
     wrapped.sandbox = sb
     return wrapped
+
+
+def connector_emulations() -> dict[str, Emulation]:
+    """A fresh emulation of every installed connector's marketplace that brings one, by kind."""
+    from ponte.connectors.registry import available_connectors
+
+    found = {}
+    for kind, cls in sorted(available_connectors().items()):
+        emulation = cls.emulation()
+        if emulation is not None:
+            found[kind] = emulation
+    return found
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765, profile: str = DEFAULT_PROFILE, **options: Any) -> None:
@@ -137,6 +156,12 @@ class SandboxServer:
         """Bind (a free port when port is 0), serve in a daemon thread, and return once it answers."""
         if self.state_file is not None:
             self.sandbox.state.load(self.state_file)
+            for kind, emulation in self.sandbox.emulations.items():
+                kept = self._emulation_file(kind)
+                if kept.is_file():
+                    # A file from another version is left alone: the emulation starts empty.
+                    with contextlib.suppress(pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError):
+                        emulation.restore(pickle.loads(kept.read_bytes()))
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
@@ -174,6 +199,16 @@ class SandboxServer:
         self._server = self._thread = None
         if self.state_file is not None:
             self.sandbox.state.save(self.state_file)
+            for kind, emulation in self.sandbox.emulations.items():
+                state = emulation.snapshot()
+                if state is not None:
+                    tmp = self._emulation_file(kind).with_suffix(".tmp")
+                    tmp.write_bytes(pickle.dumps(state))
+                    tmp.replace(self._emulation_file(kind))
+
+    def _emulation_file(self, kind: str) -> Path:
+        assert self.state_file is not None
+        return self.state_file.with_name(f"{self.state_file.stem}-{kind}.pickle")
 
     def __enter__(self) -> SandboxServer:
         return self.start()

@@ -3,20 +3,30 @@ are encrypted at rest and never returned."""
 
 from __future__ import annotations
 
+import logging
 import re
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from ponte.clock import now
-from ponte.connectors.base import Connector
-from ponte.connectors.registry import build_connector, get_connector_class, secret_fields
+from ponte.connectors.base import Outcome
+from ponte.connectors.context import CredentialsMissing, CredentialsRevoked
+from ponte.connectors.registry import InvalidConnectorSettings, get_connector_class, secret_fields
+from ponte.engine.connectors import connector_for
+from ponte.engine.worker import not_connected
 from ponte.secrets import SecretBox
 from ponte.services.audit import record
 from ponte.services.errors import InputError, NotFound
+from ponte.settings import Settings
+from ponte.store.affiliates import Affiliate, account_affiliates, find_affiliate
+from ponte.store.credentials import credentials_of
+from ponte.store.db import Database
 from ponte.store.tables import affiliates
 
+log = logging.getLogger("ponte.affiliates")
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,15}$")
 KINDS = ("marketplace", "erp")
 DIVERGENCE_ACTIONS = ("approve", "deny", "hold")
@@ -94,6 +104,7 @@ def create_affiliate(
         name=name.strip(),
         kind=kind,
         connector=connector,
+        marketplace=get_connector_class(connector).marketplace_for(plain),
         settings=plain,
         secrets=box.seal(secrets) if secrets else None,
         enabled=enabled,
@@ -114,20 +125,15 @@ def create_affiliate(
     return affiliate_id
 
 
-def get_affiliate(conn: Connection, *, account_id: int, affiliate_id: int) -> Row:
-    row = conn.execute(
-        select(affiliates).where(affiliates.c.account_id == account_id, affiliates.c.id == affiliate_id)
-    ).first()
-    if row is None:
+def get_affiliate(conn: Connection, *, account_id: int, affiliate_id: int) -> Affiliate:
+    found = find_affiliate(conn, account_id=account_id, affiliate_id=affiliate_id)
+    if found is None:
         raise NotFound(f"affiliate {affiliate_id} not found")
-    return row
+    return found
 
 
-def list_affiliates(conn: Connection, *, account_id: int, enabled_only: bool = False) -> list[Row]:
-    query = select(affiliates).where(affiliates.c.account_id == account_id).order_by(affiliates.c.code)
-    if enabled_only:
-        query = query.where(affiliates.c.enabled.is_(True))
-    return list(conn.execute(query).all())
+def list_affiliates(conn: Connection, *, account_id: int, enabled_only: bool = False) -> list[Affiliate]:
+    return account_affiliates(conn, account_id=account_id, enabled_only=enabled_only)
 
 
 def update_affiliate(
@@ -154,7 +160,7 @@ def update_affiliate(
     unknown = set(changes) - allowed
     if unknown:
         raise InputError(f"cannot change {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
-    merged = {**row._mapping, **changes}
+    merged = {**asdict(row), **changes}
     _check_common(
         row.code,
         merged["kind"],
@@ -167,6 +173,7 @@ def update_affiliate(
         old_secrets = box.open(row.secrets)
         plain, secrets = _split_settings(row.connector, {**row.settings, **changes["settings"]}, old_secrets)
         values["settings"] = plain
+        values["marketplace"] = get_connector_class(row.connector).marketplace_for(plain)
         kept = {**old_secrets, **secrets}
         values["secrets"] = box.seal(kept) if kept else None
     values["updated_at"] = now()
@@ -182,7 +189,7 @@ def update_affiliate(
     )
 
 
-def public_settings(row: Row) -> dict[str, Any]:
+def public_settings(row: Affiliate) -> dict[str, Any]:
     """The settings as shown to people: plain values, and each secret only as set or not."""
     shown = dict(row.settings)
     try:
@@ -194,18 +201,56 @@ def public_settings(row: Row) -> dict[str, Any]:
     return shown
 
 
-def marketplace_of(row: Row) -> str:
-    """Whose error vocabulary an affiliate speaks, for the knowledge base: its sandbox profile, else its connector."""
-    return str((row.settings or {}).get("profile") or row.connector)
+def check_connection(db: Database, *, box: SecretBox, settings: Settings, affiliate: Affiliate) -> Outcome:
+    """Ask the affiliate's connector to check its settings and credentials, changing nothing. Whatever goes wrong
+    (settings that no longer fit, a connector that cannot test, a marketplace that does not answer) is an error
+    Outcome in words a person can act on, never an exception."""
+    try:
+        connector = connector_for(
+            affiliate, db=db, box=box, settings=settings, timeout=min(settings.http_timeout, 10.0)
+        )
+    except LookupError:
+        return Outcome.error(f"connector {affiliate.connector} is not installed")
+    except InvalidConnectorSettings:  # stored settings the connector no longer accepts; the text may hold a secret
+        return Outcome.error("the affiliate's settings are not valid: edit them")
+    try:
+        return connector.test_connection()
+    except NotImplementedError:
+        return Outcome.error(f"connector {affiliate.connector} cannot test a connection")
+    except (CredentialsMissing, CredentialsRevoked) as exc:
+        return not_connected(exc, affiliate)
+    except Exception as exc:  # a connector bug is the test's answer, not a failed page
+        log.warning("testing affiliate %s failed: %r", affiliate.code, exc)
+        return Outcome.error(f"the connector failed: {type(exc).__name__}")
+    finally:
+        connector.close()
 
 
-def connector_for(row: Row, *, box: SecretBox, timeout: float, body_limit: int) -> Connector:
-    """Instantiate the affiliate's connector with its decrypted settings."""
-    return build_connector(
-        row.connector,
-        dict(row.settings),
-        box.open(row.secrets),
-        affiliate_code=row.code,
-        timeout=timeout,
-        body_limit=body_limit,
-    )
+@dataclass(frozen=True)
+class ConnectionState:
+    """Whether an affiliate connected by authorisation is connected, as whom, or why not."""
+
+    oauth: bool
+    status: str  # not_needed | missing | active | revoked
+    seller: str | None = None  # the seller's name and id on the marketplace
+    problem: str | None = None
+
+
+def connection_states(conn: Connection, rows: list[Affiliate]) -> dict[int, ConnectionState]:
+    found = credentials_of(conn, [row.id for row in rows])
+    states = {}
+    for row in rows:
+        try:
+            oauth = get_connector_class(row.connector).oauth
+        except LookupError:
+            oauth = False
+        creds = found.get(row.id)
+        if not oauth:
+            states[row.id] = ConnectionState(False, "not_needed")
+        elif creds is None or not creds.sealed:
+            states[row.id] = ConnectionState(True, "missing")
+        else:
+            name = (creds.identity or {}).get("name") or ""
+            seller = f"{name} ({creds.subject})" if name else creds.subject
+            states[row.id] = ConnectionState(True, creds.status, seller, creds.problem)
+    return states

@@ -9,15 +9,15 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Connection, Row, bindparam, func, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from ponte.clock import now
-from ponte.domain import Flow, Trigger
+from ponte.domain import Flow
 from ponte.domain.checks import gtin_is_valid
-from ponte.engine.queue import mark_changed
+from ponte.engine.queue import mark_catalog_changed
 from ponte.services.errors import InputError, NotFound
 from ponte.store.db import upsert
-from ponte.store.tables import affiliates, skus, stock
+from ponte.store.tables import skus, stock
 
 SkuCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
 Price = Annotated[Decimal, Field(ge=0, le=Decimal("99999999.99"), max_digits=12, decimal_places=2)]
@@ -98,13 +98,6 @@ def input_error(exc: ValidationError) -> InputError:
     field = ".".join(str(p) for p in first["loc"]) or None
     message = first["msg"].removeprefix("Value error, ")
     return InputError(f"{field}: {message}" if field else message, field=field)
-
-
-def _marketplace_ids(conn: Connection, account_id: int) -> list[int]:
-    query = select(affiliates.c.id).where(
-        affiliates.c.account_id == account_id, affiliates.c.enabled.is_(True), affiliates.c.kind == "marketplace"
-    )
-    return [r.id for r in conn.execute(query)]
 
 
 def _sku_ids(conn: Connection, account_id: int, codes: Iterable[str]) -> dict[str, int]:
@@ -235,45 +228,8 @@ def _write_stock(conn: Connection, account_id: int, quantities: list[tuple[int, 
     conn.execute(stmt, rows)
 
 
-def mark_catalog_changed(
-    conn: Connection, account_id: int, codes: dict[Flow, list[str]], actor: str | None = None
-) -> None:
-    """Queue each flow's SKUs for every enabled marketplace: one `mark_changed` per flow."""
-    wanted = {flow: flow_codes for flow, flow_codes in codes.items() if flow_codes}
-    if not wanted:
-        return
-    targets = _marketplace_ids(conn, account_id)
-    for flow, flow_codes in wanted.items():
-        mark_changed(
-            conn,
-            account_id=account_id,
-            flow=flow.value,
-            keys=[(a, c) for a in targets for c in flow_codes],
-            trigger=Trigger.CHANGE,
-            actor=actor,
-        )
-
-
 def get_sku(conn: Connection, *, account_id: int, sku: str) -> Row:
     row = conn.execute(select(skus).where(skus.c.account_id == account_id, skus.c.sku == sku)).first()
     if row is None:
         raise NotFound(f"SKU {sku} not found")
     return row
-
-
-def available_stock(conn: Connection, *, sku_id: int) -> int:
-    """Stock that can be sold: quantity less reservations, over every warehouse."""
-    return available_stocks(conn, sku_ids=[sku_id]).get(sku_id, 0)
-
-
-def available_stocks(conn: Connection, *, sku_ids: Iterable[int]) -> dict[int, int]:
-    """`available_stock` of many SKUs in one query; a SKU without stock rows is absent (0)."""
-    ids = list(sku_ids)
-    if not ids:
-        return {}
-    query = (
-        select(stock.c.sku_id, func.sum(stock.c.quantity - stock.c.reserved))
-        .where(stock.c.sku_id.in_(ids))
-        .group_by(stock.c.sku_id)
-    )
-    return {int(r[0]): max(0, int(r[1] or 0)) for r in conn.execute(query)}

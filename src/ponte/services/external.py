@@ -22,7 +22,6 @@ from ponte.clock import now as clock_now
 from ponte.domain import Flow, Status, Trigger
 from ponte.engine.queue import append_attempts
 from ponte.knowledge import AccountRule, classify, normalise_message
-from ponte.services.affiliates import marketplace_of
 from ponte.services.rules import account_rules
 from ponte.store.db import upsert
 from ponte.store.tables import affiliates, external_batches, integrations
@@ -146,7 +145,7 @@ def record_attempts(
 
 
 def _affiliates(conn: Connection, account_id: int, codes: set[str]) -> dict[str, Any]:
-    query = select(affiliates.c.id, affiliates.c.code, affiliates.c.name, affiliates.c.connector, affiliates.c.settings)
+    query = select(affiliates.c.id, affiliates.c.code, affiliates.c.name, affiliates.c.marketplace)
     rows = conn.execute(query.where(affiliates.c.account_id == account_id, affiliates.c.code.in_(codes)))
     return {r.code: r for r in rows}
 
@@ -238,7 +237,7 @@ def _attempt_row(
     category = disposition = cause = None
     if item.status == Status.ERROR:
         category, disposition, cause = _classify(
-            marketplace_of(affiliate),
+            affiliate.marketplace,
             item.flow.value,
             item.message or "",
             item.http_status,

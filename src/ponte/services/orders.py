@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -11,42 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import Connection, Row, select, update
 
 from ponte.clock import now
-from ponte.domain import Flow, Trigger
+from ponte.domain import Flow
 from ponte.domain.checks import nfe_key_is_valid
+from ponte.engine.intake import IncomingOrder, receive_orders
 from ponte.engine.queue import mark_changed
 from ponte.services.catalog import input_error
 from ponte.services.errors import InputError, NotFound
-from ponte.store.db import upsert
 from ponte.store.tables import affiliates, orders
-
-
-class OrderItem(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    sku: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(ge=1, le=100_000)
-    price: Decimal = Field(ge=0, le=Decimal("99999999.99"))
-
-
-class IncomingOrder(BaseModel):
-    """An order as a marketplace sends it, normalised by its connector. Unknown fields are ignored:
-    marketplaces add fields without notice, and an order must not be refused for that."""
-
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-    id: str = Field(min_length=1, max_length=64)
-    items: list[OrderItem] = Field(min_length=1, max_length=500)
-    postal_code: str = Field(min_length=8, max_length=9)
-    buyer: dict[str, Any] = Field(default_factory=dict)
-    total: Decimal | None = Field(default=None, ge=0)
-    shipping_total: Decimal = Field(default=Decimal("0"), ge=0)
-    created_at: datetime | None = None
-
-    @field_validator("postal_code")
-    @classmethod
-    def _digits(cls, value: str) -> str:
-        digits = value.replace("-", "")
-        if not (digits.isdigit() and len(digits) == 8):
-            raise ValueError("postal code must have 8 digits (CEP), like 01310-100")
-        return digits
 
 
 class TrackingInput(BaseModel):
@@ -76,61 +45,6 @@ def receive_order(
         raise input_error(exc)
     new = receive_orders(conn, account_id=account_id, affiliate_id=affiliate_id, orders_in=[order], actor=actor)
     return order.id, order.id in new
-
-
-def receive_orders(
-    conn: Connection,
-    *,
-    account_id: int,
-    affiliate_id: int,
-    orders_in: Sequence[IncomingOrder],
-    actor: str | None = None,
-) -> set[str]:
-    """Record a page of orders from one marketplace and queue the new ones, in a few statements whatever the
-    page's size (a feed's page on a sale day holds hundreds). Returns the ids of the orders that were new."""
-    first: dict[str, IncomingOrder] = {}
-    for order in orders_in:
-        first.setdefault(order.id, order)  # the same order twice in a page: the first one counts
-    if not first:
-        return set()
-    o = orders.c
-    known = o.account_id == account_id, o.affiliate_id == affiliate_id, o.external_id.in_(list(first))
-    seen = set(conn.execute(select(o.external_id).where(*known)).scalars())
-    when = now()
-    rows = [_order_row(order, account_id, affiliate_id, when) for code, order in first.items() if code not in seen]
-    if not rows:
-        return set()
-    # Two workers reading one feed may both get past the check above: the unique key keeps the first, and the
-    # other learns the order was not new instead of failing its whole step.
-    stmt = upsert(conn, orders).on_conflict_do_nothing(index_elements=["account_id", "affiliate_id", "external_id"])
-    added = set(conn.execute(stmt.returning(o.external_id), rows).scalars())
-    mark_changed(
-        conn,
-        account_id=account_id,
-        flow=Flow.ORDER.value,
-        keys=[(affiliate_id, code) for code in added],
-        trigger=Trigger.IMPORT,
-        actor=actor,
-    )
-    return added
-
-
-def _order_row(order: IncomingOrder, account_id: int, affiliate_id: int, when: datetime) -> dict[str, Any]:
-    items = [{"sku": i.sku, "quantity": i.quantity, "price": str(i.price)} for i in order.items]
-    total = order.total if order.total is not None else sum((i.price * i.quantity for i in order.items), Decimal(0))
-    return {
-        "account_id": account_id,
-        "affiliate_id": affiliate_id,
-        "external_id": order.id,
-        "status": "received",
-        "buyer": order.buyer,
-        "items": items,
-        "total": total,
-        "shipping_total": order.shipping_total,
-        "postal_code": order.postal_code,
-        "received_at": order.created_at or when,
-        "updated_at": when,
-    }
 
 
 def get_order(conn: Connection, *, account_id: int, external_id: str, affiliate_code: str | None = None) -> Row:

@@ -20,7 +20,6 @@ from ponte.knowledge import (
     normalise_message,
     validate_account_rule,
 )
-from ponte.services.affiliates import marketplace_of
 from ponte.services.audit import record
 from ponte.services.errors import InputError, NotFound
 from ponte.store.tables import affiliates, error_rules, integrations
@@ -102,8 +101,8 @@ def reclassify_errors(conn: Connection, *, account_id: int) -> int:
     flow, message, code) is classified once, and the changes are written in one executemany.
     """
     rules = account_rules(conn, account_id=account_id)
-    query = select(affiliates.c.id, affiliates.c.connector, affiliates.c.settings)
-    marketplaces = {r.id: marketplace_of(r) for r in conn.execute(query.where(affiliates.c.account_id == account_id))}
+    query = select(affiliates.c.id, affiliates.c.marketplace).where(affiliates.c.account_id == account_id)
+    marketplaces = {r.id: r.marketplace for r in conn.execute(query)}
     i = integrations.c
     rows = conn.execute(
         select(i.id, i.affiliate_id, i.flow, i.message, i.code, i.category).where(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, insert
 
 from ponte.services.errors import InputError
 from ponte.store.tables import shipping_rules
@@ -38,19 +38,3 @@ def add_shipping_rule(
         price=price,
     )
     return int(conn.execute(stmt.returning(shipping_rules.c.id)).scalar_one())
-
-
-def find_sla(conn: Connection, *, account_id: int, postal_code: str, weight_g: int) -> Row | None:
-    """The fastest, then cheapest, shipping rule that covers this postal code and weight."""
-    r = shipping_rules.c
-    return conn.execute(
-        select(shipping_rules)
-        .where(
-            r.account_id == account_id,
-            r.postal_from <= postal_code,
-            r.postal_to >= postal_code,
-            r.max_weight_g >= weight_g,
-        )
-        .order_by(r.days, r.price)
-        .limit(1)
-    ).first()

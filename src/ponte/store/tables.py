@@ -113,7 +113,10 @@ affiliates = Table(
     Column("name", String(200), nullable=False),
     Column("kind", String(16), nullable=False, server_default="marketplace"),  # marketplace | erp
     Column("connector", String(64), nullable=False),
-    Column("settings", JSON, nullable=False),  # not secret: URLs, profile, options
+    # Whose error vocabulary it speaks (the knowledge base's "connector"), as its connector says when it is saved:
+    # "mercadolivre", or the operator behind a Mirakl affiliate ("carrefour").
+    Column("marketplace", String(64), nullable=False),
+    Column("settings", JSON, nullable=False),  # not secret: URLs, options
     Column("secrets", Text),  # Fernet token of a JSON object; never shown back
     Column("enabled", Boolean, nullable=False, server_default=text("true")),
     # Minimum-availability rule: send stock only when it crosses this line (None = always send).
@@ -193,6 +196,10 @@ orders = Table(
     Column("invoice_key", String(44)),
     Column("carrier", String(64)),
     Column("tracking_number", String(64)),
+    Column("invoice_xml", Text),  # the NF-e XML, where the store gives it (Mercado Livre wants the file)
+    # The marketplace's own facts about the order that its connector needs later (shipment id, pack, logistics
+    # mode): given back to the connector for tracking, never read by the engine.
+    Column("marketplace_data", JSON),
     Column("received_at", When, nullable=False),
     Column("placed_at", When),
     Column("updated_at", When, nullable=False),
@@ -364,6 +371,113 @@ feed_cursors = Table(
     Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), primary_key=True),
     Column("cursor", String(200)),
     Column("polled_at", When),
+)
+
+# -- the connector platform (issue 17) ---------------------------------------------------------------
+
+# One row of OAuth tokens per affiliate, shared by every web and worker process: the access token is used until
+# it expires, and a refresh (single-use refresh tokens) runs under this row's lock, so that exactly one process
+# refreshes and the others read its result. `version` moves with every new pair.
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), primary_key=True),
+    _account(),
+    Column("connector", String(64), nullable=False),
+    Column("subject", String(120)),  # the marketplace's id of the seller (routes its notifications)
+    Column("identity", JSON),  # what the marketplace says about the seller: nickname, tags…
+    Column("sealed", Text),  # Fernet token of {"access_token", "refresh_token"}; never shown
+    Column("expires_at", When),  # when the access token stops working
+    Column("status", String(16), nullable=False),  # active | revoked
+    Column("problem", Text),  # why it was revoked, in the marketplace's words
+    Column("version", Integer, nullable=False, server_default="0"),
+    Column("refreshed_at", When),
+    Column("updated_at", When, nullable=False),
+    Index("ix_credentials_subject", "connector", "subject"),
+)
+
+# An authorisation under way: the `state` sent to the marketplace's consent page, checked at the callback.
+oauth_states = Table(
+    "oauth_states",
+    metadata,
+    Column("state", String(64), primary_key=True),
+    _account(),
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), nullable=False),
+    Column("actor", String(254), nullable=False),
+    Column("sealed_verifier", Text),  # PKCE code_verifier, encrypted
+    Column("redirect_uri", String(500), nullable=False),
+    Column("created_at", When, nullable=False),
+    Column("expires_at", When, nullable=False),
+)
+
+# Token buckets shared by every worker on every machine: one row per (scope, operation) a connector declares a
+# rate for. `paused_until` is set from a 429's Retry-After, and every worker honours it.
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("tokens", Numeric(16, 6), nullable=False),
+    Column("updated_at", When, nullable=False),
+    Column("paused_until", When),
+)
+
+# The marketplace's id of each listing (Mercado Livre item id, ASIN, Mirakl offer id), given to every send.
+listings = Table(
+    "listings",
+    metadata,
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), primary_key=True),
+    Column("sku", String(64), primary_key=True),
+    _account(),
+    Column("listing_id", String(120), nullable=False),
+    Column("data", JSON),  # the connector's other ids and facts (user product id, status, listing type…)
+    Column("updated_at", When, nullable=False),
+    Index("ix_listings_listing", "affiliate_id", "listing_id"),
+)
+
+# Work the marketplace accepted and judges later (a feed, an import): polled until it resolves, then each item's
+# result lands on its integration as an attempt.
+submissions = Table(
+    "submissions",
+    metadata,
+    _id(),
+    _account(),
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), nullable=False),
+    Column("flow", String(16), nullable=False),
+    Column("operation", String(64), nullable=False),  # the connector's name for it: feed, offers, products
+    Column("external_id", String(200), nullable=False),  # the marketplace's submission id
+    Column("status", String(16), nullable=False),  # open | done | failed
+    Column("items", JSON, nullable=False),  # [{integration_id, entity, seq, ref}]
+    Column("detail", JSON),  # the connector's own state between polls
+    Column("polls", Integer, nullable=False, server_default="0"),
+    Column("next_poll_at", When),
+    Column("lease_owner", String(64)),
+    Column("lease_until", When),
+    Column("created_at", When, nullable=False),
+    Column("finished_at", When),
+    Index("ix_submissions_due", "status", "next_poll_at"),
+    Index("ix_submissions_affiliate", "account_id", "affiliate_id", "created_at"),
+)
+
+# Notifications marketplaces push (Mercado Livre's orders_v2…): kept at once, answered fast, processed by a
+# worker. Nothing in the body is trusted but the ids: the resource is fetched with the seller's token. A
+# resource notified again while it waits is one row.
+notifications = Table(
+    "notifications",
+    metadata,
+    _id(),
+    Column("connector", String(64), nullable=False),
+    Column("subject", String(120), nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("resource", String(500), nullable=False),
+    Column("status", String(16), nullable=False),  # new | done | failed | ignored
+    Column("tries", Integer, nullable=False, server_default="0"),
+    Column("received_at", When, nullable=False),
+    Column("due_at", When),
+    Column("lease_until", When),
+    Column("processed_at", When),
+    Column("error", Text),
+    UniqueConstraint("connector", "subject", "topic", "resource"),
+    Index("ix_notifications_due", "status", "due_at"),
 )
 
 # When each periodic job shared by all workers last ran (alert evaluation): a worker claims a run by moving it.

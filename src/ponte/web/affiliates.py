@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from ponte.domain import Role
@@ -30,6 +30,7 @@ class SettingField:
     secret: bool
     required: bool
     structured: bool  # a dict or list, edited as JSON
+    default: Any = None  # shown in the form of a new affiliate (the marketplace's real URLs, say)
 
 
 def setting_fields(connector: str) -> list[SettingField]:
@@ -40,7 +41,8 @@ def setting_fields(connector: str) -> list[SettingField]:
     fields = []
     for name, info in cls.Settings.model_fields.items():
         structured = "dict" in str(info.annotation) or "list" in str(info.annotation)
-        fields.append(SettingField(name, name in secrets, info.is_required(), structured))
+        default = None if info.is_required() or structured else info.get_default(call_default_factory=True)
+        fields.append(SettingField(name, name in secrets, info.is_required(), structured, default))
     return fields
 
 
@@ -89,8 +91,37 @@ def _page(request: Request, *, status_code: int = 200, **extra: Any) -> Response
     principal = current_principal(request)
     with request.app.state.db.read() as conn:
         rows = affiliates.list_affiliates(conn, account_id=principal.account_id)
+        connections = affiliates.connection_states(conn, rows)
     shown = [(row, affiliates.public_settings(row)) for row in rows]
-    return render(request, "affiliates.html", status_code, rows=shown, connectors=_connectors(), **extra)
+    return render(
+        request,
+        "affiliates.html",
+        status_code,
+        rows=shown,
+        connectors=_connectors(),
+        connections=connections,
+        connector_name=_connector_name,
+        connector_word=_connector_word,
+        **extra,
+    )
+
+
+def _connector_word(kind: str, locale: str, key: str) -> str:
+    from ponte.connectors.registry import get_connector_class
+
+    try:
+        return get_connector_class(kind).word(locale, key)
+    except LookupError:
+        return ""
+
+
+def _connector_name(kind: str, locale: str) -> str:
+    from ponte.connectors.registry import get_connector_class
+
+    try:
+        return get_connector_class(kind).word(locale, "name")
+    except LookupError:
+        return kind
 
 
 @router.get("/affiliates", response_class=HTMLResponse, include_in_schema=False)
@@ -171,15 +202,62 @@ def test_connection(request: Request, affiliate_id: int) -> Response:
     from ponte.services import affiliates
 
     principal = require(request, Role.OPERATOR)
-    settings = request.app.state.settings
-    with request.app.state.db.read() as conn:
+    state = request.app.state
+    with state.db.read() as conn:
+        row = affiliates.get_affiliate(conn, account_id=principal.account_id, affiliate_id=affiliate_id)
+    outcome = affiliates.check_connection(state.db, box=state.box, settings=state.settings, affiliate=row)
+    result = {"status": outcome.status.value, "message": outcome.message}
+    return _page(request, tested=affiliate_id, result=result)
+
+
+@router.post("/affiliates/{affiliate_id}/connect", include_in_schema=False, dependencies=[Depends(check_csrf)])
+def connect(request: Request, affiliate_id: int) -> Response:
+    """Send the seller to the marketplace's consent page ("Conectar com o Mercado Livre", "Reconectar")."""
+    from ponte.services import affiliates, oauth
+
+    principal = require(request, Role.ADMIN)
+    state = request.app.state
+    with state.db.read() as conn:
         row = affiliates.get_affiliate(conn, account_id=principal.account_id, affiliate_id=affiliate_id)
     try:
-        connector = affiliates.connector_for(
-            row, box=request.app.state.box, timeout=min(settings.http_timeout, 10.0), body_limit=settings.body_limit
+        url = oauth.start_authorisation(
+            state.db,
+            box=state.box,
+            settings=state.settings,
+            affiliate=row,
+            actor=principal.actor,
+            base_url=state.settings.public_url or str(request.base_url),
         )
-        outcome = connector.test_connection()
-        result = {"status": outcome.status.value, "message": outcome.message}
-    except Exception as exc:  # a test must report whatever went wrong, not fail the page
-        result = {"status": "error", "message": str(exc)[:500]}
-    return _page(request, tested=affiliate_id, result=result)
+    except (InputError, LookupError, ValueError) as exc:
+        return _page(request, status_code=400, error=str(exc))
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/oauth/callback/{kind}", include_in_schema=False)
+def oauth_callback(request: Request, kind: str) -> Response:
+    """Where the marketplace sends the seller back: the state is checked, the code traded for tokens."""
+    from ponte.services import oauth
+
+    principal = require(request, Role.ADMIN)
+    params = request.query_params
+    if params.get("error"):
+        # The seller said no, or the marketplace refused the app: its words, never a token.
+        reason = str(params.get("error_description") or params.get("error"))[:300]
+        return _page(request, status_code=400, error=reason)
+    code, given_state = params.get("code"), params.get("state")
+    if not code or not given_state:
+        return _page(request, status_code=400, error="the marketplace did not send back a code and a state")
+    state = request.app.state
+    try:
+        connected = oauth.complete_authorisation(
+            state.db,
+            box=state.box,
+            settings=state.settings,
+            kind=kind,
+            state=given_state,
+            code=code,
+            account_id=principal.account_id,
+        )
+    except oauth.AuthorisationFailed as exc:
+        return _page(request, status_code=400, error=str(exc))
+    return redirect_back(request, f"/affiliates#aff-{connected.affiliate.id}", "affiliate_connected:1")

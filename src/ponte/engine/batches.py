@@ -1,0 +1,299 @@
+"""Batches and submissions: flows a marketplace takes many at a time, and work it judges later.
+
+A connector declares which flows it batches (`Connector.batches`): always (Mirakl's OF24 offers, once a
+minute) or when the queue is too long to send one by one within the batch's latency (Amazon's feeds). When a
+claimed send belongs to a batched flow, the worker takes the batch operation's token; if there is none yet, the
+claims go back to the queue due when the token will be there, so that every change waiting at that moment
+rides in the batch. With the token, it sweeps up the rest of that affiliate's due work of the flow and sends
+it in one call.
+
+What the marketplace accepts for later judgement is a submission: each item's attempt is recorded as pending,
+its integration is parked (pending, not due) under the submission, and the periodic poll settles each item
+with its own outcome when the marketplace has judged it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
+
+from ponte.clock import now
+from ponte.connectors.base import BatchResult, BatchSpec, Connector, Outcome, Send, SubmissionRef
+from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Deferred
+from ponte.connectors.registry import get_connector_class
+from ponte.domain import Disposition, Flow, Status
+from ponte.engine import payloads
+from ponte.engine.queue import Claim, LaneKey, claim_due, count_due, park, release
+from ponte.engine.recording import Work, record_works
+from ponte.services.rules import rules_by_account
+from ponte.store.affiliates import Affiliate, affiliates_by_id
+from ponte.store.submissions import (
+    DONE,
+    FAILED,
+    SubmissionRow,
+    claim_submissions,
+    create_submission,
+    finish_submission,
+    poll_later,
+)
+
+if TYPE_CHECKING:
+    from ponte.engine.worker import Worker
+
+log = logging.getLogger("ponte.worker")
+
+LANE_LEASE = 600.0  # seconds a swept batch is held: building and sending thousands of items takes a while
+POLL_LEASE = 120.0
+POLL_BATCH = 20  # submissions looked at per step
+GIVE_UP_AFTER = timedelta(hours=24)  # a submission still unjudged after this fails its items (transient: resent)
+
+
+@dataclass
+class Lane:
+    """Claims of one affiliate and flow that go out together."""
+
+    affiliate: Affiliate
+    flow: str
+    spec: BatchSpec
+    claims: list[Claim]
+
+
+def _batch_spec(affiliate: Affiliate, flow: str) -> BatchSpec | None:
+    try:
+        return get_connector_class(affiliate.connector).batches.get(flow)
+    except LookupError:
+        return None
+
+
+def split_lanes(
+    conn: Connection,
+    claims: list[Claim],
+    affiliates: dict[int, Affiliate],
+    connector_of: Callable[[Affiliate], Connector],
+) -> tuple[list[Lane], list[Claim]]:
+    """Split claims into batch lanes and sends made one by one."""
+    groups: dict[tuple[int, str], list[Claim]] = {}
+    singles: list[Claim] = []
+    for claim in claims:
+        affiliate = affiliates[claim.affiliate_id]
+        if affiliate.enabled and _batch_spec(affiliate, claim.flow) is not None:
+            groups.setdefault((affiliate.id, claim.flow), []).append(claim)
+        else:
+            singles.append(claim)
+    lanes = []
+    for (affiliate_id, flow), group in groups.items():
+        affiliate = affiliates[affiliate_id]
+        spec = _batch_spec(affiliate, flow)
+        assert spec is not None
+        if spec.mode == "always" or _queue_too_long(conn, affiliate, flow, spec):
+            lanes.append(Lane(affiliate, flow, spec, group))
+        else:
+            singles.extend(group)
+    return lanes, singles
+
+
+def _queue_too_long(conn: Connection, affiliate: Affiliate, flow: str, spec: BatchSpec) -> bool:
+    """Whether one-by-one sends at the single operation's declared rate would take longer than the batch."""
+    limit = get_connector_class(affiliate.connector).rate_limits.get(spec.single_operation or "")
+    if limit is None:
+        return True
+    enough = int(limit.rate * spec.latency) + 1
+    lane = LaneKey(affiliate.account_id, affiliate.id, flow)
+    return count_due(conn, lane=lane, up_to=enough + 1, now=now()) > enough
+
+
+def send_lane(worker: Worker, lane: Lane) -> int:
+    """Send one lane (when its batch operation's token is there) and record it; returns how many more rows it
+    swept up besides the claims it started with."""
+    affiliate = lane.affiliate
+    connector = worker._connector(affiliate)
+    try:
+        connector.context.limits.acquire(lane.spec.operation)
+    except Deferred as deferred:
+        due = now() + timedelta(seconds=deferred.seconds)
+        with worker.db.write() as conn:
+            release(conn, owner=worker.owner, due=[(c, due) for c in lane.claims])
+        return 0
+    key = LaneKey(affiliate.account_id, affiliate.id, lane.flow)
+    with worker.db.write() as conn:
+        more = claim_due(
+            conn,
+            owner=worker.owner,
+            limit=max(0, lane.spec.max_items - len(lane.claims)),
+            lease_seconds=LANE_LEASE,
+            lane=key,
+        )
+    claims = lane.claims + more
+    works, submitted = _send(worker, connector, affiliate, lane.flow, claims)
+    with worker.db.read() as conn:
+        rules = rules_by_account(conn, account_ids=[affiliate.account_id])
+    with worker.db.write() as conn:
+        submission_id = None
+        if submitted is not None:
+            submission, items = submitted
+            submission_id = create_submission(
+                conn,
+                account_id=affiliate.account_id,
+                affiliate_id=affiliate.id,
+                flow=lane.flow,
+                operation=submission.operation,
+                external_id=submission.external_id,
+                items=items,
+                detail=submission.detail,
+                poll_at=now() + timedelta(seconds=submission.poll_after),
+                now=now(),
+            )
+        worker._record(conn, works, rules)
+        if submission_id is not None:
+            parked = [w.claim.id for w in works if w.outcome.status == Status.PENDING]
+            park(conn, ids=parked, owner=f"submission:{submission_id}")
+    return len(more)
+
+
+def _send(
+    worker: Worker, connector: Connector, affiliate: Affiliate, flow: str, claims: list[Claim]
+) -> tuple[list[Work], tuple[Any, list[dict[str, Any]]] | None]:
+    """Build the sends, make the batch call, and give each claim its outcome (pending for the submitted)."""
+    started, t0 = now(), time.perf_counter()
+    sends: dict[str, Send] = {}
+    outcomes: dict[str, Outcome] = {}
+    sent: dict[str, Any] = {}
+    with worker.db.read() as conn:
+        catalog = payloads.Catalog(conn, [(c.account_id, c.affiliate_id, c.entity) for c in claims])
+    for claim in claims:
+        try:
+            sends[claim.entity], _, sent[claim.entity] = _build(catalog, affiliate, flow, claim.entity)
+        except payloads.EntityGone as exc:
+            outcomes[claim.entity] = Outcome.error(
+                str(exc), category="state_conflict", disposition=Disposition.TERMINAL
+            )
+    result = BatchResult()
+    if sends:
+        try:
+            result = connector.send_batch(flow, list(sends.values()))
+        except (CredentialsMissing, CredentialsRevoked) as exc:
+            from ponte.engine.worker import not_connected
+
+            result = BatchResult({entity: not_connected(exc, affiliate) for entity in sends})
+        except Exception as exc:
+            log.error("batch send of %s %s failed: %s", affiliate.code, flow, traceback.format_exc())
+            failed = Outcome.error(f"Internal error in connector {affiliate.connector}: {exc}", transient=True)
+            result = BatchResult(dict.fromkeys(sends, failed))
+    outcomes.update(result.outcomes)
+    submission = result.submission
+    if submission is not None:
+        for entity in submission.refs:
+            outcomes.setdefault(entity, Outcome.pending(submission.message))
+    duration = int((time.perf_counter() - t0) * 1000)
+    works, items = [], []
+    for claim in claims:
+        outcome = outcomes.get(claim.entity) or Outcome.error(
+            "the marketplace's answer to the batch did not mention this SKU", transient=True
+        )
+        works.append(Work(claim, affiliate, outcome, started, duration, sent.get(claim.entity)))
+        if submission is not None and outcome.status == Status.PENDING:
+            items.append(asdict(claim) | {"ref": submission.refs.get(claim.entity, "")})
+    return works, (None if submission is None else (submission, items))
+
+
+def _build(catalog: payloads.Catalog, affiliate: Affiliate, flow: str, entity: str) -> tuple[Send, str | None, Any]:
+    if flow == Flow.PRODUCT.value:
+        return catalog.product(affiliate, entity), None, None
+    if flow == Flow.PRICE.value:
+        return catalog.price(affiliate, entity), None, None
+    if flow == Flow.INVENTORY.value:
+        send, warning = catalog.inventory(affiliate, entity)
+        return send, warning, {"sku": send.sku, "quantity": send.quantity}
+    raise ValueError(f"the {flow} flow is not sent in batches")
+
+
+# -- polling submissions -----------------------------------------------------------------------------------
+
+
+def poll_submissions(worker: Worker, *, force: bool = False) -> int:
+    """Look once at each submission whose poll is due; settle the ones the marketplace has judged."""
+    with worker.db.write() as conn:
+        due = claim_submissions(
+            conn, owner=worker.owner, now=now(), lease_seconds=POLL_LEASE, limit=POLL_BATCH, force=force
+        )
+    if not due:
+        return 0
+    with worker.db.read() as conn:
+        by_id = affiliates_by_id(conn, {s.affiliate_id for s in due})
+        rules = rules_by_account(conn, account_ids={s.account_id for s in due})
+    for submission in due:
+        try:
+            _poll(worker, submission, by_id[submission.affiliate_id], rules)
+        except Exception:  # one submission's trouble never stops the others
+            log.error("polling submission %s failed: %s", submission.id, traceback.format_exc())
+            with worker.db.write() as conn:
+                poll_later(conn, submission_id=submission.id, at=now() + timedelta(seconds=60), detail=None)
+    return len(due)
+
+
+def _poll(worker: Worker, submission: SubmissionRow, affiliate: Affiliate, rules: dict[int, Any]) -> None:
+    started, t0 = now(), time.perf_counter()
+    refs = {item["entity"]: item.get("ref", "") for item in submission.items}
+    ref = SubmissionRef(
+        submission.id, submission.operation, submission.external_id, refs, submission.detail, submission.created_at
+    )
+    try:
+        poll = worker._connector(affiliate).poll_submission(ref)
+    except Deferred as deferred:
+        with worker.db.write() as conn:
+            poll_later(conn, submission_id=submission.id, at=now() + timedelta(seconds=deferred.seconds), detail=None)
+        return
+    except (CredentialsMissing, CredentialsRevoked) as exc:
+        from ponte.engine.worker import not_connected
+
+        _settle(worker, submission, affiliate, rules, dict.fromkeys(refs, not_connected(exc, affiliate)), started, t0)
+        return
+    if not poll.done:
+        if now() - submission.created_at > GIVE_UP_AFTER:
+            gave_up = Outcome.error(
+                f"{affiliate.code} did not judge submission {submission.external_id} within a day; it will be sent again",
+                transient=True,
+                category="marketplace_unavailable",
+                disposition=Disposition.TRANSIENT,
+            )
+            _settle(worker, submission, affiliate, rules, dict.fromkeys(refs, gave_up), started, t0, status=FAILED)
+            return
+        with worker.db.write() as conn:
+            poll_later(
+                conn, submission_id=submission.id, at=now() + timedelta(seconds=poll.poll_after), detail=poll.detail
+            )
+        return
+    accepted = f"Accepted by {affiliate.code} in {submission.operation} {submission.external_id}"
+    outcomes = {
+        entity: poll.failed or poll.outcomes.get(entity) or Outcome.ok(accepted, external_ref=None) for entity in refs
+    }
+    _settle(worker, submission, affiliate, rules, outcomes, started, t0, status=FAILED if poll.failed else DONE)
+
+
+def _settle(
+    worker: Worker,
+    submission: SubmissionRow,
+    affiliate: Affiliate,
+    rules: dict[int, Any],
+    outcomes: dict[str, Outcome],
+    started: Any,
+    t0: float,
+    *,
+    status: str = DONE,
+) -> None:
+    """Record each item's outcome as an attempt on its integration, and close the submission."""
+    duration = int((time.perf_counter() - t0) * 1000)
+    works = []
+    for item in submission.items:
+        claim = Claim(**{name: item[name] for name in Claim.__dataclass_fields__})
+        works.append(Work(claim, affiliate, outcomes[claim.entity], started, duration))
+    with worker.db.write() as conn:
+        record_works(conn, works, owner=f"submission:{submission.id}", rules=rules, settings=worker.settings)
+        finish_submission(conn, submission_id=submission.id, status=status, now=now())

@@ -1,0 +1,33 @@
+"""Connector instances for affiliates, each with the engine's context: the credentials every process shares
+and the rate limits every worker honours."""
+
+from __future__ import annotations
+
+from ponte.connectors.base import Connector
+from ponte.connectors.context import ConnectorContext
+from ponte.connectors.registry import get_connector_class, validate_settings
+from ponte.engine.credentials import StoredCredentials
+from ponte.engine.ratelimits import SharedLimits, bucket_keys
+from ponte.secrets import SecretBox
+from ponte.settings import Settings
+from ponte.store.affiliates import Affiliate
+from ponte.store.db import Database
+
+
+def connector_for(
+    affiliate: Affiliate, *, db: Database, box: SecretBox, settings: Settings, timeout: float | None = None
+) -> Connector:
+    """The affiliate's connector with its decrypted settings. Raises UnknownConnector or
+    InvalidConnectorSettings (the affiliate's settings no longer fit its connector)."""
+    cls = get_connector_class(affiliate.connector)
+    validated = validate_settings(affiliate.connector, dict(affiliate.settings), box.open(affiliate.secrets))
+    scopes = bucket_keys(cls.kind, affiliate.id, cls.app_scope(validated))
+    context = ConnectorContext(
+        affiliate_code=affiliate.code,
+        credentials=StoredCredentials(db, box, affiliate.id),
+        limits=SharedLimits(db, cls.rate_limits, scopes),
+        timeout=timeout or settings.http_timeout,
+        body_limit=settings.body_limit,
+        public_url=settings.public_url,
+    )
+    return cls(validated, context=context)

@@ -1,0 +1,83 @@
+"""Rate limits every worker on every machine honours: the connector's declared rates as token buckets in the
+database, and a 429's Retry-After as a pause of that operation for everyone.
+
+Each take is one short write transaction. A send whose token comes within a couple of seconds waits for it
+(the token is taken at once, so waiters queue in order); one that would wait longer goes back to the queue,
+due when the bucket will have refilled, instead of holding a send thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from ponte.clock import now as clock_now
+from ponte.connectors.base import RateLimit
+from ponte.connectors.context import MAX_WAIT, Deferred
+from ponte.store.db import Database
+from ponte.store.ratelimits import bucket_level, pause_bucket, take_tokens
+
+
+def bucket_keys(kind: str, affiliate_id: int, app_id: str) -> dict[str, str]:
+    """The bucket-key prefix of each scope: the seller's own quota, or the application's shared by every store."""
+    return {"affiliate": f"{kind}:affiliate:{affiliate_id}", "app": f"{kind}:app:{app_id or affiliate_id}"}
+
+
+class SharedLimits:
+    """A connector's declared rates, shared through the database (ponte.connectors.context.RateLimits)."""
+
+    def __init__(
+        self,
+        db: Database,
+        rates: Mapping[str, RateLimit],
+        scopes: Mapping[str, str],
+        *,
+        max_wait: float = MAX_WAIT,
+        clock: Callable[[], datetime] = clock_now,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.db = db
+        self.rates = rates
+        self.scopes = scopes
+        self.max_wait = max_wait
+        self.clock = clock
+        self.sleep = sleep
+
+    def key(self, operation: str) -> str:
+        return f"{self.scopes[self.rates[operation].scope]}:{operation}"
+
+    def acquire(self, operation: str, cost: float = 1.0) -> None:
+        limit = self.rates.get(operation)
+        if limit is None:
+            return
+        with self.db.write() as conn:
+            taken = take_tokens(
+                conn,
+                key=self.key(operation),
+                rate=limit.rate,
+                burst=limit.burst,
+                cost=cost,
+                now=self.clock(),
+                max_wait=self.max_wait,
+            )
+        if taken.paused:
+            raise Deferred(taken.wait, f"{operation} is paused by the marketplace (429)")
+        if not taken.taken:
+            raise Deferred(taken.wait, f"{operation} is at its rate limit")
+        if taken.wait > 0:
+            self.sleep(taken.wait)
+
+    def pause(self, operation: str, seconds: float) -> None:
+        limit = self.rates.get(operation)
+        if limit is None:
+            return
+        with self.db.write() as conn:
+            pause_bucket(conn, key=self.key(operation), burst=limit.burst, seconds=seconds, now=self.clock())
+
+    def available(self, operation: str) -> float:
+        limit = self.rates.get(operation)
+        if limit is None:
+            return float("inf")
+        with self.db.read() as conn:
+            return bucket_level(conn, key=self.key(operation), rate=limit.rate, burst=limit.burst, now=self.clock())

@@ -1,0 +1,67 @@
+"""Affiliates as the layers above read them: a typed record, never a Row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Row, select
+
+from ponte.store.tables import affiliates
+
+
+@dataclass(frozen=True)
+class Affiliate:
+    """One store's connection to a marketplace or an ERP. `secrets` stays sealed until a connector is built."""
+
+    id: int
+    account_id: int
+    code: str
+    name: str
+    kind: str  # marketplace | erp
+    connector: str
+    marketplace: str  # whose error vocabulary it speaks (the knowledge base's "connector")
+    settings: Mapping[str, Any]
+    secrets: str | None
+    enabled: bool
+    min_availability: int | None
+    price_tolerance_pct: Decimal
+    price_divergence_action: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> Affiliate:
+        return cls(**{name: getattr(row, name) for name in cls.__dataclass_fields__})
+
+
+def affiliates_by_id(conn: Connection, ids: Iterable[int]) -> dict[int, Affiliate]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = conn.execute(select(affiliates).where(affiliates.c.id.in_(wanted)))
+    return {row.id: Affiliate.from_row(row) for row in rows}
+
+
+def find_affiliate(conn: Connection, *, account_id: int, affiliate_id: int) -> Affiliate | None:
+    query = select(affiliates).where(affiliates.c.account_id == account_id, affiliates.c.id == affiliate_id)
+    row = conn.execute(query).first()
+    return None if row is None else Affiliate.from_row(row)
+
+
+def account_affiliates(conn: Connection, *, account_id: int, enabled_only: bool = False) -> list[Affiliate]:
+    query = select(affiliates).where(affiliates.c.account_id == account_id).order_by(affiliates.c.code)
+    if enabled_only:
+        query = query.where(affiliates.c.enabled.is_(True))
+    return [Affiliate.from_row(row) for row in conn.execute(query)]
+
+
+def enabled_affiliates(conn: Connection, *, connectors: Iterable[str] | None = None) -> list[Affiliate]:
+    """Every store's enabled affiliates (of these connectors), in id order: what the periodic jobs walk."""
+    query = select(affiliates).where(affiliates.c.enabled.is_(True)).order_by(affiliates.c.id)
+    if connectors is not None:
+        query = query.where(affiliates.c.connector.in_(list(connectors)))
+    return [Affiliate.from_row(row) for row in conn.execute(query)]

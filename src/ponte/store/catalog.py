@@ -1,0 +1,120 @@
+"""Reads of the store's catalog that the engine and the services share: SKUs, available stock, shipping rules,
+listings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, select
+
+from ponte.store.db import upsert
+from ponte.store.tables import listings, shipping_rules, skus, stock
+
+
+def skus_by_code(conn: Connection, account_id: int, codes: Iterable[str]) -> dict[str, Row[Any]]:
+    wanted = list(set(codes))
+    if not wanted:
+        return {}
+    query = select(skus).where(skus.c.account_id == account_id, skus.c.sku.in_(wanted))
+    return {row.sku: row for row in conn.execute(query)}
+
+
+def available_stocks(conn: Connection, *, sku_ids: Iterable[int]) -> dict[int, int]:
+    """Stock that can be sold (quantity less reservations, over every warehouse) of many SKUs in one query; a SKU
+    without stock rows is absent (0)."""
+    ids = list(sku_ids)
+    if not ids:
+        return {}
+    query = (
+        select(stock.c.sku_id, func.sum(stock.c.quantity - stock.c.reserved))
+        .where(stock.c.sku_id.in_(ids))
+        .group_by(stock.c.sku_id)
+    )
+    return {int(r[0]): max(0, int(r[1] or 0)) for r in conn.execute(query)}
+
+
+def available_stock(conn: Connection, *, sku_id: int) -> int:
+    return available_stocks(conn, sku_ids=[sku_id]).get(sku_id, 0)
+
+
+def warehouse_stocks(conn: Connection, *, sku_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """Available stock per warehouse of each SKU (for marketplaces that keep stock per origin)."""
+    ids = list(sku_ids)
+    if not ids:
+        return {}
+    query = select(stock.c.sku_id, stock.c.warehouse, stock.c.quantity - stock.c.reserved).where(
+        stock.c.sku_id.in_(ids)
+    )
+    found: dict[int, dict[str, int]] = {}
+    for sku_id, warehouse, free in conn.execute(query):
+        found.setdefault(int(sku_id), {})[warehouse] = max(0, int(free or 0))
+    return found
+
+
+def find_sla(conn: Connection, *, account_id: int, postal_code: str, weight_g: int) -> Row[Any] | None:
+    """The fastest, then cheapest, shipping rule that covers this postal code and weight."""
+    r = shipping_rules.c
+    return conn.execute(
+        select(shipping_rules)
+        .where(
+            r.account_id == account_id,
+            r.postal_from <= postal_code,
+            r.postal_to >= postal_code,
+            r.max_weight_g >= weight_g,
+        )
+        .order_by(r.days, r.price)
+        .limit(1)
+    ).first()
+
+
+def listings_of(conn: Connection, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Row[Any]]:
+    """The listing rows of (affiliate_id, sku) pairs."""
+    by_affiliate: dict[int, set[str]] = {}
+    for affiliate_id, sku in keys:
+        by_affiliate.setdefault(affiliate_id, set()).add(sku)
+    found: dict[tuple[int, str], Row[Any]] = {}
+    for affiliate_id, codes in by_affiliate.items():
+        query = select(listings).where(listings.c.affiliate_id == affiliate_id, listings.c.sku.in_(codes))
+        found.update({(row.affiliate_id, row.sku): row for row in conn.execute(query)})
+    return found
+
+
+def sku_of_listing(conn: Connection, *, affiliate_id: int, listing_id: str) -> str | None:
+    query = select(listings.c.sku).where(listings.c.affiliate_id == affiliate_id, listings.c.listing_id == listing_id)
+    return conn.execute(query.limit(1)).scalar()
+
+
+def save_listings(
+    conn: Connection,
+    *,
+    account_id: int,
+    affiliate_id: int,
+    found: Mapping[str, tuple[str, Mapping[str, Any]]],
+    now: datetime,
+) -> None:
+    """Keep the marketplace's listing id (and its other facts) of each SKU: {sku: (listing_id, data)}."""
+    if not found:
+        return
+    stmt = upsert(conn, listings)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[listings.c.affiliate_id, listings.c.sku],
+        set_={
+            "listing_id": stmt.excluded.listing_id,
+            "data": stmt.excluded.data,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+    rows = [
+        {
+            "affiliate_id": affiliate_id,
+            "sku": sku,
+            "account_id": account_id,
+            "listing_id": listing_id,
+            "data": dict(data),
+            "updated_at": now,
+        }
+        for sku, (listing_id, data) in sorted(found.items())
+    ]
+    conn.execute(stmt, rows)
