@@ -47,14 +47,17 @@ def spec_dir(name: str) -> Path:
 # null for optional fields by the dozen and its descriptions ask for it ("To set the default prices, set it to null",
 # OF24 all_prices.channel_code): in Mirakl's contract an optional property may be null.
 OPTIONAL_NULLABLE = frozenset({"mirakl"})
+# Bling lists `id` as required in objects a POST creates (a sales order's installments) and says of it "Ignorado no
+# método POST": it is the API's to give. Read as readOnly, `required` spares it in requests, as OpenAPI says.
+READ_ONLY_PHRASE = {"bling": "Ignorado no método"}
 
 
 @cache
 def contract(name: str) -> Contract:
     """The contract of a bundled API: "amazon" (its SP-API models together), "mirakl" or "bling"."""
     folder = spec_dir(name)
-    nullable = name in OPTIONAL_NULLABLE
-    return Contract(name, [ApiSpec(folder / file, optional_nullable=nullable) for file in SPEC_FILES[name]])
+    options = {"optional_nullable": name in OPTIONAL_NULLABLE, "read_only_phrase": READ_ONLY_PHRASE.get(name)}
+    return Contract(name, [ApiSpec(folder / file, **options) for file in SPEC_FILES[name]])  # type: ignore[arg-type]
 
 
 @cache

@@ -60,6 +60,7 @@ class Param:
     kind: str | None = None
     item_kind: str | None = None
     delimiter: str | None = ","  # how an array's items are joined in one value; None: one value per item
+    listed: bool = False  # a "comma-separated list" the spec types as one string: each item is checked by the schema
     _checker: Checker | None = field(default=None, repr=False)
 
     def checker(self, schemas: SchemaSet) -> Checker:
@@ -79,6 +80,8 @@ class Param:
                 parts = [p for raw in raws if raw != "" for p in raw.split(self.delimiter)]
             return [coerce(p, self.item_kind) for p in parts], None
         extra = f"given {len(raws)} times; it takes one value" if len(raws) > 1 else None
+        if self.listed:
+            return [coerce(p, self.kind) for p in raws[0].split(",")], extra
         return coerce(raws[0], self.kind), extra
 
 
@@ -117,6 +120,9 @@ def openapi_param(schemas: SchemaSet, raw: dict[str, Any], pointer: str) -> Para
         kind=first_type(resolved),
         item_kind=first_type(item),
         delimiter=None if (style == "form" and explode) else _STYLE_DELIMITERS.get(style, ","),
+        # Mirakl types its lists as one string ("order_state_codes": string with the enum of one state) and says
+        # "A comma-separated list of …" in the description: each item must be one of them, not the whole text.
+        listed=first_type(resolved) == "string" and "comma-separated list" in str(raw.get("description", "")).lower(),
     )
 
 

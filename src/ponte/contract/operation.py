@@ -177,7 +177,12 @@ class Operation:
             value, extra = param.decode(raws)
             if extra:
                 problems.append(Problem(location, param.name, extra))
-            problems += param.checker(self.schemas).problems(value, part=location, root=param.name)
+            checker = param.checker(self.schemas)
+            if param.listed:
+                for index, item in enumerate(value):
+                    problems += checker.problems(item, part=location, root=f"{param.name}[{index}]")
+            else:
+                problems += checker.problems(value, part=location, root=param.name)
         if strict:
             names = [p.name for p in declared]
             for name in given:

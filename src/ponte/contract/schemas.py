@@ -41,13 +41,21 @@ _active = threading.local()  # discriminator targets being checked, so inheritan
 # -- reading a document --------------------------------------------------------------------------------------
 
 
-def normalise(node: Any, *, nullable: str | None, optional_nullable: bool = False) -> None:
+def normalise(
+    node: Any, *, nullable: str | None, optional_nullable: bool = False, read_only_phrase: str | None = None
+) -> None:
     """Make an OpenAPI document's schemas plain JSON Schema, in place, before anything reads them.
 
     `nullable` names the keyword that allows null ("x-nullable" in Swagger 2.0, "nullable" in OpenAPI 3.0; None
     in 3.1): it becomes a "null" type. A `format` of int32 or int64 becomes the bounds it means, so that both
     validators enforce it (a format is only an annotation to one of them). `optional_nullable` lets every property
     an object does not require be null, for a spec that never says nullable but whose API answers null (Mirakl).
+    `read_only_phrase` marks readOnly a property whose description says the API ignores it in requests (Bling's
+    "Ignorado no método POST" on an `id` it also lists as required).
+
+    OpenAPI spares a readOnly property from `required` in a request, and a writeOnly one in an answer: an object
+    whose `required` names one keeps, instead, `x-required-request` and `x-required-response`, which each validator
+    enforces in its own direction only.
     """
     stack = [node]
     while stack:
@@ -63,12 +71,38 @@ def normalise(node: Any, *, nullable: str | None, optional_nullable: bool = Fals
             item.setdefault("maximum", 2 ** (bits - 1) - 1)
         if nullable and item.get(nullable) is True:
             _allow_null(item)
+        if read_only_phrase and read_only_phrase in str(item.get("description", "")):
+            item.setdefault("readOnly", True)
         if optional_nullable and isinstance(item.get("properties"), dict):
             required: list[Any] = item["required"] if isinstance(item.get("required"), list) else []
             for name, prop in item["properties"].items():
                 if name not in required and isinstance(prop, dict) and not _admits_null(prop):
                     _allow_null(prop)
         stack.extend(value for key, value in item.items() if key not in NOT_SCHEMAS)
+    _split_required(node)
+
+
+def _split_required(node: Any) -> None:
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+            continue
+        if not isinstance(item, dict):
+            continue
+        stack.extend(value for key, value in item.items() if key not in NOT_SCHEMAS)
+        required, properties = item.get("required"), item.get("properties")
+        if not isinstance(required, list) or not isinstance(properties, dict):
+            continue
+        marked = {
+            marker: {n for n in required if isinstance(properties.get(n), dict) and properties[n].get(marker) is True}
+            for marker in ("readOnly", "writeOnly")
+        }
+        if marked["readOnly"] or marked["writeOnly"]:
+            del item["required"]
+            item["x-required-request"] = [n for n in required if n not in marked["readOnly"]]
+            item["x-required-response"] = [n for n in required if n not in marked["writeOnly"]]
 
 
 def _admits_null(schema: dict[str, Any]) -> bool:
@@ -116,25 +150,42 @@ def validator_class(dialect: str, direction: str) -> Any:
         "2019-09": jsonschema.Draft201909Validator,
         "2020-12": jsonschema.Draft202012Validator,
     }[dialect]
-    changes: dict[str, Any] = {"discriminator": _discriminator}
-    if direction:
-        changes["required"] = _required_sparing("readOnly" if direction == "request" else "writeOnly")
+    changes: dict[str, Any] = {
+        "discriminator": _discriminator,
+        "x-required-request": _required_by_direction(direction == "request"),
+        "x-required-response": _required_by_direction(direction == "response"),
+    }
     return jsonschema.validators.extend(base, changes)
 
 
-def _required_sparing(marker: str) -> Any:
+def _required_by_direction(applies: bool) -> Any:
+    """`x-required-request` / `x-required-response` (see `normalise`): `required`, in its direction only."""
     from jsonschema.exceptions import ValidationError
 
-    def required(validator: Any, required: Any, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
-        if not validator.is_type(instance, "object") or not isinstance(required, list):
-            return
-        properties = schema.get("properties") or {}
-        for name in required:
-            declared = properties.get(name) if isinstance(properties, dict) else None
-            if name not in instance and not (isinstance(declared, dict) and declared.get(marker) is True):
-                yield ValidationError(f"{name!r} is a required property")
+    def required(validator: Any, names: Any, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
+        if applies and validator.is_type(instance, "object") and isinstance(names, list):
+            for name in names:
+                if name not in instance:
+                    yield ValidationError(f"{name!r} is a required property")
 
     return required
+
+
+class _FastRequired:
+    """The same two keywords for the fast verdict (jsonschema_rs calls it for each object that carries one)."""
+
+    applies = True
+
+    def __init__(self, parent_schema: Any, value: Any, schema_path: Any) -> None:
+        self.names = value if isinstance(value, list) and self.applies else []
+
+    def validate(self, instance: Any) -> None:
+        if isinstance(instance, dict) and any(name not in instance for name in self.names):
+            raise ValueError("a required property is missing")
+
+
+class _FastNotRequired(_FastRequired):
+    applies = False
 
 
 def _discriminator(validator: Any, discriminator: Any, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
@@ -206,7 +257,7 @@ class Checker:
 
     def problems(self, instance: Any, *, part: str, root: str) -> list[Problem]:
         if self._fast is None:
-            self._fast = self.schemas.fast_validator(self.reference) or False
+            self._fast = self.schemas.fast_validator(self.reference, self.direction) or False
         if self._fast is not False and self._fast.is_valid(instance):
             return []
         if self._full is None:
@@ -300,7 +351,7 @@ class SchemaSet:
         """A checker of a schema made outside the document (its `$ref`s made absolute by `absolute`)."""
         return Checker(self, schema, schema, direction)
 
-    def fast_validator(self, schema: Any) -> Any:
+    def fast_validator(self, schema: Any, direction: str) -> Any:
         """A `jsonschema_rs` validator of a schema, or None where it is not installed or cannot read the schema."""
         try:
             import jsonschema_rs
@@ -320,7 +371,11 @@ class SchemaSet:
             return cls(
                 schema,
                 registry=self._fast_registry,
-                keywords={"discriminator": _Discriminated},
+                keywords={
+                    "discriminator": _Discriminated,
+                    "x-required-request": _FastRequired if direction == "request" else _FastNotRequired,
+                    "x-required-response": _FastRequired if direction == "response" else _FastNotRequired,
+                },
                 formats=_FAST_FORMATS,
                 validate_formats=True,
             )

@@ -54,11 +54,13 @@ class ApiSpec:
         document: dict[str, Any] | None = None,
         name: str | None = None,
         optional_nullable: bool = False,
+        read_only_phrase: str | None = None,
     ) -> None:
-        """`optional_nullable`: every property an object does not require may be null (see `normalise`)."""
+        """`optional_nullable`, `read_only_phrase`: readings of a spec's loose ends (see `schemas.normalise`)."""
         if source is None and document is None:
             raise ValueError("an ApiSpec needs a file or a document")
         self.optional_nullable = optional_nullable
+        self.read_only_phrase = read_only_phrase
         self.source = Path(source) if source is not None else None
         self.name = name or (self.source.stem if self.source else "spec")
         self._document = document
@@ -89,7 +91,12 @@ class ApiSpec:
             raise ValueError(f"{self.name}: not a Swagger 2.0 or OpenAPI 3.0/3.1 document")
         self.swagger = version.startswith("2.")
         keyword = "x-nullable" if self.swagger else None if version.startswith("3.1") else "nullable"
-        normalise(document, nullable=keyword, optional_nullable=self.optional_nullable)
+        normalise(
+            document,
+            nullable=keyword,
+            optional_nullable=self.optional_nullable,
+            read_only_phrase=self.read_only_phrase,
+        )
         self.consumes = tuple(document.get("consumes") or ())
         self.base_paths = _base_paths(document)
         dialect = "draft4" if not version.startswith("3.1") else _dialect_31(document)

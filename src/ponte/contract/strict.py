@@ -73,7 +73,12 @@ class Declarations:
         self, value: dict[str, Any], rules: _Rules, where: Where, stack: list[tuple[Any, tuple[Any, ...], Where]]
     ) -> Iterator[tuple[Where, str, Sequence[str]]]:
         for key, item in value.items():
-            subs = rules.properties.get(key, ())
+            subs = rules.properties.get(key)
+            if subs is not None:
+                if subs and isinstance(item, dict | list):
+                    stack.append((item, subs, [*where, key]))
+                continue
+            subs = ()
             if rules.patterns:
                 subs += tuple(s for pattern, s in rules.patterns if pattern.search(key))
             subs = subs or rules.extra
@@ -111,6 +116,10 @@ class Declarations:
         for node in nodes:
             for name, sub in (node.get("properties") or {}).items():
                 properties[name] = (*properties.get(name, ()), sub)
+            for keyword in ("required", "x-required-request", "x-required-response"):
+                names = node.get(keyword)
+                for name in names if isinstance(names, list) else ():
+                    properties.setdefault(name, ())  # a name it requires is declared, even without a schema
             patterns += [(re.compile(p), s) for p, s in (node.get("patternProperties") or {}).items()]
             declares = declares or "properties" in node or "patternProperties" in node
             for keyword in ("additionalProperties", "unevaluatedProperties"):
