@@ -182,18 +182,23 @@ class ContractMiddleware:
         if refusing and self.reject is not None:
             status, payload = self.reject(operation, refusing)
             exchange.status, exchange.rejected = status, True
+            self._record(exchange)  # before the client hears back: a test reading the recorder then finds it
             await _send_json(send, status, payload)
-            self._record(exchange)
             return
-        answer = _Answer(send)
+
+        def answered(answer: _Answer) -> None:
+            exchange.status = answer.status
+            if operation is not None and answer.status is not None:
+                headers = {"content-type": answer.content_type}
+                exchange.response_problems = operation.validate_response(
+                    answer.status, headers=headers, body=bytes(answer.body), strict=True
+                )
+            self._record(exchange)
+
+        answer = _Answer(send, answered)
         await self.app(scope, _replay(body, more, receive), answer)
-        exchange.status = answer.status
-        if operation is not None and answer.status is not None:
-            headers = {"content-type": answer.content_type}
-            exchange.response_problems = operation.validate_response(
-                answer.status, headers=headers, body=bytes(answer.body), strict=True
-            )
-        self._record(exchange)
+        if not answer.done:  # the app ended without a complete answer (an error): record what there is
+            answered(answer)
 
     def _path(self, scope: Scope) -> str | None:
         path: str = scope["path"]
@@ -267,8 +272,10 @@ async def _send_json(send: Any, status: int, payload: Any) -> None:
 class _Answer:
     """Passes the emulation's answer on, keeping its status, type and body to check."""
 
-    def __init__(self, send: Any) -> None:
+    def __init__(self, send: Any, answered: Callable[[_Answer], None]) -> None:
         self.send = send
+        self.answered = answered  # called before the last part leaves, so that it is recorded before it is read
+        self.done = False
         self.status: int | None = None
         self.content_type = ""
         self.body = bytearray()
@@ -281,4 +288,7 @@ class _Answer:
                     self.content_type = value.decode("latin-1")
         elif message["type"] == "http.response.body":
             self.body += message.get("body", b"")
+            if not message.get("more_body", False) and not self.done:
+                self.done = True
+                self.answered(self)
         await self.send(message)

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from ponte.contract.problems import Problem
+from ponte.contract.problems import UNSET, Problem
 from ponte.contract.schemas import Checker, SchemaSet
 
 _INT = re.compile(r"[+-]?\d+\Z")
@@ -176,7 +176,7 @@ def parse_json(data: bytes) -> tuple[Any, list[Problem]]:
     try:
         return orjson.loads(data), []
     except orjson.JSONDecodeError as error:
-        return None, [Problem("body", "$", f"not valid JSON: {error}")]
+        return UNSET, [Problem("body", "$", f"not valid JSON: {error}")]
 
 
 def parse_urlencoded(data: bytes) -> dict[str, list[Part]]:

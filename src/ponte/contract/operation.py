@@ -207,17 +207,17 @@ class Operation:
         if schema is None:
             return []
         instance, problems = self._read_body(request, schema)
-        if problems:
+        if instance is UNSET:  # not JSON, not a form: nothing to check further
             return problems
         checker = body.checker(self.schemas, media, "request")
-        return self.schemas.check(checker, instance, part="body", root="$", strict=strict)
+        return unique(problems + self.schemas.check(checker, instance, part="body", root="$", strict=strict))
 
     def _read_body(self, request: HttpRequest, schema: Any) -> tuple[Any, list[Problem]]:
         kind = request.content_type
         if kind == "multipart/form-data":
             fields, problems = parse_multipart(request.body, request.headers.get("content-type", ""))
             if problems:
-                return None, problems
+                return UNSET, problems
             return form_instance(self.schemas, schema, fields)
         if kind == "application/x-www-form-urlencoded":
             return form_instance(self.schemas, schema, parse_urlencoded(request.body))
@@ -348,17 +348,27 @@ class Operation:
         self, status: int | str | None = None, *, parameters: Mapping[str, Any] | None = None
     ) -> Example | None:
         """An example answer to give back: of `status` (default: the first documented success), the Amazon sandbox
-        example whose request parameters best match `parameters`, else the first given, else one built from the
-        schema's own property examples."""
+        example whose request parameters best match `parameters`; the first that its schema takes (else the first
+        given); where the spec gives none, one built from the schema's own property examples."""
         if status is None:
             status = next((s for s in self.answers if s.startswith("2")), None)
             if status is None:
                 return None
         examples = self.response_examples(status)
-        if parameters is not None:
-            fitting = [e for e in examples if all(parameters.get(k) == v for k, v in (e.parameters or {}).items())]
-            fitting.sort(key=lambda e: -len(e.parameters or {}))
-            examples = fitting or examples
+        if parameters is not None:  # the examples no given parameter contradicts, those agreeing most first
+            given = parameters
+
+            def agreeing(e: Example) -> int:
+                mine = e.parameters or {}
+                if any(k in given and given[k] != v for k, v in mine.items()):
+                    return -1
+                return sum(1 for k in mine if k in given)
+
+            examples = sorted((e for e in examples if agreeing(e) >= 0), key=agreeing, reverse=True) or examples
+        for example in examples:  # one that its own schema takes, where the spec's examples disagree with it
+            code = int(example.status) if example.status and example.status.isdigit() else 200
+            if not self.validate_response(code, json=example.value):
+                return example
         if examples:
             return examples[0]
         schema = self.response_schema(status)

@@ -48,7 +48,8 @@ def normalise(
 
     `nullable` names the keyword that allows null ("x-nullable" in Swagger 2.0, "nullable" in OpenAPI 3.0; None
     in 3.1): it becomes a "null" type. A `format` of int32 or int64 becomes the bounds it means, so that both
-    validators enforce it (a format is only an annotation to one of them). `optional_nullable` lets every property
+    validators enforce it (a format is only an annotation to one of them); an integer enum written as text becomes
+    numbers (otherwise no value satisfies it). `optional_nullable` lets every property
     an object does not require be null, for a spec that never says nullable but whose API answers null (Mirakl).
     `read_only_phrase` marks readOnly a property whose description says the API ignores it in requests (Bling's
     "Ignorado no método POST" on an `id` it also lists as required).
@@ -65,10 +66,14 @@ def normalise(
             continue
         if not isinstance(item, dict):
             continue
-        bits = _INT_BITS.get(str(item.get("format"))) if item.get("type") == "integer" else None
+        kind = item.get("type")
+        integer = kind == "integer" or (isinstance(kind, list) and "integer" in kind)
+        bits = _INT_BITS.get(str(item.get("format"))) if integer else None
         if bits:
             item.setdefault("minimum", -(2 ** (bits - 1)))
             item.setdefault("maximum", 2 ** (bits - 1) - 1)
+        if kind in ("integer", "number") and isinstance(item.get("enum"), list):
+            item["enum"] = [_number(v) for v in item["enum"]]
         if nullable and item.get(nullable) is True:
             _allow_null(item)
         if read_only_phrase and read_only_phrase in str(item.get("description", "")):
@@ -103,6 +108,14 @@ def _split_required(node: Any) -> None:
             del item["required"]
             item["x-required-request"] = [n for n in required if n not in marked["readOnly"]]
             item["x-required-response"] = [n for n in required if n not in marked["writeOnly"]]
+
+
+def _number(value: Any) -> Any:
+    """An enum value of a numeric schema written as text (Bling: `type: integer, enum: ["0", "1", "2"]`, which
+    nothing satisfies) read as the number it spells."""
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
+        return int(value)
+    return value
 
 
 def _admits_null(schema: dict[str, Any]) -> bool:
@@ -434,7 +447,11 @@ def message(error: Any) -> str:
 
 def undeclared_message(name: str, known: Sequence[str]) -> str:
     text = f"{name!r} is not a field the specification declares here"
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    lowered = name.lower()
+    close = (
+        difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        or [k for k in known if len(lowered) >= 3 and (lowered in k.lower() or k.lower() in lowered)][:1]
+    )
     if close:
         return f"{text} (did you mean {close[0]!r}?)"
     if known and len(known) <= 12:
