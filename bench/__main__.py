@@ -26,7 +26,7 @@ from ponte.store.db import Database
 PER_DATABASE = (
     "growth", "list", "counts", "search", "reprocess", "export", "ingest", "dispatch", "catalog", "retention",
 )  # fmt: skip
-ONCE = ("classify",)
+ONCE = ("classify", "contract")
 NAMES = (*PER_DATABASE, *ONCE)
 
 
@@ -67,7 +67,7 @@ def run_one(name: str, kind: str, function: object) -> list[str]:
 
 
 def _printed(lines: list[str]) -> list[str]:
-    print("\n".join(lines), flush=True)  # bench_classify returns its line without printing it
+    print("\n".join(lines), flush=True)  # bench_classify and bench_contract return their line without printing it
     return lines
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ lives beside src/, not in the package
-from bench import bench_classify
+from bench import bench_classify, bench_contract
 from bench.__main__ import PER_DATABASE
 from bench.common import TINY, Context, bench_database, bench_line
 from bench.generate import check, generate, grow_attempts
@@ -60,3 +60,8 @@ def test_it_runs_each_benchmark(ctx: Context, name: str) -> None:
 
 def test_it_runs_the_classifier_benchmark() -> None:
     assert all(LINE.match(line) for line in bench_classify.run(quick=True))
+
+
+def test_it_runs_the_contract_benchmark() -> None:
+    lines = bench_contract.run(quick=True)
+    assert lines and all(LINE.match(line) for line in lines), lines

@@ -1,0 +1,1 @@
+"""The Bling connector (its code arrives with its issue); `spec/` holds the published specification it is held to."""

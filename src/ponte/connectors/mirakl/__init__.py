@@ -1,0 +1,1 @@
+"""The Mirakl connector (its code arrives with its issue); `spec/` holds the published specification it is held to."""
