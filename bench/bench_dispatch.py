@@ -30,7 +30,7 @@ from ponte.services.affiliates import create_affiliate
 from ponte.store.affiliates import affiliates_by_id
 from ponte.store.tables import attempts, integrations
 
-PROFILE, CLIENT, SECRET = "mercadolivre", "bench-seller", "bench-secret"
+PROFILE, CLIENT, SECRET = "magalu", "bench-seller", "bench-secret"
 CONCURRENCY = 8  # send threads per worker (PONTE_WORKER_CONCURRENCY)
 BATCH = 100  # claims per step (PONTE_WORKER_BATCH)
 

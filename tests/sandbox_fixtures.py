@@ -23,7 +23,7 @@ from ponte.connectors.base import (
     TrackingSend,
 )
 from ponte.connectors.context import standalone_context
-from ponte.connectors.registry import build_connector, get_connector_class
+from ponte.connectors.registry import build_connector, get_connector_class, validate_settings
 from ponte.sandbox import SandboxServer
 from ponte.sandbox.catalog import nfe_check_digit
 
@@ -49,9 +49,7 @@ def make_connector_fixture(sandbox: SandboxServer) -> Iterator[Callable[..., Con
     """Build sandbox connectors for a profile (seller alice, auto-registered), closed after the test."""
     made: list[Connector] = []
 
-    def make(
-        profile: str = "mercadolivre", *, secret: str = "secret", timeout: float = 3.0, **settings: Any
-    ) -> Connector:
+    def make(profile: str = "magalu", *, secret: str = "secret", timeout: float = 3.0, **settings: Any) -> Connector:
         values = {"base_url": sandbox.url, "profile": profile, "client_id": SELLER, **settings}
         connector = standalone("sandbox", values, {"client_secret": secret}, code=profile.upper()[:8], timeout=timeout)
         made.append(connector)
@@ -102,7 +100,8 @@ def standalone(
     body_limit: int = 16_384,
 ) -> Connector:
     """A connector used alone: its credentials and rate limits in memory (no database)."""
-    rates = get_connector_class(kind).rate_limits
+    cls = get_connector_class(kind)
+    rates = cls.rates(validate_settings(kind, settings, secrets))
     context = standalone_context(code, rates=rates, timeout=timeout, body_limit=body_limit)
     return build_connector(kind, settings, secrets, context=context)
 

@@ -11,7 +11,7 @@ from ponte.services.affiliates import create_affiliate, get_affiliate, public_se
 from ponte.services.errors import InputError
 from ponte.store.tables import affiliates, audit_log
 
-SETTINGS = {"base_url": "http://127.0.0.1:9", "profile": "mercadolivre", "client_id": "loja", "client_secret": "s3cr3t"}
+SETTINGS = {"base_url": "http://127.0.0.1:9", "profile": "magalu", "client_id": "loja", "client_secret": "s3cr3t"}
 
 
 @pytest.fixture

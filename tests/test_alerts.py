@@ -127,7 +127,7 @@ def _ean(n: int) -> str:
 def test_a_burst_of_5xx_sends_one_alert_and_one_recovery_by_email_and_webhook(db, settings, sandbox, box, smtp, hook):
     inbox, port = smtp
     posts, url = hook
-    sandbox.register_seller("mercadolivre", "loja-alice", "alice-secret")
+    sandbox.register_seller("magalu", "loja-alice", "alice-secret")
     fast = dataclasses.replace(settings, retry_schedule=(0.0, 0.0, 0.0), http_timeout=3.0, worker_batch=200)
     with db.write() as conn:
         account = get_or_create_account(conn, slug="loja-a")
@@ -140,7 +140,7 @@ def test_a_burst_of_5xx_sends_one_alert_and_one_recovery_by_email_and_webhook(db
             connector="sandbox",
             settings={
                 "base_url": sandbox.url,
-                "profile": "mercadolivre",
+                "profile": "magalu",
                 "client_id": "loja-alice",
                 "client_secret": "alice-secret",
             },

@@ -76,50 +76,45 @@ def test_it_lists_a_valid_product_and_returns_a_stable_item_id(make_connector: M
     connector = make_connector()
     first = connector.send_product(product_send())
     assert first.status == Status.SUCCESS, first.message
-    assert first.external_ref and first.external_ref.startswith("MLB")
+    assert first.external_ref and first.external_ref.startswith("MGLU")
     assert connector.send_product(product_send(name="Novo nome")).external_ref == first.external_ref
 
 
 DEFECTS = [
-    ("unknown category", {"category": "MLB9999"}, "item.category_id.invalid", "item.category_id.invalid"),
-    ("non-leaf category", {"category": "MLB1000"}, "item.category_id.invalid", "is not a leaf"),
+    ("unknown category", {"category": "MGLU9999"}, "categoria_invalida", "A categoria MGLU9999 não existe"),
+    ("non-leaf category", {"category": "MGLU1000"}, "categoria_invalida", "não é uma categoria folha"),
     (
         "missing attributes",
         {"brand": None, "attributes": {}},
-        "item.attributes.missing_required",
-        "item.attributes.missing_required: The attributes [BRAND, MODEL] are required for category MLB1055",
+        "atributo_obrigatorio",
+        "Os atributos obrigatórios [BRAND, MODEL] não foram informados para a categoria MGLU1055",
     ),
     (
         "attribute value",
-        {"category": "MLB1580", "attributes": {"Voltagem": "380V"}},
-        "item.attributes.invalid",
-        "Attribute [VOLTAGE] value '380V' is not allowed",
+        {"category": "MGLU1580", "attributes": {"Voltagem": "380V"}},
+        "valor_atributo_invalido",
+        "Valor '380V' inválido para o atributo VOLTAGE",
     ),
-    ("no description", {"description": " "}, "item.description.missing", "não possui descrição"),
-    ("no weight", {"weight_g": 0}, "item.shipping.dimensions.missing", "The attributes [WEIGHT] are required"),
-    ("bad check digit", {"ean": "7891234567890"}, "item.attributes.gtin.invalid", "7891234567890 is not a valid EAN"),
-    ("SEM GTIN", {"ean": "SEM GTIN"}, "item.attributes.gtin.invalid", "SEM GTIN is not a valid EAN"),
-    (
-        "GTIN required",
-        {"ean": None},
-        "item.attributes.missing_required",
-        "The attributes [GTIN] are required for category MLB1055",
-    ),
-    ("no images", {"images": []}, "item.pictures.missing", "at least 1 picture"),
+    ("no description", {"description": " "}, "descricao_obrigatoria", "O produto não possui descrição"),
+    ("no weight", {"weight_g": 0}, "peso_obrigatorio", "Este Sku não possui peso cadastrado"),
+    ("bad check digit", {"ean": "7891234567890"}, "ean_invalido", "O EAN 7891234567890 é inválido"),
+    ("SEM GTIN", {"ean": "SEM GTIN"}, "ean_invalido", "O EAN SEM GTIN é inválido"),
+    ("GTIN required", {"ean": None}, "ean_obrigatorio", "O EAN é obrigatório para a categoria MGLU1055"),
+    ("no images", {"images": []}, "imagem_obrigatoria", "ao menos uma imagem"),
     (
         "too many images",
-        {"images": [f"https://cdn.example.com/{n}.jpg" for n in range(13)]},
-        "item.pictures.max",
-        "Items in category MLB1055 cannot exceeds 12 pictures.",
+        {"images": [f"https://cdn.example.com/{n}.jpg" for n in range(9)]},
+        "imagens_excedidas",
+        "O produto não pode ter mais de 8 imagens",
     ),
     (
         "gif image",
         {"images": ["https://cdn.example.com/a.gif"]},
-        "item.pictures.invalid",
-        "Error downloading the following url: https://cdn.example.com/a.gif. Error: Unknown / unsupported image type",
+        "imagem_invalida",
+        "Erro ao baixar a imagem https://cdn.example.com/a.gif: formato de imagem não suportado",
     ),
-    ("ftp image", {"images": ["ftp://cdn.example.com/a.jpg"]}, "item.pictures.invalid", "ftp://cdn.example.com/a.jpg"),
-    ("restricted brand", {"brand": "LEGO"}, "item.brand.restricted", "The brand LEGO requires authorization"),
+    ("ftp image", {"images": ["ftp://cdn.example.com/a.jpg"]}, "imagem_invalida", "ftp://cdn.example.com/a.jpg"),
+    ("restricted brand", {"brand": "LEGO"}, "marca_nao_autorizada", "A marca LEGO não está autorizada"),
 ]
 
 
@@ -153,12 +148,15 @@ def test_magalu_refuses_an_ean_with_a_bad_check_digit_in_portuguese(make_connect
 
 def test_a_listing_under_review_is_a_warning_and_blocks_price_and_stock(make_connector: MakeConnector) -> None:
     connector = make_connector()
-    listed = connector.send_product(product_send("SUP-1", category="MLB1292", ean=None, attributes={}))
-    assert listed.status == Status.WARNING and "under_review" in listed.message
+    listed = connector.send_product(product_send("SUP-1", category="MGLU1292", ean=None, attributes={}))
+    assert listed.status == Status.WARNING and "está em moderação" in listed.message
     price = connector.send_price(price_send("SUP-1", 100.0, 90.0))
-    assert price.message == f"Cannot update item {listed.external_ref} [status:under_review] price is not modifiable"
+    assert (
+        price.message
+        == f"O produto {listed.external_ref} está em moderação (under_review) e o preço não pode ser alterado"
+    )
     stock = connector.send_inventory(stock_send("SUP-1", 5, 1))
-    assert stock.message.endswith("[status:under_review] available quantity is not modifiable")
+    assert stock.message.endswith("e o estoque não pode ser alterado")
     assert stock.http_status == 409
 
 
@@ -175,9 +173,9 @@ def test_price_and_stock_of_an_unknown_sku_say_the_item_is_not_linked(make_conne
 @pytest.mark.parametrize(
     ("list_price", "price", "words"),
     [
-        (100.0, 45.0, "item.price.invalid: price is out of the allowed range for this category"),  # below MLB1055's 50
-        (5000.0, 2000.0, "is a discount above 50% of the list price"),
-        (100.0, 120.0, "must be positive and at most the list price"),
+        (100.0, 45.0, "Preço fora da faixa permitida para a categoria (50.0 a 20000.0)"),  # below 1055's 50
+        (5000.0, 2000.0, "é inferior ao desconto máximo de 50%"),
+        (100.0, 120.0, "deve ser positivo e não pode ser maior que o preço de"),
     ],
 )
 def test_it_refuses_prices_the_marketplace_rules_out(
@@ -196,19 +194,19 @@ def test_a_price_is_accepted_and_a_deep_discount_with_a_remark(
     connector.send_product(product_send())
     assert connector.send_price(price_send("CEL-001", 2000.0, 1800.0)).status == Status.SUCCESS
     remark = connector.send_price(price_send("CEL-001", 2000.0, 1100.0))
-    assert remark.status == Status.WARNING and "discount above 40%" in remark.message
-    assert admin_get(sandbox, "/mercadolivre/_admin/items/CEL-001", seller=SELLER)["price"] == 1100.0
+    assert remark.status == Status.WARNING and "descontos acima de 40%" in remark.message
+    assert admin_get(sandbox, "/magalu/_admin/items/CEL-001", seller=SELLER)["price"] == 1100.0
 
 
 def test_it_refuses_negative_stock_and_pauses_on_zero(sandbox: SandboxServer, make_connector: MakeConnector) -> None:
     connector = make_connector()
     connector.send_product(product_send())
     negative = connector.send_inventory(stock_send("CEL-001", -2, 1))
-    assert negative.status == Status.ERROR and "negative quantity -2" in negative.message
+    assert negative.status == Status.ERROR and "quantidade negativa (-2)" in negative.message
     assert connector.send_inventory(stock_send("CEL-001", 7, 2)).status == Status.SUCCESS
-    assert admin_get(sandbox, "/mercadolivre/_admin/items/CEL-001", seller=SELLER)["quantity"] == 7
+    assert admin_get(sandbox, "/magalu/_admin/items/CEL-001", seller=SELLER)["quantity"] == 7
     zero = connector.send_inventory(stock_send("CEL-001", 0, 2))
-    assert zero.status == Status.WARNING and "paused" in zero.message
+    assert zero.status == Status.WARNING and "pausado" in zero.message
 
 
 # -- auth and limits ----------------------------------------------------------------------------------
@@ -220,11 +218,11 @@ def test_it_reuses_its_token_and_reauthenticates_once_when_it_expires(
     connector = make_connector()
     assert connector.send_product(product_send()).status == Status.SUCCESS
     assert connector.send_product(product_send()).status == Status.SUCCESS
-    assert requests_to(sandbox, "mercadolivre", "POST /oauth/token") == 1
+    assert requests_to(sandbox, "magalu", "POST /oauth/token") == 1
     sandbox.control("faults", expire_tokens=True)
     assert connector.send_product(product_send()).status == Status.SUCCESS
-    assert requests_to(sandbox, "mercadolivre", "POST /oauth/token") == 2
-    assert sandbox.stats()["by_profile"]["mercadolivre"]["PUT /items/*"] == {"200": 3, "401": 1}
+    assert requests_to(sandbox, "magalu", "POST /oauth/token") == 2
+    assert sandbox.stats()["by_profile"]["magalu"]["PUT /items/*"] == {"200": 3, "401": 1}
 
 
 def test_a_token_refused_again_after_reauthentication_is_an_auth_error(
@@ -232,17 +230,17 @@ def test_a_token_refused_again_after_reauthentication_is_an_auth_error(
 ) -> None:
     sandbox.control("config", token_ttl=0)  # every token is dead on arrival
     outcome = make_connector().send_product(product_send())
-    assert outcome.status == Status.ERROR and outcome.message == "invalid access token"
+    assert outcome.status == Status.ERROR and outcome.message == "Acesso Negado - Auth-token inválido ou inexistente"
     assert (outcome.category, outcome.disposition) == ("auth_invalid", Disposition.FIX)
-    assert requests_to(sandbox, "mercadolivre", "POST /oauth/token") == 2  # one retry, no storm
+    assert requests_to(sandbox, "magalu", "POST /oauth/token") == 2  # one retry, no storm
 
 
 def test_a_wrong_secret_is_an_auth_error_and_the_secret_is_never_recorded(
     sandbox: SandboxServer, make_connector: MakeConnector
 ) -> None:
-    sandbox.register_seller("mercadolivre", SELLER, "the-right-one")
+    sandbox.register_seller("magalu", SELLER, "the-right-one")
     outcome = make_connector(secret="the-wrong-one").send_product(product_send())
-    assert outcome.message.startswith("Error validating grant")
+    assert outcome.message == "Acesso Negado - client_id ou client_secret inválido"
     assert (outcome.category, outcome.disposition, outcome.http_status) == ("auth_invalid", Disposition.FIX, 401)
     assert "the-wrong-one" not in json.dumps([outcome.request, outcome.response])
     assert outcome.request["body"]["client_secret"] == "***"
@@ -277,8 +275,8 @@ def test_test_connection_names_the_seller(make_connector: MakeConnector) -> None
 @pytest.mark.parametrize(
     ("faults", "words"),
     [
-        ({"error_rate": 1.0, "status": 502}, "HttpServerErrorException: 502 Bad Gateway"),
-        ({"error_rate": 1.0, "status": 500}, "HttpServerErrorException: 500 Internal Server Error"),
+        ({"error_rate": 1.0, "status": 502}, "Serviço temporariamente indisponível (502 Bad Gateway)"),
+        ({"error_rate": 1.0, "status": 500}, "Serviço temporariamente indisponível (500 Internal Server Error)"),
         ({"drop_rate": 1.0}, "connection dropped"),
         ({"malformed_rate": 1.0}, "malformed JSON"),
         ({"huge_rate": 1.0}, "response too large"),
@@ -300,7 +298,7 @@ def test_a_misbehaving_marketplace_gives_a_transient_outcome(
 def test_a_huge_answer_is_read_no_further_than_the_body_limit(sandbox: SandboxServer) -> None:
     connector = standalone(
         "sandbox",
-        {"base_url": sandbox.url, "profile": "mercadolivre", "client_id": SELLER},
+        {"base_url": sandbox.url, "profile": "magalu", "client_id": SELLER},
         {"client_secret": "secret"},
         code="MLB",
         body_limit=1000,
@@ -318,7 +316,7 @@ def test_a_huge_answer_is_read_no_further_than_the_body_limit(sandbox: SandboxSe
 BUYER = {"name": "Ana Souza", "document": "52998224725", "email": "ana@example.com", "phone": "+5511988887777"}
 
 
-@pytest.mark.parametrize("profile", ["mercadolivre", "magalu", "amazon"])
+@pytest.mark.parametrize("profile", ["magalu", "magalu", "amazon"])
 def test_fetched_orders_have_one_shape_whatever_the_marketplace(
     sandbox: SandboxServer, make_connector: MakeConnector, profile: str
 ) -> None:
@@ -338,11 +336,11 @@ def test_the_feed_cursor_moves_on_and_nothing_is_read_twice(
     sandbox: SandboxServer, make_connector: MakeConnector
 ) -> None:
     connector = make_connector()
-    first = sandbox.place_order("mercadolivre", SELLER, [{"sku": "A", "quantity": 1, "price": 10.0}])
+    first = sandbox.place_order("magalu", SELLER, [{"sku": "A", "quantity": 1, "price": 10.0}])
     page = connector.fetch_orders(None)
     assert [o["id"] for o in page.orders] == [first]
     assert connector.fetch_orders(page.cursor).orders == []
-    second = sandbox.place_order("mercadolivre", SELLER, [{"sku": "B", "quantity": 1, "price": 10.0}])
+    second = sandbox.place_order("magalu", SELLER, [{"sku": "B", "quantity": 1, "price": 10.0}])
     later = connector.fetch_orders(page.cursor)
     assert [o["id"] for o in later.orders] == [second] and later.cursor != page.cursor
 
@@ -395,16 +393,16 @@ def test_it_refuses_an_invoice_key_with_a_bad_check_digit(
 @pytest.mark.parametrize(
     ("changes", "words"),
     [
-        ({"tracking_number": ""}, "tracking number is required"),
+        ({"tracking_number": ""}, "O código de rastreio é obrigatório"),
         ({"invoice_key": "123"}, "Pedido com chave da nota inválida"),
-        ({"items": [{"sku": "A", "quantity": 3}]}, "quantity of A does not match the order"),
-        ({"order_id": "2999999999"}, "order.not_found: Order 2999999999 not found"),
+        ({"items": [{"sku": "A", "quantity": 3}]}, "A quantidade do sku A na nota diverge da quantidade do pedido"),
+        ({"order_id": "2999999999"}, "Pedido 2999999999 não encontrado"),
     ],
 )
 def test_it_refuses_tracking_the_marketplace_cannot_accept(
     sandbox: SandboxServer, make_connector: MakeConnector, changes: dict[str, Any], words: str
 ) -> None:
-    order_id = sandbox.place_order("mercadolivre", SELLER, [{"sku": "A", "quantity": 1, "price": 10.0}])
+    order_id = sandbox.place_order("magalu", SELLER, [{"sku": "A", "quantity": 1, "price": 10.0}])
     outcome = make_connector().send_tracking(tracking_send({**tracking(order_id), **changes}))
     assert outcome.status == Status.ERROR and words in outcome.message
 
@@ -412,10 +410,10 @@ def test_it_refuses_tracking_the_marketplace_cannot_accept(
 def test_tracking_a_cancelled_order_is_a_state_conflict(sandbox: SandboxServer, make_connector: MakeConnector) -> None:
     import httpx
 
-    order_id = sandbox.place_order("mercadolivre", SELLER, [{"sku": "A", "quantity": 1, "price": 10.0}])
-    httpx.post(f"{sandbox.url}/mercadolivre/_buyer/orders/{order_id}/cancel").raise_for_status()
+    order_id = sandbox.place_order("magalu", SELLER, [{"sku": "A", "quantity": 1, "price": 10.0}])
+    httpx.post(f"{sandbox.url}/magalu/_buyer/orders/{order_id}/cancel").raise_for_status()
     outcome = make_connector().send_tracking(tracking_send(tracking(order_id)))
-    assert outcome.http_status == 409 and "is cancelled" in outcome.message
+    assert outcome.http_status == 409 and "já está cancelado" in outcome.message
 
 
 # -- webhook ------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ SELLER, SECRET = "loja-alice", "alice-secret"
 class Hub:
     """A store with one marketplace on the sandbox, and a worker that retries at once."""
 
-    def __init__(self, db, settings, sandbox, tmp_path, profile="mercadolivre"):
+    def __init__(self, db, settings, sandbox, tmp_path, profile="magalu"):
         self.db, self.sandbox, self.profile = db, sandbox, profile
         self.settings = dataclasses.replace(settings, retry_schedule=(0.0, 0.0, 0.0), http_timeout=3.0)
         self.box = SecretBox.from_environment(tmp_path / "secret.key")
@@ -170,7 +170,7 @@ def test_a_5xx_is_retried_automatically_and_succeeds(hub):
 
 
 def _requests(sandbox, method="PUT"):
-    calls = sandbox.stats()["by_profile"].get("mercadolivre", {})
+    calls = sandbox.stats()["by_profile"].get("magalu", {})
     return sum(n for route, by_status in calls.items() if route.startswith(method) for n in by_status.values())
 
 

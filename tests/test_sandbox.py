@@ -13,13 +13,13 @@ from sandbox_fixtures import SELLER, admin_get, product
 
 
 def token(
-    sandbox: SandboxServer, profile: str = "mercadolivre", client_id: str = SELLER, secret: str = "secret"
+    sandbox: SandboxServer, profile: str = "magalu", client_id: str = SELLER, secret: str = "secret"
 ) -> httpx.Response:
     body = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
     return httpx.post(f"{sandbox.url}/{profile}/oauth/token", json=body)
 
 
-def authed(sandbox: SandboxServer, profile: str = "mercadolivre") -> httpx.Client:
+def authed(sandbox: SandboxServer, profile: str = "magalu") -> httpx.Client:
     access = token(sandbox, profile).raise_for_status().json()["access_token"]
     return httpx.Client(base_url=f"{sandbox.url}/{profile}", headers={"Authorization": f"Bearer {access}"})
 
@@ -68,10 +68,10 @@ def test_it_issues_a_token_to_a_new_client_with_the_sandbox_secret(sandbox: Sand
 
 
 def test_it_refuses_a_wrong_secret_for_a_registered_seller(sandbox: SandboxServer) -> None:
-    sandbox.register_seller("mercadolivre", "loja-bob", "s3cr3t-bob")
+    sandbox.register_seller("magalu", "loja-bob", "s3cr3t-bob")
     answer = token(sandbox, client_id="loja-bob", secret="nope")
     assert answer.status_code == 401
-    assert answer.json()["message"].startswith("Error validating grant")
+    assert answer.json()["message"] == "Acesso Negado - client_id ou client_secret inválido"
     assert token(sandbox, client_id="loja-bob", secret="s3cr3t-bob").status_code == 200
 
 
@@ -91,21 +91,21 @@ def test_tokens_expire_after_their_ttl(sandbox: SandboxServer) -> None:
     import time
 
     time.sleep(0.3)
-    assert client.get("/me").json()["message"] == "invalid access token"
+    assert client.get("/me").json()["message"] == "Acesso Negado - Auth-token inválido ou inexistente"
 
 
 def test_a_token_of_one_marketplace_is_not_valid_on_another(sandbox: SandboxServer) -> None:
-    access = token(sandbox, "mercadolivre").json()["access_token"]
+    access = token(sandbox, "magalu").json()["access_token"]
     answer = httpx.get(f"{sandbox.url}/amazon/me", headers={"Authorization": f"Bearer {access}"})
     assert answer.status_code == 401
 
 
 def test_an_inactive_seller_is_not_authorized(sandbox: SandboxServer) -> None:
-    sandbox.register_seller("mercadolivre", "loja-carol", "secret-carol", active=False)
+    sandbox.register_seller("magalu", "loja-carol", "secret-carol", active=False)
     access = token(sandbox, client_id="loja-carol", secret="secret-carol").json()["access_token"]
-    answer = httpx.get(f"{sandbox.url}/mercadolivre/me", headers={"Authorization": f"Bearer {access}"})
+    answer = httpx.get(f"{sandbox.url}/magalu/me", headers={"Authorization": f"Bearer {access}"})
     assert answer.status_code == 403
-    assert "User not active" in answer.json()["message"]
+    assert answer.json()["message"] == "O seller está inativo e não pode publicar ofertas"
 
 
 # -- limits, faults, stats ----------------------------------------------------------------------------
@@ -127,15 +127,15 @@ def test_rate_limits_are_per_seller(sandbox: SandboxServer) -> None:
     assert alice.get("/me").status_code == 200
     assert alice.get("/me").status_code == 429
     bob_token = token(sandbox, client_id="loja-bob").json()["access_token"]
-    bob = httpx.get(f"{sandbox.url}/mercadolivre/me", headers={"Authorization": f"Bearer {bob_token}"})
+    bob = httpx.get(f"{sandbox.url}/magalu/me", headers={"Authorization": f"Bearer {bob_token}"})
     assert bob.status_code == 200
 
 
 def test_it_fails_with_the_chosen_5xx_in_the_marketplace_words(sandbox: SandboxServer) -> None:
     sandbox.control("faults", error_rate=1.0, status=502)
-    answer = httpx.get(f"{sandbox.url}/mercadolivre/me")
+    answer = httpx.get(f"{sandbox.url}/magalu/me")
     assert answer.status_code == 502
-    assert answer.json()["message"] == "HttpServerErrorException: 502 Bad Gateway"
+    assert answer.json()["message"] == "Serviço temporariamente indisponível (502 Bad Gateway)"
 
 
 def test_faults_spare_the_test_helpers(sandbox: SandboxServer) -> None:
@@ -180,13 +180,13 @@ def test_it_counts_requests_by_profile_endpoint_and_status(sandbox: SandboxServe
 def test_it_serves_the_default_profile_without_a_prefix(sandbox: SandboxServer) -> None:
     answer = httpx.post(f"{sandbox.url}/oauth/token", json={"client_id": SELLER, "client_secret": "secret"})
     access = answer.json()["access_token"]
-    me = httpx.get(f"{sandbox.url}/mercadolivre/me", headers={"Authorization": f"Bearer {access}"})
-    assert me.json()["marketplace"] == "Mercado Livre"
+    me = httpx.get(f"{sandbox.url}/magalu/me", headers={"Authorization": f"Bearer {access}"})
+    assert me.json()["marketplace"] == "Magalu"
 
 
 def test_an_unknown_profile_or_route_is_a_404(sandbox: SandboxServer) -> None:
     assert httpx.post(f"{sandbox.url}/shopee/oauth/token", json={}).status_code == 404
-    assert httpx.get(f"{sandbox.url}/mercadolivre/nothing/here").status_code == 404
+    assert httpx.get(f"{sandbox.url}/magalu/nothing/here").status_code == 404
 
 
 def test_create_app_refuses_an_unknown_profile() -> None:
@@ -198,9 +198,9 @@ def test_create_app_refuses_an_unknown_profile() -> None:
 
 
 def test_the_category_tree_names_leaves_and_required_attributes(sandbox: SandboxServer) -> None:
-    tree = {c["id"]: c for c in httpx.get(f"{sandbox.url}/mercadolivre/categories").json()}
-    assert tree["MLB1055"]["leaf"] and tree["MLB1055"]["required_attributes"] == ["BRAND", "MODEL"]
-    assert not tree["MLB1000"]["leaf"]
+    tree = {c["id"]: c for c in httpx.get(f"{sandbox.url}/magalu/categories").json()}
+    assert tree["MGLU1055"]["leaf"] and tree["MGLU1055"]["required_attributes"] == ["BRAND", "MODEL"]
+    assert not tree["MGLU1000"]["leaf"]
 
 
 def test_a_reposted_product_keeps_its_item_id(sandbox: SandboxServer) -> None:
@@ -208,7 +208,7 @@ def test_a_reposted_product_keeps_its_item_id(sandbox: SandboxServer) -> None:
     first = client.put("/items/CEL-001", json=product()).json()["id"]
     again = client.put("/items/CEL-001", json=product(name="Renamed")).json()["id"]
     other = client.put("/items/CEL-002", json=product("CEL-002", ean="7896543210982")).json()["id"]
-    assert first == again and first.startswith("MLB") and first != other
+    assert first == again and first.startswith("MGLU") and first != other
 
 
 def test_an_ean_used_by_another_sku_conflicts(sandbox: SandboxServer) -> None:
@@ -219,7 +219,7 @@ def test_an_ean_used_by_another_sku_conflicts(sandbox: SandboxServer) -> None:
     assert clash.json()["message"].startswith("8541:")
 
 
-def place(sandbox: SandboxServer, profile: str = "mercadolivre", seller: str = SELLER, sku: str = "CEL-001") -> str:
+def place(sandbox: SandboxServer, profile: str = "magalu", seller: str = SELLER, sku: str = "CEL-001") -> str:
     return sandbox.place_order(profile, seller, [{"sku": sku, "quantity": 1, "price": 1999.9}], shipping_total=20.0)
 
 
@@ -227,11 +227,11 @@ def test_the_order_feed_pages_with_a_cursor_and_only_shows_the_sellers_orders(sa
     ids = [place(sandbox), place(sandbox, seller="loja-bob"), place(sandbox), place(sandbox)]
     client = authed(sandbox)
     page = client.get("/orders", params={"limit": 2}).json()
-    assert [str(o["id"]) for o in page["results"]] == [ids[0], ids[2]]
-    rest = client.get("/orders", params={"since": page["paging"]["next_cursor"]}).json()
-    assert [str(o["id"]) for o in rest["results"]] == [ids[3]]
-    empty = client.get("/orders", params={"since": rest["paging"]["next_cursor"]}).json()
-    assert empty["results"] == [] and empty["paging"]["next_cursor"] == rest["paging"]["next_cursor"]
+    assert [str(o["codigo"]) for o in page["pedidos"]] == [ids[0], ids[2]]
+    rest = client.get("/orders", params={"since": page["proximo_cursor"]}).json()
+    assert [str(o["codigo"]) for o in rest["pedidos"]] == [ids[3]]
+    empty = client.get("/orders", params={"since": rest["proximo_cursor"]}).json()
+    assert empty["pedidos"] == [] and empty["proximo_cursor"] == rest["proximo_cursor"]
     assert client.get("/orders", params={"since": "abc"}).status_code == 400
 
 
@@ -247,12 +247,12 @@ def test_a_cancelled_order_cannot_be_acknowledged_or_shipped(sandbox: SandboxSer
 
 def test_a_listing_in_review_can_be_released_by_the_admin_helper(sandbox: SandboxServer) -> None:
     client = authed(sandbox)
-    supplement = product("SUP-1", category="MLB1292", ean=None, attributes={})
+    supplement = product("SUP-1", category="MGLU1292", ean=None, attributes={})
     assert client.put("/items/SUP-1", json=supplement).json()["status"] == "under_review"
     assert client.put("/items/SUP-1/stock", json={"quantity": 3}).status_code == 409
-    httpx.post(f"{sandbox.url}/mercadolivre/_admin/items/SUP-1/status", json={"seller": SELLER, "status": "active"})
+    httpx.post(f"{sandbox.url}/magalu/_admin/items/SUP-1/status", json={"seller": SELLER, "status": "active"})
     assert client.put("/items/SUP-1/stock", json={"quantity": 3}).status_code == 200
-    assert admin_get(sandbox, "/mercadolivre/_admin/items/SUP-1", seller=SELLER)["quantity"] == 3
+    assert admin_get(sandbox, "/magalu/_admin/items/SUP-1", seller=SELLER)["quantity"] == 3
 
 
 def test_a_sku_that_changes_its_ean_frees_the_old_one(sandbox: SandboxServer) -> None:

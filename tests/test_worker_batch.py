@@ -31,7 +31,7 @@ def _hub(db, tmp_path):
             connector="sandbox",
             settings={
                 "base_url": "http://127.0.0.1:9",
-                "profile": "mercadolivre",
+                "profile": "magalu",
                 "client_id": "x",
                 "client_secret": "y",
             },

@@ -35,7 +35,7 @@ from ponte.store.db import Database
 from ponte.store.tables import attempt_bodies, integrations
 
 PG_URL = os.environ.get("PONTE_CHAOS_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/test"
-PROFILE, SELLER, SECRET = "mercadolivre", "loja-caos", "caos-secret"
+PROFILE, SELLER, SECRET = "magalu", "loja-caos", "caos-secret"
 
 
 # -- databases ----------------------------------------------------------------------------------------

@@ -73,12 +73,14 @@ def run_command(
 def sandbox_command(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8765,
-    profile: Annotated[str, typer.Option(help="Profile served without a path prefix")] = "mercadolivre",
+    profile: Annotated[str, typer.Option(help="Profile served without a path prefix")] = "magalu",
 ) -> None:
     """Serve the sandbox marketplace (every profile under /<profile>/…)."""
     from ponte.sandbox.server import serve
 
-    console.print(f"Sandbox marketplace at http://{host}:{port}/ (profiles under /mercadolivre, /magalu, /amazon)")
+    console.print(
+        f"Sandbox marketplace at http://{host}:{port}/ (test profiles under /magalu, /amazon; emulations of real APIs under /mercadolivre)"
+    )
     serve(host=host, port=port, profile=profile)
 
 

@@ -15,6 +15,7 @@ from ponte.demo import (
     ACCOUNT,
     PASSWORD,
     USERS,
+    connect_demo_sellers,
     invoice_demo_orders,
     is_loaded,
     load_demo,
@@ -57,7 +58,9 @@ def drain(worker: Worker, db: Database, progress: Callable[[int, int], None] | N
     total = pending_count(db)
     done = 0
     for _ in range(rounds):
-        worker.poll_orders()
+        worker.poll_orders(force=True)
+        worker.process_notifications()
+        worker.poll_submissions(force=True)
         while handled := worker.run_once():
             done += handled
             if progress:
@@ -65,12 +68,16 @@ def drain(worker: Worker, db: Database, progress: Callable[[int, int], None] | N
 
 
 def prepare_demo(
-    db: Database, settings: Settings, sandbox_url: str, progress: Callable[[int, int], None] | None
+    db: Database,
+    settings: Settings,
+    sandbox_url: str,
+    progress: Callable[[int, int], None] | None,
+    ponte_url: str = "http://127.0.0.1:8000",
 ) -> bool:
     """Load the demo store on first start and play its first hours; on later starts point it at the new sandbox.
     Returns True when the demo was loaded now."""
     box = SecretBox.from_environment(settings.secret_key_file)
-    register_sellers(sandbox_url)
+    register_sellers(sandbox_url, ponte_url)
     with db.write() as conn:
         first = not is_loaded(conn)
         if first:
@@ -79,9 +86,10 @@ def prepare_demo(
             point_at_sandbox(conn, box=box, sandbox_url=sandbox_url)
     if not first:
         return False
+    connect_demo_sellers(db, box=box, settings=settings, sandbox_url=sandbox_url)
     worker = Worker(db, settings, owner="demo-loader", box=box)
     drain(worker, db, progress)
-    place_demo_orders(sandbox_url)
+    place_demo_orders(db, sandbox_url)
     drain(worker, db, progress)
     with db.write() as conn:
         account_id = conn.execute(select(accounts.c.id).where(accounts.c.slug == ACCOUNT)).scalar_one()
@@ -110,8 +118,11 @@ def serve(
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         sandbox = SandboxServer(host="127.0.0.1", state_file=settings.data_dir / "sandbox-state.pickle").start()
     if sandbox:
-        say(f"Sandbox marketplace at {sandbox.url} (profiles: mercadolivre, magalu, amazon)")
-    if options.demo and sandbox and prepare_demo(db, settings, sandbox.url, progress):
+        say(
+            f"Sandbox marketplace at {sandbox.url} (Mercado Livre emulation at /mercadolivre; test profiles magalu, amazon)"
+        )
+    ponte_url = f"http://{options.host}:{options.port}"
+    if options.demo and sandbox and prepare_demo(db, settings, sandbox.url, progress, ponte_url):
         say("Demo store loaded: catalog sent to three marketplaces, orders imported, tracking sent.")
     stop = threading.Event()
     worker_thread = None

@@ -29,7 +29,7 @@ class NotificationAccepted(BaseModel):
 @router.post(
     "/notifications/{kind}",
     response_model=NotificationAccepted,
-    responses=problems((400, "The body is not a notification of this connector"), (404, "No such connector")),
+    responses=problems((404, "No such connector"), (422, "The body is not a notification of this connector")),
     summary="Receive a notification a marketplace pushes (its ids are kept; the resource is read later)",
 )
 async def notification(request: Request, db: Db, kind: Kind) -> NotificationAccepted:

@@ -20,6 +20,8 @@ from ponte.services.errors import InputError, NotFound
 
 PROBLEM = "application/problem+json"
 API_PREFIX = "/api/"
+# Paths machines call (the REST API, marketplaces' notifications): their errors are problem+json, the pages' HTML.
+MACHINE_PATHS = (API_PREFIX, "/notifications/")
 
 
 class Problem(Exception):
@@ -69,7 +71,7 @@ def _message(error: dict[str, Any]) -> str:
 
 async def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    if not request.url.path.startswith(API_PREFIX):
+    if not request.url.path.startswith(MACHINE_PATHS):
         return await request_validation_exception_handler(request, exc)
     errors = list(exc.errors())
     first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
@@ -81,7 +83,7 @@ async def _validation(request: Request, exc: Exception) -> Response:
 
 async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    if not request.url.path.startswith(API_PREFIX):
+    if not request.url.path.startswith(MACHINE_PATHS):
         return await http_exception_handler(request, exc)
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     return problem_response(exc.status_code, detail, headers=dict(exc.headers) if exc.headers else None)

@@ -270,6 +270,15 @@ class Identity:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
+class CallFailed(Exception):
+    """A call the connector needed before it could send (renewing a token, finding a listing) failed: the outcome
+    says how, in the marketplace's words, and is recorded as the attempt's."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.message)
+        self.outcome = outcome
+
+
 class GrantRefused(Exception):
     """The marketplace refused the grant itself (revoked, expired, already used): only the seller can fix it by
     authorising again. The message is the marketplace's own."""
@@ -418,6 +427,11 @@ class Connector:
     def identify(self) -> Identity:
         """Who the connected seller is (read with the stored credentials)."""
         raise NotImplementedError
+
+    @classmethod
+    def rates(cls, settings: ConnectorSettings) -> Mapping[str, RateLimit]:
+        """The rates this affiliate's calls may go at (the declared ones; a connector may scale them by settings)."""
+        return cls.rate_limits
 
     @classmethod
     def app_scope(cls, settings: ConnectorSettings) -> str:

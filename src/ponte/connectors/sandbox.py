@@ -32,7 +32,7 @@ FEED_PAGE = 50
 
 class SandboxSettings(ConnectorSettings):
     base_url: str  # the sandbox server, e.g. http://127.0.0.1:8765
-    profile: str = "mercadolivre"  # mercadolivre, magalu or amazon
+    profile: str = "magalu"  # magalu or amazon
     client_id: str
     client_secret: SecretStr
     seller_id: str | None = None  # informational: the token says which seller this is
@@ -48,7 +48,7 @@ class SandboxSettings(ConnectorSettings):
     @classmethod
     def _simple_name(cls, value: str) -> str:
         if not value.replace("_", "").isalnum():
-            raise ValueError("profile must be a plain name like mercadolivre")
+            raise ValueError("profile must be a plain name like magalu")
         return value
 
 
@@ -275,8 +275,6 @@ def _records(result: HttpResult) -> dict[str, Any]:
 
 def _feed_parts(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
     """The orders and next cursor of a feed page, in any profile's envelope."""
-    if "results" in body:  # mercadolivre
-        return body["results"], (body.get("paging") or {}).get("next_cursor")
     if "pedidos" in body:  # magalu
         return body["pedidos"], body.get("proximo_cursor")
     payload = body.get("payload") or {}  # amazon
@@ -291,15 +289,6 @@ def _amount(value: Any) -> float:
 
 def normalise_order(raw: dict[str, Any]) -> dict[str, Any]:
     """One order in Ponte's shape: {id, status, items, postal_code, buyer, total, shipping_total, created_at}."""
-    if "order_items" in raw:  # mercadolivre
-        buyer = raw.get("buyer") or {}
-        return {
-            "id": str(raw["id"]), "status": raw.get("status"), "created_at": raw.get("date_created"),
-            "items": [{"sku": i["item"]["seller_sku"], "quantity": i["quantity"], "price": float(i["unit_price"])} for i in raw["order_items"]],
-            "postal_code": raw.get("shipping", {}).get("receiver_address", {}).get("zip_code"),
-            "buyer": {"name": buyer.get("full_name"), "document": buyer.get("doc_number"), "email": buyer.get("email"), "phone": buyer.get("phone")},
-            "total": float(raw.get("total_amount") or 0), "shipping_total": float(raw.get("shipping", {}).get("cost") or 0),
-        }  # fmt: skip
     if "itens" in raw:  # magalu
         client = raw.get("cliente") or {}
         return {

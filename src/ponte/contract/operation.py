@@ -221,6 +221,8 @@ class Operation:
             return form_instance(self.schemas, schema, fields)
         if kind == "application/x-www-form-urlencoded":
             return form_instance(self.schemas, schema, parse_urlencoded(request.body))
+        if kind and "json" not in kind:  # XML, plain text: a document of its own, which a JSON schema cannot read
+            return UNSET, []
         return parse_json(request.body)
 
     def validate_body(self, instance: Any, *, media: str = "application/json", strict: bool = False) -> list[Problem]:

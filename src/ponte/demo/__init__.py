@@ -8,32 +8,29 @@ from __future__ import annotations
 
 import random
 from decimal import Decimal
-from typing import Any
 
-import httpx
 from sqlalchemy import Connection, select
 
 from ponte.auth import create_user, get_or_create_account
 from ponte.domain import Role
 from ponte.domain.checks import nfe_check_digit
+from ponte.engine.credentials import StoredCredentials
 from ponte.secrets import SecretBox
-from ponte.services.affiliates import create_affiliate
+from ponte.services.affiliates import create_affiliate, update_affiliate
 from ponte.services.catalog import SkuInput, save_skus
 from ponte.services.orders import set_tracking
 from ponte.services.shipping import add_shipping_rule
-from ponte.store.tables import accounts, affiliates, orders
+from ponte.settings import Settings
+from ponte.store.affiliates import account_affiliates
+from ponte.store.db import Database
+from ponte.store.tables import accounts, affiliates, listings, orders
 
 from .catalog import demo_skus
+from .marketplaces import MARKETPLACES, by_code
 
 ACCOUNT = "loja-demo"
 PASSWORD = "ponte-demo"
 USERS = (("admin@demo.ponte", Role.ADMIN), ("operador@demo.ponte", Role.OPERATOR), ("leitor@demo.ponte", Role.VIEWER))
-# (code, name, sandbox profile, options)
-MARKETPLACES: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
-    ("MLB", "Mercado Livre", "mercadolivre", {"price_tolerance_pct": 1}),
-    ("MGZ", "Magalu", "magalu", {"min_availability": 3, "price_tolerance_pct": 2, "price_divergence_action": "hold"}),
-    ("AMZ", "Amazon", "amazon", {"price_tolerance_pct": 5, "price_divergence_action": "approve"}),
-)
 SHIPPING = (
     ("Expressa SP", "01000000", "19999999", 30_000, 1, "19.90"),
     ("Normal", "01000000", "68999999", 30_000, 6, "24.90"),
@@ -46,18 +43,11 @@ def is_loaded(conn: Connection) -> bool:
     return conn.execute(select(accounts.c.id).where(accounts.c.slug == ACCOUNT)).first() is not None
 
 
-def seller_credentials(profile: str) -> tuple[str, str]:
-    return f"casaecia-{profile}", f"demo-secret-{profile}"
-
-
-def register_sellers(sandbox_url: str) -> None:
-    """Make the demo seller known to each sandbox marketplace (the sandbox keeps nothing between runs)."""
-    with httpx.Client(base_url=sandbox_url, timeout=10) as client:
-        for _code, _name, profile, _opts in MARKETPLACES:
-            client_id, secret = seller_credentials(profile)
-            client.post(
-                f"/{profile}/_admin/sellers", json={"client_id": client_id, "client_secret": secret}
-            ).raise_for_status()
+def register_sellers(sandbox_url: str, ponte_url: str = "http://127.0.0.1:8000") -> None:
+    """Make the demo seller known to each marketplace (the sandbox keeps nothing between runs), with this Ponte's
+    address as the callback of the apps that notify."""
+    for marketplace in MARKETPLACES:
+        marketplace.prepare(sandbox_url, ponte_url)
 
 
 def load_demo(conn: Connection, *, box: SecretBox, sandbox_url: str, erp_url: str | None = None) -> int:
@@ -76,22 +66,16 @@ def load_demo(conn: Connection, *, box: SecretBox, sandbox_url: str, erp_url: st
             days=days,
             price=Decimal(price),
         )
-    for code, name, profile, options in MARKETPLACES:
-        client_id, secret = seller_credentials(profile)
+    for marketplace in MARKETPLACES:
         create_affiliate(
             conn,
             box=box,
             account_id=account_id,
-            code=code,
-            name=name,
-            connector="sandbox",
-            settings={
-                "base_url": sandbox_url,
-                "profile": profile,
-                "client_id": client_id,
-                "client_secret": secret,
-            },
-            **options,
+            code=marketplace.code,
+            name=marketplace.name,
+            connector=marketplace.connector,
+            settings=marketplace.settings(sandbox_url),
+            **marketplace.options,
         )
     if erp_url:
         create_affiliate(
@@ -110,65 +94,79 @@ def load_demo(conn: Connection, *, box: SecretBox, sandbox_url: str, erp_url: st
 
 def point_at_sandbox(conn: Connection, *, box: SecretBox, sandbox_url: str) -> None:
     """The sandbox port may change between runs: point the demo affiliates at the running one."""
-    from ponte.services.affiliates import update_affiliate
-
-    rows = conn.execute(select(affiliates).where(affiliates.c.connector.in_(["sandbox", "webhook"]))).all()
+    rows = conn.execute(select(affiliates)).all()
     for row in rows:
-        if row.connector == "webhook":
-            if row.code == "ERP" and row.settings.get("url") != f"{sandbox_url}/_erp/orders":
-                update_affiliate(
-                    conn,
-                    box=box,
-                    account_id=row.account_id,
-                    affiliate_id=row.id,
-                    changes={"settings": {"url": f"{sandbox_url}/_erp/orders"}},
-                )
-        elif row.settings.get("base_url") != sandbox_url:
+        marketplace = by_code(row.code)
+        if row.connector == "webhook" and row.code == "ERP":
+            wanted = {"url": f"{sandbox_url}/_erp/orders"}
+        elif marketplace is not None and marketplace.connector == row.connector:
+            wanted = {k: v for k, v in marketplace.settings(sandbox_url).items() if k.endswith("url")}
+        else:
+            continue
+        if any(row.settings.get(k) != v for k, v in wanted.items()):
             update_affiliate(
-                conn,
-                box=box,
-                account_id=row.account_id,
-                affiliate_id=row.id,
-                changes={"settings": {"base_url": sandbox_url}},
+                conn, box=box, account_id=row.account_id, affiliate_id=row.id, changes={"settings": wanted}
             )
 
 
-def place_demo_orders(sandbox_url: str, *, count: int = 60, seed: int = 11) -> int:
+def connect_demo_sellers(db: Database, *, box: SecretBox, settings: Settings, sandbox_url: str) -> None:
+    """The demo seller authorised Ponte on each marketplace connected by authorisation (as the consent page would
+    leave it): its tokens go to the credential store."""
+    with db.read() as conn:
+        found = {a.code: a for a in account_affiliates(conn, account_id=_account_id(conn))}
+    for marketplace in MARKETPLACES:
+        module, affiliate = marketplace.real, found.get(marketplace.code)
+        if module is None or affiliate is None or not hasattr(module, "authorised"):
+            continue
+        grant, identity = module.authorised(sandbox_url)
+        StoredCredentials(db, box, affiliate.id).store(grant, identity)
+
+
+def _account_id(conn: Connection) -> int:
+    return int(conn.execute(select(accounts.c.id).where(accounts.c.slug == ACCOUNT)).scalar_one())
+
+
+def place_demo_orders(db: Database, sandbox_url: str, *, count: int = 60, seed: int = 11) -> int:
     """Play buyers: orders on each marketplace, some of them doomed (stock, price, SLA, unknown SKU)."""
     rng = random.Random(seed)
     skus = [s for s in demo_skus() if s["sku"][-1] != "6"]
+    with db.read() as conn:
+        listed = {(r.code, r.sku): r.listing_id for r in conn.execute(
+            select(affiliates.c.code, listings.c.sku, listings.c.listing_id).join(affiliates, affiliates.c.id == listings.c.affiliate_id)
+        )}  # fmt: skip
     placed = 0
-    with httpx.Client(base_url=sandbox_url, timeout=10) as client:
-        for n in range(count):
-            _code, _name, profile, _opts = MARKETPLACES[n % len(MARKETPLACES)]
-            sku = rng.choice(skus)
-            price, quantity, postal = (
-                Decimal(sku["price"]),
-                rng.choice([1, 1, 1, 2]),
-                rng.choice(["01310100", "04538133", "20040002", "30130010", "80010000", "90010150", "50030230"]),
-            )
-            if n % 10 == 3:
-                quantity = 500  # far more than in stock
-            elif n % 10 == 6:
-                price = (price * Decimal("0.8")).quantize(Decimal("0.01"))  # marketplace price diverges
-            elif n % 10 == 8:
-                postal = "69005010"  # Manaus: no shipping rule covers it
-            elif n % 17 == 9:
-                sku = {"sku": "CC-99999"}  # a SKU the store does not have
-            seller, _ = seller_credentials(profile)
-            body = {
-                "seller": seller,
-                "postal_code": postal,
-                "items": [{"sku": sku["sku"], "quantity": quantity, "price": float(price)}],
-                "buyer": {
-                    "name": rng.choice(["Ana Souza", "Bruno Lima", "Carla Dias", "Diego Rocha"]),
-                    "document": "52998224725",
-                    "email": "comprador@example.com",
-                    "phone": "11987654321",
-                },
-            }
-            if client.post(f"/{profile}/_buyer/orders", json=body).status_code < 300:
-                placed += 1
+    for n in range(count):
+        marketplace = MARKETPLACES[n % len(MARKETPLACES)]
+        sku = rng.choice(skus)
+        price, quantity, postal = (
+            Decimal(sku["price"]),
+            rng.choice([1, 1, 1, 2]),
+            rng.choice(["01310100", "04538133", "20040002", "30130010", "80010000", "90010150", "50030230"]),
+        )
+        if n % 10 == 3:
+            quantity = 500  # far more than in stock
+        elif n % 10 == 6:
+            price = (price * Decimal("0.8")).quantize(Decimal("0.01"))  # marketplace price diverges
+        elif n % 10 == 8:
+            postal = "69005010"  # Manaus: no shipping rule covers it
+        elif n % 17 == 9:
+            sku = {"sku": "CC-99999"}  # a SKU the store does not have
+        buyer = {
+            "name": rng.choice(["Ana Souza", "Bruno Lima", "Carla Dias", "Diego Rocha"]),
+            "document": "52998224725",
+            "email": "comprador@example.com",
+            "phone": "11987654321",
+        }
+        order = marketplace.buy(
+            sandbox_url,
+            sku=sku["sku"],
+            listing_id=listed.get((marketplace.code, sku["sku"])),
+            quantity=quantity,
+            price=float(price),
+            postal_code=postal,
+            buyer=buyer,
+        )
+        placed += order is not None
     return placed
 
 
@@ -187,25 +185,41 @@ def invoice_demo_orders(
     their tracking is then refused (the order cannot be shipped any more).
     """
     rows = conn.execute(
-        select(orders.c.external_id, affiliates.c.settings)
+        select(orders.c.external_id, affiliates.c.code)
         .join(affiliates, affiliates.c.id == orders.c.affiliate_id)
         .where(orders.c.account_id == account_id, orders.c.status == "placed")
         .order_by(orders.c.id)
     ).all()
     if sandbox_url:
-        with httpx.Client(base_url=sandbox_url, timeout=10) as client:
-            for row in rows[:cancelled]:
-                client.post(f"/{row.settings.get('profile')}/_buyer/orders/{row.external_id}/cancel")
+        for row in rows[:cancelled]:
+            marketplace = by_code(row.code)
+            if marketplace is not None:
+                marketplace.cancel(sandbox_url, row.external_id)
     done = 0
     for n, row in enumerate(rows):
         if n >= len(rows) * share:
             break
+        key = demo_invoice_key(n + 1)
         set_tracking(
             conn,
             account_id=account_id,
             external_id=row.external_id,
             actor="demo",
-            data={"invoice_key": demo_invoice_key(n + 1), "carrier": "Correios", "tracking_number": f"BR{n:09d}BR"},
+            data={
+                "invoice_key": key,
+                "invoice_xml": demo_invoice_xml(key),
+                "carrier": "Correios",
+                "tracking_number": f"BR{n:09d}BR",
+            },
         )
         done += 1
     return done
+
+
+def demo_invoice_xml(key: str) -> str:
+    """A minimal NF-e document carrying its access key, as an ERP hands the XML over (Mercado Livre wants it)."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><nfeProc xmlns="http://www.portalfiscal.inf.br/nfe" versao="4.00">'
+        f'<NFe><infNFe Id="NFe{key}" versao="4.00"><ide><cUF>35</cUF><mod>55</mod></ide></infNFe></NFe>'
+        f"<protNFe><infProt><chNFe>{key}</chNFe><cStat>100</cStat></infProt></protNFe></nfeProc>"
+    )

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from ponte.clock import now
-from ponte.connectors.base import BatchResult, BatchSpec, Connector, Outcome, Send, SubmissionRef
+from ponte.connectors.base import BatchResult, BatchSpec, CallFailed, Connector, Outcome, Send, SubmissionRef
 from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Deferred
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import Disposition, Flow, Status
@@ -182,6 +182,8 @@ def _send(
             from ponte.engine.worker import not_connected
 
             result = BatchResult({entity: not_connected(exc, affiliate) for entity in sends})
+        except CallFailed as call:
+            result = BatchResult(dict.fromkeys(sends, call.outcome))
         except Exception as exc:
             log.error("batch send of %s %s failed: %s", affiliate.code, flow, traceback.format_exc())
             failed = Outcome.error(f"Internal error in connector {affiliate.connector}: {exc}", transient=True)
@@ -254,6 +256,11 @@ def _poll(worker: Worker, submission: SubmissionRow, affiliate: Affiliate, rules
         from ponte.engine.worker import not_connected
 
         _settle(worker, submission, affiliate, rules, dict.fromkeys(refs, not_connected(exc, affiliate)), started, t0)
+        return
+    except CallFailed as failed:  # the poll itself failed: look again later, the submission is still judged
+        with worker.db.write() as conn:
+            poll_later(conn, submission_id=submission.id, at=now() + timedelta(seconds=60), detail=None)
+        log.info("polling submission %s: %s", submission.id, failed.outcome.message)
         return
     if not poll.done:
         if now() - submission.created_at > GIVE_UP_AFTER:

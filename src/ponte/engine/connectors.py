@@ -25,7 +25,7 @@ def connector_for(
     context = ConnectorContext(
         affiliate_code=affiliate.code,
         credentials=StoredCredentials(db, box, affiliate.id),
-        limits=SharedLimits(db, cls.rate_limits, scopes),
+        limits=SharedLimits(db, cls.rates(validated), scopes),
         timeout=timeout or settings.http_timeout,
         body_limit=settings.body_limit,
         public_url=settings.public_url,

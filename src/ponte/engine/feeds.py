@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable
 
 from ponte.clock import now
-from ponte.connectors.base import Connector
+from ponte.connectors.base import CallFailed, Connector
 from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Deferred
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import Flow, Status
@@ -48,6 +48,8 @@ def poll_order_feeds(db: Database, connector_for: Callable[[Affiliate], Connecto
             log.info("order feed of %s not read: %s", affiliate.code, exc)
         except Deferred:
             pass  # its rate limit is spent: the next interval reads it
+        except CallFailed as failed:
+            log.warning("order feed of %s: %s", affiliate.code, failed.outcome.message)
         except Exception:  # one marketplace's broken feed or settings must not stop the others
             log.warning("reading the order feed of %s failed: %s", affiliate.code, traceback.format_exc())
     return new

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from ponte.clock import now
-from ponte.connectors.base import Connector, Notice
+from ponte.connectors.base import CallFailed, Connector, Notice
 from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Deferred
 from ponte.domain import Status
 from ponte.engine.intake import record_incoming
@@ -74,6 +74,9 @@ def _process(db: Database, notification: NotificationRow, connector_for: Callabl
             continue
         except Deferred as deferred:
             _retry(db, notification, str(deferred), at=deferred.seconds)
+            return
+        except CallFailed as failed:
+            _retry(db, notification, failed.outcome.message)
             return
         if resolved.outcome is not None and resolved.outcome.status == Status.ERROR:
             _retry(db, notification, resolved.outcome.message)

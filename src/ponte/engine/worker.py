@@ -23,7 +23,7 @@ from sqlalchemy import Connection, and_, or_, select
 
 from ponte.alerts import evaluate_alerts_when_due
 from ponte.clock import now
-from ponte.connectors.base import Connector, Outcome
+from ponte.connectors.base import CallFailed, Connector, Outcome
 from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Deferred
 from ponte.domain import Disposition, Flow, Status
 from ponte.engine import batches, payloads
@@ -103,11 +103,15 @@ class Worker:
         self._stop: threading.Event | None = None  # set by run(): a stop request leaves unstarted sends
 
     # -- the step ---------------------------------------------------------------------------------
-    def run_once(self) -> int:
-        """Claim a batch of due integrations, execute them, record the attempts. Returns how many."""
+    def run_once(self, *, due_by: datetime | None = None) -> int:
+        """Claim a batch of integrations due by `due_by` (now), execute them, record the attempts. Returns how many."""
         with self.db.write() as conn:
             claims = claim_due(
-                conn, owner=self.owner, limit=self.settings.worker_batch, lease_seconds=self.settings.lease_seconds
+                conn,
+                owner=self.owner,
+                limit=self.settings.worker_batch,
+                lease_seconds=self.settings.lease_seconds,
+                now=due_by,
             )
         if not claims:
             return 0
@@ -116,7 +120,7 @@ class Worker:
             by_id = affiliates_by_id(conn, {c.affiliate_id for c in claims})
             rules = rules_by_account(conn, account_ids={c.account_id for c in claims})
             held = self._paused(conn, claims, by_id)
-            waiting, refused = self._blocked_by_product(conn, claims)
+            waiting, refused = self._blocked_by_product(conn, claims, self.owner)
             local, remote, unlisted = [], [], []
             for claim in claims:
                 affiliate = by_id[claim.affiliate_id]
@@ -181,6 +185,8 @@ class Worker:
             outcome = Outcome.error(str(exc), category="state_conflict", disposition=Disposition.TERMINAL)
         except (CredentialsMissing, CredentialsRevoked) as exc:
             outcome = not_connected(exc, affiliate)
+        except CallFailed as failed:
+            outcome = failed.outcome
         except Exception as exc:  # a connector bug must cost one attempt, not the worker
             log.error(
                 "connector %s failed on %s %s: %s",
@@ -327,7 +333,9 @@ class Worker:
         return {c.id: paused[keys[c.affiliate_id]] for c in claims if keys.get(c.affiliate_id) in paused}
 
     @staticmethod
-    def _blocked_by_product(conn: Connection, claims: list[Claim]) -> tuple[dict[int, datetime], dict[int, str]]:
+    def _blocked_by_product(
+        conn: Connection, claims: list[Claim], owner: str = ""
+    ) -> tuple[dict[int, datetime], dict[int, str]]:
         """Price and stock claims whose listing does not exist on the marketplace yet.
 
         A listing must exist before its price or stock can be set. While the product's send is pending they
@@ -343,7 +351,9 @@ class Worker:
             return {}, {}
         i = integrations.c
         rows = conn.execute(
-            select(i.account_id, i.affiliate_id, i.entity, i.status, i.message, i.due_at, i.lease_until).where(
+            select(
+                i.account_id, i.affiliate_id, i.entity, i.status, i.message, i.due_at, i.lease_until, i.lease_owner
+            ).where(
                 # Every column of the (account, flow, affiliate, entity) key, so the lookup is by that index.
                 i.account_id.in_({account_id for account_id, _, _ in keys}),
                 i.flow == Flow.PRODUCT.value,
@@ -357,8 +367,9 @@ class Worker:
         at = now()
         soon = at + timedelta(seconds=PRODUCT_WAIT)
         for r in rows:
-            # A product another worker is sending now is looked at again in a second, not in a tight loop.
-            leased = r.lease_until is not None and r.lease_until > at
+            # A product another worker is sending now is looked at again in a second, not in a tight loop; one in
+            # this very batch is recorded before the batch ends, so its price and stock follow it at once.
+            leased = r.lease_until is not None and r.lease_until > at and r.lease_owner != owner
             if r.status == Status.PENDING.value and r.due_at is None and not leased:
                 after = at + timedelta(seconds=30)  # the product is in a submission the marketplace is judging
             else:

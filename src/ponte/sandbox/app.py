@@ -1,6 +1,6 @@
 """The sandbox marketplace as an ASGI app (Starlette: routing only, so that handlers stay cheap).
 
-Every profile is served under its own prefix (`/mercadolivre/items/...`); the default profile is also
+Every profile is served under its own prefix (`/magalu/items/...`); the default profile is also
 served without a prefix. Seller endpoints need a bearer token from `POST /{profile}/oauth/token`;
 `_admin` and `_buyer` endpoints are test helpers without auth; `/_control` switches faults and limits.
 """

@@ -1,6 +1,7 @@
 """Marketplace profiles: how each simulated marketplace words its errors and shapes its orders.
 
-The wording follows real messages sellers see (shared/knowledge/examples.jsonl), so that the error
+Ponte's own test marketplaces (Mercado Livre, Amazon, Mirakl and Bling have emulations of their real APIs, in their
+connectors' packages). The wording follows real messages sellers see (shared/knowledge/examples.jsonl), so that the error
 classifier is exercised with what it will meet in the field. Every error answer is
 `{"code": <machine code>, "message": <human message>, "status": <http status>}`.
 """
@@ -15,100 +16,6 @@ from typing import Any
 from ponte.sandbox.state import Order
 
 REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
-
-MERCADOLIVRE = {
-    "bad_request": ("bad_request", "bad_request: {detail}"),
-    "not_found": ("not_found", "resource not found: {detail}"),
-    "auth_grant": (
-        "invalid_grant",
-        "Error validating grant. Your authorization code or refresh token may be expired or it was already used",
-    ),
-    "auth_token": ("invalid_token", "invalid access token"),
-    "seller_inactive": ("forbidden", "The caller is not authorized to access this resource. User not active"),
-    "rate_limited": (
-        "local_rate_limited",
-        "Sorry, we couldn't process this request. Please, wait a few minutes and reprocess it",
-    ),
-    "unavailable": ("internal_error", "HttpServerErrorException: {status} {reason}"),
-    "invalid_category": (
-        "item.category_id.invalid",
-        "item.category_id.invalid: category {category} does not exist or is not a leaf",
-    ),
-    "missing_attributes": (
-        "item.attributes.missing_required",
-        "item.attributes.missing_required: The attributes [{attrs}] are required for category {category}",
-    ),
-    "invalid_attribute_value": (
-        "item.attributes.invalid",
-        "item.attributes.invalid: Attribute [{attr}] value '{value}' is not allowed. Allowed values: {allowed}",
-    ),
-    "missing_description": ("item.description.missing", "Sku não integrado pois o mesmo não possui descrição"),
-    "missing_weight": (
-        "item.shipping.dimensions.missing",
-        "item.attributes.missing_required: The attributes [WEIGHT] are required for category {category}",
-    ),
-    "gtin_required": ("item.attributes.missing_required", "The attributes [GTIN] are required for category {category}"),
-    "gtin_invalid": ("item.attributes.gtin.invalid", "item.attributes.invalid: {ean} is not a valid EAN"),
-    "gtin_conflict": ("item.gtin.duplicated", "item.gtin.duplicated: GTIN {ean} is already used by item {other}"),
-    "images_missing": (
-        "item.pictures.missing",
-        "item.pictures.missing: Items in category {category} need at least 1 picture.",
-    ),
-    "images_too_many": ("item.pictures.max", "Items in category {category} cannot exceeds {max} pictures."),
-    "image_bad": (
-        "item.pictures.invalid",
-        "Error downloading the following url: {url}. Error: Unknown / unsupported image type extension.",
-    ),
-    "brand_restricted": (
-        "item.brand.restricted",
-        "item.brand.restricted: The brand {brand} requires authorization to be listed",
-    ),
-    "under_review_notice": (
-        "item.status.under_review",
-        "Item {item_id} [status:under_review] will be active after review",
-    ),
-    "item_not_found": ("item.not_found", "item.not_found: Item with seller_sku {sku} not found"),
-    "price_invalid": (
-        "item.price.invalid",
-        "item.price.invalid: price {price} must be positive and at most the list price",
-    ),
-    "price_range": ("item.price.invalid", "item.price.invalid: price is out of the allowed range for this category"),
-    "price_discount": (
-        "item.price.discount_exceeded",
-        "item.price.invalid: price {price} is a discount above {max_discount}% of the list price {list_price}",
-    ),
-    "price_discount_notice": (
-        "item.price.high_discount",
-        "Price accepted, but a discount above {notice}% may lower exposure",
-    ),
-    "blocked_price": (
-        "item.status.not_modifiable",
-        "Cannot update item {item_id} [status:{status}] price is not modifiable",
-    ),
-    "blocked_stock": (
-        "item.status.not_modifiable",
-        "Cannot update item {item_id} [status:{status}] available quantity is not modifiable",
-    ),
-    "stock_negative": (
-        "item.available_quantity.invalid",
-        "item.available_quantity.invalid: negative quantity {quantity}",
-    ),
-    "stock_zero_notice": ("item.status.paused", "Item {item_id} was paused: available quantity is 0"),
-    "order_not_found": ("order.not_found", "order.not_found: Order {order_id} not found"),
-    "order_cancelled": ("order.cancelled", "order.cancelled: Order {order_id} is cancelled and cannot be updated"),
-    "invoice_invalid": (
-        "shipment.invoice.invalid",
-        "shipment.invoice.invalid: Pedido com chave da nota inválida ({key})",
-    ),
-    "tracking_missing": (
-        "shipment.tracking_number.missing",
-        "shipment.tracking_number.missing: tracking number is required",
-    ),
-    "shipment_items_mismatch": (
-        "shipment.items.invalid",
-        "shipment.items.invalid: quantity of {sku} does not match the order ({detail})",
-    ),
-}
 
 MAGALU = {
     "bad_request": ("requisicao_invalida", "Requisição inválida: {detail}"),
@@ -215,25 +122,6 @@ AMAZON = {
 }
 
 
-def _ml_order(o: Order) -> dict[str, Any]:
-    return {
-        "id": int(o.id),
-        "status": {"new": "paid", "acknowledged": "paid", "cancelled": "cancelled"}.get(o.status, o.status),
-        "date_created": o.created_at,
-        "order_items": [
-            {"item": {"seller_sku": i["sku"]}, "quantity": i["quantity"], "unit_price": i["price"]} for i in o.items
-        ],
-        "total_amount": o.total,
-        "shipping": {"cost": o.shipping_total, "receiver_address": {"zip_code": o.postal_code}},
-        "buyer": {
-            "full_name": o.buyer.get("name"),
-            "doc_number": o.buyer.get("document"),
-            "email": o.buyer.get("email"),
-            "phone": o.buyer.get("phone"),
-        },
-    }
-
-
 def _magalu_order(o: Order) -> dict[str, Any]:
     return {
         "codigo": o.id,
@@ -281,10 +169,6 @@ def _amazon_order(o: Order) -> dict[str, Any]:
     }
 
 
-def _ml_feed(orders: list[dict[str, Any]], cursor: str) -> dict[str, Any]:
-    return {"results": orders, "paging": {"total": len(orders), "next_cursor": cursor}}
-
-
 def _magalu_feed(orders: list[dict[str, Any]], cursor: str) -> dict[str, Any]:
     return {"pedidos": orders, "proximo_cursor": cursor}
 
@@ -326,10 +210,6 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "mercadolivre": Profile(
-        "mercadolivre", "Mercado Livre", "MLB", "MLB", 12, MERCADOLIVRE, _ml_order, _ml_feed,
-        lambda n: str(2_000_000_000 + n),
-    ),
     "magalu": Profile(
         "magalu", "Magalu", "MGLU", "MGLU", 8, MAGALU, _magalu_order, _magalu_feed, lambda n: f"LU-{1_000_000 + n}"
     ),

@@ -28,7 +28,7 @@ from ponte.sandbox.faults import FaultMiddleware
 from ponte.sandbox.profiles import PROFILES
 from ponte.sandbox.state import Config
 
-DEFAULT_PROFILE = "mercadolivre"
+DEFAULT_PROFILE = "magalu"
 
 
 def _profile_routes(sb: Sandbox) -> list[tuple[str, Callable[..., Any], list[str]]]:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, insert, select, update
 
 from ponte.clock import now
-from ponte.connectors.base import Outcome
+from ponte.connectors.base import CallFailed, Outcome
 from ponte.connectors.context import CredentialsMissing, CredentialsRevoked
 from ponte.connectors.registry import InvalidConnectorSettings, get_connector_class, secret_fields
 from ponte.engine.connectors import connector_for
@@ -219,6 +219,8 @@ def check_connection(db: Database, *, box: SecretBox, settings: Settings, affili
         return Outcome.error(f"connector {affiliate.connector} cannot test a connection")
     except (CredentialsMissing, CredentialsRevoked) as exc:
         return not_connected(exc, affiliate)
+    except CallFailed as failed:
+        return failed.outcome
     except Exception as exc:  # a connector bug is the test's answer, not a failed page
         log.warning("testing affiliate %s failed: %r", affiliate.code, exc)
         return Outcome.error(f"the connector failed: {type(exc).__name__}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import Connection, Row, select, update
 
 from ponte.clock import now
@@ -23,6 +23,8 @@ class TrackingInput(BaseModel):
     invoice_key: str = Field(min_length=44, max_length=44)
     carrier: str = Field(min_length=1, max_length=64)
     tracking_number: str = Field(min_length=1, max_length=64)
+    # The NF-e's XML, where the store has it: Mercado Livre takes the invoice as its XML (Mercado Envios).
+    invoice_xml: str | None = Field(default=None, max_length=2_000_000)
 
     @field_validator("invoice_key")
     @classmethod
@@ -30,6 +32,15 @@ class TrackingInput(BaseModel):
         if not nfe_key_is_valid(value):
             raise ValueError("not a valid NF-e access key (44 digits with a correct check digit)")
         return value
+
+    @model_validator(mode="after")
+    def _xml_of_this_key(self) -> TrackingInput:
+        if self.invoice_xml is not None:
+            if "\x00" in self.invoice_xml or not self.invoice_xml.lstrip().startswith("<"):
+                raise ValueError("invoice_xml must be the NF-e's XML document")
+            if self.invoice_key not in self.invoice_xml:
+                raise ValueError("invoice_xml is not the NF-e of invoice_key (its access key is not in it)")
+        return self
 
 
 def receive_order(
