@@ -86,6 +86,8 @@ def error_outcome(result: HttpResult) -> Outcome:
             message = f"{message}: {detail}"
         code = str(body.get("error") or body.get("message") or "") or None
     codes = [str(c.get("code")) for c in errors if c.get("code")] + [str(body.get("error") or "")]
+    if " " not in str(body.get("message") or " "):  # a code in the message's place ("body.invalid_field_types")
+        codes.append(str(body["message"]))
     found = next((r for r in map(reading, codes) if r is not None), None)
     status = result.status or 0
     if status == 429 or (found and found[0] == "rate_limited"):
