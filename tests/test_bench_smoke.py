@@ -65,3 +65,11 @@ def test_it_runs_the_classifier_benchmark() -> None:
 def test_it_runs_the_contract_benchmark() -> None:
     lines = bench_contract.run(quick=True)
     assert lines and all(LINE.match(line) for line in lines), lines
+
+
+def test_the_propagation_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
+    from bench.bench_propagation import propagate_mercadolivre
+
+    with bench_database("sqlite", tmp_path) as settings:
+        line = propagate_mercadolivre(settings, tmp_path, count=60, rate=20.0)
+    assert LINE.match(line), line

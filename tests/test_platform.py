@@ -37,7 +37,9 @@ class Clock:
 
 
 def limits(db: Database, clock: Clock, affiliate_id: int = 1, app: str = "app-1") -> SharedLimits:
-    return SharedLimits(db, RATES, bucket_keys("meli", affiliate_id, app), clock=clock, sleep=clock.sleep)
+    # Exact figures (no margin), so that the test reads the rates it declares.
+    keys = bucket_keys("meli", affiliate_id, app)
+    return SharedLimits(db, RATES, keys, clock=clock, sleep=clock.sleep, margins=(1.0, 1.0))
 
 
 def test_a_burst_passes_then_calls_wait_their_turn_then_go_back_to_the_queue(db: Database) -> None:
@@ -127,3 +129,13 @@ def test_a_notification_repeated_while_it_waits_is_one_and_one_after_it_was_read
     with db.write() as conn:
         assert len(claim_notifications(conn, now=at, lease_seconds=60, limit=10)) == 1
         assert conn.execute(select(func.count()).select_from(notifications)).scalar_one() == 1
+
+
+def test_by_default_ponte_spends_a_little_less_than_the_marketplace_allows(db: Database) -> None:
+    clock = Clock(advance=False)
+    worker = SharedLimits(db, RATES, bucket_keys("meli", 1, "app-1"), clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        worker.acquire("items")
+    assert clock.waited == []
+    worker.acquire("items")  # the declared burst is 4: Ponte keeps a margin for the two clocks' disagreement
+    assert clock.waited and clock.waited[0] > 0

@@ -18,6 +18,12 @@ from ponte.connectors.context import MAX_WAIT, Deferred
 from ponte.store.db import Database
 from ponte.store.ratelimits import bucket_level, pause_bucket, take_tokens
 
+# Ponte's clock and the marketplace's never agree to the millisecond: a request that left on time arrives a little
+# late or early, and a bucket filled to the marketplace's exact figures gets an occasional 429 — which pauses the
+# operation for everyone. So Ponte spends a little less than it is allowed.
+RATE_MARGIN = 0.97
+BURST_MARGIN = 0.9
+
 
 def bucket_keys(kind: str, affiliate_id: int, app_id: str) -> dict[str, str]:
     """The bucket-key prefix of each scope: the seller's own quota, or the application's shared by every store."""
@@ -36,9 +42,11 @@ class SharedLimits:
         max_wait: float = MAX_WAIT,
         clock: Callable[[], datetime] = clock_now,
         sleep: Callable[[float], None] = time.sleep,
+        margins: tuple[float, float] = (RATE_MARGIN, BURST_MARGIN),
     ) -> None:
         self.db = db
         self.rates = rates
+        self.margins = margins
         self.scopes = scopes
         self.max_wait = max_wait
         self.clock = clock
@@ -55,8 +63,8 @@ class SharedLimits:
             taken = take_tokens(
                 conn,
                 key=self.key(operation),
-                rate=limit.rate,
-                burst=limit.burst,
+                rate=limit.rate * self.margins[0],
+                burst=max(1.0, limit.burst * self.margins[1]),
                 cost=cost,
                 now=self.clock(),
                 max_wait=self.max_wait,
@@ -73,11 +81,23 @@ class SharedLimits:
         if limit is None:
             return
         with self.db.write() as conn:
-            pause_bucket(conn, key=self.key(operation), burst=limit.burst, seconds=seconds, now=self.clock())
+            pause_bucket(
+                conn,
+                key=self.key(operation),
+                burst=max(1.0, limit.burst * self.margins[1]),
+                seconds=seconds,
+                now=self.clock(),
+            )
 
     def available(self, operation: str) -> float:
         limit = self.rates.get(operation)
         if limit is None:
             return float("inf")
         with self.db.read() as conn:
-            return bucket_level(conn, key=self.key(operation), rate=limit.rate, burst=limit.burst, now=self.clock())
+            return bucket_level(
+                conn,
+                key=self.key(operation),
+                rate=limit.rate * self.margins[0],
+                burst=max(1.0, limit.burst * self.margins[1]),
+                now=self.clock(),
+            )

@@ -26,7 +26,7 @@ from ponte.domain import Disposition, Status
 
 # A 429 without Retry-After (Mercado Livre documents none) pauses the operation this long: its guidance is
 # exponential backoff with jitter; the engine's retry schedule does the backoff, this only stops the burst.
-DEFAULT_PAUSE = 10.0
+DEFAULT_PAUSE = 2.0
 ANSWER_LIMIT = 2_000_000  # bytes of an answer read (category attributes and order searches run to hundreds of KB)
 
 

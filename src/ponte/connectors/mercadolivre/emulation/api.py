@@ -72,6 +72,7 @@ class MeliHandlers:
             raise Refused(401, "invalid access token", "invalid_token", headers={"WWW-Authenticate": "Bearer"})
         wait = self.state.take(token.client_id)
         if wait is not None:
+            self.state.throttled += 1
             # developers.mercadolivre.com.br/rate-limit-erro-429: no Retry-After is documented; none is sent.
             raise Refused(
                 429,

@@ -109,6 +109,7 @@ class MeliState:
             self.buckets: dict[str, tuple[float, float]] = {}  # client_id → (tokens, at)
             self.counter = 0
             self.refreshes = 0  # refresh-token grants answered, for tests of the locked refresh
+            self.throttled = 0  # requests answered 429
             self.delivered: list[dict[str, Any]] = []  # notifications posted to apps, with the answer's status
 
     def next_number(self) -> int:
