@@ -23,7 +23,7 @@ from ponte.connectors.sandbox import SandboxConnector
 from ponte.connectors.webhook import WebhookConnector, verify
 from ponte.domain import Disposition, Status
 from ponte.sandbox import SandboxServer
-from sandbox_fixtures import SELLER, admin_get, nfe_key, product
+from sandbox_fixtures import SELLER, admin_get, allow_outbound, nfe_key, product
 
 MakeConnector = Callable[..., Connector]
 
@@ -450,6 +450,7 @@ class ReceiverHandler(BaseHTTPRequestHandler):
 def receiver() -> Iterator[Receiver]:
     server = Receiver(("127.0.0.1", 0), ReceiverHandler)
     server.received = []
+    allow_outbound(f"http://127.0.0.1:{server.server_address[1]}")
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server
@@ -492,6 +493,7 @@ def test_a_webhook_4xx_is_an_error_in_the_receivers_words(receiver: Receiver) ->
 def test_a_webhook_5xx_or_an_absent_receiver_is_transient(receiver: Receiver) -> None:
     receiver.answer = (503, {"message": "ERP em manutenção"})
     assert webhook(receiver).send_order({"order_id": "1"}).transient
+    allow_outbound("http://127.0.0.1:9")  # allowed by the operator, and nothing listens there
     gone = build_connector(
         "webhook", {"url": "http://127.0.0.1:9/"}, {"secret": "s"}, affiliate_code="ERP", timeout=1.0
     )

@@ -7,6 +7,7 @@ app's SecretBox like affiliate secrets, and never shown back. Senders are small 
 from __future__ import annotations
 
 import smtplib
+import socket
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, ClassVar
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from ponte.clock import now
+from ponte.connectors import outbound
 from ponte.connectors.http import HttpClient
 from ponte.secrets import SecretBox
 from ponte.services.errors import InputError, NotFound
@@ -45,6 +47,13 @@ class Sender:
         raise NotImplementedError
 
 
+class CheckedSMTP(smtplib.SMTP):
+    """smtplib's client, connecting only to an address the outbound policy allows (connectors/outbound.py)."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return outbound.checked_connection(host, port, timeout)
+
+
 class EmailSender(Sender):
     kind = "email"
 
@@ -56,14 +65,17 @@ class EmailSender(Sender):
         mail["To"] = ", ".join(s.get("to") or [])
         mail.set_content(message.body)
         try:
-            with smtplib.SMTP(s["host"], int(s.get("port") or 25), timeout=self.timeout) as smtp:
+            with CheckedSMTP(s["host"], int(s.get("port") or 25), timeout=self.timeout) as smtp:
                 if s.get("starttls"):
                     smtp.starttls()
                 if s.get("username"):
                     smtp.login(s["username"], self.secrets.get("password") or "")
                 smtp.send_message(mail)
+        except outbound.OutboundRefused as exc:
+            raise DeliveryError(str(exc))
         except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(f"SMTP {s.get('host')}:{s.get('port')}: {exc.__class__.__name__}: {exc}"[:400])
+            # The server's own words are kept short: the host is an address a store gave.
+            raise DeliveryError(f"SMTP {s.get('host')}:{s.get('port')}: {exc.__class__.__name__}: {exc}"[:200])
 
 
 class WebhookSender(Sender):
@@ -74,7 +86,13 @@ class WebhookSender(Sender):
         # httpx would add a trailing slash to a base URL used alone: split it into origin and path.
         parts = urlsplit(url)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        client = HttpClient(f"{parts.scheme}://{parts.netloc}", timeout=self.timeout, body_limit=2048, secrets=[url])
+        client = HttpClient(
+            f"{parts.scheme}://{parts.netloc}",
+            timeout=self.timeout,
+            body_limit=2048,
+            secrets=[url],
+            error_body_limit=200,
+        )
         payload = {
             "text": f"{message.subject}\n{message.body}",
             "blocks": [

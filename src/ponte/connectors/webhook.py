@@ -27,6 +27,8 @@ SIGNATURE_HEADER = "X-Ponte-Signature"
 TIMESTAMP_HEADER = "X-Ponte-Timestamp"
 DELIVERY_HEADER = "X-Ponte-Delivery"
 EVENT_HEADER = "X-Ponte-Event"
+# The receiver is an address a store gave: of an error answer, a line is kept, never a whole page of it.
+ERROR_BODY_LIMIT = 300
 
 
 class WebhookSettings(ConnectorSettings):
@@ -82,6 +84,7 @@ class WebhookConnector(Connector):
             timeout=self.timeout,
             body_limit=self.body_limit,
             secrets=[self._secret, *extra_secrets],
+            error_body_limit=ERROR_BODY_LIMIT,
         )
 
     def deliver(self, event: str, data: Any) -> Outcome:

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Row, and_, or_, select
 
 from ponte.alerts import evaluate_alerts_when_due
 from ponte.clock import now
+from ponte.connectors import outbound
 from ponte.connectors.base import Connector, Outcome
 from ponte.domain import Disposition, Flow, Status, Trigger
 from ponte.engine import payloads
@@ -109,6 +110,7 @@ class Worker:
     def __init__(self, db: Database, settings: Settings, *, owner: str | None = None, box: SecretBox | None = None):
         self.db = db
         self.settings = settings
+        outbound.allow(settings.outbound_allow)  # the operator's exceptions to the outbound address policy
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.box = box or SecretBox.from_environment(settings.secret_key_file)
         self.pauses = Pauses()
