@@ -6,6 +6,7 @@ app's SecretBox like affiliate secrets, and never shown back. Senders are small 
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ from ponte.services.errors import InputError, NotFound
 from ponte.store.tables import alert_channels
 
 KINDS = ("email", "webhook")
+# An address as a header can carry it: no spaces, line breaks, commas or angle brackets (a header smuggled in).
+_ADDRESS = re.compile(r"[^\s@,;<>\"()]{1,64}@[^\s@,;<>\"()]{1,255}")
+_HOST = re.compile(r"[A-Za-z0-9.:\[\]_-]{1,253}")
 LOCALES = ("pt-BR", "en")
 TIMEOUT = 10.0
 
@@ -126,9 +130,18 @@ def _split(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
             to = [t.strip() for t in to.replace(";", ",").split(",") if t.strip()]
         if not values.get("host"):
             raise InputError("the SMTP host is required", field="host")
-        if not to or any("@" not in t for t in to):
-            raise InputError("give at least one e-mail address to send to", field="to")
-        port = int(values.get("port") or 25)
+        if not _HOST.fullmatch(str(values["host"])):
+            raise InputError("the SMTP host must be a host name or an address, without spaces", field="host")
+        if not isinstance(to, list) or not to or not all(isinstance(t, str) and _ADDRESS.fullmatch(t) for t in to):
+            raise InputError("give at least one e-mail address to send to (name@domain, no spaces)", field="to")
+        if values.get("from_addr") and not _ADDRESS.fullmatch(str(values["from_addr"])):
+            raise InputError("the sender must be an e-mail address (name@domain, no spaces)", field="from_addr")
+        if any(c in str(values.get("username") or "") for c in "\r\n\x00"):
+            raise InputError("the SMTP user name cannot hold a line break", field="username")
+        try:
+            port = int(values.get("port") or 25)
+        except (TypeError, ValueError):
+            raise InputError("port must be a whole number between 1 and 65535", field="port")
         if not 1 <= port <= 65535:
             raise InputError("port must be between 1 and 65535", field="port")
         plain = {

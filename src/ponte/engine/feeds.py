@@ -35,18 +35,17 @@ def poll_order_feeds(db: Database, connector_for: Callable[[Row], Connector]) ->
         ).all()
     new = 0
     for row in rows:
-        connector = connector_for(row)
-        if Flow.ORDER.value not in connector.flows:
-            continue
-        try:
+        try:  # one store's broken settings, feed or orders must not stop the other stores' feeds
+            connector = connector_for(row)
+            if Flow.ORDER.value not in connector.flows:
+                continue
             page = connector.fetch_orders(row.cursor)
-        except Exception:  # one marketplace's broken feed must not stop the others
+            if page.outcome is not None and page.outcome.status == Status.ERROR:
+                log.warning("order feed of %s: %s", row.code, page.outcome.message)
+                continue
+            new += _store_orders(db, row, page.orders, page.cursor)
+        except Exception:
             log.warning("reading the order feed of %s failed: %s", row.code, traceback.format_exc())
-            continue
-        if page.outcome is not None and page.outcome.status == Status.ERROR:
-            log.warning("order feed of %s: %s", row.code, page.outcome.message)
-            continue
-        new += _store_orders(db, row, page.orders, page.cursor)
     return new
 
 

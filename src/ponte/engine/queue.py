@@ -205,6 +205,7 @@ def bounded(value: Any, limit: int) -> str | None:
     if value is None:
         return None
     text = value if isinstance(value, str) else orjson.dumps(value, default=str).decode()
+    text = text.replace("\x00", "")  # PostgreSQL keeps no NUL in text; an answer holding one is still recorded
     if len(text) > limit:
         return text[:limit] + f"… [{len(text) - limit} more characters cut]"
     return text

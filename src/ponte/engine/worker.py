@@ -40,6 +40,7 @@ from ponte.settings import Settings
 from ponte.store.counters import fold_status_deltas
 from ponte.store.db import Database
 from ponte.store.partitions import create_month_partitions, prune_attempts
+from ponte.store.sessions import forget_expired
 from ponte.store.tables import affiliates, integrations
 
 log = logging.getLogger("ponte.worker")
@@ -100,6 +101,12 @@ def _unlisted(claim: Claim, affiliate: Row, product_error: str) -> Work:
         code="product_not_listed",
     )
     return Work(claim, affiliate, outcome, now(), 0)
+
+
+def storable(text: str | None, limit: int) -> str | None:
+    """A marketplace's words as a column can hold them: no NUL (PostgreSQL refuses it in text), at most `limit`
+    characters. Whatever one store's marketplace answers, the batch it is recorded with goes in."""
+    return None if text is None else text.replace("\x00", "")[:limit]
 
 
 def system_name(affiliate: Row) -> str:
@@ -268,7 +275,26 @@ class Worker:
         return outcome.category or explanation.category, explanation.disposition
 
     def _record(self, conn: Connection, works: list[Work], rules: dict[int, list[AccountRule]]) -> None:
-        """Record the batch's attempts and the states they lead to, in a few statements for the whole batch."""
+        """Record the batch's attempts and their states; one attempt that cannot be recorded (whatever a store's
+        marketplace answered) is recorded alone as an internal error, and never holds back the others'."""
+        try:
+            with conn.begin_nested():
+                self._record_batch(conn, works, rules)
+            return
+        except Exception:
+            log.exception("recording a batch of %s attempts failed; recording them one by one", len(works))
+        for work in works:
+            try:
+                with conn.begin_nested():
+                    self._record_batch(conn, [work], rules)
+            except Exception as exc:
+                log.exception("recording the attempt of integration %s failed", work.claim.id)
+                failed = Outcome.error(f"Internal error recording the attempt: {type(exc).__name__}", transient=True)
+                with conn.begin_nested():
+                    self._record_batch(conn, [Work(work.claim, work.affiliate, failed, work.started_at, 0)], rules)
+
+    def _record_batch(self, conn: Connection, works: list[Work], rules: dict[int, list[AccountRule]]) -> None:
+        """Record attempts and the states they lead to, in a few statements for the whole batch."""
         if not works:
             return
         results = [self._result(work, rules.get(work.claim.account_id, [])) for work in works]
@@ -316,8 +342,8 @@ class Worker:
             "reason": claim.reason,
             "system": system_name(work.affiliate),
             "status": outcome.status.value,
-            "message": outcome.message[:4000],
-            "code": outcome.code,
+            "message": storable(outcome.message, 4000),
+            "code": storable(outcome.code, 120),
             "category": category,
             "disposition": disposition.value if disposition else None,
             "http_status": outcome.http_status,
@@ -328,17 +354,17 @@ class Worker:
             "status": step.status.value,
             "due_at": step.due_at,
             "retry_count": step.retry_count,
-            "message": outcome.message[:4000],
-            "code": outcome.code,
+            "message": storable(outcome.message, 4000),
+            "code": storable(outcome.code, 120),
             "category": category,
             "disposition": disposition.value if disposition else None,
             "processed_at": now(),
-            "cause": normalise_message(outcome.message)[:200] if category else None,
+            "cause": normalise_message(storable(outcome.message, 4000) or "")[:200] if category else None,
         }
         if step.status == Status.PENDING:
             state["next_trigger"] = Trigger.RETRY.value  # the next attempt is an automatic retry
         if outcome.external_ref:
-            state["external_ref"] = outcome.external_ref
+            state["external_ref"] = storable(outcome.external_ref, 120)
         if work.last_sent is not None and outcome.status != Status.ERROR:
             state["last_sent"] = work.last_sent
         return Result(claim, attempt, state, request=outcome.request, response=outcome.response)
@@ -361,14 +387,32 @@ class Worker:
         return poll_order_feeds(self.db, self._connector)
 
     def maintain(self) -> int:
-        """Hourly housekeeping: make next months' attempt partitions, prune attempts past retention."""
+        """Hourly housekeeping: make next months' attempt partitions, prune attempts past retention, forget
+        expired sessions and login failures. Returns attempts pruned. Each step on its own: one that fails is
+        logged and the others still run."""
         cutoff = now() - timedelta(days=self.settings.attempt_retention_days)
-        with self.db.write() as conn:
-            create_month_partitions(conn)
-        removed = prune_attempts(self.db, older_than=cutoff)
+        self._housekeep("creating partitions", self._make_partitions)
+        removed = self._housekeep("pruning attempts", lambda: prune_attempts(self.db, older_than=cutoff))
         if removed:
             log.info("pruned %s attempts older than %s days", removed, self.settings.attempt_retention_days)
+        self._housekeep("forgetting expired sessions", self._forget_sessions)
         return removed
+
+    @staticmethod
+    def _housekeep(name: str, step: Callable[[], int]) -> int:
+        try:
+            return step()
+        except Exception:
+            log.exception("housekeeping failed (%s); the other steps go on", name)
+            return 0
+
+    def _make_partitions(self) -> int:
+        with self.db.write() as conn:
+            return len(create_month_partitions(conn))
+
+    def _forget_sessions(self) -> int:
+        with self.db.write() as conn:
+            return forget_expired(conn, now=now())
 
     def fold_counters(self) -> int:
         """Fold the status counters' deltas (PostgreSQL), so that tab counts stay a short read."""
