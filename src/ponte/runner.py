@@ -11,6 +11,7 @@ import uvicorn
 from sqlalchemy import func, select
 
 from ponte.app import create_app
+from ponte.cli_common import seal_plain_secrets_of
 from ponte.connectors import outbound
 from ponte.demo import (
     ACCOUNT,
@@ -116,6 +117,7 @@ def serve(
     """Migrate, start the sandbox and the worker, load the demo, and serve the web app until interrupted."""
     db = Database(settings)
     migrate(db)
+    seal_plain_secrets_of(db, settings)
     sandbox = None
     if options.sandbox:
         settings.data_dir.mkdir(parents=True, exist_ok=True)

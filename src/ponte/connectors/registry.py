@@ -58,6 +58,9 @@ def get_connector_class(kind: str) -> type[Connector]:
 def _is_secret(annotation: Any) -> bool:
     if annotation is SecretStr:
         return True
+    # dict[str, SecretStr] (a webhook's extra headers): the whole mapping is sealed
+    if typing.get_origin(annotation) is dict and typing.get_args(annotation)[-1:] == (SecretStr,):
+        return True
     # SecretStr | None, Optional[SecretStr]
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         return any(_is_secret(arg) for arg in typing.get_args(annotation))

@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import Connection, Row, insert, select, update
 
 from ponte.clock import now
 from ponte.connectors.base import Connector
 from ponte.connectors.registry import build_connector, get_connector_class, secret_fields
-from ponte.secrets import SecretBox
+from ponte.secrets import SecretBox, SecretsError
 from ponte.services.audit import record
 from ponte.services.errors import InputError, NotFound
 from ponte.store.tables import affiliates
@@ -40,9 +40,18 @@ def _split_settings(connector: str, values: dict[str, Any], old_secrets: dict[st
         field = ".".join(str(p) for p in first["loc"])
         raise InputError(f"connector setting {field}: {first['msg']}", field=f"settings.{field}")
     dumped = model.model_dump(mode="json")
-    secrets = {n: getattr(model, n).get_secret_value() for n in secret_names if getattr(model, n, None) is not None}
+    secrets = {n: _revealed(getattr(model, n)) for n in secret_names if getattr(model, n, None) not in (None, {})}
     plain = {k: v for k, v in dumped.items() if k not in secret_names}
     return plain, secrets
+
+
+def _revealed(value: Any) -> Any:
+    """A secret setting's value as it is sealed: SecretStr as its text, a mapping of them (headers) as texts."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {key: _revealed(item) for key, item in value.items()}
+    return value
 
 
 def _check_common(code: str, kind: str, action: str, tolerance: float, min_availability: int | None) -> None:
@@ -192,6 +201,28 @@ def public_settings(row: Row) -> dict[str, Any]:
     for name in names:
         shown[name] = "••••••" if row.secrets else ""
     return shown
+
+
+def seal_plain_secrets(conn: Connection, *, box: SecretBox) -> int:
+    """Move secret settings an older Ponte stored in plain text (a webhook's headers) into the sealed secrets.
+    Run after migrating; returns how many affiliates changed. One whose secrets cannot be opened is left alone."""
+    moved = 0
+    for row in conn.execute(
+        select(affiliates.c.id, affiliates.c.connector, affiliates.c.settings, affiliates.c.secrets)
+    ):
+        try:
+            names = secret_fields(get_connector_class(row.connector))
+            sealed = box.open(row.secrets)
+        except (LookupError, SecretsError):
+            continue
+        plain = {name: value for name, value in (row.settings or {}).items() if name in names}
+        if not plain:
+            continue
+        settings = {name: value for name, value in row.settings.items() if name not in names}
+        kept = box.seal({**plain, **sealed})  # a value already sealed is the newer one
+        conn.execute(update(affiliates).where(affiliates.c.id == row.id).values(settings=settings, secrets=kept))
+        moved += 1
+    return moved
 
 
 def marketplace_of(row: Row) -> str:
