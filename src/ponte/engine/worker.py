@@ -196,6 +196,12 @@ class Worker:
                 outcome, last_sent = self._call(claim, affiliate, catalog)
         except payloads.EntityGone as exc:
             outcome = Outcome.error(str(exc), category="state_conflict", disposition=Disposition.TERMINAL)
+        except NotImplementedError:  # queued before its connector's capabilities were checked: never retried
+            outcome = Outcome.error(
+                f"Connector {affiliate.connector} cannot send {claim.flow}: change the affiliate's kind or connector",
+                category="integration_config",
+                disposition=Disposition.FIX,
+            )
         except Exception as exc:  # a connector bug must cost one attempt, not the worker
             log.error(
                 "connector %s failed on %s %s: %s",

@@ -10,6 +10,7 @@ from pydantic import SecretStr, ValidationError
 from sqlalchemy import Connection, Row, insert, select, update
 
 from ponte.clock import now
+from ponte.connectors import capabilities
 from ponte.connectors.base import Connector
 from ponte.connectors.registry import build_connector, get_connector_class, secret_fields
 from ponte.secrets import SecretBox, SecretsError
@@ -54,6 +55,12 @@ def _revealed(value: Any) -> Any:
     return value
 
 
+def _check_capable(connector: str, kind: str) -> None:
+    why = capabilities.problem(connector, kind)
+    if why:
+        raise InputError(why, field="kind")
+
+
 def _check_common(code: str, kind: str, action: str, tolerance: float, min_availability: int | None) -> None:
     if not CODE.match(code):
         raise InputError("code must be 2-16 capital letters, digits, '-' or '_' (like MLB or AMZ-BR)", field="code")
@@ -96,6 +103,7 @@ def create_affiliate(
     if exists:
         raise InputError(f"an affiliate with code {code} already exists", field="code")
     plain, secrets = _split_settings(connector, settings, {})
+    _check_capable(connector, kind)
     when = now()
     stmt = insert(affiliates).values(
         account_id=account_id,
@@ -171,6 +179,8 @@ def update_affiliate(
         float(merged["price_tolerance_pct"]),
         merged["min_availability"],
     )
+    if "kind" in changes:
+        _check_capable(row.connector, merged["kind"])
     values = {k: v for k, v in changes.items() if k != "settings"}
     if "settings" in changes:
         old_secrets = box.open(row.secrets)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import Connection, Row, bindparam, func, select, update
 
 from ponte.clock import now
+from ponte.connectors.capabilities import supports
 from ponte.domain import Flow, Trigger
 from ponte.domain.checks import gtin_is_valid
 from ponte.engine.queue import mark_changed
@@ -100,11 +101,15 @@ def input_error(exc: ValidationError) -> InputError:
     return InputError(f"{field}: {message}" if field else message, field=field)
 
 
-def _marketplace_ids(conn: Connection, account_id: int) -> list[int]:
-    query = select(affiliates.c.id).where(
-        affiliates.c.account_id == account_id, affiliates.c.enabled.is_(True), affiliates.c.kind == "marketplace"
-    )
-    return [r.id for r in conn.execute(query)]
+def _marketplace_ids(conn: Connection, account_id: int) -> dict[str, list[int]]:
+    """The account's enabled marketplaces by the catalog flow their connector can carry (capabilities.py)."""
+    a = affiliates.c
+    query = select(a.id, a.connector).where(a.account_id == account_id, a.enabled.is_(True), a.kind == "marketplace")
+    rows = list(conn.execute(query))
+    return {
+        flow.value: [r.id for r in rows if supports(r.connector, flow.value, "marketplace")]
+        for flow in (Flow.PRODUCT, Flow.PRICE, Flow.INVENTORY)
+    }
 
 
 def _sku_ids(conn: Connection, account_id: int, codes: Iterable[str]) -> dict[str, int]:
@@ -248,7 +253,7 @@ def mark_catalog_changed(
             conn,
             account_id=account_id,
             flow=flow.value,
-            keys=[(a, c) for a in targets for c in flow_codes],
+            keys=[(a, c) for a in targets.get(flow.value, []) for c in flow_codes],
             trigger=Trigger.CHANGE,
             actor=actor,
         )
