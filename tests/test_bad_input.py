@@ -193,3 +193,31 @@ def test_an_escaped_backslash_before_u0000_is_text_not_a_nul(client, world: Worl
         "/api/v1/explain", content=raw, headers={**world.auth("ada"), "Content-Type": "application/json"}
     )
     assert answer.status_code != 400 or "NUL" not in answer.text
+
+
+# -- the importer -----------------------------------------------------------------------------------------
+
+
+def test_an_unclosed_quote_is_one_rejected_line_and_the_next_lines_are_read():
+    from ponte.services.importer import read_records
+
+    records = list(read_records('sku,name\nA-1,"Unclosed\nA-2,Two\nA-3,"Multi\nline"\n', "csv"))
+    assert records[0][0] == 2 and records[0][1].startswith("not valid CSV")
+    assert records[1:] == [(3, {"sku": "A-2", "name": "Two"}), (5, {"sku": "A-3", "name": "Multi\nline"})]
+
+
+def test_deep_json_and_nul_bytes_are_rejected_lines_not_tracebacks():
+    from ponte.services.importer import read_records
+
+    jsonl = "[" * 100_000 + '\n{"sku": "A\\u0000"}\n{"sku": "B-1", "name": "ok"}\n'
+    assert list(read_records(jsonl, "jsonl")) == [
+        (1, "not valid JSON: nested too deeply"),
+        (2, "a NUL character (\\u0000) is not accepted in any field"),
+        (3, {"sku": "B-1", "name": "ok"}),
+    ]
+    csv_text = 'sku,attributes\nA-1,"' + '{""a"":' * 5000 + '"\nA-2,cor=x\x00y\nA-3,cor=azul\n'
+    lines = list(read_records(csv_text, "csv"))
+    assert [n for n, r in lines if isinstance(r, str)] == [2, 3] and lines[-1] == (
+        4,
+        {"sku": "A-3", "attributes": {"cor": "azul"}},
+    )
