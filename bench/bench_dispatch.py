@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from bench.common import Context, bench_line, child_env, free_port, note, stop_process, wait_until
+from bench.common import Context, allow_sandbox, bench_line, child_env, free_port, note, stop_process, wait_until
 from bench.generate import sku_code
 from ponte.connectors.http import HttpClient
 from ponte.connectors.sandbox import product_body
@@ -42,6 +42,7 @@ def start_sandbox(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     process = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=log)
     log.close()
     url = f"http://127.0.0.1:{port}"
+    allow_sandbox(url)
     wait_until(lambda: _up(url), 30, "the sandbox did not start")
     httpx.post(
         f"{url}/{PROFILE}/_admin/sellers", json={"client_id": CLIENT, "client_secret": SECRET}

@@ -19,10 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import text
 
+from ponte.connectors import outbound
 from ponte.settings import Settings, load_settings
 from ponte.store.db import Database
 from ponte.store.migrate import migrate
@@ -207,6 +209,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def allow_sandbox(url: str) -> None:
+    """Let this process and the workers it starts call the bench's own sandbox, as an operator would allow it:
+    its address and port in PONTE_OUTBOUND_ALLOW (children inherit it), given to the outbound policy here."""
+    parts = urlsplit(url)
+    listed = [p for p in os.environ.get("PONTE_OUTBOUND_ALLOW", "").split(",") if p]
+    os.environ["PONTE_OUTBOUND_ALLOW"] = ",".join([*listed, f"{parts.hostname}:{parts.port}"])
+    outbound.allow(load_settings().outbound_allow)
 
 
 def child_env(settings: Settings, **extra: str) -> dict[str, str]:

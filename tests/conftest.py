@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from needs import IN_CI, missing
 from ponte.settings import Settings, load_settings
 from ponte.store.db import Database
 from ponte.store.migrate import migrate
@@ -25,9 +26,13 @@ pytest_plugins = ["sandbox_fixtures", "meli_fixtures", "ponte.contract.testing"]
 PG_URL = os.environ.get("PONTE_TEST_POSTGRES_URL", "")
 PG_SKIP_REASON = "PostgreSQL tests need PONTE_TEST_POSTGRES_URL (bash .ci/run sets it)"
 
+# Without a server the PostgreSQL variants skip, except in CI (CI=true), where `pg_migrated` fails them instead.
 DATABASES = [
     "sqlite",
-    pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)]),
+    pytest.param(
+        "postgres",
+        marks=[pytest.mark.postgres, pytest.mark.skipif(not PG_URL and not IN_CI, reason=PG_SKIP_REASON)],
+    ),
 ]
 
 
@@ -54,6 +59,8 @@ def _pg_url(worker: str) -> str:
 
 @pytest.fixture(scope="session")
 def pg_migrated(worker_id: str) -> Iterator[str]:
+    if not PG_URL:
+        missing(PG_SKIP_REASON)
     schema = _pg_schema(worker_id)
     admin = Database(load_settings("/tmp", PG_URL))
     with admin.write() as conn:

@@ -298,11 +298,21 @@ def integration_id(conn: Connection, store: Store, flow: str, entity: str) -> in
     return int(conn.execute(query).scalar_one())
 
 
+def login_form_token(client: Any) -> str:
+    """The login form's CSRF token, as a browser gets it: by opening the login page (which sets its cookie)."""
+    import re
+
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
+    assert found, "no CSRF token on the login form"
+    return found.group(1)
+
+
 def login(client: Any, email: str, password: str = PASSWORD) -> str:
     """Sign `client` (a Starlette TestClient) in as `email`; returns the session's CSRF token."""
     import re
 
-    answer = client.post("/login", data={"email": email, "password": password, "next": "/connections/order"})
+    data = {"email": email, "password": password, "next": "/connections/order", "csrf": login_form_token(client)}
+    answer = client.post("/login", data=data)
     assert answer.status_code == 200, answer.text[:500]
     found = re.search(r'name="csrf" value="([^"]+)"', answer.text)
     assert found, "no CSRF token on the page after login"

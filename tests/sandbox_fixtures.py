@@ -6,13 +6,16 @@ make_connector) reach every test; modules import only the helpers (product, nfe_
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+from ponte.connectors import outbound
 from ponte.connectors.base import (
     Connector,
     OrderLine,
@@ -26,6 +29,7 @@ from ponte.connectors.context import standalone_context
 from ponte.connectors.registry import build_connector, get_connector_class, validate_settings
 from ponte.sandbox import SandboxServer
 from ponte.sandbox.catalog import nfe_check_digit
+from ponte.settings import load_settings
 
 SELLER = "loja-alice"
 
@@ -34,7 +38,19 @@ SELLER = "loja-alice"
 def sandbox_server_fixture() -> Iterator[SandboxServer]:
     """One sandbox for the session, on a free port of 127.0.0.1, stopped at the end."""
     with SandboxServer(seed=7) as server:
+        allow_outbound(server.url)
         yield server
+
+
+def allow_outbound(url: str) -> None:
+    """Let Ponte call a test's own server on loopback as an operator would: its exact address and port added to
+    PONTE_OUTBOUND_ALLOW, read back through the settings and given to the outbound policy. Nothing else of
+    loopback is allowed, so the policy's refusals stay testable."""
+    parts = urlsplit(url)
+    host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+    listed = [p for p in os.environ.get("PONTE_OUTBOUND_ALLOW", "").split(",") if p]
+    os.environ["PONTE_OUTBOUND_ALLOW"] = ",".join([*listed, f"{host}:{parts.port}"])
+    outbound.allow(load_settings().outbound_allow)
 
 
 @pytest.fixture(name="sandbox")

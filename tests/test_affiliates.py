@@ -88,3 +88,45 @@ def test_a_webhook_header_that_cannot_travel_is_refused_when_saved(db, box, head
             )
         assert conn.execute(select(affiliates)).first() is None
     assert refused.value.field == "settings.headers" and words in str(refused.value)
+
+
+WEBHOOK = {"url": "https://erp.example.com/hook", "secret": "whsec_1", "headers": {"X-Api-Key": "erp-key-123"}}
+
+
+def test_webhook_headers_are_sealed_at_rest_and_shown_only_as_set(db, box):
+    with db.write() as conn:
+        account = get_or_create_account(conn, slug="loja-a")
+        affiliate_id = create_affiliate(
+            conn, box=box, account_id=account, code="ERP", name="ERP", kind="erp", connector="webhook", settings=WEBHOOK
+        )
+        row = get_affiliate(conn, account_id=account, affiliate_id=affiliate_id)
+        raw = conn.exec_driver_sql("SELECT settings, secrets FROM affiliates").one()
+        update_affiliate(  # a change that leaves the headers out keeps them
+            conn, box=box, account_id=account, affiliate_id=affiliate_id, changes={"settings": {"url": WEBHOOK["url"]}}
+        )
+        kept = box.open(get_affiliate(conn, account_id=account, affiliate_id=affiliate_id).secrets)
+    assert "erp-key-123" not in str(raw[0]) and "erp-key-123" not in str(raw[1]) and "X-Api-Key" not in str(raw[0])
+    assert box.open(row.secrets)["headers"] == {"X-Api-Key": "erp-key-123"} and kept["headers"] == WEBHOOK["headers"]
+    assert public_settings(row)["headers"] == "••••••"
+
+
+def test_headers_an_older_ponte_kept_in_plain_text_are_sealed_after_migrating(db, box, settings):
+    from ponte.engine.connectors import connector_for
+    from ponte.services.affiliates import seal_plain_secrets
+
+    with db.write() as conn:
+        account = get_or_create_account(conn, slug="loja-a")
+        affiliate_id = create_affiliate(
+            conn, box=box, account_id=account, code="ERP", name="ERP", kind="erp", connector="webhook", settings=WEBHOOK
+        )
+        conn.execute(  # as an older Ponte stored it
+            affiliates.update().values(settings={"url": WEBHOOK["url"], "headers": WEBHOOK["headers"]})
+        )
+        assert seal_plain_secrets(conn, box=box) == 1
+        assert seal_plain_secrets(conn, box=box) == 0
+        row = get_affiliate(conn, account_id=account, affiliate_id=affiliate_id)
+    assert row.settings == {"url": WEBHOOK["url"]}
+    assert box.open(row.secrets)["headers"] == WEBHOOK["headers"]
+    connector = connector_for(row, db=db, box=box, settings=settings, timeout=1)
+    assert connector.http.redact("key erp-key-123") == "key ***"  # never recorded in an attempt either
+    connector.close()

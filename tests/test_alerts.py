@@ -29,7 +29,7 @@ from ponte.secrets import SecretBox
 from ponte.services.affiliates import create_affiliate
 from ponte.services.catalog import SkuInput, save_sku
 from ponte.store.tables import alert_channels, alert_incidents, alert_messages, attempts, integrations
-from sandbox_fixtures import product
+from sandbox_fixtures import allow_outbound, product
 
 # -- local receivers ----------------------------------------------------------------------------------
 
@@ -60,6 +60,7 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
     inbox, port = Inbox(), _free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
+    allow_outbound(f"smtp://127.0.0.1:{port}")
     yield inbox, port
     controller.stop()
 
@@ -81,6 +82,7 @@ def hook() -> Iterator[tuple[list[dict[str, Any]], str]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    allow_outbound(f"http://127.0.0.1:{server.server_address[1]}")
     yield received, f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/XXXX"
     server.shutdown()
     server.server_close()
@@ -367,13 +369,15 @@ def test_a_channel_that_refuses_is_retried_then_given_up_and_the_history_says_wh
     with db.write() as conn:
         store = build_store(conn, "loja-a", {ALICE: Role.OPERATOR})
         _failures(conn, store.account_id, store.affiliates["MLB"], 25, now())
+        port = _free_port()
+        allow_outbound(f"smtp://127.0.0.1:{port}")  # allowed, and nothing listens there
         create_channel(
             conn,
             box=box,
             account_id=store.account_id,
             kind="email",
             name="Nowhere",
-            values={"host": "127.0.0.1", "port": _free_port(), "to": "ops@loja-a.com.br"},
+            values={"host": "127.0.0.1", "port": port, "to": "ops@loja-a.com.br"},
         )
     for _ in range(4):
         evaluate_alerts(db, settings, box=box)

@@ -25,6 +25,7 @@ from ponte.sandbox import SandboxServer
 from sandbox_fixtures import (
     SELLER,
     admin_get,
+    allow_outbound,
     nfe_key,
     order_send,
     price_send,
@@ -57,7 +58,7 @@ def test_an_unknown_kind_names_the_installed_ones() -> None:
 
 def test_secret_fields_are_the_secretstr_ones() -> None:
     assert secret_fields(SandboxConnector) == {"client_secret"}
-    assert secret_fields(WebhookConnector) == {"secret"}
+    assert secret_fields(WebhookConnector) == {"secret", "headers"}  # headers may carry an API key
 
 
 def test_build_connector_refuses_settings_that_do_not_fit() -> None:
@@ -452,6 +453,7 @@ class ReceiverHandler(BaseHTTPRequestHandler):
 def receiver() -> Iterator[Receiver]:
     server = Receiver(("127.0.0.1", 0), ReceiverHandler)
     server.received = []
+    allow_outbound(f"http://127.0.0.1:{server.server_address[1]}")
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server
@@ -492,6 +494,7 @@ def test_a_webhook_4xx_is_an_error_in_the_receivers_words(receiver: Receiver) ->
 def test_a_webhook_5xx_or_an_absent_receiver_is_transient(receiver: Receiver) -> None:
     receiver.answer = (503, {"message": "ERP em manutenção"})
     assert webhook(receiver).send_order(order_send("1")).transient
+    allow_outbound("http://127.0.0.1:9")  # allowed by the operator, and nothing listens there
     gone = standalone("webhook", {"url": "http://127.0.0.1:9/"}, {"secret": "s"}, code="ERP", timeout=1.0)
     outcome = gone.send_order(order_send("1"))
     assert outcome.transient and "connection failed" in outcome.message

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select, text, update
 
 from factories import add_affiliate
+from needs import missing
 from ponte.auth import get_or_create_account
 from ponte.engine.queue import mark_changed
 from ponte.services import connections
@@ -69,7 +70,7 @@ def test_postgresql_can_answer_word_searches_from_the_trigram_index(db):
     with db.read() as conn:
         available = conn.execute(text("SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_trgm'")).scalar()
     if not available:
-        pytest.skip("this PostgreSQL lacks pg_trgm (contrib): migration 0008 went on without the index")
+        missing("this PostgreSQL lacks pg_trgm (contrib): migration 0008 went on without the index")
     _with_messages(db)
     with db.read() as conn:
         present = conn.execute(

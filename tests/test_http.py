@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from ponte.connectors.http import HttpClient
+from sandbox_fixtures import allow_outbound
 
 
 class Echo(ThreadingHTTPServer):
@@ -116,6 +117,7 @@ def client(echo: Echo) -> Iterator[HttpClient]:
 
 
 def _serving(server: Echo) -> Iterator[Echo]:
+    allow_outbound(server.url)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server
@@ -228,6 +230,7 @@ def test_a_refused_connection_is_an_error_not_an_exception() -> None:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    allow_outbound(f"http://127.0.0.1:{port}")  # allowed, so that the connection is tried (and fails)
     client = HttpClient(f"http://127.0.0.1:{port}", timeout=2)
     try:
         answer = client.request("GET", "/")

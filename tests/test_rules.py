@@ -72,6 +72,9 @@ def test_rules_belong_to_their_account(db):
         ("(unclosed", "out_of_stock", "pattern"),
         (".*", "out_of_stock", "pattern"),
         ("foo", "no_such_category", "category"),
+        (r"(erro)\1", "out_of_stock", "pattern"),  # a back-reference: RE2 cannot run it
+        (r"(?<!nao )aprovado", "out_of_stock", "pattern"),  # look-behind
+        ("a{2000}", "out_of_stock", "pattern"),
     ],
 )
 def test_a_bad_rule_is_refused_with_the_field(db, pattern, category, field):
@@ -124,3 +127,53 @@ def test_reclassifying_takes_the_same_statements_for_ten_errors_as_for_a_hundred
         causes = set(conn.execute(select(integrations.c.cause).where(integrations.c.category == "integration_config")))
     assert few == many
     assert {c for (c,) in causes} == {normalise_message(ODD)}  # both wordings, one cause
+
+
+EXPLOSIVE = "(a+)+$"  # on a backtracking engine, each extra "a" in a message doubles the time to give up
+
+
+def _finishes(work, seconds: float = 30.0):
+    """Runs `work` in a thread and returns its result; fails when it has not finished after `seconds`. Not a
+    speed test: on Python's engine the 60-character message below would take 2^60 steps, about forever, and on
+    RE2 it takes microseconds; the bound only keeps a regression from hanging the suite."""
+    import threading
+
+    done: list = []
+    thread = threading.Thread(target=lambda: done.append(work()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert done, "the pattern is still running: user patterns must not backtrack"
+    return done[0]
+
+
+def test_a_catastrophic_pattern_cannot_freeze_the_worker_or_the_reclassification(db):
+    from ponte.knowledge import AccountRule, classify
+
+    message = "a" * 60 + "!"
+    with db.write() as conn:
+        account = get_or_create_account(conn, slug="loja-a")
+        _error_row(conn, account, message, "unmapped")
+        add_rule(conn, account_id=account, actor="ana", pattern=EXPLOSIVE, category="integration_config")
+        rules = account_rules(conn, account_id=account)
+        # What the worker asks for each failed attempt, with the account's rules.
+        explained = _finishes(
+            lambda: classify(connector="sandbox", flow="product", message=message, account_rules=rules)
+        )
+        assert explained.category != "integration_config"  # "!" ends it: no match, and no freeze
+        assert _finishes(lambda: reclassify_errors(conn, account_id=account)) == 0
+    hit = classify(
+        connector="sandbox",
+        flow="product",
+        message="a" * 60,
+        account_rules=[AccountRule(EXPLOSIVE, "integration_config")],
+    )
+    assert hit.category == "integration_config"
+
+
+def test_a_refused_pattern_says_what_to_change(db):
+    with db.write() as conn:
+        account = get_or_create_account(conn, slug="loja-a")
+        with pytest.raises(InputError, match="back-references"):
+            add_rule(conn, account_id=account, actor="ana", pattern=r"(x)\1", category="out_of_stock")
+        with pytest.raises(InputError, match="look-ahead"):
+            add_rule(conn, account_id=account, actor="ana", pattern=r"x(?!y)", category="out_of_stock")

@@ -71,3 +71,30 @@ def test_the_api_answers_every_generated_request_as_documented(api_world, mode):
         except Exception as exc:  # collect every operation's failure, then report them together
             failures.append(f"{operation.method.upper()} {operation.path}: {exc}")
     assert not failures, "\n\n".join(failures)
+
+
+def test_sequences_of_calls_that_follow_the_apis_links_find_no_server_error(api_world):
+    """The stateful phase: schemathesis chains calls along the links it infers between operations (create an
+    affiliate, then read, change, test and rotate it; create a rule, then change and delete it...), so that what
+    one call leaves behind is what the next is made of. No answer may be a server error or undocumented."""
+    app, token = api_world
+    schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
+    machine = schema.as_state_machine()
+    assert len(machine.bundles) >= 10, "schemathesis found too few links between operations: the phase tests little"
+
+    class Calls(machine):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"Bearer {token}"}}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS, headers=kwargs.get("headers"))
+
+    Calls.run(
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=6,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
+    )

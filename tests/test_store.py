@@ -8,6 +8,7 @@ import pytest
 from alembic import command
 from sqlalchemy import insert, select, text
 
+from needs import missing
 from ponte.settings import load_settings
 from ponte.store.db import Database, _has_input
 from ponte.store.migrate import alembic_config, is_current, migrate
@@ -71,7 +72,7 @@ def test_migrations_accept_indexes_built_by_hand_beforehand(settings, tmp_path):
         admin = Database(load_settings(tmp_path, server))
         with admin.write() as conn:
             if not conn.execute(text("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")).first():
-                pytest.skip("this PostgreSQL lacks pg_trgm (contrib), which the trigram index needs")
+                missing("this PostgreSQL lacks pg_trgm (contrib), which the trigram index needs")
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
             # The lock migration 0008 takes, so that a test database migrating meanwhile does not race this.

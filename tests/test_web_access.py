@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from factories import ALICE, BOB, VICTOR, integration_id, login, two_stores
+from factories import ALICE, BOB, VICTOR, integration_id, login, login_form_token, two_stores
 from ponte.app import create_app
 from ponte.store.tables import audit_log, integrations
 
@@ -35,14 +35,19 @@ def test_it_sends_anonymous_visitors_to_the_login_page(client, stores):
 
 
 def test_it_refuses_a_wrong_password(client, stores):
-    answer = client.post("/login", data={"email": ALICE, "password": "nope-nope"})
+    answer = client.post("/login", data={"email": ALICE, "password": "nope-nope", "csrf": login_form_token(client)})
     assert answer.status_code == 401 and "incorretos" in answer.text
 
 
 def test_it_never_redirects_off_site_after_login(client, stores):
     answer = client.post(
         "/login",
-        data={"email": ALICE, "password": "correct horse battery", "next": "//evil.example/x"},
+        data={
+            "email": ALICE,
+            "password": "correct horse battery",
+            "next": "//evil.example/x",
+            "csrf": login_form_token(client),
+        },
         follow_redirects=False,
     )
     assert answer.headers["location"] == "/overview"

@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from factories import ALICE, BOB, VICTOR, add_integration, login, two_stores
 from ponte.app import create_app
+from ponte.knowledge.text import fold, fold_pattern
+from ponte.knowledge.user_patterns import compile_pattern
 from ponte.store.tables import integrations
 from ponte.web.patterns import suggest_pattern
 
@@ -44,6 +46,7 @@ def test_the_suggested_pattern_matches_the_same_message_with_other_numbers():
     pattern = suggest_pattern(ODD)
     assert re.search(pattern, ODD.replace("7781", "15").replace("12", "3"))
     assert not re.search(pattern, "Outro erro qualquer")
+    assert compile_pattern(fold_pattern(pattern)).search(fold(ODD.replace("7781", "15")))  # and RE2 runs it too
 
 
 def test_an_operator_teaches_a_message_and_the_error_is_reclassified(client, db, stores):

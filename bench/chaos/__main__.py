@@ -15,6 +15,7 @@ from bench.chaos.check import Report
 from bench.chaos.rig import Rig, database
 from bench.chaos.scenarios import FAULTS, run_concurrency, run_dbrestart, run_fault, run_kill
 from bench.chaos.soak import run_soak
+from bench.common import allow_sandbox
 from ponte.sandbox import SandboxServer
 
 SCENARIOS = ("kill", "dbrestart", "faults", "concurrency", "soak")
@@ -53,6 +54,7 @@ def run_one(run: Callable[[Rig], Report], db: str) -> Report:
         database(db, Path(folder)) as settings,
         SandboxServer(seed=7, rate=100_000, burst=100_000) as sandbox,
     ):
+        allow_sandbox(sandbox.url)
         rig = Rig(settings, sandbox, Path(folder))
         try:
             return run(rig)

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ponte import __version__
+from ponte.connectors import outbound
 from ponte.secrets import SecretBox
 from ponte.settings import Settings
 from ponte.store.db import Database
@@ -38,6 +39,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
+    outbound.allow(settings.outbound_allow)  # the operator's exceptions to the outbound address policy
     app.state.settings = settings
     app.state.db = database
     app.state.box = SecretBox.from_environment(settings.secret_key_file)

@@ -61,7 +61,17 @@ def open_db(
     db = Database(settings)
     if migrate_first:
         migrate(db)
+        seal_plain_secrets_of(db, settings)
     return settings, db
+
+
+def seal_plain_secrets_of(db: Database, settings: Settings) -> None:
+    """After migrating: secrets an older Ponte kept in plain text are sealed (services.affiliates)."""
+    from ponte.secrets import SecretBox
+    from ponte.services.affiliates import seal_plain_secrets
+
+    with db.write() as conn:
+        seal_plain_secrets(conn, box=SecretBox.from_environment(settings.secret_key_file))
 
 
 def open_account(data_dir: Path | None, database_url: str | None, account: str | None) -> tuple[Database, int]:

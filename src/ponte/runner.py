@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import uvicorn
 from sqlalchemy import func, select
 
 from ponte.app import create_app
+from ponte.cli_common import seal_plain_secrets_of
+from ponte.connectors import outbound
 from ponte.demo import (
     ACCOUNT,
     PASSWORD,
@@ -67,6 +69,15 @@ def drain(worker: Worker, db: Database, progress: Callable[[int, int], None] | N
                 progress(min(done, total), max(total, done))
 
 
+def allowing(settings: Settings, url: str) -> Settings:
+    """The settings with the outbound policy also allowing `url`'s address and port: the sandbox (and its ERP)
+    that the operator started or named, on loopback, and nothing else of loopback."""
+    extra = tuple(e for e in outbound.endpoints_of(url) if e not in settings.outbound_allow)
+    allowed = replace(settings, outbound_allow=(*settings.outbound_allow, *extra))
+    outbound.allow(allowed.outbound_allow)
+    return allowed
+
+
 def prepare_demo(
     db: Database,
     settings: Settings,
@@ -76,6 +87,7 @@ def prepare_demo(
 ) -> bool:
     """Load the demo store on first start and play its first hours; on later starts point it at the new sandbox.
     Returns True when the demo was loaded now."""
+    settings = allowing(settings, sandbox_url)
     box = SecretBox.from_environment(settings.secret_key_file)
     register_sellers(sandbox_url, ponte_url)
     with db.write() as conn:
@@ -113,11 +125,13 @@ def serve(
     """Migrate, start the sandbox and the worker, load the demo, and serve the web app until interrupted."""
     db = Database(settings)
     migrate(db)
+    seal_plain_secrets_of(db, settings)
     sandbox = None
     if options.sandbox:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         sandbox = SandboxServer(host="127.0.0.1", state_file=settings.data_dir / "sandbox-state.pickle").start()
     if sandbox:
+        settings = allowing(settings, sandbox.url)
         say(
             f"Sandbox marketplace at {sandbox.url} (Mercado Livre emulation at /mercadolivre; test profiles magalu, amazon)"
         )

@@ -31,7 +31,7 @@ class SecretBox:
         if env_key:
             return cls(env_key.encode())
         if not key_file.exists():
-            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             # O_EXCL: two processes starting at once never overwrite each other's key.
             try:
                 fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

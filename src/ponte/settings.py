@@ -5,6 +5,7 @@ Each setting is documented in docs/settings.md; tests/test_docs.py fails when on
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,28 @@ def _url(name: str) -> str | None:
     return raw.rstrip("/")
 
 
+def _endpoints(name: str) -> tuple[tuple[str, int], ...]:
+    """Exact address:port pairs, comma-separated: `127.0.0.1:8765, [::1]:8765, 10.0.0.5:443`. Addresses, not
+    names: a name could resolve elsewhere tomorrow, and an allowance is for one machine the operator knows."""
+    raw = os.environ.get(name) or ""
+    found = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        host, colon, port = part.rpartition(":")
+        try:
+            address = ipaddress.ip_address(host[1:-1] if host.startswith("[") and host.endswith("]") else host)
+            number = int(port) if colon else -1
+        except ValueError:
+            number, address = -1, None
+        if address is None or not 1 <= number <= 65535 or (address.version == 6 and not host.startswith("[")):
+            raise SettingsError(
+                f"{name} must list address:port pairs like 127.0.0.1:8765 or [::1]:8765 (no names), got {part!r}"
+            )
+        found.append((str(address), number))
+    return tuple(found)
+
+
 # Delays before retry 1, 2, 3... of a transient error, in seconds. Modelled on public webhook
 # schedules (Svix): quick first retries, then hours; ten tries as VTEX's connector guide asks.
 DEFAULT_RETRY_SCHEDULE = (5.0, 30.0, 120.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 18000.0, 36000.0)
@@ -94,6 +117,8 @@ class Settings:
     metrics_token: str | None = None  # when set, /metrics wants `Authorization: Bearer <token>`
     timezone: str = "America/Sao_Paulo"  # how dates are shown in pages and exports
     public_url: str | None = None  # where marketplaces reach Ponte: OAuth callbacks and notifications
+    # Internal addresses (loopback, private…) outbound calls may reach anyway: exact (address, port) pairs.
+    outbound_allow: tuple[tuple[str, int], ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -126,4 +151,5 @@ def load_settings(data_dir: str | Path | None = None, database_url: str | None =
         timezone=_timezone("PONTE_TIMEZONE", "America/Sao_Paulo"),
         metrics_token=os.environ.get("PONTE_METRICS_TOKEN") or None,
         public_url=_url("PONTE_PUBLIC_URL"),
+        outbound_allow=_endpoints("PONTE_OUTBOUND_ALLOW"),
     )

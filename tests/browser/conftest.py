@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from needs import missing
 from ponte.app import create_app
 from ponte.settings import Settings, load_settings
 from ponte.store.db import Database
@@ -71,7 +72,7 @@ def server(tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.M
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
+        missing(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -6,7 +6,9 @@ app's SecretBox like affiliate secrets, and never shown back. Senders are small 
 
 from __future__ import annotations
 
+import re
 import smtplib
+import socket
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, ClassVar
@@ -15,12 +17,16 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from ponte.clock import now
+from ponte.connectors import outbound
 from ponte.connectors.http import HttpClient
 from ponte.secrets import SecretBox
 from ponte.services.errors import InputError, NotFound
 from ponte.store.tables import alert_channels
 
 KINDS = ("email", "webhook")
+# An address as a header can carry it: no spaces, line breaks, commas or angle brackets (a header smuggled in).
+_ADDRESS = re.compile(r"[^\s@,;<>\"()]{1,64}@[^\s@,;<>\"()]{1,255}")
+_HOST = re.compile(r"[A-Za-z0-9.:\[\]_-]{1,253}")
 LOCALES = ("pt-BR", "en")
 TIMEOUT = 10.0
 
@@ -45,6 +51,13 @@ class Sender:
         raise NotImplementedError
 
 
+class CheckedSMTP(smtplib.SMTP):
+    """smtplib's client, connecting only to an address the outbound policy allows (connectors/outbound.py)."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return outbound.checked_connection(host, port, timeout)
+
+
 class EmailSender(Sender):
     kind = "email"
 
@@ -56,14 +69,17 @@ class EmailSender(Sender):
         mail["To"] = ", ".join(s.get("to") or [])
         mail.set_content(message.body)
         try:
-            with smtplib.SMTP(s["host"], int(s.get("port") or 25), timeout=self.timeout) as smtp:
+            with CheckedSMTP(s["host"], int(s.get("port") or 25), timeout=self.timeout) as smtp:
                 if s.get("starttls"):
                     smtp.starttls()
                 if s.get("username"):
                     smtp.login(s["username"], self.secrets.get("password") or "")
                 smtp.send_message(mail)
+        except outbound.OutboundRefused as exc:
+            raise DeliveryError(str(exc))
         except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(f"SMTP {s.get('host')}:{s.get('port')}: {exc.__class__.__name__}: {exc}"[:400])
+            # The server's own words are kept short: the host is an address a store gave.
+            raise DeliveryError(f"SMTP {s.get('host')}:{s.get('port')}: {exc.__class__.__name__}: {exc}"[:200])
 
 
 class WebhookSender(Sender):
@@ -74,7 +90,13 @@ class WebhookSender(Sender):
         # httpx would add a trailing slash to a base URL used alone: split it into origin and path.
         parts = urlsplit(url)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        client = HttpClient(f"{parts.scheme}://{parts.netloc}", timeout=self.timeout, body_limit=2048, secrets=[url])
+        client = HttpClient(
+            f"{parts.scheme}://{parts.netloc}",
+            timeout=self.timeout,
+            body_limit=2048,
+            secrets=[url],
+            error_body_limit=200,
+        )
         payload = {
             "text": f"{message.subject}\n{message.body}",
             "blocks": [
@@ -108,9 +130,18 @@ def _split(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
             to = [t.strip() for t in to.replace(";", ",").split(",") if t.strip()]
         if not values.get("host"):
             raise InputError("the SMTP host is required", field="host")
-        if not to or any("@" not in t for t in to):
-            raise InputError("give at least one e-mail address to send to", field="to")
-        port = int(values.get("port") or 25)
+        if not _HOST.fullmatch(str(values["host"])):
+            raise InputError("the SMTP host must be a host name or an address, without spaces", field="host")
+        if not isinstance(to, list) or not to or not all(isinstance(t, str) and _ADDRESS.fullmatch(t) for t in to):
+            raise InputError("give at least one e-mail address to send to (name@domain, no spaces)", field="to")
+        if values.get("from_addr") and not _ADDRESS.fullmatch(str(values["from_addr"])):
+            raise InputError("the sender must be an e-mail address (name@domain, no spaces)", field="from_addr")
+        if any(c in str(values.get("username") or "") for c in "\r\n\x00"):
+            raise InputError("the SMTP user name cannot hold a line break", field="username")
+        try:
+            port = int(values.get("port") or 25)
+        except (TypeError, ValueError):
+            raise InputError("port must be a whole number between 1 and 65535", field="port")
         if not 1 <= port <= 65535:
             raise InputError("port must be between 1 and 65535", field="port")
         plain = {

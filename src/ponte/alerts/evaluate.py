@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, func, literal_column, select, update
+from sqlalchemy import Connection, Row, func, literal_column, or_, select, update
 
 from ponte.alerts import conditions, incidents, rules
 from ponte.alerts.channels import DeliveryError, Message, sender_for
@@ -26,6 +26,9 @@ log = logging.getLogger("ponte.alerts")
 ADVISORY_LOCK = 727276
 MAX_TRIES = 3
 DELIVER_BATCH = 100
+# A message still `sending` this long after it was claimed was held by a process that died: it goes back.
+# Far above a delivery's own bound (the SMTP and HTTP timeouts, 10 s each).
+CLAIM_TIMEOUT = timedelta(minutes=10)
 
 
 def _seed_defaults(conn: Connection) -> None:
@@ -74,21 +77,49 @@ def evaluate_alerts_when_due(
 
 
 def deliver(db: Database, box: SecretBox, *, now: datetime, limit: int = DELIVER_BATCH) -> int:
-    """Send queued messages; a failure is retried on the next steps, up to MAX_TRIES. Returns how many went out."""
+    """Send queued messages; a failure is retried on the next steps, up to MAX_TRIES. Returns how many went out.
+
+    Each message is its own item: whatever one store's channel does (a refused address, a line break in an
+    address, a secret that no longer opens, a bug), that message records why and the loop goes on to the other
+    stores' messages. A message left `sending` by a process that died is given back after CLAIM_TIMEOUT."""
+    rows = _claim(db, now=now, limit=limit)
+    sent = 0
+    for row in rows:
+        status, error = "sent", None
+        try:
+            sender_for(row, box).send(Message(row.subject, row.body))
+            sent += 1
+        except Exception as exc:
+            reason = str(exc) if isinstance(exc, DeliveryError | SecretsError) else f"{type(exc).__name__}: {exc}"
+            status, error = ("failed" if row.tries >= MAX_TRIES else "queued"), reason[:500]
+            log.warning("alert message %s not delivered (try %s): %s", row.id, row.tries, error)
+        with db.write() as conn:
+            values = {"status": status, "error": error, "sent_at": now if status == "sent" else None}
+            conn.execute(update(alert_messages).where(alert_messages.c.id == row.id).values(**values))
+    return sent
+
+
+def _claim(db: Database, *, now: datetime, limit: int) -> list[Row]:
+    """Take up to `limit` queued messages for this process (and give back those a dead process held)."""
     m = alert_messages.c
     with db.write() as conn:
+        conn.execute(
+            update(alert_messages)
+            .where(m.status == "sending", or_(m.claimed_at.is_(None), m.claimed_at < now - CLAIM_TIMEOUT))
+            .values(status="queued")
+        )
         ids = [r.id for r in conn.execute(select(m.id).where(m.status == "queued").order_by(m.id).limit(limit))]
         if not ids:
-            return 0
+            return []
         # RETURNING gives exactly the rows this process flipped: a concurrent deliverer gets the others.
         claimed = conn.execute(
             update(alert_messages)
             .where(m.id.in_(ids), m.status == "queued")
-            .values(status="sending", tries=m.tries + 1)
+            .values(status="sending", tries=m.tries + 1, claimed_at=now)
             .returning(m.id)
         )
         mine = [r.id for r in claimed]
-        rows = list(
+        return list(
             conn.execute(
                 select(alert_messages, alert_channels.c.kind, alert_channels.c.settings, alert_channels.c.secrets)
                 .join(alert_channels, alert_channels.c.id == m.channel_id)
@@ -96,16 +127,3 @@ def deliver(db: Database, box: SecretBox, *, now: datetime, limit: int = DELIVER
                 .order_by(m.id)
             )
         )
-    sent = 0
-    for row in rows:
-        status, error = "sent", None
-        try:
-            sender_for(row, box).send(Message(row.subject, row.body))
-            sent += 1
-        except (DeliveryError, SecretsError) as exc:
-            status, error = ("failed" if row.tries >= MAX_TRIES else "queued"), str(exc)[:500]
-            log.warning("alert message %s not delivered (try %s): %s", row.id, row.tries, error)
-        with db.write() as conn:
-            values = {"status": status, "error": error, "sent_at": now if status == "sent" else None}
-            conn.execute(update(alert_messages).where(m.id == row.id).values(**values))
-    return sent

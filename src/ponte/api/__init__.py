@@ -18,7 +18,7 @@ from ponte.api import (
     rules,
     webhooks,
 )
-from ponte.api.limits import BodyLimitMiddleware
+from ponte.api.limits import BodyLimitMiddleware, RefuseNulMiddleware
 from ponte.api.problems import PROBLEM, install_handlers
 from ponte.api.schemas import PROBLEM_RESPONSES
 
@@ -29,6 +29,7 @@ def install(app: FastAPI) -> None:
     """Mount the API routers, the error handlers and the body size limit on the app."""
     install_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit=app.state.settings.request_limit)
+    app.add_middleware(RefuseNulMiddleware)  # pages and API alike: no field of Ponte holds a NUL
     v1 = APIRouter(prefix=PREFIX, responses=PROBLEM_RESPONSES)
     for module in (affiliates, catalog, orders, integrations, reports, account, alerts, rules):
         v1.include_router(module.router)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import update
 
 from ponte.api.deps import Admin, AppSettings, Box, Db, Operator, Viewer
@@ -49,6 +49,15 @@ class AffiliateChange(Strict):
     min_availability: int | None = Field(default=None, ge=0, le=10_000_000)
     price_tolerance_pct: float | None = Field(default=None, ge=0, le=100)
     price_divergence_action: Literal["approve", "deny", "hold"] | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> AffiliateChange:
+        """Left out, a field keeps its value; given as null, it is an error (only min_availability may be null:
+        it means "always send")."""
+        for name in sorted(self.model_fields_set - {"min_availability"}):
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null: leave it out to keep its value")
+        return self
 
 
 class AffiliateOut(BaseModel):

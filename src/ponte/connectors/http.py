@@ -1,22 +1,26 @@
-"""The one outbound HTTP client of Ponte: fixed timeouts, a user agent, a cap on response size,
-and secrets redacted from whatever is recorded of a request."""
+"""The one outbound HTTP client of Ponte: fixed timeouts, a user agent, a cap on response size, secrets
+redacted from whatever is recorded of a request, and only addresses the outbound policy allows (outbound.py)."""
 
 from __future__ import annotations
 
+import logging
 import re
+import socket
 import ssl
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import orjson
 import pycurl
 
 from ponte import __version__
+from ponte.connectors import outbound
 
+log = logging.getLogger("ponte.http")
 USER_AGENT = f"Ponte/{__version__} (+https://github.com/ponte-hub/ponte)"
 REDACTED = "***"
 SECRET_HEADERS = {"authorization", "x-api-key", "x-ponte-signature", "cookie"}
@@ -43,6 +47,7 @@ class HttpResult:
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None  # parsed JSON, or text when not JSON; capped at the body limit
     error: str | None = None  # timeout, connection refused, dropped, malformed JSON, too large
+    refused: bool = False  # the address is not one Ponte may call (outbound.py): a setting to fix, not a retry
     elapsed_ms: int = 0
     sent: Any = None
 
@@ -92,10 +97,19 @@ class HttpClient:
     """
 
     def __init__(
-        self, base_url: str, *, timeout: float = 10.0, body_limit: int = 16_384, secrets: Iterable[str] = ()
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        body_limit: int = 16_384,
+        secrets: Iterable[str] = (),
+        error_body_limit: int | None = None,
     ) -> None:
+        """`error_body_limit` keeps no more than that many characters of an answer that is not a success: for an
+        address a store gave, whose error pages are nobody's marketplace words (a webhook, an alert channel)."""
         self.base_url = base_url.rstrip("/")
         self.body_limit = body_limit
+        self.error_body_limit = error_body_limit
         self._secrets = [s for s in secrets if s]
         self._timeout_ms, self._connect_ms = int(timeout * 1000), int(min(timeout, 5.0) * 1000)
         self._idle: list[pycurl.Curl] = []  # handles no thread is using, each keeping its connection
@@ -127,10 +141,12 @@ class HttpClient:
         try:
             result.status, answer_headers, raw = self._exchange(method, url, content, sent_headers)
         except TransportError as exc:
-            result.error = str(exc)
+            result.error, result.refused = str(exc), exc.refused
         else:
             result.headers = {k: v for k, v in answer_headers.items() if k not in SECRET_HEADERS}
             result.body = self._decode(raw, answer_headers.get("content-type", ""), result)
+            if self.error_body_limit is not None and not result.ok:
+                result.body = _short(result.body, self.error_body_limit)
         result.elapsed_ms = int((time.perf_counter() - started) * 1000)
         return result
 
@@ -164,9 +180,26 @@ class HttpClient:
                 if colon:
                     answer[name.strip().lower()] = value.strip()
 
+        refused: list[str] = []
+
+        def open_socket(_purpose: int, address: Any) -> socket.socket | int:
+            """libcurl's socket for each address it is about to connect to, after DNS and on every redirect."""
+            try:
+                host, port = str(address.addr[0]), int(address.addr[1])
+                why = outbound.refusal(host, port)
+            except Exception:  # never let an address through because checking it failed
+                log.exception("checking an outbound address of %s failed", _host_of(url))
+                host, why = "?", "unreadable"
+            if why is None:
+                return socket.socket(address.family, address.socktype, address.protocol)
+            log.warning("outbound call to %s refused: %s is a %s address", _host_of(url), host, why)
+            refused.append(host)
+            return pycurl.SOCKET_BAD  # libcurl tries the host's next address, or fails "couldn't connect"
+
         handle = self._take()
         try:
             handle.setopt(pycurl.URL, url)
+            handle.setopt(pycurl.OPENSOCKETFUNCTION, open_socket)
             handle.setopt(pycurl.HTTPHEADER, [*lines, b"Expect:"])  # no 100-continue round trip
             if body is not None:
                 handle.setopt(pycurl.POSTFIELDSIZE, len(body))
@@ -180,6 +213,8 @@ class HttpClient:
             try:
                 handle.perform()
             except pycurl.error as exc:
+                if refused and exc.args[0] == pycurl.E_COULDNT_CONNECT:
+                    raise TransportError(outbound.refused_message(_host_of(url)), refused=True) from None
                 if len(raw) < cap:
                     raise TransportError(_describe(exc)) from None
             return handle.getinfo(pycurl.RESPONSE_CODE), answer, bytes(raw)
@@ -205,6 +240,9 @@ class HttpClient:
         handle.setopt(pycurl.TIMEOUT_MS, self._timeout_ms)  # the whole exchange, not each read
         handle.setopt(pycurl.CONNECTTIMEOUT_MS, self._connect_ms)
         handle.setopt(pycurl.PROXY, "")  # never a proxy from the environment
+        # HTTP(S) only, here and in any redirect a connector follows: never file://, gopher://, dict://...
+        handle.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
+        handle.setopt(pycurl.REDIR_PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
         # Asks for the answer as it is, and decodes it all the same where a server compresses it anyway.
         handle.setopt(pycurl.ACCEPT_ENCODING, "identity")
         if _TRUSTED.cafile:
@@ -248,7 +286,27 @@ class HttpClient:
 
 
 class TransportError(Exception):
-    """No usable answer came back; the text is what the attempt records."""
+    """No usable answer came back; the text is what the attempt records. `refused`: the outbound policy refused
+    every address of the host, and nothing was sent."""
+
+    def __init__(self, text: str, *, refused: bool = False) -> None:
+        super().__init__(text)
+        self.refused = refused
+
+
+def _host_of(url: str) -> str:
+    return urlsplit(url).hostname or "?"
+
+
+def _short(body: Any, limit: int) -> Any:
+    """An error answer kept as a few words on one line: never a whole page of whatever answered."""
+    if body is None:
+        return None
+    text = body if isinstance(body, str) else orjson.dumps(body).decode()
+    if not isinstance(body, str) and len(text) <= limit:
+        return body  # a short JSON answer stays JSON: its message is read as the receiver wrote it
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def header_problem(name: str, value: str) -> str | None:

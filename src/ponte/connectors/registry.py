@@ -59,6 +59,9 @@ def get_connector_class(kind: str) -> type[Connector]:
 def _is_secret(annotation: Any) -> bool:
     if annotation is SecretStr:
         return True
+    # dict[str, SecretStr] (a webhook's extra headers): the whole mapping is sealed
+    if typing.get_origin(annotation) is dict and typing.get_args(annotation)[-1:] == (SecretStr,):
+        return True
     # SecretStr | None, Optional[SecretStr]
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         return any(_is_secret(arg) for arg in typing.get_args(annotation))
@@ -74,8 +77,11 @@ def secret_fields(cls: type[Connector] | type[ConnectorSettings]) -> set[str]:
 def validate_settings(kind: str, settings: dict[str, Any], secrets: dict[str, Any]) -> ConnectorSettings:
     """The connector's Settings model built from plain settings plus decrypted secrets."""
     cls = get_connector_class(kind)
+    # Only the connector's own secrets: others sealed beside them (the marketplace webhook secret) are not its
+    # settings, and its Settings model (extra="forbid") would refuse them, stopping its affiliate's work.
+    own = {name: value for name, value in secrets.items() if name in secret_fields(cls)}
     try:
-        return cls.Settings.model_validate({**settings, **secrets})
+        return cls.Settings.model_validate({**settings, **own})
     except ValidationError as exc:
         errors = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         raise InvalidConnectorSettings(kind, errors)

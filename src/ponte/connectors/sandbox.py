@@ -73,6 +73,8 @@ def body_message(body: Any, status: int | None) -> tuple[str, str | None]:
 def outcome_from_result(result: HttpResult, message: str = "", external_ref: str | None = None) -> Outcome:
     """The Outcome of one exchange: transport trouble, 429 and 5xx are transient; other errors keep their words."""
     record = {"request": result.record_request(), "response": result.record_response(), "http_status": result.status}
+    if result.refused:  # an address Ponte may not call (outbound.py): retrying cannot help, the setting must change
+        return Outcome.error(result.error or "", category="integration_config", disposition=Disposition.FIX, **record)
     if result.error is not None:
         # Timeouts, refused or dropped connections, broken or oversized answers: the marketplace misbehaved.
         return Outcome.error(

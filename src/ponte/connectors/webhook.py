@@ -28,12 +28,15 @@ SIGNATURE_HEADER = "X-Ponte-Signature"
 TIMESTAMP_HEADER = "X-Ponte-Timestamp"
 DELIVERY_HEADER = "X-Ponte-Delivery"
 EVENT_HEADER = "X-Ponte-Event"
+# The receiver is an address a store gave: of an error answer, a line is kept, never a whole page of it.
+ERROR_BODY_LIMIT = 300
 
 
 class WebhookSettings(ConnectorSettings):
     url: str  # where deliveries are POSTed
     secret: SecretStr  # shared with the receiver, keys the HMAC signature
-    headers: dict[str, str] = Field(default_factory=dict)  # extra headers, e.g. a receiver's API key
+    # Extra headers, e.g. a receiver's API key: values that can carry a credential, so sealed and never shown.
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
 
     @field_validator("url")
     @classmethod
@@ -44,10 +47,10 @@ class WebhookSettings(ConnectorSettings):
 
     @field_validator("headers")
     @classmethod
-    def _sendable(cls, value: dict[str, str]) -> dict[str, str]:
+    def _sendable(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
         """Refused when saved, not found out at every delivery: a header that cannot travel is never sent."""
         for name, text in value.items():
-            problem = header_problem(name, text)
+            problem = header_problem(name, text.get_secret_value())
             if problem:
                 raise ValueError(f"the header {name!r} {problem}")
         return value
@@ -79,7 +82,8 @@ class WebhookConnector(Connector):
         assert isinstance(settings, WebhookSettings)
         self.config = settings
         self._secret = settings.secret.get_secret_value()
-        extra_secrets = [v for k, v in settings.headers.items() if k.lower() in ("authorization", "x-api-key")]
+        self._headers = {name: value.get_secret_value() for name, value in settings.headers.items()}
+        extra_secrets = list(self._headers.values())  # any of them may be a key: none is recorded
         # The receiver's URL as given (path and query untouched): the origin is the client's base, the rest its path.
         parts = urlsplit(settings.url)
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -88,6 +92,7 @@ class WebhookConnector(Connector):
             timeout=self.timeout,
             body_limit=self.body_limit,
             secrets=[self._secret, *extra_secrets],
+            error_body_limit=ERROR_BODY_LIMIT,
         )
 
     def deliver(self, event: str, data: Any) -> Outcome:
@@ -97,7 +102,7 @@ class WebhookConnector(Connector):
         envelope = {"event": event, "delivery_id": delivery_id, "timestamp": int(timestamp), "data": data}
         body = orjson.dumps(envelope)
         headers = {
-            **self.config.headers,
+            **self._headers,
             "Content-Type": "application/json",
             SIGNATURE_HEADER: sign(self._secret, body),
             TIMESTAMP_HEADER: timestamp,

@@ -3,6 +3,7 @@ and the rate limits every worker honours."""
 
 from __future__ import annotations
 
+from ponte.connectors import outbound
 from ponte.connectors.base import Connector
 from ponte.connectors.context import ConnectorContext
 from ponte.connectors.registry import get_connector_class, validate_settings
@@ -19,6 +20,7 @@ def connector_for(
 ) -> Connector:
     """The affiliate's connector with its decrypted settings. Raises UnknownConnector or
     InvalidConnectorSettings (the affiliate's settings no longer fit its connector)."""
+    outbound.allow(settings.outbound_allow)  # the operator's exceptions to the outbound policy, in this process too
     cls = get_connector_class(affiliate.connector)
     validated = validate_settings(affiliate.connector, dict(affiliate.settings), box.open(affiliate.secrets))
     scopes = bucket_keys(cls.kind, affiliate.id, cls.app_scope(validated))

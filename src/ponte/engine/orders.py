@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Row, select, update
 
 from ponte.clock import now
 from ponte.connectors.base import Outcome
+from ponte.connectors.capabilities import supports
 from ponte.domain import Disposition, Flow, Status, Trigger
 from ponte.engine.payloads import order_row
 from ponte.engine.queue import mark_catalog_changed, mark_changed
@@ -151,7 +152,7 @@ def place_order(conn: Connection, *, account_id: int, affiliate: Affiliate, exte
 
 def _hand_to_erps(conn: Connection, account_id: int, external_id: str) -> None:
     erps = conn.execute(
-        select(affiliates.c.id).where(
+        select(affiliates.c.id, affiliates.c.connector).where(
             affiliates.c.account_id == account_id, affiliates.c.kind == "erp", affiliates.c.enabled.is_(True)
         )
     ).all()
@@ -159,6 +160,6 @@ def _hand_to_erps(conn: Connection, account_id: int, external_id: str) -> None:
         conn,
         account_id=account_id,
         flow=Flow.ORDER.value,
-        keys=[(r.id, external_id) for r in erps],
+        keys=[(r.id, external_id) for r in erps if supports(r.connector, Flow.ORDER.value, "erp")],
         trigger=Trigger.CHANGE,
     )

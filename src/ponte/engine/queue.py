@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import Connection, Update, bindparam, func, insert, or_, select, text, update
 
 from ponte.clock import now as clock_now
+from ponte.connectors.capabilities import supports
 from ponte.domain import Flow, Status, Trigger
 from ponte.services.audit import record
 from ponte.store.db import insert_many, upsert
@@ -126,11 +127,13 @@ def mark_catalog_changed(
     wanted = {flow: flow_codes for flow, flow_codes in codes.items() if flow_codes}
     if not wanted:
         return
-    query = select(affiliates.c.id).where(
-        affiliates.c.account_id == account_id, affiliates.c.enabled.is_(True), affiliates.c.kind == "marketplace"
-    )
-    targets = [r.id for r in conn.execute(query)]
+    a = affiliates.c
+    query = select(a.id, a.connector).where(a.account_id == account_id, a.enabled.is_(True), a.kind == "marketplace")
+    rows = list(conn.execute(query))
     for flow, flow_codes in wanted.items():
+        # Only the marketplaces whose connector can carry the flow (capabilities.py): nothing is queued for one
+        # that cannot, where it would fail for ever.
+        targets = [r.id for r in rows if supports(r.connector, flow.value, "marketplace")]
         mark_changed(
             conn,
             account_id=account_id,
@@ -279,6 +282,7 @@ def bounded(value: Any, limit: int) -> str | None:
     if value is None:
         return None
     text = value if isinstance(value, str) else orjson.dumps(value, default=str).decode()
+    text = text.replace("\x00", "")  # PostgreSQL keeps no NUL in text; an answer holding one is still recorded
     if len(text) > limit:
         return text[:limit] + f"… [{len(text) - limit} more characters cut]"
     return text

@@ -36,6 +36,12 @@ class Work:
     last_sent: Any = None
 
 
+def storable(text: str | None, limit: int) -> str | None:
+    """A marketplace's words as a column can hold them: no NUL (PostgreSQL refuses it in text), at most `limit`
+    characters. Whatever one store's marketplace answers, the batch it is recorded with goes in."""
+    return None if text is None else text.replace("\x00", "")[:limit]
+
+
 def system_name(affiliate: Affiliate) -> str:
     return f"{affiliate.code} · {affiliate.name}"
 
@@ -87,8 +93,8 @@ def result_for(work: Work, rules: list[AccountRule], settings: Settings) -> Resu
         "reason": claim.reason,
         "system": system_name(work.affiliate),
         "status": outcome.status.value,
-        "message": outcome.message[:4000],
-        "code": outcome.code,
+        "message": storable(outcome.message, 4000),
+        "code": storable(outcome.code, 120),
         "category": category,
         "disposition": disposition.value if disposition else None,
         "http_status": outcome.http_status,
@@ -99,18 +105,18 @@ def result_for(work: Work, rules: list[AccountRule], settings: Settings) -> Resu
         "status": step.status.value,
         "due_at": step.due_at,
         "retry_count": step.retry_count,
-        "message": outcome.message[:4000],
-        "code": outcome.code,
+        "message": storable(outcome.message, 4000),
+        "code": storable(outcome.code, 120),
         "category": category,
         "disposition": disposition.value if disposition else None,
         "processed_at": now(),
-        "cause": normalise_message(outcome.message)[:200] if category else None,
+        "cause": normalise_message(storable(outcome.message, 4000) or "")[:200] if category else None,
     }
     if step.status == Status.PENDING and step.due_at is not None:
         state["next_trigger"] = Trigger.RETRY.value  # the next attempt is an automatic retry
     ref = outcome.external_ref or (outcome.listing.listing_id if outcome.listing else None)
     if ref:
-        state["external_ref"] = ref
+        state["external_ref"] = storable(ref, 120)
     if work.last_sent is not None and outcome.status not in (Status.ERROR, Status.PENDING):
         state["last_sent"] = work.last_sent
     return Result(claim, attempt, state, request=outcome.request, response=outcome.response)

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, and_, or_, select
 
 from ponte.alerts import evaluate_alerts_when_due
 from ponte.clock import now
+from ponte.connectors import outbound
 from ponte.connectors.base import CallFailed, Connector, Outcome
 from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Deferred
 from ponte.domain import Disposition, Flow, Status
@@ -42,6 +43,7 @@ from ponte.store.counters import fold_status_deltas
 from ponte.store.db import Database
 from ponte.store.partitions import create_month_partitions, prune_attempts
 from ponte.store.ratelimits import pause_bucket, paused_keys
+from ponte.store.sessions import forget_expired
 from ponte.store.tables import integrations
 
 log = logging.getLogger("ponte.worker")
@@ -93,6 +95,7 @@ class Worker:
     def __init__(self, db: Database, settings: Settings, *, owner: str | None = None, box: SecretBox | None = None):
         self.db = db
         self.settings = settings
+        outbound.allow(settings.outbound_allow)  # the operator's exceptions to the outbound address policy
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.box = box or SecretBox.from_environment(settings.secret_key_file)
         self._local = threading.local()
@@ -187,6 +190,12 @@ class Worker:
             outcome = not_connected(exc, affiliate)
         except CallFailed as failed:
             outcome = failed.outcome
+        except NotImplementedError:  # queued before its connector's capabilities were checked: never retried
+            outcome = Outcome.error(
+                f"Connector {affiliate.connector} cannot send {claim.flow}: change the affiliate's kind or connector",
+                category="integration_config",
+                disposition=Disposition.FIX,
+            )
         except Exception as exc:  # a connector bug must cost one attempt, not the worker
             log.error(
                 "connector %s failed on %s %s: %s",
@@ -250,9 +259,16 @@ class Worker:
 
     # -- recording ----------------------------------------------------------------------------------
     def _record(self, conn: Connection, works: list[Work], rules: dict[int, list[AccountRule]]) -> None:
-        """Record the attempts and the states they lead to; a 429 from a connector that declares no rates pauses
-        that affiliate for every worker."""
-        for work, kept in zip(works, self.record(conn, works, rules), strict=True):
+        """Record the attempts and the states they lead to; one attempt that cannot be recorded (whatever a store's
+        marketplace answered) is recorded alone as an internal error, and never holds back the others'. A 429 from a
+        connector that declares no rates pauses that affiliate for every worker."""
+        try:
+            with conn.begin_nested():
+                held = self.record(conn, works, rules)
+        except Exception:
+            log.exception("recording a batch of %s attempts failed; recording them one by one", len(works))
+            held = [self._record_alone(conn, work, rules) for work in works]
+        for work, kept in zip(works, held, strict=True):
             if not kept:
                 log.warning(
                     "lease on integration %s was lost; its attempt is recorded, its state left alone", work.claim.id
@@ -266,6 +282,16 @@ class Worker:
 
     def record(self, conn: Connection, works: list[Work], rules: dict[int, list[AccountRule]]) -> list[bool]:
         return record_works(conn, works, owner=self.owner, rules=rules, settings=self.settings)
+
+    def _record_alone(self, conn: Connection, work: Work, rules: dict[int, list[AccountRule]]) -> bool:
+        try:
+            with conn.begin_nested():
+                return self.record(conn, [work], rules)[0]
+        except Exception as exc:
+            log.exception("recording the attempt of integration %s failed", work.claim.id)
+            failed = Outcome.error(f"Internal error recording the attempt: {type(exc).__name__}", transient=True)
+            with conn.begin_nested():
+                return self.record(conn, [Work(work.claim, work.affiliate, failed, work.started_at, 0)], rules)[0]
 
     def _acknowledge(self, placed: list[tuple[Affiliate, str, Outcome]]) -> None:
         """Tell marketplaces which orders were integrated. Best effort: the order is already recorded."""
@@ -293,14 +319,32 @@ class Worker:
         return batches.poll_submissions(self, force=force)
 
     def maintain(self) -> int:
-        """Hourly housekeeping: make next months' attempt partitions, prune attempts past retention."""
+        """Hourly housekeeping: make next months' attempt partitions, prune attempts past retention, forget
+        expired sessions and login failures. Returns attempts pruned. Each step on its own: one that fails is
+        logged and the others still run."""
         cutoff = now() - timedelta(days=self.settings.attempt_retention_days)
-        with self.db.write() as conn:
-            create_month_partitions(conn)
-        removed = prune_attempts(self.db, older_than=cutoff)
+        self._housekeep("creating partitions", self._make_partitions)
+        removed = self._housekeep("pruning attempts", lambda: prune_attempts(self.db, older_than=cutoff))
         if removed:
             log.info("pruned %s attempts older than %s days", removed, self.settings.attempt_retention_days)
+        self._housekeep("forgetting expired sessions", self._forget_sessions)
         return removed
+
+    @staticmethod
+    def _housekeep(name: str, step: Callable[[], int]) -> int:
+        try:
+            return step()
+        except Exception:
+            log.exception("housekeeping failed (%s); the other steps go on", name)
+            return 0
+
+    def _make_partitions(self) -> int:
+        with self.db.write() as conn:
+            return len(create_month_partitions(conn))
+
+    def _forget_sessions(self) -> int:
+        with self.db.write() as conn:
+            return forget_expired(conn, now=now())
 
     def fold_counters(self) -> int:
         """Fold the status counters' deltas (PostgreSQL), so that tab counts stay a short read."""

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ponte.domain import Disposition
-from ponte.knowledge.loader import Knowledge, KnowledgeError, Matcher, Rule, case_flag, load_knowledge
-from ponte.knowledge.text import fold, fold_pattern, required_literals
+from ponte.knowledge.loader import Knowledge, KnowledgeError, Rule, load_knowledge
+from ponte.knowledge.text import fold, fold_pattern
+from ponte.knowledge.user_patterns import PatternError, UserMatcher, compile_pattern, user_matcher
 
 
 @dataclass(frozen=True)
@@ -105,13 +106,9 @@ def _match_account(
     return None
 
 
-@lru_cache(maxsize=4096)
-def _account_matcher(pattern: str) -> Matcher | None:
-    folded = fold_pattern(pattern)
-    try:
-        return Matcher(pattern, re.compile(folded, case_flag(folded)), required_literals(folded))
-    except re.error:
-        return None
+def _account_matcher(pattern: str) -> UserMatcher | None:
+    # On RE2, never Python's backtracking engine: a user's pattern must not freeze the worker (user_patterns.py).
+    return user_matcher(pattern)
 
 
 def validate_account_rule(rule: AccountRule, knowledge: Knowledge | None = None) -> None:
@@ -120,8 +117,8 @@ def validate_account_rule(rule: AccountRule, knowledge: Knowledge | None = None)
     if rule.category not in kb.categories:
         raise KnowledgeError(f"account rule {rule.pattern!r}: unknown category {rule.category!r}")
     try:
-        regex = re.compile(fold_pattern(rule.pattern), re.IGNORECASE)
-    except re.error as error:
+        regex = compile_pattern(fold_pattern(rule.pattern))
+    except PatternError as error:
         raise KnowledgeError(f"account rule {rule.pattern!r}: bad regular expression: {error}")
     if regex.search(""):
         raise KnowledgeError(f"account rule {rule.pattern!r}: matches an empty message, so it would match everything")

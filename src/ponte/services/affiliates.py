@@ -8,16 +8,17 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import Connection, insert, select, update
 
 from ponte.clock import now
+from ponte.connectors import capabilities
 from ponte.connectors.base import CallFailed, Outcome
 from ponte.connectors.context import CredentialsMissing, CredentialsRevoked
 from ponte.connectors.registry import InvalidConnectorSettings, get_connector_class, secret_fields
 from ponte.engine.connectors import connector_for
 from ponte.engine.worker import not_connected
-from ponte.secrets import SecretBox
+from ponte.secrets import SecretBox, SecretsError
 from ponte.services.audit import record
 from ponte.services.errors import InputError, NotFound
 from ponte.settings import Settings
@@ -50,9 +51,24 @@ def _split_settings(connector: str, values: dict[str, Any], old_secrets: dict[st
         field = ".".join(str(p) for p in first["loc"])
         raise InputError(f"connector setting {field}: {first['msg']}", field=f"settings.{field}")
     dumped = model.model_dump(mode="json")
-    secrets = {n: getattr(model, n).get_secret_value() for n in secret_names if getattr(model, n, None) is not None}
+    secrets = {n: _revealed(getattr(model, n)) for n in secret_names if getattr(model, n, None) not in (None, {})}
     plain = {k: v for k, v in dumped.items() if k not in secret_names}
     return plain, secrets
+
+
+def _revealed(value: Any) -> Any:
+    """A secret setting's value as it is sealed: SecretStr as its text, a mapping of them (headers) as texts."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {key: _revealed(item) for key, item in value.items()}
+    return value
+
+
+def _check_capable(connector: str, kind: str) -> None:
+    why = capabilities.problem(connector, kind)
+    if why:
+        raise InputError(why, field="kind")
 
 
 def _check_common(code: str, kind: str, action: str, tolerance: float, min_availability: int | None) -> None:
@@ -97,6 +113,7 @@ def create_affiliate(
     if exists:
         raise InputError(f"an affiliate with code {code} already exists", field="code")
     plain, secrets = _split_settings(connector, settings, {})
+    _check_capable(connector, kind)
     when = now()
     stmt = insert(affiliates).values(
         account_id=account_id,
@@ -168,6 +185,8 @@ def update_affiliate(
         float(merged["price_tolerance_pct"]),
         merged["min_availability"],
     )
+    if "kind" in changes:
+        _check_capable(row.connector, merged["kind"])
     values = {k: v for k, v in changes.items() if k != "settings"}
     if "settings" in changes:
         old_secrets = box.open(row.secrets)
@@ -226,6 +245,28 @@ def check_connection(db: Database, *, box: SecretBox, settings: Settings, affili
         return Outcome.error(f"the connector failed: {type(exc).__name__}")
     finally:
         connector.close()
+
+
+def seal_plain_secrets(conn: Connection, *, box: SecretBox) -> int:
+    """Move secret settings an older Ponte stored in plain text (a webhook's headers) into the sealed secrets.
+    Run after migrating; returns how many affiliates changed. One whose secrets cannot be opened is left alone."""
+    moved = 0
+    for row in conn.execute(
+        select(affiliates.c.id, affiliates.c.connector, affiliates.c.settings, affiliates.c.secrets)
+    ):
+        try:
+            names = secret_fields(get_connector_class(row.connector))
+            sealed = box.open(row.secrets)
+        except (LookupError, SecretsError):
+            continue
+        plain = {name: value for name, value in (row.settings or {}).items() if name in names}
+        if not plain:
+            continue
+        settings = {name: value for name, value in row.settings.items() if name not in names}
+        kept = box.seal({**plain, **sealed})  # a value already sealed is the newer one
+        conn.execute(update(affiliates).where(affiliates.c.id == row.id).values(settings=settings, secrets=kept))
+        moved += 1
+    return moved
 
 
 @dataclass(frozen=True)

@@ -66,50 +66,80 @@ def _csv_value(column: str, value: str) -> Any:
 
 
 def read_records(text: str, fmt: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """(line number, record) pairs; a record that cannot be read at all comes as an error string."""
-    if fmt == "jsonl":
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, f"not valid JSON: {exc.msg} at column {exc.colno}"
-                continue
-            yield number, record if isinstance(record, dict) else "a line must be a JSON object"
-        return
-    # newline="" lets the csv module see line ends itself, so quoted cells may hold line breaks.
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    """(line number, record) pairs; a record that cannot be read at all comes as an error string. A record holding
+    a NUL character is refused: no field of Ponte has a use for one (and PostgreSQL keeps none in text)."""
+    records = _json_lines(text) if fmt == "jsonl" else _csv_records(text)
+    for number, record in records:
+        try:
+            refused = isinstance(record, dict) and _holds_nul(record)
+        except RecursionError:
+            yield number, "nested too deeply"
+            continue
+        yield number, "a NUL character (\\u0000) is not accepted in any field" if refused else record
+
+
+def _json_lines(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, f"not valid JSON: {exc.msg} at column {exc.colno}"
+            continue
+        except RecursionError:
+            yield number, "not valid JSON: nested too deeply"
+            continue
+        yield number, record if isinstance(record, dict) else "a line must be a JSON object"
+
+
+def _csv_records(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """CSV records, numbered by their last physical line (the header is line 1).
+
+    Quoted cells may hold line breaks, so a quote left open would swallow every later line into one cell: the
+    reader is strict, and when a record cannot be read it is reported and reading starts again on the line after
+    the one the bad record began on. A line the csv module refuses (a NUL, an over-long cell) is reported alike.
+    """
+    lines = text.splitlines(keepends=True)
     try:
-        header = reader.fieldnames
+        header = next(csv.reader(lines[:1]), None)
     except csv.Error as exc:
         raise InputError(f"the CSV header line cannot be read: {exc}")
     if not header or "sku" not in header:
         raise InputError("the CSV file needs a header line with at least a 'sku' column")
-    rows = iter(reader)
-    failed_at = -1
-    while True:
+    offset = 1  # lines[offset:] are read next; absolute line numbers start at 1 with the header
+    while offset < len(lines):
+        # newline="" lets the csv module see line ends itself, so quoted cells may hold line breaks.
+        reader = csv.DictReader(io.StringIO("".join(lines[offset:]), newline=""), fieldnames=header, strict=True)
+        done = 0  # physical lines of this reader taken by good records
         try:
-            row = next(rows)
-        except StopIteration:
+            for row in reader:
+                yield offset + reader.line_num, _csv_record(row, header)
+                done = reader.line_num
             return
         except csv.Error as exc:
-            if reader.line_num == failed_at:  # the reader did not move on: nothing more can be read
-                return
-            failed_at = reader.line_num
-            yield reader.line_num, f"not valid CSV: {exc}"
-            continue
-        number = reader.line_num
-        if None in row:
-            yield number, f"line has {len(row) - 1 + len(row[None])} cells, the header has {len(header)}"
-            continue
-        try:
-            yield (
-                number,
-                {k: v for k, v in ((k, _csv_value(k, (v or "").strip())) for k, v in row.items()) if v is not None},
-            )
-        except (ValueError, json.JSONDecodeError) as exc:
-            yield number, f"unreadable cell: {exc}"
+            bad = offset + done + 1
+            yield bad, f"not valid CSV: {exc}"
+            offset = bad
+
+
+def _csv_record(row: dict[str | Any, Any], header: list[str]) -> dict[str, Any] | str:
+    if None in row:
+        return f"line has {len(row) - 1 + len(row[None])} cells, the header has {len(header)}"
+    try:
+        return {k: v for k, v in ((k, _csv_value(k, (v or "").strip())) for k, v in row.items()) if v is not None}
+    except (ValueError, RecursionError) as exc:
+        return f"unreadable cell: {exc}" if isinstance(exc, ValueError) else "unreadable cell: nested too deeply"
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def guess_kind(record: dict[str, Any]) -> str:

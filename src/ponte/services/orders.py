@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import Connection, Row, select, update
 
 from ponte.clock import now
+from ponte.connectors.capabilities import supports
 from ponte.domain import Flow
 from ponte.domain.checks import nfe_key_is_valid
 from ponte.engine.intake import IncomingOrder, receive_orders
@@ -88,9 +89,13 @@ def set_tracking(
         .where(orders.c.id == order.id)
         .values(**tracking.model_dump(), status="invoiced", updated_at=now())
     )
-    mark_changed(
-        conn, account_id=account_id, flow=Flow.TRACKING.value, keys=[(order.affiliate_id, external_id)], actor=actor
-    )
+    source = conn.execute(
+        select(affiliates.c.connector, affiliates.c.kind).where(affiliates.c.id == order.affiliate_id)
+    ).one()
+    if supports(source.connector, Flow.TRACKING.value, source.kind):  # a connector that cannot is never asked
+        mark_changed(
+            conn, account_id=account_id, flow=Flow.TRACKING.value, keys=[(order.affiliate_id, external_id)], actor=actor
+        )
 
 
 def money(value: Any) -> Decimal:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import select
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -10,9 +12,11 @@ from typing import Any
 
 from sqlalchemy import CTE, Connection, Engine, Integer, Table, column, create_engine, event, exc, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 
 from ponte.settings import Settings
 
+log = logging.getLogger("ponte.db")
 SQLITE_CACHE_KIB = 64 * 1024
 SQLITE_CHECKPOINT_PAGES = 10_000
 SQLITE_WAL_LIMIT_BYTES = 64 * 1024 * 1024
@@ -21,7 +25,7 @@ SQLITE_WAL_LIMIT_BYTES = 64 * 1024 * 1024
 def make_engine(settings: Settings, **kwargs: Any) -> Engine:
     """Create the engine for the configured database, making the data folder for SQLite."""
     if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        keep_private(settings.data_dir, make_url(settings.database_url).database)
         engine = create_engine(
             settings.database_url,
             connect_args={"timeout": 30, "check_same_thread": False},
@@ -38,6 +42,26 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
     event.listen(engine, "checkout", _replace_if_closed_by_server)
     event.listen(engine, "checkin", _prepare_again)
     return engine
+
+
+def keep_private(folder: Path, database: str | None) -> None:
+    """The data folder (the database, the secret key, the sandbox's state) readable by its owner only: mode 700,
+    and the SQLite file (and its WAL and shared-memory files, which SQLite makes with the file's mode) 600."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        folder.chmod(0o700)
+    except OSError as exc:  # a folder someone else owns: say so, and go on
+        log.warning("cannot make the data folder %s private: %s", folder, exc.strerror)
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # an empty file is a new SQLite database
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if file.exists():
+                file.chmod(0o600)
+    except OSError as exc:  # a file that cannot be made is SQLite's to report, when it is opened
+        log.warning("cannot make the database file %s private: %s", path, exc.strerror)
 
 
 def _replace_if_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

@@ -90,6 +90,28 @@ users = Table(
     Column("created_at", When, nullable=False),
 )
 
+# A signed-in browser: the cookie holds a random token, the row its SHA-256, so that logout ends it on the server.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", When, nullable=False),
+    Column("expires_at", When, nullable=False),
+    Index("ix_web_sessions_expires", "expires_at"),
+)
+
+# Failed logins by "email:<address>" and "ip:<client address>", shared by every web process (throttling).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("first_at", When, nullable=False),
+    Column("locked_until", When),
+)
+
 api_tokens = Table(
     "api_tokens",
     metadata,
@@ -576,6 +598,7 @@ alert_messages = Table(
     Column("error", String(500)),
     Column("created_at", When, nullable=False),
     Column("sent_at", When),
+    Column("claimed_at", When),  # when a deliverer took it (status sending): given back if it never finished
     Index("ix_alert_messages_status", "status", "id"),
     Index("ix_alert_messages_incident", "incident_id"),
 )

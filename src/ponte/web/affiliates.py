@@ -18,7 +18,7 @@ from ponte.domain import Role
 from ponte.services.errors import InputError
 from ponte.web.connections import redirect_back
 from ponte.web.render import render
-from ponte.web.routing import PageRoute
+from ponte.web.routing import PageRoute, RowId, as_id
 from ponte.web.session import check_csrf, current_principal, require
 
 router = APIRouter(route_class=PageRoute)
@@ -61,7 +61,7 @@ def _settings_from_form(form: FormData, connector: str) -> dict[str, Any]:
         if f.structured:
             try:
                 values[f.name] = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # nested a thousand deep is not JSON anyone means
                 raise InputError(f'{f.name} must be JSON, like {{"X-Api-Key": "…"}}', field=f"settings.{f.name}")
         else:
             values[f.name] = raw
@@ -74,8 +74,8 @@ def _common_from_form(form: FormData) -> dict[str, Any]:
         tolerance = float(str(form.get("price_tolerance_pct") or "0").replace(",", "."))
     except ValueError:
         raise InputError("price_tolerance_pct must be a number", field="price_tolerance_pct")
-    if min_av and not min_av.isdigit():
-        raise InputError("min_availability must be a whole number", field="min_availability")
+    if min_av and not (min_av.isascii() and min_av.isdigit() and len(min_av) <= 8 and int(min_av) <= 10_000_000):
+        raise InputError("min_availability must be a whole number from 0 to 10000000", field="min_availability")
     return {
         "name": str(form.get("name") or ""),
         "kind": str(form.get("kind") or "marketplace"),
@@ -127,7 +127,7 @@ def _connector_name(kind: str, locale: str) -> str:
 @router.get("/affiliates", response_class=HTMLResponse, include_in_schema=False)
 def affiliates_page(request: Request) -> Response:
     edit = request.query_params.get("edit")
-    return _page(request, edit=int(edit) if edit and edit.isdigit() else None)
+    return _page(request, edit=as_id(edit))
 
 
 @router.post("/affiliates", include_in_schema=False, dependencies=[Depends(check_csrf)])
@@ -155,7 +155,7 @@ async def create(request: Request) -> Response:
 
 
 @router.post("/affiliates/{affiliate_id}", include_in_schema=False, dependencies=[Depends(check_csrf)])
-async def update(request: Request, affiliate_id: int) -> Response:
+async def update(request: Request, affiliate_id: RowId) -> Response:
     from ponte.services import affiliates
 
     principal = require(request, Role.ADMIN)
@@ -172,13 +172,13 @@ async def update(request: Request, affiliate_id: int) -> Response:
                 changes=changes,
                 actor=principal.actor,
             )
-    except InputError as exc:
-        return _page(request, status_code=400, error=exc.message, edit=affiliate_id)
+    except (InputError, LookupError) as exc:
+        return _page(request, status_code=400, error=getattr(exc, "message", str(exc)), edit=affiliate_id)
     return redirect_back(request, "/affiliates", "affiliate_saved:1")
 
 
 @router.post("/affiliates/{affiliate_id}/enabled", include_in_schema=False, dependencies=[Depends(check_csrf)])
-async def set_enabled(request: Request, affiliate_id: int) -> Response:
+async def set_enabled(request: Request, affiliate_id: RowId) -> Response:
     from ponte.services import affiliates
 
     principal = require(request, Role.ADMIN)
@@ -197,7 +197,7 @@ async def set_enabled(request: Request, affiliate_id: int) -> Response:
 
 
 @router.post("/affiliates/{affiliate_id}/test", include_in_schema=False, dependencies=[Depends(check_csrf)])
-def test_connection(request: Request, affiliate_id: int) -> Response:
+def test_connection(request: Request, affiliate_id: RowId) -> Response:
     """Ask the connector to check its settings and credentials; the answer is shown, nothing is changed."""
     from ponte.services import affiliates
 
@@ -211,7 +211,7 @@ def test_connection(request: Request, affiliate_id: int) -> Response:
 
 
 @router.post("/affiliates/{affiliate_id}/connect", include_in_schema=False, dependencies=[Depends(check_csrf)])
-def connect(request: Request, affiliate_id: int) -> Response:
+def connect(request: Request, affiliate_id: RowId) -> Response:
     """Send the seller to the marketplace's consent page ("Conectar com o Mercado Livre", "Reconectar")."""
     from ponte.services import affiliates, oauth
 

@@ -20,7 +20,7 @@ from ponte.services.errors import InputError
 from ponte.store.tables import affiliates
 from ponte.web.connections import redirect_back
 from ponte.web.render import render
-from ponte.web.routing import PageRoute
+from ponte.web.routing import PageRoute, RowId, as_id
 from ponte.web.session import check_csrf, current_principal, require
 
 router = APIRouter(route_class=PageRoute)
@@ -91,7 +91,7 @@ async def create_rule(request: Request) -> Response:
                 account_id=principal.account_id,
                 kind=str(form.get("kind") or ""),
                 flow=str(form.get("flow") or "") or None,
-                affiliate_id=int(affiliate) if affiliate.isdigit() else None,
+                affiliate_id=as_id(affiliate),
                 **_numbers(form),
             )
     except InputError as exc:
@@ -100,7 +100,7 @@ async def create_rule(request: Request) -> Response:
 
 
 @router.post("/alerts/rules/{rule_id}", include_in_schema=False, dependencies=[Depends(check_csrf)])
-async def change_rule(request: Request, rule_id: int) -> Response:
+async def change_rule(request: Request, rule_id: RowId) -> Response:
     principal = require(request, Role.ADMIN)
     form = await request.form()
     changes: dict[str, Any] = {"enabled": form.get("enabled") == "1"}
@@ -114,7 +114,7 @@ async def change_rule(request: Request, rule_id: int) -> Response:
 
 
 @router.post("/alerts/rules/{rule_id}/delete", include_in_schema=False, dependencies=[Depends(check_csrf)])
-async def delete_rule(request: Request, rule_id: int) -> Response:
+async def delete_rule(request: Request, rule_id: RowId) -> Response:
     principal = require(request, Role.ADMIN)
     try:
         with request.app.state.db.write() as conn:
@@ -146,7 +146,7 @@ async def create_channel(request: Request) -> Response:
 
 
 @router.post("/alerts/channels/{channel_id}/delete", include_in_schema=False, dependencies=[Depends(check_csrf)])
-async def delete_channel(request: Request, channel_id: int) -> Response:
+async def delete_channel(request: Request, channel_id: RowId) -> Response:
     principal = require(request, Role.ADMIN)
     with request.app.state.db.write() as conn:
         channel_service.delete_channel(conn, account_id=principal.account_id, channel_id=channel_id)

@@ -18,7 +18,7 @@ from ponte.store.filters import IntegrationFilter
 from ponte.store.tables import affiliates
 from ponte.web import explain
 from ponte.web.render import render, stamp_hash, translator, url_with
-from ponte.web.routing import PageRoute
+from ponte.web.routing import PageRoute, RowId, as_id
 from ponte.web.session import FLASH_COOKIE, check_csrf, current_principal, require
 
 router = APIRouter(route_class=PageRoute)
@@ -119,8 +119,9 @@ def connections_live(request: Request, flow: str) -> Response:
     known: dict[int, str] = {}
     for part in (request.query_params.get("s") or "").split(",")[: connections.MAX_LIMIT]:
         ident, _, digest = part.partition(".")
-        if ident.isdigit():
-            known[int(ident)] = digest
+        row_id = as_id(ident)
+        if row_id is not None:
+            known[row_id] = digest
     with request.app.state.db.read() as conn:
         rows = connections.current_rows(conn, account_id=principal.account_id, ids=list(known))
     changed = [r for r in rows if stamp_hash(r.stamp) != known.get(r.id)]
@@ -130,7 +131,7 @@ def connections_live(request: Request, flow: str) -> Response:
 
 
 @router.get("/integrations/{integration_id}", response_class=HTMLResponse, include_in_schema=False)
-def integration_details(request: Request, integration_id: int) -> Response:
+def integration_details(request: Request, integration_id: RowId) -> Response:
     principal = current_principal(request)
     with request.app.state.db.read() as conn:
         detail = connections.get_integration(conn, account_id=principal.account_id, integration_id=integration_id)
@@ -139,7 +140,7 @@ def integration_details(request: Request, integration_id: int) -> Response:
 
 
 @router.post("/integrations/{integration_id}/reprocess", include_in_schema=False, dependencies=[Depends(check_csrf)])
-def reprocess_one(request: Request, integration_id: int) -> Response:
+def reprocess_one(request: Request, integration_id: RowId) -> Response:
     principal = require(request, Role.OPERATOR)
     with request.app.state.db.write() as conn:
         connections.get_integration(
@@ -156,7 +157,7 @@ def reprocess_one(request: Request, integration_id: int) -> Response:
 async def reprocess_selected(request: Request, flow: str) -> Response:
     principal = require(request, Role.OPERATOR)
     form = await request.form()
-    ids = [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()][: connections.MAX_LIMIT]
+    ids = [i for i in map(as_id, form.getlist("ids")) if i is not None][: connections.MAX_LIMIT]
     if not ids:
         return redirect_back(request, f"/connections/{_flow(flow)}", "nothing_selected:0")
     with request.app.state.db.write() as conn:

@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from ponte.auth import authenticate
+from ponte.clock import now
 from ponte.domain import Flow, Role, Status
 from ponte.engine.queue import count_reprocessable, reprocess_integrations
-from ponte.services import connections
+from ponte.services import connections, logins
 from ponte.services.errors import NotFound
+from ponte.services.logins import Throttle
+from ponte.store.tables import users
 from ponte.web import explain
 from ponte.web.connections import affiliate_options, filter_from_query, redirect_back
 from ponte.web.render import render, translator, url_with
 from ponte.web.routing import PageRoute
-from ponte.web.session import SESSION_COOKIE, SESSION_SECONDS, check_csrf, current_principal, new_session, require
+from ponte.web.session import (
+    LOGIN_CSRF_COOKIE,
+    check_csrf,
+    current_principal,
+    end_session,
+    login_csrf,
+    login_csrf_ok,
+    remember_login_csrf,
+    require,
+    start_session,
+)
 
 router = APIRouter(route_class=PageRoute)
 
@@ -36,35 +52,58 @@ def home() -> RedirectResponse:
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
 def login_page(request: Request) -> Response:
-    return render(request, "login.html", next=_safe_next(request.query_params.get("next")), error=None)
+    return _login_form(request, 200, next=_safe_next(request.query_params.get("next")))
+
+
+def _login_form(request: Request, status: int, *, next: str, error: str | None = None, email: str = "") -> Response:
+    token = login_csrf(request)
+    response = render(request, "login.html", status, next=next, error=error, email=email, login_csrf=token)
+    remember_login_csrf(request, response, token)
+    return response
 
 
 @router.post("/login", include_in_schema=False)
 async def login(request: Request) -> Response:
     form = await request.form()
-    email, password = str(form.get("email") or ""), str(form.get("password") or "")
+    email, password = str(form.get("email") or "")[:254], str(form.get("password") or "")[:1024]
     target = _safe_next(str(form.get("next") or ""))
+    if not login_csrf_ok(request, str(form.get("csrf") or "")):
+        return _login_form(request, 403, next=target, error=translator(request)("login.expired"), email=email)
+    # argon2 takes a tenth of a second of CPU: off the event loop, as FastAPI runs plain routes.
+    return await run_in_threadpool(_sign_in, request, email, password, target)
+
+
+def _sign_in(request: Request, email: str, password: str, target: str) -> Response:
+    """Check the throttle and the password; open a session, or answer why not (401, or 429 while locked)."""
+    t = translator(request)
+    throttle = Throttle(email=email, address=request.client.host if request.client else "?")
+    # Reads (and argon2's tenth of a second) outside the write lock; one short write records the outcome.
     with request.app.state.db.read() as conn:
-        principal = authenticate(conn, email=email, password=password)
+        until = logins.locked_until(conn, throttle=throttle, now=now())
+        principal = authenticate(conn, email=email, password=password) if until is None else None
+        user = principal and conn.execute(select(users.c.id).where(users.c.email == principal.actor)).scalar_one()
+    if until is not None:
+        minutes = max(1, math.ceil((until - now()).total_seconds() / 60))
+        answer = _login_form(request, 429, next=target, error=t("login.locked", minutes=minutes), email=email)
+        answer.headers["Retry-After"] = str(int((until - now()).total_seconds()) + 1)
+        return answer
+    with request.app.state.db.write() as conn:
+        if principal is None:
+            logins.record_failure(conn, throttle=throttle, now=now())
+        else:
+            logins.record_success(conn, throttle=throttle)
     if principal is None:
-        t = translator(request)
-        return render(request, "login.html", 401, next=target, error=t("login.failed"), email=email)
+        return _login_form(request, 401, next=target, error=t("login.failed"), email=email)
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        new_session(request, principal.actor),
-        max_age=SESSION_SECONDS,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
+    start_session(request, response, user_id=int(str(user)))
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 
 
 @router.post("/logout", include_in_schema=False, dependencies=[Depends(check_csrf)])
-def logout() -> Response:
+def logout(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE)
+    end_session(request, response)
     return response
 
 

@@ -13,7 +13,7 @@ from ponte.services.errors import InputError, NotFound
 from ponte.web import explain
 from ponte.web.connections import redirect_back
 from ponte.web.render import render, translator
-from ponte.web.routing import PageRoute
+from ponte.web.routing import PageRoute, RowId
 from ponte.web.session import check_csrf, current_principal, require
 
 router = APIRouter(route_class=PageRoute)
@@ -64,7 +64,7 @@ async def add_rule(request: Request) -> Response:
 
 
 @router.post("/rules/{rule_id}/delete", include_in_schema=False, dependencies=[Depends(check_csrf)])
-def delete_rule(request: Request, rule_id: int) -> Response:
+def delete_rule(request: Request, rule_id: RowId) -> Response:
     principal = require(request, Role.OPERATOR)
     try:
         with request.app.state.db.write() as conn:

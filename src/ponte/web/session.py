@@ -1,26 +1,28 @@
-"""Web sessions: a sealed cookie (Fernet, with the app's secret key), CSRF tokens, and the signed-in Principal.
+"""Web sessions: a random token in an HTTP-only cookie, its SHA-256 in the database; CSRF tokens; the Principal.
 
-The cookie holds only the user's e-mail, a CSRF token and an expiry; the user (and so the role) is read
-again on every request, so a changed role or a removed user takes effect at once.
+A session is a row: logging out deletes it, so a copied cookie stops working at once, and the user (and so the
+role) is read with it on every request, so a changed role or a removed user takes effect at once. The login
+form has its own CSRF token (a random cookie the form must repeat), as no session exists yet.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
-import time
+from datetime import timedelta
 from typing import Any
 
-from fastapi import Request
-from sqlalchemy import select
+from fastapi import Request, Response
 
 from ponte.auth import Principal
+from ponte.clock import now
 from ponte.domain import Role
-from ponte.secrets import SecretBox, SecretsError
-from ponte.store.tables import users
+from ponte.store import sessions
 from ponte.web.i18n import DEFAULT_LOCALE, pick_locale
 
 SESSION_COOKIE = "ponte_session"
+LOGIN_CSRF_COOKIE = "ponte_login_csrf"
 LANG_COOKIE = "ponte_lang"
 FLASH_COOKIE = "ponte_flash"
 SESSION_SECONDS = 12 * 3600
@@ -39,28 +41,48 @@ class CsrfFailed(Exception):
     """A POST without the session's CSRF token."""
 
 
-def _box(request: Request) -> SecretBox:
-    box: SecretBox = request.app.state.box
-    return box
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
-def new_session(request: Request, email: str) -> str:
-    """The cookie value for a fresh session of `email`."""
-    payload = {"email": email, "csrf": secrets.token_urlsafe(24), "exp": int(time.time()) + SESSION_SECONDS}
-    return _box(request).seal(payload)
+def start_session(request: Request, response: Response, *, user_id: int) -> None:
+    """Open a session for the user and set its cookie on `response`. A new token each time (no fixation)."""
+    token, when = secrets.token_urlsafe(32), now()
+    with request.app.state.db.write() as conn:
+        sessions.create_session(
+            conn,
+            token_hash=_hash(token),
+            user_id=user_id,
+            csrf=secrets.token_urlsafe(24),
+            now=when,
+            expires_at=when + timedelta(seconds=SESSION_SECONDS),
+        )
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
 
 
-def read_session(request: Request) -> dict[str, Any] | None:
+def end_session(request: Request, response: Response) -> None:
+    """End the session on the server and forget its cookie."""
     token = request.cookies.get(SESSION_COOKIE)
-    if not token:
+    if token:
+        with request.app.state.db.write() as conn:
+            sessions.end_session(conn, token_hash=_hash(token))
+    response.delete_cookie(SESSION_COOKIE)
+
+
+def read_session(request: Request) -> Any:
+    """The session's user and csrf token, or None when there is no live session."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or len(token) > 100:
         return None
-    try:
-        data = _box(request).open(token)
-    except SecretsError:
-        return None
-    if int(data.get("exp", 0)) < time.time():
-        return None
-    return data
+    with request.app.state.db.read() as conn:
+        return sessions.session_user(conn, token_hash=_hash(token), now=now())
 
 
 def current_principal(request: Request) -> Principal:
@@ -68,19 +90,31 @@ def current_principal(request: Request) -> Principal:
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    data = read_session(request)
-    if data is None:
-        raise LoginRequired()
-    with request.app.state.db.read() as conn:
-        row = conn.execute(
-            select(users.c.account_id, users.c.email, users.c.role).where(users.c.email == data["email"])
-        ).first()
+    row = read_session(request)
     if row is None:
         raise LoginRequired()
     principal = Principal(account_id=int(row.account_id), actor=row.email, role=Role(row.role))
     request.state.principal = principal
-    request.state.csrf = data["csrf"]
+    request.state.csrf = row.csrf
     return principal
+
+
+def login_csrf(request: Request) -> str:
+    """The login form's CSRF token: the one its cookie already holds, or a new one (set by `remember_login_csrf`)."""
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+    return token if 20 <= len(token) <= 64 else secrets.token_urlsafe(24)
+
+
+def remember_login_csrf(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
+
+
+def login_csrf_ok(request: Request, given: str) -> bool:
+    """A login POST repeats the token its cookie holds: a form posted from another site has neither."""
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+    return bool(expected) and bool(given) and hmac.compare_digest(given.encode(), expected.encode())
 
 
 def require(request: Request, role: Role) -> Principal:
@@ -99,7 +133,7 @@ async def check_csrf(request: Request) -> None:
         form = await request.form()
         value = form.get("csrf")
         given = value if isinstance(value, str) else None
-    if not given or not hmac.compare_digest(given, expected):
+    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
         raise CsrfFailed()
 
 
