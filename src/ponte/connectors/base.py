@@ -361,6 +361,12 @@ class Connector:
         return cls.kind
 
     @classmethod
+    def consent_origin(cls, settings: Mapping[str, Any]) -> str | None:
+        """The origin (`https://host[:port]`) of the marketplace's consent page for an affiliate with these settings:
+        the Affiliates page lets its form go there (Content Security Policy `form-action`)."""
+        return None
+
+    @classmethod
     def emulation(cls) -> Emulation | None:
         """A new emulation of this marketplace's API for the sandbox (mounted at `/{kind}`), if it has one."""
         return None

@@ -41,6 +41,15 @@ CONTENT_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def policy_with_form_targets(origins: list[str]) -> str:
+    """The pages' policy, letting forms also go to these origins (a marketplace's consent page, where "Conectar"
+    sends the seller)."""
+    extra = " ".join(sorted({o for o in origins if o and all(c not in o for c in " ;,'\"")}))
+    return CONTENT_POLICY.replace("form-action 'self'", f"form-action 'self' {extra}".rstrip())
+
+
 # The API's own docs page loads Swagger UI from its CDN and starts it with an inline script.
 DOCS_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "

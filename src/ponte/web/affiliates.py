@@ -16,6 +16,7 @@ from starlette.datastructures import FormData
 
 from ponte.domain import Role
 from ponte.services.errors import InputError
+from ponte.web import policy_with_form_targets
 from ponte.web.connections import redirect_back
 from ponte.web.render import render
 from ponte.web.routing import PageRoute, RowId, as_id
@@ -93,7 +94,7 @@ def _page(request: Request, *, status_code: int = 200, **extra: Any) -> Response
         rows = affiliates.list_affiliates(conn, account_id=principal.account_id)
         connections = affiliates.connection_states(conn, rows)
     shown = [(row, affiliates.public_settings(row)) for row in rows]
-    return render(
+    response = render(
         request,
         "affiliates.html",
         status_code,
@@ -104,6 +105,19 @@ def _page(request: Request, *, status_code: int = 200, **extra: Any) -> Response
         connector_word=_connector_word,
         **extra,
     )
+    # "Conectar" posts here, and Ponte answers with the marketplace's consent page: the form may go there.
+    origins = [_consent_origin(row) for row in rows if connections[row.id].oauth]
+    response.headers["content-security-policy"] = policy_with_form_targets([o for o in origins if o])
+    return response
+
+
+def _consent_origin(row: Any) -> str | None:
+    from ponte.connectors.registry import get_connector_class
+
+    try:
+        return get_connector_class(row.connector).consent_origin(row.settings)
+    except LookupError:
+        return None
 
 
 def _connector_word(kind: str, locale: str, key: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import orjson
 from pydantic import Field, SecretStr, field_validator
@@ -168,6 +168,11 @@ class MercadoLivreConnector(Connector):
     def app_scope(cls, settings: ConnectorSettings) -> str:
         assert isinstance(settings, MercadoLivreSettings)
         return settings.client_id
+
+    @classmethod
+    def consent_origin(cls, settings: Mapping[str, Any]) -> str | None:
+        parts = urlsplit(str(settings.get("auth_url") or MercadoLivreSettings.model_fields["auth_url"].default))
+        return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
 
     @classmethod
     def emulation(cls) -> Any:
