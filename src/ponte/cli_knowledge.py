@@ -14,7 +14,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ponte.cli_common import AccountOpt, DatabaseUrl, DataDir, clear_errors, console, err, open_db
+from ponte.cli_common import AccountOpt, DatabaseUrl, DataDir, clear_errors, console, err, open_account
+from ponte.knowledge.evaluation import Report
 
 knowledge_app = typer.Typer(help="The error knowledge base: train its model, measure it, export corrections.")
 
@@ -62,7 +63,7 @@ def evaluate_file(path: Path, side: Side, as_json: bool, show_misses: int) -> No
         )
 
 
-def print_report(report, title: str) -> None:  # type: ignore[no-untyped-def]
+def print_report(report: Report, title: str) -> None:
     from ponte.knowledge.evaluation import Tally
 
     def rates(tally: Tally) -> tuple[str, str, str]:
@@ -83,7 +84,7 @@ def print_report(report, title: str) -> None:  # type: ignore[no-untyped-def]
     _print_confusion(report)
 
 
-def _print_confusion(report) -> None:  # type: ignore[no-untyped-def]
+def _print_confusion(report: Report) -> None:
     # Plain text, not a Rich table: 20-odd columns must not be folded to the terminal's width.
     labels = sorted({e for e, _ in report.confusion} | {g for _, g in report.confusion})
     width = max(len(label) for label in labels) + 4
@@ -149,3 +150,32 @@ def cross_validate_command(
         sys.stdout.write(json.dumps(report_json(report), ensure_ascii=False) + "\n")
     else:
         print_report(report, title=f"training side, {folds}-fold by source")
+
+
+@knowledge_app.command("export-corrections")
+def export_corrections_command(
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write to this file instead of standard output", dir_okay=False),
+    ] = None,
+    account: AccountOpt = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Write the categories operators corrected (with account rules) as labelled JSON lines, ids and e-mails masked."""
+    from ponte.services.corrections import export_corrections
+
+    with clear_errors():
+        db, account_id = open_account(data_dir, database_url, account)
+        with db.read() as conn:
+            rows = export_corrections(conn, account_id=account_id)
+    text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            err.print(f"[red]Error:[/red] cannot write {output}: {exc.strerror or exc}", highlight=False)
+            raise typer.Exit(1)
+    err.print(f"{len(rows)} corrections exported.", highlight=False)

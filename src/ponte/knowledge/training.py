@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from ponte.knowledge.evaluation import Labelled, Report, evaluate, knowledge_classifier
+from ponte.knowledge.evaluation import Labelled, Outcome, Report, evaluate, knowledge_classifier
 from ponte.knowledge.features import features
 from ponte.knowledge.loader import Knowledge
 from ponte.knowledge.model import Example, LinearModel, train
@@ -76,10 +76,8 @@ def cross_validate(rows: Sequence[Labelled], kb: Knowledge, *, folds: int = 5) -
     What the thresholds and the vocabulary are tuned on, so that the held-out side stays untouched.
     """
     groups = sorted({row.source_group or f"row:{row.id}" for row in rows})
-    fold_of = {
-        group: int.from_bytes(hashlib.sha256(group.encode()).digest()[:4], "big") % folds for group in groups
-    }
-    outcomes = []
+    fold_of = {group: int.from_bytes(hashlib.sha256(group.encode()).digest()[:4], "big") % folds for group in groups}
+    outcomes: list[Outcome] = []
     for fold in range(folds):
         inside = [r for r in rows if fold_of[r.source_group or f"row:{r.id}"] != fold]
         outside = [r for r in rows if fold_of[r.source_group or f"row:{r.id}"] == fold]
