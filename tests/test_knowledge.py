@@ -495,7 +495,8 @@ def test_an_account_rule_maps_an_unmapped_message_accent_insensitively():
     rule = AccountRule(pattern=r"fila de integração \d+ travada", category="marketplace_unavailable", id="r1")
     before = classify(connector="magalu", flow="price", message="Fila de integracao 42 travada")
     after = classify(connector="magalu", flow="price", message="Fila de integracao 42 travada", account_rules=[rule])
-    assert before.category == "unmapped"
+    # Unknown to every rule: unmapped, or at most the model's guess.
+    assert before.category == "unmapped" or before.rule == "model"
     assert (after.category, after.disposition, after.rule) == (
         "marketplace_unavailable",
         Disposition.TRANSIENT,

@@ -73,7 +73,7 @@ class _Hit:
 # Codes at the start of a message ("item.price.invalid: ...", "5665: ...", "429 QuotaExceeded: ...")
 # or after the word code ("code: 001 / Invalid Email").
 _LEADING_CODES = re.compile(
-    r"^\W{0,3}([a-z][\w-]*(?:\.[\w-]+)+|\d{3,6}|[a-z]{2,6}\d{2,6})(?:\s+([a-z]\w{3,40}))?\s*[:\-/\]]"
+    r"^\W{0,3}([a-z][\w-]*(?:\.[\w-]+)+|\d{3,6}|[a-z]{1,8}[-_]?\d{2,6})(?:\s+([a-z]\w{3,40}))?\s*[:\-/\]]"
 )
 _NAMED_CODE = re.compile(r"\b(?:code|codigo|error_code|errorcode|cause_id|error)\W{1,3}([\w.-]+)")
 _DOTTED_CODE = re.compile(r"\b[a-z_]+(?:\.[a-z_]+){1,4}\b")
@@ -155,6 +155,9 @@ def _model_guess(
     found = features(
         message, marketplace=marketplace, flow=flow, http_status=http_status, code=code, vocabulary=kb.vocabulary
     )
+    weights = kb.model.weights
+    if not any(f in weights for f in found if f[0] in "wv"):
+        return None  # not one word the model has met: pieces of unknown words and the status alone prove nothing
     prediction = kb.model.predict(found)
     if prediction.probability < MODEL_GUESS or prediction.category not in kb.categories:
         return None
@@ -297,6 +300,7 @@ _LABELS = {
         "contact": "Contato",
         "help": "Ajuda",
         "rule": "Regra",
+        "likely": "provável: um palpite pela redação, nenhuma regra confirma",
         Disposition.TRANSIENT: "temporário — o Ponte tenta de novo sozinho",
         Disposition.FIX: "corrigir os dados e reprocessar",
         Disposition.MARKETPLACE: "só o marketplace pode liberar",
@@ -310,6 +314,7 @@ _LABELS = {
         "contact": "Contact",
         "help": "Help",
         "rule": "Rule",
+        "likely": "likely: a guess from the wording, no rule confirms it",
         Disposition.TRANSIENT: "temporary — Ponte retries by itself",
         Disposition.FIX: "fix the data, then reprocess",
         Disposition.MARKETPLACE: "only the marketplace can unblock it",
@@ -323,9 +328,10 @@ def explain_text(explanation: Explanation, locale: str = "pt-BR") -> str:
     """Plain text for terminals: title, category, disposition, fix, contact, help and the matching rule."""
     lang = locale if locale in _LABELS else "en"
     labels = _LABELS[lang]
+    likely = f" ({labels['likely']}, {explanation.confidence:.0%})" if explanation.likely else ""
     lines = [
         explanation.title.get(lang) or explanation.category,
-        f"{labels['category']}: {explanation.category}",
+        f"{labels['category']}: {explanation.category}{likely}",
         f"{labels['disposition']}: {explanation.disposition.value} ({labels[explanation.disposition]})",
         f"{labels['fix']}: {explanation.fix.get(lang, '')}",
     ]
@@ -338,7 +344,8 @@ def explain_text(explanation: Explanation, locale: str = "pt-BR") -> str:
 
 
 def explanation_json(explanation: Explanation) -> dict[str, object]:
-    """The JSON shape the API returns: category, disposition, fix, help (and title, rule, contact)."""
+    """The JSON shape the API returns: category, disposition, fix, help (and title, rule, contact, confidence,
+    likely: true when the category is a low-confidence guess, to be shown as "provável"/"likely")."""
     return {
         "category": explanation.category,
         "disposition": explanation.disposition.value,
@@ -347,4 +354,6 @@ def explanation_json(explanation: Explanation) -> dict[str, object]:
         "title": dict(explanation.title),
         "rule": explanation.rule,
         "contact": dict(explanation.contact),
+        "confidence": explanation.confidence,
+        "likely": explanation.likely,
     }

@@ -70,8 +70,27 @@ def stem(word: str, language: str) -> str:
     if found is None:
         if len(_stems) > 200_000:  # bound the memo against a flood of random tokens
             _stems.clear()
-        found = _stems[key] = _stemmer(language).stemWord(word) if len(word) > 3 else word
+        found = _stems[key] = (
+            _conflate(_stemmer(language).stemWord(_singular(word, language))) if len(word) > 3 else word
+        )
     return found
+
+
+# Portuguese plurals Snowball misses once accents are folded away ("imagens", "configuracoes", "disponiveis").
+_PT_PLURALS = (("coes", "cao"), ("oes", "ao"), ("aes", "ao"), ("ens", "em"), ("eis", "el"), ("ais", "al"))
+
+
+def _singular(word: str, language: str) -> str:
+    if language == "pt" and len(word) > 5:
+        for plural, singular in _PT_PLURALS:
+            if word.endswith(plural):
+                return word[: -len(plural)] + singular
+    return word
+
+
+def _conflate(stemmed: str) -> str:
+    # Stems still differ by a final vowel across genders and languages ("obrigatori"/"obrigator", "imag"/"image").
+    return stemmed.rstrip("aeiou") if len(stemmed) > 4 else stemmed
 
 
 def words(message: str) -> list[str]:

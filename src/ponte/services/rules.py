@@ -169,3 +169,38 @@ def _correction(
         rule_id=int(rule) if rule.isdigit() else None,
         created_by=actor,
     )
+
+
+def is_likely_guess(
+    conn: Connection,
+    *,
+    account_id: int,
+    affiliate_id: int,
+    flow: str,
+    message: str | None,
+    code: str | None,
+    category: str | None,
+    http_status: int | None = None,
+) -> bool:
+    """Whether an error's category is the knowledge base's low-confidence guess (the screens say "provável").
+
+    Read again rather than stored: the same answer for the same message, data and rules, and no column for it
+    in the hottest tables. False when the category came from elsewhere (order validation, a rule, a connector).
+    """
+    if not message or not category:
+        return False
+    query = select(affiliates.c.id, affiliates.c.connector, affiliates.c.settings).where(
+        affiliates.c.account_id == account_id, affiliates.c.id == affiliate_id
+    )
+    affiliate = conn.execute(query).first()
+    if affiliate is None:
+        return False
+    explanation = classify(
+        connector=marketplace_of(affiliate),
+        flow=flow,
+        message=message,
+        code=code,
+        http_status=http_status,
+        account_rules=account_rules(conn, account_id=account_id),
+    )
+    return explanation.likely and explanation.category == category
