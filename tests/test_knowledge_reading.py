@@ -213,7 +213,7 @@ def test_a_model_naming_an_unknown_category_is_refused(tmp_path):
     copy = tmp_path / "knowledge"
     shutil.copytree(DEFAULT_DIR, copy)
     (copy / "model.json").write_bytes(_model("state_conflict", 1.0).to_json().replace(b"state_conflict", b"gone_now"))
-    with pytest.raises(KnowledgeError, match="model.json: categories not in categories.yaml: gone_now"):
+    with pytest.raises(KnowledgeError, match=r"model\.json: categories not in categories\.yaml: gone_now"):
         load_knowledge(copy)
 
 
