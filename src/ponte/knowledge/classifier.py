@@ -105,8 +105,9 @@ def classify(
         if hit:
             return _explain(kb, hit, text)
     text = _LONG_NUMBER.sub("0000000", text)
+    connector = connector.strip().lower() if connector else None
     marketplace = kb.marketplace_for(connector)
-    key = (marketplace, flow, http_status, code, text)
+    key = (connector, flow, http_status, code, text)
     if not _remembered_for or _remembered_for[0] is not kb:
         _remembered.clear()
         _remembered_for[:] = [kb]
@@ -114,7 +115,7 @@ def classify(
     if found is None:
         if len(_remembered) >= _REMEMBER_AT_MOST:
             _remembered.clear()
-        hit = _knowledge_hit(kb, marketplace, flow, text, message, http_status, code)
+        hit = _knowledge_hit(kb, connector, marketplace, flow, text, message, http_status, code)
         found = _remembered[key] = _explain(kb, hit, text)
     return found
 
@@ -127,6 +128,7 @@ def forget_answers() -> None:
 
 def _knowledge_hit(
     kb: Knowledge,
+    connector: str | None,
     marketplace: str | None,
     flow: str | None,
     text: str,
@@ -135,7 +137,7 @@ def _knowledge_hit(
     code: str | None,
 ) -> _Hit:
     codes = _codes(code, text)
-    entry = code_tables.find(kb.codes, marketplace, flow, codes) if codes else None
+    entry = code_tables.find(kb.codes, (connector, marketplace), flow, codes) if codes else None
     if entry is not None:
         return _Hit(entry.category, entry.disposition, entry.source)
     hit = _match_marketplace(kb, marketplace, flow, text, codes) or _match_patterns(kb, text)

@@ -76,13 +76,19 @@ def parse_table(
     data: Any,
     *,
     categories: Iterable[str],
-    resolve: Callable[[str], str],
     error: Callable[[str], Exception],
-) -> tuple[str, dict[str, CodeEntry]]:
-    """Validate one table's YAML; returns (marketplace, code -> entry). `error` builds the exception to raise."""
+) -> tuple[list[str], dict[str, CodeEntry]]:
+    """Validate one table's YAML; returns (its names: marketplace then aliases, code -> entry).
+
+    `error` builds the exception to raise. A table is looked up by the connector's own name first (a Bling
+    table is not Tiny's, though the rules file groups both as "erp"), so tables name their aliases themselves.
+    """
     if not isinstance(data, dict) or not isinstance(data.get("marketplace"), str):
         raise error(f"{path.name}: expected `marketplace: <name>` and `codes: {{code: {{category: ...}}}}`")
-    marketplace = resolve(data["marketplace"].strip().lower())
+    marketplace = data["marketplace"].strip().lower()
+    aliases = data.get("aliases") or []
+    if not isinstance(aliases, list):
+        raise error(f"{path.name}: `aliases` must be a list of names")
     codes = data.get("codes") or {}
     if not isinstance(codes, Mapping):
         raise error(f"{path.name}: `codes` must map each code to {{category: ..., disposition: ...}}")
@@ -97,7 +103,7 @@ def parse_table(
             entry = {"category": entry}
         if not isinstance(entry, Mapping):
             raise error(f"{where}: expected {{category: ..., disposition: ..., flow: ..., note: ...}}")
-        unknown = set(entry) - {"category", "disposition", "flow", "note"}
+        unknown = set(entry) - {"category", "disposition", "flow", "note"}  # note: why, for the next reader
         if unknown:
             raise error(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
         if entry.get("category") not in known:
@@ -116,14 +122,14 @@ def parse_table(
             flow=str(entry["flow"]) if entry.get("flow") else None,
             source=f"code:{marketplace}:{code}",
         )
-    return marketplace, table
+    return [marketplace, *(str(a).strip().lower() for a in aliases)], table
 
 
 def find(
-    tables: Mapping[str, Mapping[str, CodeEntry]], marketplace: str | None, flow: str | None, codes: Iterable[str]
+    tables: Mapping[str, Mapping[str, CodeEntry]], names: Iterable[str | None], flow: str | None, codes: Iterable[str]
 ) -> CodeEntry | None:
-    """The first of `codes` that the marketplace's table (then the table for every marketplace, "*") knows."""
-    for name in (marketplace, "*"):
+    """The first of `codes` that a table of `names` (the connector, its marketplace), then "*", knows."""
+    for name in (*dict.fromkeys(names), "*"):
         table = tables.get(name) if name else None
         if not table:
             continue

@@ -177,7 +177,6 @@ def _load_cached(directory: str) -> Knowledge:
         aliases.update({alias: marketplace for alias in names})
     patterns = _load_patterns(root / "patterns.yaml", categories)
     literal_patterns, trigram_literals, unindexed = _index_trigrams(patterns)
-    resolve = lambda name: aliases.get(name, name)  # noqa: E731
     return Knowledge(
         path=root,
         categories=categories,
@@ -190,23 +189,20 @@ def _load_cached(directory: str) -> Knowledge:
         aliases=aliases,
         http_status=_load_http_status(root / "http_status.yaml", categories),
         articles=_load_articles(root / "articles", categories),
-        codes=_load_code_tables(root / "codes", categories, resolve),
+        codes=_load_code_tables(root / "codes", categories),
         vocabulary=_load_vocabulary(root / "vocabulary.yaml", categories),
         model=_load_model(root / "model.json", categories),
     )
 
 
-def _load_code_tables(
-    directory: Path, categories: dict[str, Category], resolve: Any
-) -> dict[str, dict[str, CodeEntry]]:
+def _load_code_tables(directory: Path, categories: dict[str, Category]) -> dict[str, dict[str, CodeEntry]]:
     """Ponte's tables (codes/*.yaml), then the connectors' (entry points, register_code_table): theirs win."""
     own = sorted(directory.glob("*.yaml")) if directory.is_dir() else []
     tables: dict[str, dict[str, CodeEntry]] = {}
     for path in [*own, *code_tables.connector_tables()]:
-        marketplace, table = code_tables.parse_table(
-            path, _read_yaml(path), categories=categories, resolve=resolve, error=KnowledgeError
-        )
-        tables.setdefault(marketplace, {}).update(table)
+        names, table = code_tables.parse_table(path, _read_yaml(path), categories=categories, error=KnowledgeError)
+        for name in names:
+            tables.setdefault(name, {}).update(table)
     return tables
 
 
