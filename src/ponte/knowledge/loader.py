@@ -121,7 +121,10 @@ class Knowledge:
         """
         found = set(self.unindexed)
         literal_patterns = self.literal_patterns
-        for gram in self.trigram_keys.intersection([folded[i : i + 3] for i in range(len(folded) - 2)]):
+        count = len(folded) - 2
+        slices = _TRIGRAM_SLICES if count <= len(_TRIGRAM_SLICES) else _trigram_slices(count)
+        # map() over ready-made slices is a third cheaper than a comprehension of folded[i : i + 3].
+        for gram in self.trigram_keys.intersection(map(folded.__getitem__, slices[: max(count, 0)])):
             for literal in self.trigram_literals[gram]:
                 if literal in folded:
                     found |= literal_patterns[literal]
@@ -132,6 +135,13 @@ class Knowledge:
             return None
         name = connector.strip().lower()
         return self.aliases.get(name, name)
+
+
+def _trigram_slices(count: int) -> list[slice]:
+    return [slice(i, i + 3) for i in range(count)]
+
+
+_TRIGRAM_SLICES = _trigram_slices(4000)
 
 
 def load_knowledge(path: str | Path | None = None) -> Knowledge:
