@@ -222,3 +222,29 @@ def test_the_shipped_model_loads_and_reads_a_message_no_rule_knows():
     assert kb.model is not None and len(kb.model.classes) >= 20
     found = classify(connector=None, flow="product", message="Sem existência no armazém para este item", knowledge=kb)
     assert found.category == "out_of_stock"
+
+
+# -- the worker and guesses -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("transient", "expected"), [(True, ("marketplace_unavailable", "transient")), (False, ("state_conflict", "fix"))]
+)
+def test_a_transient_failure_the_model_only_guesses_at_is_still_retried(
+    settings, db, tmp_path, monkeypatch, transient, expected
+):
+    from types import SimpleNamespace
+
+    from factories import knowledge_unsure_of
+    from ponte.clock import now
+    from ponte.connectors.base import Outcome
+    from ponte.engine.worker import Work, Worker
+    from ponte.secrets import SecretBox
+
+    worker = Worker(db, settings, owner="w-guess", box=SecretBox.from_environment(tmp_path / "secret.key"))
+    affiliate = SimpleNamespace(connector="sandbox", settings={}, code="MLB", id=1)
+    claim = SimpleNamespace(flow="order", account_id=1)
+    outcome = Outcome.error("zorblax: the line dropped", transient=transient)
+    with knowledge_unsure_of("zorblax", "state_conflict", tmp_path, monkeypatch):
+        category, disposition = worker._explain(Work(claim, affiliate, outcome, now(), 5), [])  # type: ignore[arg-type]
+    assert (category, disposition.value) == expected
