@@ -34,6 +34,13 @@ def test_a_documented_code_decides_whatever_the_wording(tmp_path):
     )
 
 
+def test_a_family_code_lets_the_message_say_which_attribute():
+    # "A required attribute is missing" is a family: the attribute named decides when it is an identifier.
+    gtin = classify(connector="amazon", flow="product", message="8058: The attributes [GTIN] are required")
+    brand = classify(connector="amazon", flow="product", message="8058: zzz qqq")
+    assert (gtin.category, brand.category, brand.rule) == ("invalid_gtin", "missing_attribute", "code:amazon:8058")
+
+
 def test_a_code_given_apart_is_found_in_any_case():
     found = classify(connector="mirakl", flow="order", message="Bad request", code="ORDER_INVALID_STATE")
     assert (found.category, found.disposition) == ("state_conflict", Disposition.TERMINAL)

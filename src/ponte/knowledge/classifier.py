@@ -138,11 +138,13 @@ def _knowledge_hit(
 ) -> _Hit:
     codes = _codes(code, text)
     entry = code_tables.find(kb.codes, (connector, marketplace), flow, codes) if codes else None
-    if entry is not None:
+    if entry is not None and not entry.family:
         return _Hit(entry.category, entry.disposition, entry.source)
     hit = _match_marketplace(kb, marketplace, flow, text, codes) or _match_patterns(kb, text)
     if hit:
         return hit
+    if entry is not None:
+        return _Hit(entry.category, entry.disposition, entry.source)
     guess = _model_guess(kb, marketplace, flow, message, http_status, code)
     if guess and not guess.likely:
         return guess

@@ -37,6 +37,9 @@ class CodeEntry:
     disposition: Disposition | None
     flow: str | None
     source: str  # "<file>:<code>", shown as the matching rule
+    # A family of errors ("a required attribute is missing"): the attribute the message names may say more
+    # ("the attributes [GTIN] are required" is a GTIN problem), so rules and wordings are read first.
+    family: bool = False
 
 
 def register_code_table(path: str | Path) -> None:
@@ -102,8 +105,8 @@ def parse_table(
         if isinstance(entry, str):
             entry = {"category": entry}
         if not isinstance(entry, Mapping):
-            raise error(f"{where}: expected {{category: ..., disposition: ..., flow: ..., note: ...}}")
-        unknown = set(entry) - {"category", "disposition", "flow", "note"}  # note: why, for the next reader
+            raise error(f"{where}: expected {{category: ..., disposition: ..., flow: ..., family: ..., note: ...}}")
+        unknown = set(entry) - {"category", "disposition", "flow", "note", "family"}  # note: why, for the next reader
         if unknown:
             raise error(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
         if entry.get("category") not in known:
@@ -121,6 +124,7 @@ def parse_table(
             disposition=disposition,
             flow=str(entry["flow"]) if entry.get("flow") else None,
             source=f"code:{marketplace}:{code}",
+            family=bool(entry.get("family")),
         )
     return [marketplace, *(str(a).strip().lower() for a in aliases)], table
 
