@@ -133,7 +133,7 @@ def run(quick: bool = False) -> list[str]:
 
 def _ratio(value: float, baseline: float) -> float:
     # A weakest category at 0 % for both would read "inf": say "no change" instead.
-    return value / baseline if baseline else (1.0 if not value else 0.0)
+    return value / baseline if baseline else (1.0 if not value else 999.0)
 
 
 def held_out_lines() -> list[str]:
