@@ -8,9 +8,11 @@ Everything is written through services or plain table inserts, inside the caller
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
@@ -370,3 +372,26 @@ def run_together(*calls: Callable[[], Any]) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+@contextmanager
+def knowledge_unsure_of(word: str, category: str, folder: Path, monkeypatch: Any) -> Iterator[Path]:
+    """The shipped knowledge, with a model that reads one `word` as a weak sign of `category` (a "likely" guess)."""
+    import shutil
+
+    from ponte.knowledge import clear_knowledge_cache
+    from ponte.knowledge.loader import DEFAULT_DIR
+    from ponte.knowledge.model import LinearModel
+
+    copy = folder / "knowledge"
+    shutil.copytree(DEFAULT_DIR, copy, ignore=shutil.ignore_patterns("corpus"))
+    classes = tuple(sorted({"auth_invalid", "image_problem", "out_of_stock", "rate_limited", "unmapped", category}))
+    model = LinearModel(classes, (0.0,) * len(classes), {f"w:{word}": ((classes.index(category), 1.0),)})
+    (copy / "model.json").write_bytes(model.to_json())
+    monkeypatch.setenv("PONTE_KNOWLEDGE_DIR", str(copy))
+    clear_knowledge_cache()
+    try:
+        yield copy
+    finally:
+        monkeypatch.delenv("PONTE_KNOWLEDGE_DIR")
+        clear_knowledge_cache()

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from python_calamine import CalamineWorkbook
 
-from factories import ADA, ALICE, add_integration, complete, integration_id, login, two_stores
+from factories import ADA, ALICE, add_integration, complete, integration_id, knowledge_unsure_of, login, two_stores
 from ponte.app import create_app
 from ponte.web.render import stamp_hash
 
@@ -125,3 +125,36 @@ def test_it_never_shows_connector_secrets_back(client, db, stores):
     )
     edit = client.get(f"/affiliates?edit={edit_id}").text
     assert "s3cr3t-value-123" not in edit and "https://erp.example/hook" in edit
+
+
+@pytest.fixture
+def unsure_knowledge(tmp_path, monkeypatch):
+    with knowledge_unsure_of("zorblax", "state_conflict", tmp_path, monkeypatch):
+        yield
+
+
+def test_a_guessed_category_says_likely_in_the_details_and_a_known_one_does_not(client, db, stores, unsure_knowledge):
+    a, _ = stores
+    with db.write() as conn:
+        guessed, known = (
+            add_integration(
+                conn,
+                a.account_id,
+                flow="order",
+                affiliate_id=a.affiliates["MLB"],
+                entity=entity,
+                status="error",
+                message=message,
+                category=category,
+                disposition="fix",
+            )
+            for entity, message, category in [
+                ("PED-1", "zorblax no pedido", "state_conflict"),
+                ("PED-2", "Pedido cancelado pelo comprador", "state_conflict"),
+            ]
+        )
+    login(client, ALICE)
+    page = client.get(f"/integrations/{guessed}?lang=pt-BR").text
+    assert "chip-likely" in page and "provável" in page
+    assert "likely</span>" in client.get(f"/integrations/{guessed}?lang=en").text
+    assert "chip-likely" not in client.get(f"/integrations/{known}?lang=pt-BR").text

@@ -24,6 +24,7 @@ from ponte.cli_common import (
     open_db,
     setup_logging,
 )
+from ponte.cli_knowledge import Side, evaluate_file, knowledge_app
 from ponte.cli_tokens import token_app
 from ponte.domain import Flow, Role, Status
 from ponte.settings import load_settings
@@ -32,6 +33,7 @@ app = typer.Typer(help="Ponte: marketplace integration hub.", no_args_is_help=Tr
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(knowledge_app, name="knowledge")
 
 
 @app.callback()
@@ -290,17 +292,33 @@ def import_command(
 
 @app.command("explain")
 def explain_command(
-    message: Annotated[str, typer.Argument(help="The error message, as the marketplace wrote it")],
+    message: Annotated[str | None, typer.Argument(help="The error message, as the marketplace wrote it")] = None,
     connector: Annotated[str | None, typer.Option(help="Marketplace or connector, e.g. mercadolivre, amazon")] = None,
     flow: Annotated[Flow | None, typer.Option(help="The flow the message came from")] = None,
     http_status: Annotated[int | None, typer.Option("--http-status", help="HTTP status of the answer")] = None,
     code: Annotated[str | None, typer.Option(help="The marketplace's error code, if separate")] = None,
     locale: Annotated[str, typer.Option(help="pt-BR or en")] = "pt-BR",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts")] = False,
+    evaluate: Annotated[
+        Path | None,
+        typer.Option("--evaluate", help="Measure on a JSON-lines file of labelled messages instead", dir_okay=False),
+    ] = None,
+    side: Annotated[
+        Side, typer.Option("--split", help="With --evaluate: all rows, or one side of the split by source_group")
+    ] = Side.ALL,
+    misses: Annotated[int, typer.Option("--misses", min=0, help="With --evaluate: list this many misses")] = 0,
 ) -> None:
-    """Explain an error message: its category, whether it fixes itself, what to do, and the help article."""
+    """Explain an error message: its category, whether it fixes itself, what to do, and the help article.
+
+    With --evaluate FILE: accuracy per category and per language and a confusion matrix on labelled messages."""
     from ponte.knowledge import KnowledgeError, classify, explain_text, explanation_json
 
+    if evaluate is not None:
+        evaluate_file(evaluate, side, as_json, misses)
+        return
+    if message is None:
+        err.print("[red]Error:[/red] give the MESSAGE to explain, or --evaluate FILE")
+        raise typer.Exit(2)
     if locale not in ("pt-BR", "en"):
         err.print("[red]Error:[/red] --locale must be pt-BR or en")
         raise typer.Exit(1)

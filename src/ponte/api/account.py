@@ -77,6 +77,8 @@ class ExplanationOut(BaseModel):
     title: dict[str, str]
     rule: str | None
     contact: dict[str, str]
+    confidence: float = Field(description="1 for a rule or a documented code; the model's probability otherwise")
+    likely: bool = Field(description='A low-confidence guess from the wording: show it as "likely" ("provável")')
 
 
 @router.get("/tokens", response_model=list[TokenOut], tags=["account"], summary="The account's API tokens")

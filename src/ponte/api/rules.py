@@ -60,7 +60,7 @@ def add_rule(principal: Operator, db: Db, body: RuleIn) -> RuleCreated:
             connector=body.connector,
             flow=body.flow.value if body.flow else None,
         )
-        changed = rules.reclassify_errors(conn, account_id=principal.account_id)
+        changed = rules.reclassify_errors(conn, account_id=principal.account_id, actor=principal.actor)
         row = next(r for r in rules.list_rules(conn, account_id=principal.account_id) if r.id == rule_id)
     return RuleCreated.model_validate({**row._mapping, "reclassified": changed})
 

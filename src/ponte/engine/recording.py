@@ -63,7 +63,8 @@ def explain(work: Work, rules: list[AccountRule]) -> tuple[str | None, Dispositi
             code=outcome.code,
             account_rules=rules,
         )
-    if outcome.transient and explanation.category == "unmapped":
+    # The connector saw a timeout or a 5xx: a message nothing knows, or only guessed at, must not stop retries.
+    if outcome.transient and (explanation.category == "unmapped" or explanation.likely):
         return "marketplace_unavailable", Disposition.TRANSIENT
     return outcome.category or explanation.category, explanation.disposition
 

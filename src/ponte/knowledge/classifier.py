@@ -2,11 +2,15 @@
 
 Order of evidence, most specific first:
   1. the account's own rules (scoped by connector and flow when they say so);
-  2. the marketplace's rules, by error code and by message (rules/<marketplace>.yaml, then rules/_common.yaml);
-  3. generic patterns per category in Portuguese, English and Spanish (patterns.yaml);
-  4. the HTTP status (http_status.yaml);
-  5. `unmapped`.
-It runs on every failed attempt, so everything is compiled once and each message is folded once.
+  2. the marketplace's code tables (codes/<marketplace>.yaml and the connectors' own), by exact code;
+  3. the marketplace's rules, by error code and by message (rules/<marketplace>.yaml, then rules/_common.yaml);
+  4. generic patterns per category in Portuguese, English and Spanish (patterns.yaml);
+  5. the statistical model (model.json) when it is confident;
+  6. the HTTP status (http_status.yaml);
+  7. the model's low-confidence guess, marked `likely` (the screens say "provável"), never `terminal`;
+  8. `unmapped`.
+It runs on every failed attempt, so everything is compiled once, each message is folded once, and answers are
+remembered per message shape (long numbers masked: ids never decide a category).
 """
 
 from __future__ import annotations
@@ -17,9 +21,16 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ponte.domain import Disposition
+from ponte.knowledge import codes as code_tables
+from ponte.knowledge.features import features
 from ponte.knowledge.loader import Knowledge, KnowledgeError, Rule, load_knowledge
 from ponte.knowledge.text import fold, fold_pattern
 from ponte.knowledge.user_patterns import PatternError, UserMatcher, compile_pattern, user_matcher
+
+# The model's probability from which its answer is taken as confident, and below which it is no answer at all.
+# Chosen by grouped cross-validation on the training side of the corpus (bench/bench_knowledge.py --cv).
+MODEL_CONFIDENT = 0.6
+MODEL_GUESS = 0.25
 
 
 @dataclass(frozen=True)
@@ -45,8 +56,10 @@ class Explanation:
     fix: dict[str, str] = field(default_factory=dict)  # {"pt-BR": ..., "en": ...}
     title: dict[str, str] = field(default_factory=dict)
     help: str = ""  # path of the help article served by Ponte, e.g. /help/out_of_stock
-    rule: str | None = None  # which rule matched, for "why this category?"
+    rule: str | None = None  # which rule matched, for "why this category?" ("model" for the statistical reader)
     contact: dict[str, str] = field(default_factory=dict)  # whom to ask, for `marketplace` dispositions
+    confidence: float = 1.0  # 1.0 for a rule or a code; the model's probability otherwise
+    likely: bool = False  # a low-confidence guess: shown as "provável"/"likely", never terminal
 
 
 @dataclass(frozen=True)
@@ -54,15 +67,25 @@ class _Hit:
     category: str
     disposition: Disposition | None
     rule: str | None
+    confidence: float = 1.0
+    likely: bool = False
 
 
 # Codes at the start of a message ("item.price.invalid: ...", "5665: ...", "429 QuotaExceeded: ...")
 # or after the word code ("code: 001 / Invalid Email").
 _LEADING_CODES = re.compile(
-    r"^\W{0,3}([a-z][\w-]*(?:\.[\w-]+)+|\d{3,6}|[a-z]{2,6}\d{2,6})(?:\s+([a-z]\w{3,40}))?\s*[:\-/\]]"
+    r"^\W{0,3}([a-z][\w-]*(?:\.[\w-]+)+|\d{3,6}|[a-z]{1,8}[-_]?\d{2,6})(?:\s+([a-z]\w{3,40}))?\s*[:\-/\]]"
 )
-_NAMED_CODE = re.compile(r"\b(?:code|codigo|error_code|errorcode)\W{1,3}([\w.-]+)")
+_NAMED_CODE = re.compile(r"\b(?:code|codigo|error_code|errorcode|cause_id|error)\W{1,3}([\w.-]+)")
 _DOTTED_CODE = re.compile(r"\b[a-z_]+(?:\.[a-z_]+){1,4}\b")
+_SNAKE_CODE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+){1,6}\b")
+# Runs of seven digits or more are ids (orders, listings, keys): masked, so they never decide anything and
+# messages that differ only in them share one remembered answer.
+_LONG_NUMBER = re.compile(r"\d{7,}")
+
+_remembered: dict[tuple[object, ...], Explanation] = {}
+_remembered_for: list[Knowledge] = []
+_REMEMBER_AT_MOST = 50_000
 
 
 def classify(
@@ -78,14 +101,73 @@ def classify(
     """Explain one failed attempt. Never raises for odd input: an unknown message is `unmapped`."""
     kb = knowledge or load_knowledge()
     text = fold(message or "")
-    hit = (
-        _match_account(kb, account_rules, connector, flow, text)
-        or _match_marketplace(kb, kb.marketplace_for(connector), flow, text, code)
-        or _match_patterns(kb, text)
-        or _match_status(kb, http_status)
-        or _Hit("unmapped", None, None)
+    if account_rules:
+        hit = _match_account(kb, account_rules, connector, flow, text)
+        if hit:
+            return _explain(kb, hit, text)
+    text = _LONG_NUMBER.sub("0000000", text)
+    connector = connector.strip().lower() if connector else None
+    marketplace = kb.marketplace_for(connector)
+    key = (connector, flow, http_status, code, text)
+    if not _remembered_for or _remembered_for[0] is not kb:
+        _remembered.clear()
+        _remembered_for[:] = [kb]
+    found = _remembered.get(key)
+    if found is None:
+        if len(_remembered) >= _REMEMBER_AT_MOST:
+            _remembered.clear()
+        hit = _knowledge_hit(kb, connector, marketplace, flow, text, message, http_status, code)
+        found = _remembered[key] = _explain(kb, hit, text)
+    return found
+
+
+def forget_answers() -> None:
+    """Forget remembered answers (benchmarks measure a cold start; knowledge reloads do it by themselves)."""
+    _remembered.clear()
+    _remembered_for.clear()
+
+
+def _knowledge_hit(
+    kb: Knowledge,
+    connector: str | None,
+    marketplace: str | None,
+    flow: str | None,
+    text: str,
+    message: str,
+    http_status: int | None,
+    code: str | None,
+) -> _Hit:
+    codes = _codes(code, text)
+    entry = code_tables.find(kb.codes, (connector, marketplace), flow, codes) if codes else None
+    if entry is not None and not entry.family:
+        return _Hit(entry.category, entry.disposition, entry.source)
+    hit = _match_marketplace(kb, marketplace, flow, text, codes) or _match_patterns(kb, text)
+    if hit:
+        return hit
+    if entry is not None:
+        return _Hit(entry.category, entry.disposition, entry.source)
+    guess = _model_guess(kb, marketplace, flow, message, http_status, code)
+    if guess and not guess.likely:
+        return guess
+    return _match_status(kb, http_status) or guess or _Hit("unmapped", None, None)
+
+
+def _model_guess(
+    kb: Knowledge, marketplace: str | None, flow: str | None, message: str, http_status: int | None, code: str | None
+) -> _Hit | None:
+    if kb.model is None or not (message or code):
+        return None
+    found = features(
+        message, marketplace=marketplace, flow=flow, http_status=http_status, code=code, vocabulary=kb.vocabulary
     )
-    return _explain(kb, hit, text)
+    weights = kb.model.weights
+    if not any(f in weights for f in found if f[0] in "wv"):
+        return None  # not one word the model has met: pieces of unknown words and the status alone prove nothing
+    prediction = kb.model.predict(found)
+    if prediction.probability < MODEL_GUESS or prediction.category not in kb.categories:
+        return None
+    likely = prediction.probability < MODEL_CONFIDENT
+    return _Hit(prediction.category, None, "model", round(prediction.probability, 2), likely)
 
 
 def _match_account(
@@ -133,19 +215,18 @@ def _codes(code: str | None, text: str) -> tuple[str, ...]:
         found.extend(_NAMED_CODE.findall(text))
     if "." in text:
         found.extend(_DOTTED_CODE.findall(text[:200]))
+    if "_" in text:
+        found.extend(_SNAKE_CODE.findall(text[:200]))
     return tuple(found)
 
 
 def _match_marketplace(
-    kb: Knowledge, marketplace: str | None, flow: str | None, text: str, code: str | None
+    kb: Knowledge, marketplace: str | None, flow: str | None, text: str, codes: tuple[str, ...]
 ) -> _Hit | None:
-    codes: tuple[str, ...] | None = None
     for name in (marketplace, "*"):
         rules = kb.rules.get(name) if name else None
         if not rules:
             continue
-        if codes is None:
-            codes = _codes(code, text)
         hit = _match_rules(rules, flow, text, codes)
         if hit:
             return hit
@@ -188,11 +269,15 @@ def _explain(kb: Knowledge, hit: _Hit, text: str) -> Explanation:
     disposition = hit.disposition
     if disposition is None:
         disposition = next((d for matcher, d in category.dispositions if matcher.matches(text)), category.disposition)
-    return _explanation(kb, category.code, disposition, hit.rule)
+    if hit.likely and disposition is Disposition.TERMINAL:
+        disposition = Disposition.FIX  # a guess never stops the retries for good: a person looks first
+    return _explanation(kb, category.code, disposition, hit.rule, hit.confidence, hit.likely)
 
 
 @lru_cache(maxsize=4096)
-def _explanation(kb: Knowledge, category: str, disposition: Disposition, rule: str | None) -> Explanation:
+def _explanation(
+    kb: Knowledge, category: str, disposition: Disposition, rule: str | None, confidence: float, likely: bool
+) -> Explanation:
     # A handful of distinct answers repeat across millions of attempts; build each once (treat as read-only).
     entry = kb.categories[category]
     return Explanation(
@@ -203,6 +288,8 @@ def _explanation(kb: Knowledge, category: str, disposition: Disposition, rule: s
         help=f"/help/{category}",
         rule=rule,
         contact=dict(entry.contact),
+        confidence=confidence,
+        likely=likely,
     )
 
 
@@ -214,6 +301,7 @@ _LABELS = {
         "contact": "Contato",
         "help": "Ajuda",
         "rule": "Regra",
+        "likely": "provável: um palpite pela redação, nenhuma regra confirma",
         Disposition.TRANSIENT: "temporário — o Ponte tenta de novo sozinho",
         Disposition.FIX: "corrigir os dados e reprocessar",
         Disposition.MARKETPLACE: "só o marketplace pode liberar",
@@ -227,6 +315,7 @@ _LABELS = {
         "contact": "Contact",
         "help": "Help",
         "rule": "Rule",
+        "likely": "likely: a guess from the wording, no rule confirms it",
         Disposition.TRANSIENT: "temporary — Ponte retries by itself",
         Disposition.FIX: "fix the data, then reprocess",
         Disposition.MARKETPLACE: "only the marketplace can unblock it",
@@ -240,9 +329,10 @@ def explain_text(explanation: Explanation, locale: str = "pt-BR") -> str:
     """Plain text for terminals: title, category, disposition, fix, contact, help and the matching rule."""
     lang = locale if locale in _LABELS else "en"
     labels = _LABELS[lang]
+    likely = f" ({labels['likely']}, {explanation.confidence:.0%})" if explanation.likely else ""
     lines = [
         explanation.title.get(lang) or explanation.category,
-        f"{labels['category']}: {explanation.category}",
+        f"{labels['category']}: {explanation.category}{likely}",
         f"{labels['disposition']}: {explanation.disposition.value} ({labels[explanation.disposition]})",
         f"{labels['fix']}: {explanation.fix.get(lang, '')}",
     ]
@@ -255,7 +345,8 @@ def explain_text(explanation: Explanation, locale: str = "pt-BR") -> str:
 
 
 def explanation_json(explanation: Explanation) -> dict[str, object]:
-    """The JSON shape the API returns: category, disposition, fix, help (and title, rule, contact)."""
+    """The JSON shape the API returns: category, disposition, fix, help (and title, rule, contact, confidence,
+    likely: true when the category is a low-confidence guess, to be shown as "provável"/"likely")."""
     return {
         "category": explanation.category,
         "disposition": explanation.disposition.value,
@@ -264,4 +355,6 @@ def explanation_json(explanation: Explanation) -> dict[str, object]:
         "title": dict(explanation.title),
         "rule": explanation.rule,
         "contact": dict(explanation.contact),
+        "confidence": explanation.confidence,
+        "likely": explanation.likely,
     }

@@ -17,6 +17,10 @@ from typing import Any
 import yaml
 
 from ponte.domain import Disposition
+from ponte.knowledge import codes as code_tables
+from ponte.knowledge.codes import CodeEntry
+from ponte.knowledge.features import EMPTY_VOCABULARY, Vocabulary
+from ponte.knowledge.model import LinearModel, ModelError, load_model
 from ponte.knowledge.text import fold, fold_pattern, required_literals
 
 DEFAULT_DIR = Path(__file__).parent / "data"
@@ -105,6 +109,9 @@ class Knowledge:
     trigram_literals: dict[str, tuple[str, ...]] = field(default_factory=dict)
     trigram_keys: frozenset[str] = frozenset()
     unindexed: frozenset[int] = frozenset()  # patterns without a provable literal: always tried
+    codes: dict[str, dict[str, CodeEntry]] = field(default_factory=dict)  # marketplace -> code -> meaning
+    vocabulary: Vocabulary = EMPTY_VOCABULARY
+    model: LinearModel | None = None  # the reader of last resort; None when data/model.json is absent
 
     def candidates(self, folded: str) -> list[int]:
         """Positions in `patterns` that may match `folded`, in priority order.
@@ -114,7 +121,10 @@ class Knowledge:
         """
         found = set(self.unindexed)
         literal_patterns = self.literal_patterns
-        for gram in self.trigram_keys.intersection([folded[i : i + 3] for i in range(len(folded) - 2)]):
+        count = len(folded) - 2
+        slices = _TRIGRAM_SLICES if count <= len(_TRIGRAM_SLICES) else _trigram_slices(count)
+        # map() over ready-made slices is a third cheaper than a comprehension of folded[i : i + 3].
+        for gram in self.trigram_keys.intersection(map(folded.__getitem__, slices[: max(count, 0)])):
             for literal in self.trigram_literals[gram]:
                 if literal in folded:
                     found |= literal_patterns[literal]
@@ -125,6 +135,13 @@ class Knowledge:
             return None
         name = connector.strip().lower()
         return self.aliases.get(name, name)
+
+
+def _trigram_slices(count: int) -> list[slice]:
+    return [slice(i, i + 3) for i in range(count)]
+
+
+_TRIGRAM_SLICES = _trigram_slices(4000)
 
 
 def load_knowledge(path: str | Path | None = None) -> Knowledge:
@@ -182,7 +199,43 @@ def _load_cached(directory: str) -> Knowledge:
         aliases=aliases,
         http_status=_load_http_status(root / "http_status.yaml", categories),
         articles=_load_articles(root / "articles", categories),
+        codes=_load_code_tables(root / "codes", categories),
+        vocabulary=_load_vocabulary(root / "vocabulary.yaml", categories),
+        model=_load_model(root / "model.json", categories),
     )
+
+
+def _load_code_tables(directory: Path, categories: dict[str, Category]) -> dict[str, dict[str, CodeEntry]]:
+    """Ponte's tables (codes/*.yaml), then the connectors' (entry points, register_code_table): theirs win."""
+    own = sorted(directory.glob("*.yaml")) if directory.is_dir() else []
+    tables: dict[str, dict[str, CodeEntry]] = {}
+    for path in [*own, *code_tables.connector_tables()]:
+        names, table = code_tables.parse_table(path, _read_yaml(path), categories=categories, error=KnowledgeError)
+        for name in names:
+            tables.setdefault(name, {}).update(table)
+    return tables
+
+
+def _load_vocabulary(path: Path, categories: dict[str, Category]) -> Vocabulary:
+    if not path.is_file():
+        return EMPTY_VOCABULARY
+    data = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise KnowledgeError(f"{path.name}: expected a mapping of category -> list of terms")
+    for category, terms in data.items():
+        _known_category(category, categories, f"{path.name}: {category}")
+        if not isinstance(terms, list) or not all(isinstance(t, str) and t.strip() for t in terms):
+            raise KnowledgeError(f"{path.name}: {category}: expected a list of non-empty terms")
+    return Vocabulary.build(data)
+
+
+def _load_model(path: Path, categories: dict[str, Category]) -> LinearModel | None:
+    if not path.is_file():
+        return None
+    try:
+        return load_model(path, list(categories))
+    except ModelError as error:
+        raise KnowledgeError(str(error))
 
 
 def _read_yaml(path: Path) -> Any:

@@ -22,6 +22,7 @@ from ponte.knowledge import (
 )
 from ponte.services.audit import record
 from ponte.services.errors import InputError, NotFound
+from ponte.store.corrections import Correction, add_corrections
 from ponte.store.tables import affiliates, error_rules, integrations
 
 
@@ -94,11 +95,13 @@ def delete_rule(conn: Connection, *, account_id: int, actor: str, rule_id: int) 
     record(conn, account_id=account_id, actor=actor, action="rule.delete", detail={"id": rule_id})
 
 
-def reclassify_errors(conn: Connection, *, account_id: int) -> int:
+def reclassify_errors(conn: Connection, *, account_id: int, actor: str | None = None) -> int:
     """Classify the account's current errors again (after a rule changed); returns how many changed category.
 
     A big store has a hundred thousand errors and a few hundred distinct messages: each distinct (marketplace,
     flow, message, code) is classified once, and the changes are written in one executemany.
+    Each distinct message a rule of the account moves out of the category Ponte had given it is kept as a
+    correction (a labelled example for the shared knowledge data, `ponte knowledge export-corrections`).
     """
     rules = account_rules(conn, account_id=account_id)
     query = select(affiliates.c.id, affiliates.c.marketplace).where(affiliates.c.account_id == account_id)
@@ -111,6 +114,7 @@ def reclassify_errors(conn: Connection, *, account_id: int) -> int:
     )
     explained: dict[tuple[str, str, str, str | None], tuple[Explanation, str]] = {}
     changes = []
+    corrections: dict[tuple[str, str, str, str | None], Correction] = {}
     for row in rows:
         if row.affiliate_id not in marketplaces:  # not the account's: never so, but a join would skip it
             continue
@@ -122,6 +126,8 @@ def reclassify_errors(conn: Connection, *, account_id: int) -> int:
         # Only what a rule of the account now explains, or what nothing explained before, changes:
         # categories Ponte set itself (order validation) stay as they are.
         by_rule = (explanation.rule or "").startswith("account")
+        if by_rule and explanation.category != row.category and key not in corrections:
+            corrections[key] = _correction(key, row.category, explanation, actor)
         if explanation.category != row.category and (by_rule or row.category == "unmapped"):
             changes.append(
                 {
@@ -142,4 +148,58 @@ def reclassify_errors(conn: Connection, *, account_id: int) -> int:
             ),
             changes,
         )
+    add_corrections(conn, account_id=account_id, corrections=list(corrections.values()), now=now())
     return len(changes)
+
+
+def _correction(
+    key: tuple[str, str, str, str | None], previous: str | None, explanation: Explanation, actor: str | None
+) -> Correction:
+    marketplace, flow, message, code = key
+    rule = (explanation.rule or "").removeprefix("account:")
+    return Correction(
+        marketplace=marketplace,
+        flow=flow,
+        message=message,
+        code=code,
+        category=explanation.category,
+        disposition=explanation.disposition.value,
+        previous_category=previous,
+        rule_id=int(rule) if rule.isdigit() else None,
+        created_by=actor,
+    )
+
+
+def is_likely_guess(
+    conn: Connection,
+    *,
+    account_id: int,
+    affiliate_id: int,
+    flow: str,
+    message: str | None,
+    code: str | None,
+    category: str | None,
+    http_status: int | None = None,
+) -> bool:
+    """Whether an error's category is the knowledge base's low-confidence guess (the screens say "provável").
+
+    Read again rather than stored: the same answer for the same message, data and rules, and no column for it
+    in the hottest tables. False when the category came from elsewhere (order validation, a rule, a connector).
+    """
+    if not message or not category:
+        return False
+    query = select(affiliates.c.marketplace).where(
+        affiliates.c.account_id == account_id, affiliates.c.id == affiliate_id
+    )
+    marketplace = conn.execute(query).scalar()
+    if marketplace is None:
+        return False
+    explanation = classify(
+        connector=marketplace,
+        flow=flow,
+        message=message,
+        code=code,
+        http_status=http_status,
+        account_rules=account_rules(conn, account_id=account_id),
+    )
+    return explanation.likely and explanation.category == category

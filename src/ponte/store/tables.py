@@ -377,6 +377,32 @@ error_rules = Table(
     Column("created_at", When, nullable=False),
 )
 
+# What an operator taught the knowledge base: a message Ponte had put in one category, and the category the
+# account's rule moved it to. Exported as labelled examples (`ponte knowledge export-corrections`).
+knowledge_corrections = Table(
+    "knowledge_corrections",
+    metadata,
+    _id(),
+    _account(),
+    # "" rather than NULL where there is none, so that the unique key below holds for them too.
+    Column("marketplace", String(64), nullable=False),
+    Column("flow", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("code", String(200), nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("disposition", String(16)),
+    Column("previous_category", String(40)),
+    Column("rule_id", Id),
+    Column("created_by", String(254)),
+    Column("created_at", When, nullable=False),
+    Column("message_key", String(64), nullable=False),  # sha256 of the message; Text cannot be in a key
+    # One row per distinct message and answer: re-running a rule does not pile up copies.
+    UniqueConstraint(
+        "account_id", "marketplace", "flow", "code", "message_key", "category", name="uq_knowledge_corrections_example"
+    ),
+    Index("ix_knowledge_corrections_account", "account_id", "id"),
+)
+
 # Webhook signatures already seen, so a replayed delivery is refused.
 webhook_receipts = Table(
     "webhook_receipts",

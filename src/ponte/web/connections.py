@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ponte.domain import Flow, Role, Status
 from ponte.engine.queue import count_reprocessable, reprocess_integrations
 from ponte.exports import export_integrations
-from ponte.services import connections
+from ponte.services import connections, rules
 from ponte.services.errors import InputError
 from ponte.store.filters import IntegrationFilter
 from ponte.store.tables import affiliates
@@ -135,8 +135,22 @@ def integration_details(request: Request, integration_id: RowId) -> Response:
     principal = current_principal(request)
     with request.app.state.db.read() as conn:
         detail = connections.get_integration(conn, account_id=principal.account_id, integration_id=integration_id)
+        row = detail.row
+        newest = detail.attempts[0] if detail.attempts else None
+        likely = row.status == "error" and rules.is_likely_guess(
+            conn,
+            account_id=principal.account_id,
+            affiliate_id=row.affiliate_id,
+            flow=row.flow,
+            message=row.message,
+            code=row.code,
+            category=row.category,
+            http_status=newest.http_status if newest else None,
+        )
     template = "_details.html" if request.headers.get("hx-request") else "integration.html"
-    return render(request, template, row=detail.row, attempts=detail.attempts, more=detail.more_attempts, full=True)
+    return render(
+        request, template, row=row, attempts=detail.attempts, more=detail.more_attempts, full=True, likely=likely
+    )
 
 
 @router.post("/integrations/{integration_id}/reprocess", include_in_schema=False, dependencies=[Depends(check_csrf)])

@@ -57,7 +57,7 @@ async def add_rule(request: Request) -> Response:
                 category=values["category"],
                 flow=values["flow"] or None,
             )
-            changed = rules.reclassify_errors(conn, account_id=principal.account_id)
+            changed = rules.reclassify_errors(conn, account_id=principal.account_id, actor=principal.actor)
     except InputError as exc:
         return _page(request, status_code=400, error=exc.message, form=values)
     return redirect_back(request, "/rules", f"rule_saved:{changed}")

@@ -1,0 +1,253 @@
+"""How the knowledge base reads messages it has no rule for: code tables (Ponte's and the connectors'), the
+multilingual vocabulary, and the statistical model with its confidence ("provável" below the threshold)."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sys
+
+import pytest
+
+from ponte.domain import Disposition
+from ponte.knowledge import KnowledgeError, classify, clear_knowledge_cache, explain_text, load_knowledge
+from ponte.knowledge.classifier import MODEL_CONFIDENT, MODEL_GUESS
+from ponte.knowledge.codes import register_code_table, unregister_code_tables
+from ponte.knowledge.features import Vocabulary, features, language_of, stem, words
+from ponte.knowledge.loader import DEFAULT_DIR
+from ponte.knowledge.model import Example, LinearModel, load_model, train
+
+# -- code tables --------------------------------------------------------------------------------------
+
+
+def test_a_documented_code_decides_whatever_the_wording(tmp_path):
+    found = classify(connector="amazon", flow="product", message="8541: something we never saw worded so")
+    assert (found.category, found.rule, found.likely, found.confidence) == (
+        "invalid_gtin",
+        "code:amazon:8541",
+        False,
+        1.0,
+    )
+    # The same number from another marketplace means nothing: tables are per marketplace.
+    assert (
+        classify(connector="magalu", flow="product", message="8541: something we never saw").rule != "code:amazon:8541"
+    )
+
+
+def test_a_family_code_lets_the_message_say_which_attribute():
+    # "A required attribute is missing" is a family: the attribute named decides when it is an identifier.
+    gtin = classify(connector="amazon", flow="product", message="8058: The attributes [GTIN] are required")
+    brand = classify(connector="amazon", flow="product", message="8058: zzz qqq")
+    assert (gtin.category, brand.category, brand.rule) == ("invalid_gtin", "missing_attribute", "code:amazon:8058")
+
+
+def test_a_code_given_apart_is_found_in_any_case():
+    found = classify(connector="mirakl", flow="order", message="Bad request", code="ORDER_INVALID_STATE")
+    assert (found.category, found.disposition) == ("state_conflict", Disposition.TERMINAL)
+
+
+@pytest.fixture
+def connector_table(tmp_path):
+    path = tmp_path / "mymarket.yaml"
+    path.write_text(
+        "marketplace: mymarket\n"
+        "codes:\n"
+        "  E-1001: {category: out_of_stock}\n"
+        "  E-1002: {category: seller_restricted, disposition: wait}\n",
+        encoding="utf-8",
+    )
+    yield path
+    unregister_code_tables()
+    clear_knowledge_cache()
+
+
+def test_a_connector_brings_its_own_code_table(connector_table):
+    assert classify(connector="mymarket", flow="inventory", message="x", code="E-1001").category != "out_of_stock"
+    register_code_table(connector_table)
+    clear_knowledge_cache()
+    assert classify(connector="mymarket", flow="inventory", message="x", code="e-1001").category == "out_of_stock"
+    waited = classify(connector="mymarket", flow="product", message="E-1002: brand", code=None)
+    assert (waited.category, waited.disposition, waited.rule) == (
+        "seller_restricted",
+        Disposition.WAIT,
+        "code:mymarket:e-1002",
+    )
+
+
+def test_a_connector_table_wins_over_pontes_own_for_the_same_code(tmp_path, connector_table):
+    own = tmp_path / "amazon-own.yaml"
+    own.write_text("marketplace: amazon\ncodes:\n  '8541': {category: invalid_attribute_value}\n", encoding="utf-8")
+    register_code_table(own)
+    clear_knowledge_cache()
+    assert classify(connector="amazon", flow="product", message="8541: conflict").category == "invalid_attribute_value"
+
+
+def test_a_connector_package_gives_tables_through_an_entry_point(tmp_path, monkeypatch, connector_table):
+    # A real (if tiny) installed distribution: metadata with an entry point, found on sys.path.
+    package = tmp_path / "site"
+    (package / "mymarket_codes").mkdir(parents=True)
+    (package / "mymarket_codes" / "__init__.py").write_text(
+        f"def tables():\n    return [{str(connector_table)!r}]\n", encoding="utf-8"
+    )
+    info = package / "mymarket_codes-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: mymarket-codes\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("[ponte.error_codes]\nmymarket = mymarket_codes:tables\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(package))
+    clear_knowledge_cache()
+    try:
+        assert classify(connector="mymarket", flow="inventory", message="E-1001: out").category == "out_of_stock"
+    finally:
+        sys.modules.pop("mymarket_codes", None)
+        monkeypatch.undo()
+        clear_knowledge_cache()
+
+
+def test_a_wrong_code_table_names_the_file_and_the_code(tmp_path, connector_table):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("marketplace: amazon\ncodes:\n  '1234': {category: no_such_thing}\n", encoding="utf-8")
+    register_code_table(bad)
+    clear_knowledge_cache()
+    with pytest.raises(KnowledgeError, match=r"bad.yaml: code '1234': unknown category 'no_such_thing'"):
+        load_knowledge()
+
+
+# -- words, stems and vocabulary ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "language"),
+    [
+        ("O produto não possui estoque suficiente", "pt"),
+        ("La publicación no tiene existencias disponibles", "es"),
+        ("The item is out of stock", "en"),
+        ("QuotaExceeded", "en"),
+    ],
+)
+def test_it_tells_the_language_by_its_function_words(message, language):
+    assert language_of(words(message)) == language
+
+
+def test_codes_are_split_into_words():
+    assert words("QuotaExceeded: item.price.invalid MISSING_REQUIRED") == [
+        "quota",
+        "exceeded",
+        "item",
+        "price",
+        "invalid",
+        "missing",
+        "required",
+    ]
+
+
+def test_inflections_meet_at_one_stem():
+    assert stem("invalidos", "pt") == stem("invalida", "pt") == stem("invalido", "es")
+    assert stem("images", "en") == stem("image", "en")
+
+
+def test_the_vocabulary_finds_a_term_in_any_of_the_three_languages():
+    vocabulary = Vocabulary.build({"out_of_stock": ["sem estoque", "existencias"], "image_problem": ["imagem"]})
+    for message, expected in [
+        ("Produto SEM ESTOQUE no depósito", {"out_of_stock"}),
+        ("Sin existencias para la publicación", {"out_of_stock"}),
+        ("As imagens não abrem", {"image_problem"}),
+    ]:
+        found = {f.removeprefix("v:") for f in features(message, vocabulary=vocabulary) if f.startswith("v:")}
+        assert found == expected, message
+
+
+# -- the model and its confidence -----------------------------------------------------------------------
+
+
+def _model(category: str, weight: float) -> LinearModel:
+    """A model that reads one word: "zorblax" means `category`, with a strength of `weight`."""
+    classes = ("auth_invalid", "image_problem", "out_of_stock", "rate_limited", "state_conflict", "unmapped")
+    index = classes.index(category)
+    return LinearModel(classes, (0.0,) * len(classes), {"w:zorblax": ((index, weight),)})
+
+
+@pytest.fixture
+def kb():
+    return load_knowledge()
+
+
+def test_a_confident_model_answer_is_taken_as_it_is(kb):
+    confident = dataclasses.replace(kb, model=_model("state_conflict", 8.0))
+    found = classify(connector=None, flow="order", message="zorblax 12", knowledge=confident)
+    assert (found.category, found.rule, found.likely) == ("state_conflict", "model", False)
+    assert found.confidence >= MODEL_CONFIDENT and found.disposition is Disposition.TERMINAL
+
+
+def test_a_low_confidence_guess_says_so_and_is_never_terminal(kb):
+    unsure = dataclasses.replace(kb, model=_model("state_conflict", 1.0))
+    found = classify(connector=None, flow="order", message="zorblax 12", knowledge=unsure)
+    assert MODEL_GUESS <= found.confidence < MODEL_CONFIDENT
+    assert (found.category, found.likely, found.disposition) == ("state_conflict", True, Disposition.FIX)
+    assert "provável" in explain_text(found, "pt-BR") and "likely" in explain_text(found, "en")
+
+
+def test_below_the_guess_threshold_the_http_status_or_unmapped_answers(kb):
+    silent = dataclasses.replace(kb, model=_model("state_conflict", 0.1))
+    assert classify(connector=None, flow="order", message="zorblax", knowledge=silent).category == "unmapped"
+    by_status = classify(connector=None, flow="order", message="zorblax", http_status=503, knowledge=silent)
+    assert (by_status.category, by_status.rule) == ("marketplace_unavailable", "http:503")
+
+
+def test_a_rule_wins_over_the_model(kb):
+    stubborn = dataclasses.replace(kb, model=_model("auth_invalid", 50.0))
+    found = classify(connector=None, flow="order", message="zorblax: out of stock", knowledge=stubborn)
+    assert (found.category, found.likely, found.confidence) == ("out_of_stock", False, 1.0)
+
+
+def test_training_learns_words_and_the_file_round_trips(tmp_path):
+    examples = [
+        Example(features("sem estoque para o sku"), "out_of_stock"),
+        Example(features("estoque insuficiente"), "out_of_stock"),
+        Example(features("token expirado"), "auth_invalid"),
+        Example(features("token de acesso invalido"), "auth_invalid"),
+    ]
+    model = train(examples, epochs=30)
+    assert model.predict(features("o estoque acabou")).category == "out_of_stock"
+    assert model.predict(features("o token venceu")).category == "auth_invalid"
+    path = tmp_path / "model.json"
+    path.write_bytes(model.to_json())
+    again = load_model(path, ["out_of_stock", "auth_invalid"])
+    before, after = model.predict(features("o token venceu")), again.predict(features("o token venceu"))
+    assert after.category == before.category and after.probability == pytest.approx(before.probability, abs=1e-3)
+
+
+def test_a_model_naming_an_unknown_category_is_refused(tmp_path):
+    copy = tmp_path / "knowledge"
+    shutil.copytree(DEFAULT_DIR, copy)
+    (copy / "model.json").write_bytes(_model("state_conflict", 1.0).to_json().replace(b"state_conflict", b"gone_now"))
+    with pytest.raises(KnowledgeError, match=r"model\.json: categories not in categories\.yaml: gone_now"):
+        load_knowledge(copy)
+
+
+def test_the_shipped_model_loads_and_reads_a_message_no_rule_knows():
+    kb = load_knowledge()
+    assert kb.model is not None and len(kb.model.classes) >= 20
+    found = classify(connector=None, flow="product", message="Sem existência no armazém para este item", knowledge=kb)
+    assert found.category == "out_of_stock"
+
+
+# -- the worker and guesses -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("transient", "expected"), [(True, ("marketplace_unavailable", "transient")), (False, ("state_conflict", "fix"))]
+)
+def test_a_transient_failure_the_model_only_guesses_at_is_still_retried(tmp_path, monkeypatch, transient, expected):
+    from types import SimpleNamespace
+
+    from factories import knowledge_unsure_of
+    from ponte.clock import now
+    from ponte.connectors.base import Outcome
+    from ponte.engine.recording import Work, explain
+
+    affiliate = SimpleNamespace(connector="sandbox", marketplace="sandbox", settings={}, code="MLB", id=1)
+    claim = SimpleNamespace(flow="order", account_id=1)
+    outcome = Outcome.error("zorblax: the line dropped", transient=transient)
+    with knowledge_unsure_of("zorblax", "state_conflict", tmp_path, monkeypatch):
+        category, disposition = explain(Work(claim, affiliate, outcome, now(), 5), [])  # type: ignore[arg-type]
+    assert (category, disposition.value) == expected
