@@ -30,6 +30,7 @@ from sqlalchemy import select
 from bench.common import (
     ApiServer,
     Latencies,
+    allow_sandbox,
     bench_database,
     bench_line,
     child_env,
@@ -73,7 +74,7 @@ def run(quick: bool) -> list[str]:
                     module = importlib.import_module(f"bench.propagation_{kind}")
                 except ModuleNotFoundError:
                     continue
-                lines += list(module.propagate(settings, folder, count))
+                lines += list(module.propagation("sqlite", settings, folder, quick=quick))
     return lines
 
 
@@ -81,6 +82,7 @@ def propagate_mercadolivre(settings: Settings, folder: Path, count: int, rate: f
     db = Database(settings)
     box = SecretBox.from_environment(settings.secret_key_file)
     with SandboxServer() as sandbox:
+        allow_sandbox(sandbox.url)
         emulation = sandbox.sandbox.emulations["mercadolivre"]
         account, token = _store(db, box, sandbox.url, rate, emulation)
         _listed(db, account, emulation, count)

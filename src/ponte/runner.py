@@ -133,11 +133,12 @@ def serve(
     if sandbox:
         settings = allowing(settings, sandbox.url)
         say(
-            f"Sandbox marketplace at {sandbox.url} (Mercado Livre emulation at /mercadolivre; test profiles magalu, amazon)"
+            f"Sandbox marketplaces at {sandbox.url} (Mercado Livre at /mercadolivre, Mirakl at /mirakl;"
+            " test profiles magalu, amazon)"
         )
     ponte_url = f"http://{options.host}:{options.port}"
     if options.demo and sandbox and prepare_demo(db, settings, sandbox.url, progress, ponte_url):
-        say("Demo store loaded: catalog sent to three marketplaces, orders imported, tracking sent.")
+        say("Demo store loaded: catalog sent to the marketplaces, orders imported, tracking sent.")
     stop = threading.Event()
     worker_thread = None
     if options.worker:

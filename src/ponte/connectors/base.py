@@ -46,6 +46,7 @@ class Outcome:
     response: Any = None
     external_ref: str | None = None  # the marketplace's id for the entity, when it gives one
     listing: Listing | None = None  # the listing a product send created, found or changed
+    lines: tuple[LineDecision, ...] = ()  # an order's placement: each line accepted or refused (acknowledge_order)
 
     @classmethod
     def ok(cls, message: str = "", **kwargs: Any) -> Outcome:
@@ -63,6 +64,20 @@ class Outcome:
     def pending(cls, message: str, **kwargs: Any) -> Outcome:
         """Accepted by the marketplace, judged later (a feed or an import): the item's result comes by polling."""
         return cls(Status.PENDING, message, **kwargs)
+
+
+@dataclass(frozen=True)
+class LineDecision:
+    """What placing a marketplace order decided about one of its lines: accepted, or refused and why (Ponte's
+    words: "SKU X out of stock: 2 ordered, 0 available"). `ref` is the marketplace's id of the line, as its
+    connector read it with the order (Mirakl's order_line_id)."""
+
+    sku: str
+    quantity: int
+    accepted: bool
+    ref: str | None = None
+    reason: str = ""
+    category: str | None = None
 
 
 # -- what the engine hands a connector ---------------------------------------------------------------------
@@ -102,19 +117,28 @@ class ProductSend:
 
 @dataclass(frozen=True)
 class PriceSend:
+    """A SKU's price. `quantity` and `handling_days` are its offer's other half, for marketplaces whose offer
+    update replaces every field (Mirakl's OF24 sets a quantity not sent to 0): None when not known."""
+
     sku: str
     price: Decimal | None
     list_price: Decimal | None
     listing: Listing | None = None
+    quantity: int | None = None  # what a stock send would offer now (after the minimum-availability rule)
+    handling_days: int | None = None
 
 
 @dataclass(frozen=True)
 class StockSend:
+    """A SKU's stock. `price` and `list_price` are its offer's other half (see PriceSend)."""
+
     sku: str
     quantity: int  # what the marketplace should offer (after the minimum-availability rule)
     handling_days: int
     listing: Listing | None = None
     warehouses: Mapping[str, int] = field(default_factory=dict)  # available per warehouse, for multi-origin sellers
+    price: Decimal | None = None
+    list_price: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -310,6 +334,11 @@ class BatchSpec:
     mode: Literal["always", "auto"] = "auto"
     latency: float = 300.0
     single_operation: str | None = None  # the rate of one-by-one sends, for the "auto" decision
+    # The flows whose batches name this operation and say `together` go out in one call: a Mirakl offer carries
+    # price and stock, so a price batch takes the stock changes waiting too. `send_batch` then gets sends of those
+    # flows mixed (each send's type says its flow; its `flow` argument is the first's), and an entity's outcome is
+    # every one of its flows' outcome.
+    together: bool = False
 
 
 class ConnectorSettings(BaseModel):
@@ -336,6 +365,9 @@ class Connector:
     rate_limits: ClassVar[Mapping[str, RateLimit]] = {}
     batches: ClassVar[Mapping[str, BatchSpec]] = {}  # flow → how it is batched
     order_poll_every: ClassVar[float | None] = None  # seconds between polls of the order feed; None: no feed
+    # The marketplace accepts or refuses an order line by line (Mirakl's OR21): the lines that pass validation
+    # are placed and the others refused, for good (the marketplace will not offer them again).
+    accepts_lines: ClassVar[bool] = False
     oauth: ClassVar[bool] = False  # connected by the seller's authorisation (OAuth2)
     pkce: ClassVar[bool] = False  # the authorisation uses PKCE (S256)
 
@@ -410,7 +442,7 @@ class Connector:
         return Resolved()
 
     def acknowledge_order(self, external_id: str, outcome: Outcome) -> Outcome:
-        """Tell the marketplace the order was integrated (or why not)."""
+        """Tell the marketplace the order was integrated (or why not); `outcome.lines` says it line by line."""
         return Outcome.ok("acknowledgement not needed")
 
     def test_connection(self) -> Outcome:

@@ -4,7 +4,7 @@
 A real connector's `ponte.connectors.<kind>.demo` module offers: `prepare(sandbox_url, ponte_url)` (its app and
 seller on the emulation), `settings(sandbox_url)` (the affiliate's settings, secrets included),
 `authorised(sandbox_url)` (a grant as if the seller had approved the app; OAuth connectors only), `buy(sandbox_url,
-*, listing_id, quantity, price, postal_code, buyer)` (a buyer's order) and `cancel(sandbox_url, order_id)`.
+*, sku, listing_id, quantity, price, postal_code, buyer)` (a buyer's order of a listed SKU) and `cancel(sandbox_url, order_id)`.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ class DemoMarketplace:
                 return str(
                     self.real.buy(
                         sandbox_url,
+                        sku=sku,
                         listing_id=listing_id,
                         quantity=quantity,
                         price=price,
@@ -95,6 +96,9 @@ class DemoMarketplace:
 
 MARKETPLACES: tuple[DemoMarketplace, ...] = (
     DemoMarketplace("MLB", "Mercado Livre", "mercadolivre", {"price_tolerance_pct": 1}),
+    DemoMarketplace(
+        "CRF", "Carrefour (Mirakl)", "mirakl", {"price_tolerance_pct": 2, "price_divergence_action": "deny"}
+    ),
     DemoMarketplace(
         "MGZ",
         "Magalu",

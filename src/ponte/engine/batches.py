@@ -30,7 +30,7 @@ from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Def
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import Disposition, Flow, Status
 from ponte.engine import payloads
-from ponte.engine.queue import Claim, LaneKey, claim_due, count_due, park, release
+from ponte.engine.queue import Claim, LaneKey, claim_due, count_due, park, postpone_due, release
 from ponte.engine.recording import Work, record_works
 from ponte.services.rules import rules_by_account
 from ponte.store.affiliates import Affiliate, affiliates_by_id
@@ -57,12 +57,16 @@ GIVE_UP_AFTER = timedelta(hours=24)  # a submission still unjudged after this fa
 
 @dataclass
 class Lane:
-    """Claims of one affiliate and flow that go out together."""
+    """Claims of one affiliate and flow (or of the flows whose batches go `together`) that go out together."""
 
     affiliate: Affiliate
     flow: str
     spec: BatchSpec
     claims: list[Claim]
+    flows: tuple[str, ...] = ()  # every flow the lane sweeps: its own, and those it goes together with
+
+    def lane_keys(self) -> list[LaneKey]:
+        return [LaneKey(self.affiliate.account_id, self.affiliate.id, flow) for flow in self.flows or (self.flow,)]
 
 
 def _batch_spec(affiliate: Affiliate, flow: str) -> BatchSpec | None:
@@ -83,20 +87,31 @@ def split_lanes(
     singles: list[Claim] = []
     for claim in claims:
         affiliate = affiliates[claim.affiliate_id]
-        if affiliate.enabled and _batch_spec(affiliate, claim.flow) is not None:
-            groups.setdefault((affiliate.id, claim.flow), []).append(claim)
+        spec = _batch_spec(affiliate, claim.flow) if affiliate.enabled else None
+        if spec is not None:
+            # Flows that go together share one lane per operation; the others have a lane each.
+            groups.setdefault((affiliate.id, spec.operation if spec.together else claim.flow), []).append(claim)
         else:
             singles.append(claim)
     lanes = []
-    for (affiliate_id, flow), group in groups.items():
+    for (affiliate_id, _), group in groups.items():
         affiliate = affiliates[affiliate_id]
+        flow = min(claim.flow for claim in group)
         spec = _batch_spec(affiliate, flow)
         assert spec is not None
         if spec.mode == "always" or _queue_too_long(conn, affiliate, flow, spec):
-            lanes.append(Lane(affiliate, flow, spec, group))
+            lanes.append(Lane(affiliate, flow, spec, group, _together(affiliate, flow, spec)))
         else:
             singles.extend(group)
     return lanes, singles
+
+
+def _together(affiliate: Affiliate, flow: str, spec: BatchSpec) -> tuple[str, ...]:
+    """The flows a lane sweeps: those whose batches spend the same operation together with it, or its own."""
+    if not spec.together:
+        return (flow,)
+    batches = get_connector_class(affiliate.connector).batches
+    return tuple(sorted(f for f, s in batches.items() if s.together and s.operation == spec.operation))
 
 
 def _queue_too_long(conn: Connection, affiliate: Affiliate, flow: str, spec: BatchSpec) -> bool:
@@ -120,16 +135,20 @@ def send_lane(worker: Worker, lane: Lane) -> int:
         due = now() + timedelta(seconds=deferred.seconds)
         with worker.db.write() as conn:
             release(conn, owner=worker.owner, due=[(c, due) for c in lane.claims])
+            # The rest of the lane waits for the same token: all of it leaves then, in one batch.
+            for key in lane.lane_keys():
+                postpone_due(conn, lane=key, due=due, now=now())
         return 0
-    key = LaneKey(affiliate.account_id, affiliate.id, lane.flow)
+    more: list[Claim] = []
     with worker.db.write() as conn:
-        more = claim_due(
-            conn,
-            owner=worker.owner,
-            limit=max(0, lane.spec.max_items - len(lane.claims)),
-            lease_seconds=LANE_LEASE,
-            lane=key,
-        )
+        for key in lane.lane_keys():
+            more += claim_due(
+                conn,
+                owner=worker.owner,
+                limit=max(0, lane.spec.max_items - len(lane.claims) - len(more)),
+                lease_seconds=LANE_LEASE,
+                lane=key,
+            )
     claims = lane.claims + more
     works, submitted = _send(worker, connector, affiliate, lane.flow, claims)
     with worker.db.read() as conn:
@@ -162,14 +181,15 @@ def _send(
 ) -> tuple[list[Work], tuple[Any, list[dict[str, Any]]] | None]:
     """Build the sends, make the batch call, and give each claim its outcome (pending for the submitted)."""
     started, t0 = now(), time.perf_counter()
-    sends: dict[str, Send] = {}
+    sends: dict[tuple[str, str], Send] = {}  # (flow, entity): a lane of flows that go together holds both
     outcomes: dict[str, Outcome] = {}
-    sent: dict[str, Any] = {}
+    sent: dict[tuple[str, str], Any] = {}
     with worker.db.read() as conn:
         catalog = payloads.Catalog(conn, [(c.account_id, c.affiliate_id, c.entity) for c in claims])
     for claim in claims:
+        key = (claim.flow, claim.entity)
         try:
-            sends[claim.entity], _, sent[claim.entity] = _build(catalog, affiliate, flow, claim.entity)
+            sends[key], _, sent[key] = _build(catalog, affiliate, claim.flow, claim.entity)
         except payloads.EntityGone as exc:
             outcomes[claim.entity] = Outcome.error(
                 str(exc), category="state_conflict", disposition=Disposition.TERMINAL
@@ -181,13 +201,13 @@ def _send(
         except (CredentialsMissing, CredentialsRevoked) as exc:
             from ponte.engine.worker import not_connected
 
-            result = BatchResult({entity: not_connected(exc, affiliate) for entity in sends})
+            result = BatchResult({entity: not_connected(exc, affiliate) for _, entity in sends})
         except CallFailed as call:
-            result = BatchResult(dict.fromkeys(sends, call.outcome))
+            result = BatchResult({entity: call.outcome for _, entity in sends})
         except Exception as exc:
             log.error("batch send of %s %s failed: %s", affiliate.code, flow, traceback.format_exc())
             failed = Outcome.error(f"Internal error in connector {affiliate.connector}: {exc}", transient=True)
-            result = BatchResult(dict.fromkeys(sends, failed))
+            result = BatchResult({entity: failed for _, entity in sends})
     outcomes.update(result.outcomes)
     submission = result.submission
     if submission is not None:
@@ -199,7 +219,7 @@ def _send(
         outcome = outcomes.get(claim.entity) or Outcome.error(
             "the marketplace's answer to the batch did not mention this SKU", transient=True
         )
-        works.append(Work(claim, affiliate, outcome, started, duration, sent.get(claim.entity)))
+        works.append(Work(claim, affiliate, outcome, started, duration, sent.get((claim.flow, claim.entity))))
         if submission is not None and outcome.status == Status.PENDING:
             items.append(asdict(claim) | {"ref": submission.refs.get(claim.entity, "")})
     return works, (None if submission is None else (submission, items))

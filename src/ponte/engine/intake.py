@@ -27,6 +27,7 @@ class OrderItem(BaseModel):
     sku: str = Field(min_length=1, max_length=64)
     quantity: int = Field(ge=1, le=100_000)
     price: Decimal = Field(ge=0, le=Decimal("99999999.99"))
+    ref: str | None = Field(default=None, max_length=128)  # the marketplace's id of the line (accepted line by line)
 
 
 class IncomingOrder(BaseModel):
@@ -91,7 +92,10 @@ def receive_orders(
 
 
 def _order_row(order: IncomingOrder, account_id: int, affiliate_id: int, when: datetime) -> dict[str, Any]:
-    items = [{"sku": i.sku, "quantity": i.quantity, "price": str(i.price)} for i in order.items]
+    items = [
+        {"sku": i.sku, "quantity": i.quantity, "price": str(i.price)} | ({"ref": i.ref} if i.ref else {})
+        for i in order.items
+    ]
     total = order.total if order.total is not None else sum((i.price * i.quantity for i in order.items), Decimal(0))
     return {
         "account_id": account_id,

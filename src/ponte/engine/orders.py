@@ -1,21 +1,24 @@
 """Placing a marketplace order in the store: validate as a real hub must, then reserve stock.
 
-Checks, in order: the order is still placeable; each SKU exists, is sellable and is mapped on the
-marketplace; stock covers the quantity; the marketplace's price is within the affiliate's divergence
+Checks, in order: the order is still placeable; each line's SKU exists, is sellable and is mapped on the
+marketplace, its stock covers the quantity and the marketplace's price is within the affiliate's divergence
 rule; a shipping rule covers the destination and weight. Placing twice is impossible: a placed order
-answers success without doing anything again.
+answers success without doing anything again. Each line's decision travels in `Outcome.lines`, for the
+marketplaces that are told line by line which lines the seller accepts (Mirakl).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Row, select, update
 
 from ponte.clock import now
-from ponte.connectors.base import Outcome
+from ponte.connectors.base import LineDecision, Outcome
 from ponte.connectors.capabilities import supports
+from ponte.connectors.registry import get_connector_class
 from ponte.domain import Disposition, Flow, Status, Trigger
 from ponte.engine.payloads import order_row
 from ponte.engine.queue import mark_catalog_changed, mark_changed
@@ -28,55 +31,52 @@ def _fail(message: str, category: str, disposition: Disposition = Disposition.FI
     return Outcome.error(message, category=category, disposition=disposition, code=category, **kw)
 
 
-def _check_items(
-    conn: Connection, order: Row, affiliate: Affiliate
-) -> tuple[Outcome | None, list[tuple[Row, dict]], str]:
-    """Validate every item; return (failure or None, [(sku row, item)], remark for a warning)."""
-    lines: list[tuple[Row, dict]] = []
-    remarks: list[str] = []
-    for item in order.items:
-        sku = conn.execute(select(skus).where(skus.c.account_id == order.account_id, skus.c.sku == item["sku"])).first()
-        if sku is None:
-            return (
-                _fail(f"SKU {item['sku']} of the order does not exist in the store catalog", "sku_not_linked"),
-                [],
-                "",
-            )
-        if not sku.active or sku.price is None:
-            return (
-                _fail(f"SKU {sku.sku} is inactive or has no price for this sales channel", "sku_not_sellable"),
-                [],
-                "",
-            )
-        mapped = conn.execute(
-            select(integrations.c.external_ref).where(
-                integrations.c.account_id == order.account_id,
-                integrations.c.flow == Flow.PRODUCT.value,
-                integrations.c.affiliate_id == affiliate.id,
-                integrations.c.entity == sku.sku,
-                integrations.c.status.in_([Status.SUCCESS.value, Status.WARNING.value]),
-            )
-        ).first()
-        if mapped is None:
-            return (
-                _fail(f"SKU {sku.sku} is not mapped on {affiliate.code}: send the product first", "sku_not_linked"),
-                [],
-                "",
-            )
-        available = available_stock(conn, sku_id=sku.id)
-        if available < item["quantity"]:
-            return (
-                _fail(f"SKU {sku.sku} out of stock: {item['quantity']} ordered, {available} available", "out_of_stock"),
-                [],
-                "",
-            )
-        problem = _price_problem(Decimal(item["price"]), sku.price, affiliate)
-        if problem and affiliate.price_divergence_action != "approve":
-            return problem, [], ""
-        if problem:
-            remarks.append(problem.message + " (approved by the affiliate's rule)")
-        lines.append((sku, item))
-    return None, lines, "; ".join(remarks)
+@dataclass
+class _Line:
+    """One line of an order as validation found it: its SKU row, and why it cannot be placed (None: it can)."""
+
+    item: dict[str, Any]
+    sku: Row[Any] | None
+    problem: Outcome | None
+    remark: str = ""
+
+
+def _check_line(conn: Connection, order: Row, affiliate: Affiliate, item: dict[str, Any]) -> _Line:
+    sku = conn.execute(select(skus).where(skus.c.account_id == order.account_id, skus.c.sku == item["sku"])).first()
+    if sku is None:
+        return _Line(
+            item, None, _fail(f"SKU {item['sku']} of the order does not exist in the store catalog", "sku_not_linked")
+        )
+    if not sku.active or sku.price is None:
+        return _Line(
+            item, sku, _fail(f"SKU {sku.sku} is inactive or has no price for this sales channel", "sku_not_sellable")
+        )
+    mapped = conn.execute(
+        select(integrations.c.external_ref).where(
+            integrations.c.account_id == order.account_id,
+            integrations.c.flow == Flow.PRODUCT.value,
+            integrations.c.affiliate_id == affiliate.id,
+            integrations.c.entity == sku.sku,
+            integrations.c.status.in_([Status.SUCCESS.value, Status.WARNING.value]),
+        )
+    ).first()
+    if mapped is None:
+        return _Line(
+            item,
+            sku,
+            _fail(f"SKU {sku.sku} is not mapped on {affiliate.code}: send the product first", "sku_not_linked"),
+        )
+    available = available_stock(conn, sku_id=sku.id)
+    if available < item["quantity"]:
+        return _Line(
+            item,
+            sku,
+            _fail(f"SKU {sku.sku} out of stock: {item['quantity']} ordered, {available} available", "out_of_stock"),
+        )
+    problem = _price_problem(Decimal(item["price"]), sku.price, affiliate)
+    if problem and affiliate.price_divergence_action != "approve":
+        return _Line(item, sku, problem)
+    return _Line(item, sku, None, problem.message + " (approved by the affiliate's rule)" if problem else "")
 
 
 def _price_problem(offered: Decimal, store_price: Decimal, affiliate: Affiliate) -> Outcome | None:
@@ -113,41 +113,101 @@ def _reserve(conn: Connection, sku_id: int, quantity: int) -> None:
             break
 
 
+def _takes_lines(affiliate: Affiliate) -> bool:
+    try:
+        return get_connector_class(affiliate.connector).accepts_lines
+    except LookupError:
+        return False
+
+
+def _decisions(lines: list[_Line], refusal: Outcome | None = None) -> tuple[LineDecision, ...]:
+    """Each line's decision: a line with a problem is refused with it, the others accepted (or, when the whole
+    order is refused, refused with the order's reason)."""
+    decided = []
+    for line in lines:
+        problem = line.problem or refusal
+        item = line.item
+        decided.append(
+            LineDecision(
+                sku=item["sku"],
+                quantity=int(item["quantity"]),
+                accepted=problem is None,
+                ref=item.get("ref"),
+                reason=problem.message if problem else "",
+                category=problem.category if problem else None,
+            )
+        )
+    return tuple(decided)
+
+
+def _refuse(conn: Connection, order: Row, affiliate: Affiliate, lines: list[_Line], failure: Outcome) -> Outcome:
+    """The order is not placed. A marketplace that takes orders line by line is told each line is refused, and
+    that is final: the order is marked refused (never placed by a later reprocess) and the error is terminal."""
+    failure.lines = _decisions(lines, failure)
+    if _takes_lines(affiliate):
+        conn.execute(update(orders).where(orders.c.id == order.id).values(status="refused", updated_at=now()))
+        failure.message = f"Refused on {affiliate.code}: {failure.message}"
+        failure.disposition = Disposition.TERMINAL
+    return failure
+
+
 def place_order(conn: Connection, *, account_id: int, affiliate: Affiliate, external_id: str) -> Outcome:
-    """Validate and place one received order inside the caller's transaction."""
+    """Validate and place one received order inside the caller's transaction. Every line is checked; a
+    marketplace that accepts orders line by line (`Connector.accepts_lines`) gets the lines that pass placed and
+    the others refused, the others' orders are placed whole or not at all. `Outcome.lines` says which."""
     order = order_row(conn, account_id, affiliate.id, external_id)
     request = {"order_id": external_id, "items": order.items, "postal_code": order.postal_code}
     if order.status in ("placed", "invoiced"):
         return Outcome.ok(f"Order {external_id} was already placed; nothing done again", request=request)
-    if order.status == "cancelled":
-        return _fail(f"Order {external_id} is cancelled and cannot be placed", "state_conflict", Disposition.TERMINAL)
-    failure, lines, remark = _check_items(conn, order, affiliate)
-    if failure:
+    if order.status in ("cancelled", "refused"):
+        return _fail(
+            f"Order {external_id} is {order.status} and cannot be placed", "state_conflict", Disposition.TERMINAL
+        )
+    lines = [_check_line(conn, order, affiliate, item) for item in order.items]
+    passed = [line for line in lines if line.problem is None]
+    refused = [line for line in lines if line.problem is not None]
+    if refused and not (passed and _takes_lines(affiliate)):
+        failure = refused[0].problem
+        assert failure is not None
         failure.request = request
-        return failure
-    weight = sum((sku.weight_g or 0) * item["quantity"] for sku, item in lines)
+        return _refuse(conn, order, affiliate, lines, failure)
+    weight = sum((line.sku.weight_g or 0) * line.item["quantity"] for line in passed if line.sku is not None)
     rule = find_sla(conn, account_id=account_id, postal_code=order.postal_code, weight_g=weight)
     if rule is None:
-        return _fail(
+        failure = _fail(
             f"No shipping rule (SLA) delivers {weight} g to postal code {order.postal_code}",
             "sla_unavailable",
             request=request,
         )
-    for sku, item in lines:
-        _reserve(conn, sku.id, item["quantity"])
+        return _refuse(conn, order, affiliate, lines, failure)
+    return _place(conn, order, lines, rule, request)
+
+
+def _place(conn: Connection, order: Row, lines: list[_Line], rule: Any, request: dict[str, Any]) -> Outcome:
+    """Reserve the stock of the lines that passed and mark the order placed with them."""
+    passed = [line for line in lines if line.problem is None]
+    refused = [line for line in lines if line.problem is not None]
+    for line in passed:
+        assert line.sku is not None
+        _reserve(conn, line.sku.id, line.item["quantity"])
     # Reserved stock is no longer available: every marketplace must hear the new quantity.
-    mark_catalog_changed(conn, account_id, {Flow.INVENTORY: [sku.sku for sku, _ in lines]})
-    conn.execute(
-        update(orders)
-        .where(orders.c.id == order.id)
-        .values(status="placed", sla=rule.sla, placed_at=now(), updated_at=now())
-    )
-    _hand_to_erps(conn, account_id, external_id)
+    mark_catalog_changed(conn, order.account_id, {Flow.INVENTORY: [line.item["sku"] for line in passed]})
+    values: dict[str, Any] = {"status": "placed", "sla": rule.sla, "placed_at": now(), "updated_at": now()}
+    if refused:  # the store order holds the lines the marketplace will deliver, and their total
+        values["items"] = [line.item for line in passed]
+        values["total"] = order.total - sum(
+            (Decimal(str(line.item["price"])) * line.item["quantity"] for line in refused), Decimal(0)
+        )
+    conn.execute(update(orders).where(orders.c.id == order.id).values(values))
+    _hand_to_erps(conn, order.account_id, order.external_id)
     message = f"Order placed with SLA {rule.sla} ({rule.days} days)"
+    remarks = [line.remark for line in passed if line.remark]
+    remarks += [f"line {line.item['sku']} refused: {line.problem.message}" for line in refused if line.problem]
     response = {"placed": True, "sla": rule.sla}
-    if remark:
-        return Outcome.warning(f"{message}; {remark}", request=request, response=response)
-    return Outcome.ok(message, request=request, response=response)
+    if remarks:
+        text = f"{message}; {'; '.join(remarks)}"
+        return Outcome.warning(text, request=request, response=response, lines=_decisions(lines))
+    return Outcome.ok(message, request=request, response=response, lines=_decisions(lines))
 
 
 def _hand_to_erps(conn: Connection, account_id: int, external_id: str) -> None:

@@ -96,7 +96,15 @@ class Catalog:
     def price(self, affiliate: Affiliate, code: str) -> PriceSend:
         row = self._sku(affiliate.account_id, code)
         listing = _listing(self.listings.get((affiliate.id, code)))
-        return PriceSend(sku=row.sku, price=row.price, list_price=row.list_price, listing=listing)
+        quantity, _ = min_availability_rule(self._quantity(row), affiliate.min_availability)
+        return PriceSend(
+            sku=row.sku,
+            price=row.price,
+            list_price=row.list_price,
+            listing=listing,
+            quantity=quantity,
+            handling_days=row.handling_days,
+        )
 
     def inventory(self, affiliate: Affiliate, code: str) -> tuple[StockSend, str | None]:
         """The stock to send, and a warning when the minimum-availability rule replaced it with 0."""
@@ -108,6 +116,8 @@ class Catalog:
             handling_days=row.handling_days,
             listing=_listing(self.listings.get((affiliate.id, code))),
             warehouses=dict(self.per_warehouse.get(row.id, {})) if row.active else {},
+            price=row.price,
+            list_price=row.list_price,
         )
         return send, warning
 

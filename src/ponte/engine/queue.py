@@ -261,6 +261,26 @@ def count_due(conn: Connection, *, lane: LaneKey, up_to: int, now: datetime) -> 
     return int(conn.execute(select(func.count()).select_from(due)).scalar_one())
 
 
+def postpone_due(conn: Connection, *, lane: LaneKey, due: datetime, now: datetime) -> int:
+    """Make `lane`'s work that is due now (and leased by nobody) due at `due` instead: a batch that waits for its
+    operation's next token takes every one of them then, instead of each being claimed and given back meanwhile
+    (5,000 waiting price changes were 100 claims of 50 a minute). Returns how many rows moved."""
+    i = integrations.c
+    stmt = (
+        update(integrations)
+        .where(
+            i.account_id == lane.account_id,
+            i.flow == lane.flow,
+            i.affiliate_id == lane.affiliate_id,
+            i.status == Status.PENDING.value,
+            i.due_at <= now,
+            or_(i.lease_until.is_(None), i.lease_until < now),
+        )
+        .values(due_at=due)
+    )
+    return int(conn.execute(stmt).rowcount or 0)
+
+
 def park(conn: Connection, *, ids: Sequence[int], owner: str) -> None:
     """Hand rows just recorded as submitted (pending, not due) to their submission, which holds them until its poll
     settles them. A row a change made due again meanwhile is not parked: it goes out again with the newer data."""

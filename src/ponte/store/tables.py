@@ -208,9 +208,9 @@ orders = Table(
     _account(),
     Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), nullable=False),
     Column("external_id", String(64), nullable=False),  # the marketplace's order id
-    Column("status", String(16), nullable=False),  # received | placed | invoiced | cancelled
+    Column("status", String(16), nullable=False),  # received | placed | invoiced | cancelled | refused
     Column("buyer", JSON, nullable=False),
-    Column("items", JSON, nullable=False),  # [{sku, quantity, price}]
+    Column("items", JSON, nullable=False),  # [{sku, quantity, price, ref?}]: the lines placed (ref: the marketplace's)
     Column("total", Money, nullable=False),
     Column("shipping_total", Money, nullable=False, server_default="0"),
     Column("postal_code", String(8), nullable=False),

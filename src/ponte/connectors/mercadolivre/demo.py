@@ -60,7 +60,14 @@ def authorised(sandbox_url: str) -> tuple[Grant, Identity]:
 
 
 def buy(
-    sandbox_url: str, *, listing_id: str, quantity: int, price: float, postal_code: str, buyer: dict[str, Any]
+    sandbox_url: str,
+    *,
+    sku: str,
+    listing_id: str,
+    quantity: int,
+    price: float,
+    postal_code: str,
+    buyer: dict[str, Any],
 ) -> str:
     """A buyer's purchase; the emulation notifies Ponte (orders_v2) as Mercado Livre would."""
     first, _, last = str(buyer.get("name") or "Ana Souza").partition(" ")

@@ -68,6 +68,8 @@
     $$("fieldset.settings[data-connector]").forEach((set) => {
       if (!set.closest("form") || set.closest("form").action.indexOf("/affiliates/") !== -1) return;
       set.hidden = set.dataset.connector !== kind;
+      // Connectors share setting names (base_url): only the chosen one's fields may travel with the form.
+      set.disabled = set.hidden;
     });
   }
 

@@ -1,0 +1,120 @@
+"""Mirakl's errors read the way Ponte reads errors: its code table (errors.yaml) first, the knowledge base after.
+
+Mirakl answers an error with a JSON body holding a `message` (and, for some operations, a `code` such as
+OR21's ORDER_INVALID_STATE) [secondary: api-evangelist/mirakl errors/mirakl-problem-types.yml, "a JSON body with a
+machine 'code'/'message'"]; import errors come as report lines (OF03, P44, P47), each with its own message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ponte.connectors.base import Outcome
+from ponte.connectors.http import HttpResult
+from ponte.domain import Disposition
+from ponte.knowledge.text import fold
+
+TABLE = Path(__file__).with_name("errors.yaml")
+DEFAULT_RETRY = 60.0  # seconds to hold an operation Mirakl refused with 429 and no Retry-After: its usual period
+
+
+@dataclass(frozen=True)
+class Reading:
+    category: str
+    disposition: Disposition
+
+
+@dataclass(frozen=True)
+class Table:
+    codes: dict[str, Reading]
+    statuses: dict[int, Reading]
+    messages: tuple[tuple[re.Pattern[str], Reading], ...]
+
+    def read(self, *, message: str = "", code: str | None = None, status: int | None = None) -> Reading | None:
+        """What Mirakl meant, when the table knows: by code, then by words, then by HTTP status."""
+        if code and code in self.codes:
+            return self.codes[code]
+        folded = fold(message)
+        for pattern, reading in self.messages:
+            if pattern.search(folded):
+                return reading
+        return self.statuses.get(status) if status is not None else None
+
+
+def _reading(entry: dict[str, Any]) -> Reading:
+    return Reading(str(entry["category"]), Disposition(str(entry["disposition"])))
+
+
+@cache
+def table(path: Path = TABLE) -> Table:
+    """The connector's error table, read once."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return Table(
+        codes={str(code): _reading(entry) for code, entry in (data.get("codes") or {}).items()},
+        statuses={int(status): _reading(entry) for status, entry in (data.get("statuses") or {}).items()},
+        messages=tuple((re.compile(entry["match"]), _reading(entry)) for entry in data.get("messages") or []),
+    )
+
+
+def explained(outcome: Outcome) -> Outcome:
+    """The outcome with the table's category and disposition, when it knows the error (else left to the
+    knowledge base)."""
+    reading = table().read(message=outcome.message, code=outcome.code, status=outcome.http_status)
+    if reading is not None:
+        outcome.category, outcome.disposition = reading.category, reading.disposition
+    return outcome
+
+
+def line_error(message: str, **kwargs: Any) -> Outcome:
+    """One import report line's error, in Mirakl's own words, read with the table."""
+    return explained(Outcome.error(message, **kwargs))
+
+
+def body_message(body: Any, status: int | None) -> tuple[str, str | None]:
+    """(message, code) of an error answer, verbatim."""
+    if isinstance(body, dict):
+        message = body.get("message") or body.get("error_description") or body.get("error")
+        errors = body.get("errors")
+        if not message and isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            message, code = errors[0].get("message"), errors[0].get("code")
+            return str(message or f"HTTP {status}"), None if code is None else str(code)
+        code = body.get("code")
+        if message:
+            return str(message), None if code is None else str(code)
+    if isinstance(body, str) and body.strip():
+        return body.strip()[:1000], None
+    return f"HTTP {status}", None
+
+
+def records(result: HttpResult) -> dict[str, Any]:
+    return {"request": result.record_request(), "response": result.record_response(), "http_status": result.status}
+
+
+def failure(result: HttpResult, what: str) -> Outcome:
+    """The error Outcome of a call that did not succeed: transport trouble, 429 and 5xx are transient (429 with
+    its Retry-After, or a minute); other answers keep Mirakl's words and are read with the table."""
+    recorded = records(result)
+    if result.error is not None:
+        return Outcome.error(
+            f"{what}: {result.error}", transient=True, category="marketplace_unavailable",
+            disposition=Disposition.TRANSIENT, **recorded,
+        )  # fmt: skip
+    message, code = body_message(result.body, result.status)
+    status = result.status or 0
+    if status == 429:
+        return Outcome.error(
+            message, code=code, transient=True, category="rate_limited", disposition=Disposition.TRANSIENT,
+            retry_after=result.retry_after or DEFAULT_RETRY, **recorded,
+        )  # fmt: skip
+    if status >= 500:
+        return Outcome.error(
+            message, code=code, transient=True, category="marketplace_unavailable",
+            disposition=Disposition.TRANSIENT, retry_after=result.retry_after, **recorded,
+        )  # fmt: skip
+    return explained(Outcome.error(message, code=code, **recorded))
