@@ -464,7 +464,8 @@ def test_one_worker_evaluates_each_run_and_the_others_skip_it(db, settings, box)
     """Every worker calls the evaluation once a minute; only the first after a run's interval reads the stores'
     findings. Seen through an open incident's last_seen_at, which each evaluation moves."""
     from ponte.alerts import evaluate_alerts_when_due
-    from ponte.engine.queue import claim_run, mark_changed
+    from ponte.engine.queue import mark_changed
+    from ponte.store.jobs import claim_run
 
     start = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     minute = timedelta(seconds=54)

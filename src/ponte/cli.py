@@ -126,12 +126,13 @@ def worker_command(
     once: Annotated[bool, typer.Option("--once", help="Handle what is due now, then stop")] = False,
 ) -> None:
     """Run a worker: claim due integrations and send them to the marketplaces."""
+    from ponte.alerts import alerts_job
     from ponte.engine.worker import Worker
 
     setup_logging()
     with clear_errors():
         settings, db = open_db(data_dir, database_url)
-        worker = Worker(db, settings)
+        worker = Worker(db, settings, periodic=[alerts_job(db, settings)])
         if once:
             total = worker.poll_orders()
             while done := worker.run_once():

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 import uvicorn
 from sqlalchemy import func, select
 
+from ponte.alerts import alerts_job
 from ponte.app import create_app
 from ponte.cli_common import seal_plain_secrets_of
 from ponte.connectors import outbound
@@ -142,7 +143,7 @@ def serve(
     stop = threading.Event()
     worker_thread = None
     if options.worker:
-        worker = Worker(db, settings)
+        worker = Worker(db, settings, periodic=[alerts_job(db, settings)])
         worker_thread = threading.Thread(target=worker.run, args=(stop,), name="ponte-worker", daemon=True)
         worker_thread.start()
     say(f"Ponte is running at http://{options.host}:{options.port}/")

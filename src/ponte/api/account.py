@@ -12,9 +12,10 @@ from ponte.api.deps import Admin, Db, Viewer
 from ponte.api.schemas import NOT_FOUND, Strict
 from ponte.domain import Flow, Role
 from ponte.knowledge import classify, explanation_json
-from ponte.services import audit, connections, tokens
-from ponte.services.rules import account_rules
+from ponte.services import connections, tokens
+from ponte.store import audit
 from ponte.store.queries import status_counts
+from ponte.store.rules import account_rules
 
 router = APIRouter()
 

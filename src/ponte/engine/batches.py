@@ -32,8 +32,8 @@ from ponte.domain import Disposition, Flow, Status
 from ponte.engine import payloads
 from ponte.engine.queue import Claim, LaneKey, claim_due, count_due, park, postpone_due, release
 from ponte.engine.recording import Work, record_works
-from ponte.services.rules import rules_by_account
 from ponte.store.affiliates import Affiliate, affiliates_by_id
+from ponte.store.rules import rules_by_account
 from ponte.store.submissions import (
     DONE,
     FAILED,

@@ -14,14 +14,14 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
-from ponte.alerts import evaluate_alerts_when_due
 from ponte.clock import now
 from ponte.connectors import outbound
 from ponte.connectors.base import CallFailed, Connector, Outcome
@@ -36,13 +36,13 @@ from ponte.engine.queue import Claim, claim_due, release
 from ponte.engine.recording import DEPENDENT_FLOWS, Work, record_works
 from ponte.knowledge import AccountRule
 from ponte.secrets import SecretBox
-from ponte.services.rules import rules_by_account
 from ponte.settings import Settings
 from ponte.store.affiliates import Affiliate, affiliates_by_id
 from ponte.store.counters import fold_status_deltas
 from ponte.store.db import Database
 from ponte.store.partitions import create_month_partitions, prune_attempts
 from ponte.store.ratelimits import pause_bucket, paused_keys
+from ponte.store.rules import rules_by_account
 from ponte.store.sessions import forget_expired
 from ponte.store.tables import integrations
 
@@ -51,10 +51,8 @@ log = logging.getLogger("ponte.worker")
 CATALOG_FLOWS = (Flow.PRODUCT.value, *DEPENDENT_FLOWS)  # sends built from the SKU alone (payloads.Catalog)
 PRODUCT_WAIT = 0.05  # a held price or stock send is due this long after its product's send
 MAINTENANCE_EVERY = 3600.0  # seconds between partition and retention housekeeping
-ALERTS_EVERY = 60.0  # seconds between evaluations of the alert rules
 # A worker evaluates when no worker has for this long: a little under its own period, so that with one worker
 # it is every minute, and with many, whichever comes first after it.
-ALERTS_CLAIM = timedelta(seconds=ALERTS_EVERY * 0.9)
 
 
 def start_window(lease_seconds: float, http_timeout: float) -> float:
@@ -91,8 +89,26 @@ def not_connected(error: CredentialsMissing | CredentialsRevoked, affiliate: Aff
     return Outcome.error(text, category="auth_invalid", disposition=Disposition.FIX, code="not_connected")
 
 
+@dataclass(frozen=True)
+class Periodic:
+    """A job the worker's loop runs every `every` seconds besides the sends (alert evaluation, given by the
+    command that starts the worker: the engine does not know what the jobs are)."""
+
+    name: str
+    every: float
+    run: Callable[[], int]  # what it did, as the worker's other steps report it
+
+
 class Worker:
-    def __init__(self, db: Database, settings: Settings, *, owner: str | None = None, box: SecretBox | None = None):
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        owner: str | None = None,
+        box: SecretBox | None = None,
+        periodic: Sequence[Periodic] = (),
+    ):
         self.db = db
         self.settings = settings
         outbound.allow(settings.outbound_allow)  # the operator's exceptions to the outbound address policy
@@ -102,7 +118,8 @@ class Worker:
         self._pool = ThreadPoolExecutor(settings.worker_concurrency, thread_name_prefix="ponte-send")
         self._last_poll = 0.0
         self._last_maintenance = 0.0
-        self._last_alerts = 0.0
+        self.periodic = tuple(periodic)
+        self._last_periodic = dict.fromkeys((job.name for job in self.periodic), 0.0)
         self._stop: threading.Event | None = None  # set by run(): a stop request leaves unstarted sends
 
     # -- the step ---------------------------------------------------------------------------------
@@ -448,11 +465,10 @@ class Worker:
             if time.monotonic() - self._last_maintenance >= MAINTENANCE_EVERY:
                 self._last_maintenance = time.monotonic()
                 self._guarded(self.maintain)
-            if time.monotonic() - self._last_alerts >= ALERTS_EVERY:
-                self._last_alerts = time.monotonic()
-                self._guarded(
-                    lambda: evaluate_alerts_when_due(self.db, self.settings, every=ALERTS_CLAIM, box=self.box)
-                )
+            for job in self.periodic:
+                if time.monotonic() - self._last_periodic[job.name] >= job.every:
+                    self._last_periodic[job.name] = time.monotonic()
+                    self._guarded(job.run)
             done = self._guarded(self.run_once)
             if on_step:
                 on_step(done)
