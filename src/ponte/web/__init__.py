@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ponte.web.i18n import pick_locale
+from ponte.i18n import pick_locale
 from ponte.web.session import LANG_COOKIE
 
 STATIC = Path(__file__).parent / "static"

@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ponte.domain import ORDER_FLOWS, Flow, Role
+from ponte.i18n import LANGUAGE_NAMES, Translator
 from ponte.web import explain
-from ponte.web.i18n import Translator
 from ponte.web.patterns import suggest_pattern
 from ponte.web.session import FLASH_COOKIE, request_locale
 
@@ -58,6 +58,7 @@ env.globals.update(
     stamp_hash=stamp_hash,
     is_order_flow=is_order_flow,
     Role=Role,
+    LANGUAGE_NAMES=LANGUAGE_NAMES,
     STATUSES=("error", "warning", "pending", "success"),
     suggest_pattern=suggest_pattern,
 )
@@ -86,12 +87,8 @@ def _flash(request: Request, t: Translator) -> str | None:
     key, _, number = (request.cookies.get(FLASH_COOKIE) or "").partition(":")
     if not key or not t.has(f"flash.{key}"):
         return None
-    n = int(number) if number.isdigit() else 0
-    # "1 integração enviada", "12 integrações enviadas": a catalog may give the one and zero forms apart.
-    for form in ("zero",) if n == 0 else ("one",) if n == 1 else ():
-        if t.has(f"flash.{key}.{form}"):
-            return t(f"flash.{key}.{form}")
-    return t(f"flash.{key}", n=t.number(n))
+    # "1 integração enviada", "12 integrações enviadas": the catalog gives the plural forms apart.
+    return t.plural(f"flash.{key}", int(number) if number.isdigit() else 0)
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
