@@ -3,16 +3,27 @@ selling on the emulated Mercado Livre through the real connector and a real work
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from ponte.app import create_app
 from ponte.services import mapping
 from ponte.services.affiliates import get_affiliate
 from ponte.services.errors import InputError
 from ponte.store.tables import attempts, audit_log
-from test_mercadolivre_flows import MeliHub, hub  # noqa: F401  (the fixture)
+from servers import serving
+from test_mercadolivre_flows import MeliHub
+
+
+@pytest.fixture(name="hub")
+def hub_fixture(db: Any, settings: Any, meli: Any, tmp_path: Any) -> Iterator[MeliHub]:
+    with serving(create_app(settings, db=db)) as ponte_url:
+        made = MeliHub(db, settings, meli, tmp_path, ponte_url)
+        yield made
+        made.worker.close()
 
 
 def fetch(hub: MeliHub) -> mapping.Fetched:
