@@ -266,6 +266,15 @@ def _requeue(conn: Connection, account_id: int, affiliate: Affiliate, codes: lis
     )
 
 
+def target_of(conn: Connection, *, account_id: int, affiliate: Affiliate, sku: str) -> str | None:
+    """The marketplace category this SKU goes to on the affiliate."""
+    row = stored.skus_by_code(conn, account_id=account_id, codes=[sku]).get(sku)
+    if row is None:
+        return None
+    cls = get_connector_class(affiliate.connector)
+    return target_category(sku, row.category, _mapping(conn, affiliate), cls, affiliate.settings)
+
+
 def skus_in_target(conn: Connection, *, account_id: int, affiliate: Affiliate, target: str) -> list[str]:
     """The SKUs that go to the marketplace category `target` on this affiliate."""
     categories = [c for c, t in _targets(conn, account_id=account_id, affiliate=affiliate).items() if t == target]

@@ -208,3 +208,8 @@ def attributes_of(conn: Connection, *, account_id: int, skus: Iterable[str]) -> 
         return []
     query = select(skus_table.c.attributes).where(skus_table.c.account_id == account_id, skus_table.c.sku.in_(wanted))
     return [dict(row[0] or {}) for row in conn.execute(query)]
+
+
+def skus_by_code(conn: Connection, *, account_id: int, codes: Iterable[str]) -> dict[str, Any]:
+    query = select(skus_table).where(skus_table.c.account_id == account_id, skus_table.c.sku.in_(list(set(codes))))
+    return {row.sku: row for row in conn.execute(query)}
