@@ -28,14 +28,15 @@ def hierarchies(operator: Operator) -> list[dict[str, Any]]:
     found = []
     for code in parents:
         label = CATEGORIES[code].name if code in CATEGORIES else code
-        found.append({"code": code, "label": label, "label_translations": _translations(label), "level": 1})
+        # A root's parent_code is empty: the spec requires the field (H11_Response_200_Hierarchies).
+        found.append(
+            {"code": code, "label": label, "label_translations": _translations(label), "level": 1, "parent_code": ""}
+        )
     for code in leaves:
         label = CATEGORIES[code].name if code in CATEGORIES else code
-        node: dict[str, Any] = {"code": code, "label": label, "label_translations": _translations(label), "level": 2}
-        if parent := _parent(code):
-            node["parent_code"] = parent
-        else:
-            node["level"] = 1
+        parent = _parent(code)
+        node = {"code": code, "label": label, "label_translations": _translations(label), "level": 2 if parent else 1,
+                "parent_code": parent or ""}  # fmt: skip
         found.append(node)
     return found
 
@@ -65,11 +66,13 @@ def _attribute(code: str, label: str, hierarchy: str, level: str) -> dict[str, A
         "hierarchy_code": hierarchy,
         "requirement_level": level,
         "required": level == "REQUIRED",
+        "description_translations": [],
+        "roles": [],
         "type": "LIST" if listed else "TEXT",
+        "type_parameter": code if listed else "",  # a LIST's values list (VL11); required even when empty
         "variant": False,
     }
     if listed:
-        found["type_parameter"] = code
         found["values_list"] = code
     return found
 
