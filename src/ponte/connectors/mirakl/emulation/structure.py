@@ -35,7 +35,8 @@ def hierarchies(operator: Operator) -> list[dict[str, Any]]:
     for code in leaves:
         label = CATEGORIES[code].name if code in CATEGORIES else code
         parent = _parent(code)
-        node = {"code": code, "label": label, "label_translations": _translations(label), "level": 2 if parent else 1,
+        node: dict[str, Any] = {"code": code, "label": label, "label_translations": _translations(label),
+                "level": 2 if parent else 1,
                 "parent_code": parent or ""}  # fmt: skip
         found.append(node)
     return found
