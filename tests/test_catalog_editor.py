@@ -115,3 +115,15 @@ def test_every_field_the_flows_send_is_in_the_editor() -> None:
     sent = {"name", "description", "brand", "category", "ean", "attributes", "images", "weight_g", "height_cm",
             "width_cm", "length_cm", "price", "list_price", "stock", "active", "handling_days"}  # fmt: skip
     assert set(catalog_edit.FIELDS) == sent
+
+
+@pytest.mark.parametrize("article", ["invalid_category", "missing_attribute"])
+def test_the_help_article_points_to_the_mapping_screen_that_exists(client: Any, store: Any, article: str) -> None:
+    import re
+
+    login(client, ALICE)
+    for lang in ("pt-BR", "en"):
+        text = client.get(f"/help/{article}?lang={lang}").text
+        links = re.findall(r'href="(/catalog/[^"]*)"', text)
+        assert links == ["/catalog/mapping"]
+        assert client.get(links[0]).status_code == 200
