@@ -128,3 +128,20 @@ def test_a_title_too_long_and_a_bad_picture_are_stopped_with_their_categories(hu
     )
     assert hub.row("product", "PIC-1").category == "image_problem"
     assert hub.meli.items() == []
+
+
+def test_one_sku_may_go_to_its_own_category_over_its_store_categorys(hub: MeliHub) -> None:
+    hub.save(category="1000")
+    hub.save("CEL-002", category="1000")
+    fetch(hub)
+    with hub.db.write() as conn:
+        marked = mapping.map_category(
+            conn, account_id=hub.account, affiliate=affiliate(hub), store_category="", target="MLB1055",
+            actor="alice", sku="CEL-002",
+        )  # fmt: skip
+    assert marked == 1
+    hub.drain()
+    assert hub.row("product", "CEL-002").status == "success"
+    assert hub.row("product", "CEL-001").code == "ponte.check.category"
+    with hub.db.read() as conn:
+        assert mapping.target_of(conn, account_id=hub.account, affiliate=affiliate(hub), sku="CEL-002") == "MLB1055"

@@ -119,15 +119,16 @@ async def map_category(request: Request, affiliate_id: RowId) -> Response:
     affiliate = _affiliate(request, principal.account_id, affiliate_id)
     form = await request.form()
     category, target = str(form.get("category") or ""), str(form.get("target") or "")
+    sku = str(form.get("sku") or "")[:64] or None  # one SKU's own category, over its store category's
     try:
         with request.app.state.db.write() as conn:
             n = mapping.map_category(
                 conn, account_id=principal.account_id, affiliate=affiliate, store_category=category[:120],
-                target=target, actor=principal.actor,
+                target=target, actor=principal.actor, sku=sku,
             )  # fmt: skip
     except InputError as exc:
         return _category_page(request, affiliate_id, status_code=400, error=exc.message)
-    back = f"/catalog/mapping/{affiliate_id}?{urlencode({'category': category})}"
+    back = f"/catalog/mapping/{affiliate_id}?{urlencode({'sku': sku} if sku else {'category': category})}"
     return redirect_back(request, back, f"mapping_saved:{n}")
 
 
