@@ -145,3 +145,34 @@ def test_one_sku_may_go_to_its_own_category_over_its_store_categorys(hub: MeliHu
     assert hub.row("product", "CEL-001").code == "ponte.check.category"
     with hub.db.read() as conn:
         assert mapping.target_of(conn, account_id=hub.account, affiliate=affiliate(hub), sku="CEL-002") == "MLB1055"
+
+
+def test_a_spreadsheet_of_the_category_is_exported_fixed_and_imported_with_its_rejected_lines(hub: MeliHub) -> None:
+    from ponte.services import catalog_sheet
+
+    hub.save("TV-1", category="1002", attributes={"MODEL": "T50"})
+    hub.save("TV-2", category="1002", attributes={"MODEL": "T55"})
+    fetch(hub)
+    with hub.db.read() as conn:
+        text = catalog_sheet.export_csv(conn, account_id=hub.account, affiliate=affiliate(hub), category="MLB1002")
+    lines = text.lstrip("\ufeff").splitlines()
+    header = lines[0].split(";")
+    assert header[:2] == ["sku", "name"] and "VOLTAGE*" in header and "MODEL*" in header
+    assert header.index("VOLTAGE*") < header.index("SABOR")  # required ones first
+    column = header.index("VOLTAGE*")
+    rows = [line.split(";") for line in lines[1:]]
+    assert sorted(r[0] for r in rows) == ["TV-1", "TV-2"] and all(r[column] == "" for r in rows)
+    for r in rows:
+        r[column] = "220v" if r[0] == "TV-1" else "300V"  # the second is not in Mercado Livre's list
+    edited = "\n".join([";".join(header), *(";".join(r) for r in rows), "NOPE-1;x" + ";" * (len(header) - 2)])
+    with hub.db.write() as conn:
+        report = catalog_sheet.import_csv(
+            conn, account_id=hub.account, affiliate=affiliate(hub), category="MLB1002", text=edited, actor="alice"
+        )
+    assert report.updated == 1
+    assert [(sku, why.split(":")[0]) for _, sku, why in report.rejected] == [
+        ("TV-2", "VOLTAGE"), ("NOPE-1", "SKU NOPE-1 is not in category MLB1002")
+    ]  # fmt: skip
+    hub.drain()
+    assert hub.row("product", "TV-1").status == "success"
+    assert hub.row("product", "TV-2").code == "ponte.check.attribute"

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import SKU_FLOWS, Role
 from ponte.engine.mapping import FIELDS
-from ponte.services import mapping
+from ponte.services import catalog_sheet, mapping
 from ponte.services.affiliates import list_affiliates
 from ponte.services.errors import InputError, NotFound
 from ponte.store.affiliates import Affiliate, find_affiliate
@@ -26,6 +26,7 @@ from ponte.web.session import check_csrf, current_principal, require
 
 router = APIRouter(route_class=PageRoute)
 SKU_FLOW_NAMES = {f.value for f in SKU_FLOWS}
+SHEET_LIMIT = 10 * 1024 * 1024
 
 
 def fix_url(row: Any) -> str | None:
@@ -138,7 +139,13 @@ def attributes_page(request: Request, affiliate_id: RowId) -> Response:
 
 
 def _attributes_page(
-    request: Request, affiliate_id: int, *, status_code: int = 200, error: str | None = None, focus: str = ""
+    request: Request,
+    affiliate_id: int,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    focus: str = "",
+    report: catalog_sheet.SheetReport | None = None,
 ) -> Response:
     principal = current_principal(request)
     affiliate = _affiliate(request, principal.account_id, affiliate_id)
@@ -150,7 +157,7 @@ def _attributes_page(
         page = mapping.attribute_page(conn, account_id=principal.account_id, affiliate=affiliate, category=category)
     return render(
         request, "mapping_attributes.html", status_code, a=affiliate, page=page, sku=sku, error=error,
-        fields=list(FIELDS), focus=focus or request.query_params.get("attribute") or "",
+        fields=list(FIELDS), focus=focus or request.query_params.get("attribute") or "", report=report,
         name=get_connector_class(affiliate.connector).word,
     )  # fmt: skip
 
@@ -174,6 +181,41 @@ async def map_attribute(request: Request, affiliate_id: RowId) -> Response:
         return _attributes_page(request, affiliate_id, status_code=400, error=exc.message, focus=attribute)
     back = f"/catalog/mapping/{affiliate_id}/attributes?{urlencode({'category': category})}"
     return redirect_back(request, back, f"mapping_saved:{n}")
+
+
+@router.get("/catalog/mapping/{affiliate_id}/export.csv", include_in_schema=False)
+def export_sheet(request: Request, affiliate_id: RowId) -> Response:
+    principal = current_principal(request)
+    affiliate = _affiliate(request, principal.account_id, affiliate_id)
+    category = request.query_params.get("category") or ""
+    with request.app.state.db.read() as conn:
+        text = catalog_sheet.export_csv(conn, account_id=principal.account_id, affiliate=affiliate, category=category)
+    name = f"{affiliate.code}-{category}".replace('"', "")[:80]
+    headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
+    return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.post("/catalog/mapping/{affiliate_id}/import", include_in_schema=False, dependencies=[Depends(check_csrf)])
+async def import_sheet(request: Request, affiliate_id: RowId) -> Response:
+    principal = require(request, Role.OPERATOR)
+    affiliate = _affiliate(request, principal.account_id, affiliate_id)
+    form = await request.form()
+    category, upload = str(form.get("category") or ""), form.get("file")
+    request.scope["query_string"] = urlencode({"category": category}).encode()
+    if isinstance(upload, str) or upload is None:
+        return _attributes_page(request, affiliate_id, status_code=400, error="choose the CSV file to import")
+    data = await upload.read(SHEET_LIMIT + 1)
+    if len(data) > SHEET_LIMIT:
+        return _attributes_page(request, affiliate_id, status_code=400, error="the file is larger than 10 MB")
+    try:
+        with request.app.state.db.write() as conn:
+            report = catalog_sheet.import_csv(
+                conn, account_id=principal.account_id, affiliate=affiliate, category=category,
+                text=data.decode("utf-8", "replace"), actor=principal.actor,
+            )  # fmt: skip
+    except InputError as exc:
+        return _attributes_page(request, affiliate_id, status_code=400, error=exc.message)
+    return _attributes_page(request, affiliate_id, report=report)
 
 
 def value_map(text: str) -> dict[str, str]:
