@@ -70,6 +70,8 @@ def test_it_fills_a_missing_required_attribute_from_its_row_and_the_sku_goes_gre
     page.locator("tr.details-row:not([hidden]) a.fix-link").click()
     voltage = page.locator("tr#attr-VOLTAGE")
     expect(voltage).to_contain_text("obrigatório")
+    expect(voltage).to_contain_text("falta em 1 SKUs")
+    expect(page.locator("table.mapping tbody tr").first).to_have_id("attr-VOLTAGE")  # what to fix comes first
     voltage.locator("select[name=source]").select_option("fixed")
     voltage.locator("select[name=value]").select_option("BIVOLT")
     shot(page, "catalog-fix-4-attribute-pt")

@@ -20,6 +20,7 @@ from ponte.connectors.capabilities import maps_catalog
 from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Deferred
 from ponte.connectors.registry import InvalidConnectorSettings, get_connector_class
 from ponte.domain import Flow
+from ponte.engine import payloads
 from ponte.engine.connectors import connector_for
 from ponte.engine.mapping import AffiliateMapping, Requirement, requirements_from_cache, target_category
 from ponte.engine.queue import mark_changed
@@ -294,6 +295,7 @@ def skus_in_target(conn: Connection, *, account_id: int, affiliate: Affiliate, t
 class AttributeRow:
     requirement: Requirement
     rule: stored.AttributeMapping | None
+    missing: int = 0  # SKUs of the category that would be sent without it
 
 
 @dataclass
@@ -316,8 +318,12 @@ def attribute_page(conn: Connection, *, account_id: int, affiliate: Affiliate, c
             (affiliate.id, category), []
         )
     }
-    rows = [AttributeRow(r, rules.get(r.id)) for r in sorted(requirements, key=lambda r: (not r.required, r.name))]
     codes = skus_in_target(conn, account_id=account_id, affiliate=affiliate, target=category)
+    missing = _missing(conn, account_id, affiliate, codes[:MISSING_SAMPLE], requirements)
+    rows = sorted(
+        (AttributeRow(r, rules.get(r.id), missing.get(r.id, 0)) for r in requirements),
+        key=lambda row: (not row.requirement.required, not row.missing, row.requirement.name),
+    )
     values: dict[str, set[str]] = {}
     for attributes in stored.attributes_of(conn, account_id=account_id, skus=codes):
         for name, value in attributes.items():
@@ -330,6 +336,28 @@ def attribute_page(conn: Connection, *, account_id: int, affiliate: Affiliate, c
         len(codes),
         cached is not None,
     )
+
+
+MISSING_SAMPLE = 2000  # SKUs looked at to count what each attribute lacks (a large category's first ones)
+
+
+def _missing(
+    conn: Connection, account_id: int, affiliate: Affiliate, codes: list[str], requirements: list[Requirement]
+) -> dict[str, int]:
+    """How many of these SKUs would be sent without each attribute (after the mapping)."""
+    cls = get_connector_class(affiliate.connector)
+    catalog = payloads.Catalog(conn, [(account_id, affiliate.id, code) for code in codes])
+    counts: dict[str, int] = {}
+    for code in codes:
+        try:
+            send = catalog.product(affiliate, code)
+        except payloads.EntityGone:
+            continue
+        sent = {k.casefold() for k, v in cls.sent_attributes(send, affiliate.settings).items() if v}
+        for r in requirements:
+            if r.id.casefold() not in sent:
+                counts[r.id] = counts.get(r.id, 0) + 1
+    return counts
 
 
 def map_attribute(
