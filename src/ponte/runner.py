@@ -24,6 +24,7 @@ from ponte.demo import (
     load_demo,
     place_demo_orders,
     point_at_sandbox,
+    read_marketplace_structures,
     register_sellers,
 )
 from ponte.domain import Status
@@ -100,6 +101,8 @@ def prepare_demo(
     if not first:
         return False
     connect_demo_sellers(db, box=box, settings=settings, sandbox_url=sandbox_url)
+    for problem in read_marketplace_structures(db, box=box, settings=settings):
+        log.warning("demo: a marketplace's category tree was not read: %s", problem)
     worker = Worker(db, settings, owner="demo-loader", box=box)
     drain(worker, db, progress)
     place_demo_orders(db, sandbox_url)

@@ -294,6 +294,47 @@ class Identity:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class MarketplaceCategory:
+    """A node of the marketplace's category tree (Mercado Livre's categories, Mirakl's hierarchies, Amazon's product
+    types). Only leaves take products."""
+
+    id: str
+    name: str
+    parent_id: str | None = None
+    leaf: bool = True
+    path: tuple[str, ...] = ()  # the names from the root down to this one
+
+
+@dataclass(frozen=True)
+class AttributeValue:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class MarketplaceAttribute:
+    """One attribute a marketplace category has: required or not, its allowed values where the marketplace lists
+    them, and the unit a number is given in ("g", "kg", "cm", "mm") so that Ponte converts the store's."""
+
+    id: str
+    name: str
+    required: bool = False
+    values: tuple[AttributeValue, ...] = ()
+    unit: str | None = None
+    max_length: int | None = None
+
+
+@dataclass(frozen=True)
+class ListingRules:
+    """What the marketplace refuses in any listing, checked by Ponte before it spends a call (None: no limit)."""
+
+    title_max: int | None = None
+    pictures_min: int = 0
+    pictures_max: int | None = None
+    picture_extensions: tuple[str, ...] = ()  # lower-case, with the dot; empty: any
+
+
 class CallFailed(Exception):
     """A call the connector needed before it could send (renewing a token, finding a listing) failed: the outcome
     says how, in the marketplace's words, and is recorded as the attempt's."""
@@ -448,6 +489,37 @@ class Connector:
     def test_connection(self) -> Outcome:
         """Check the settings and credentials without changing anything."""
         raise NotImplementedError
+
+    # -- the marketplace's catalog structure (category mapping, checks before sending) ------------------------
+    # A connector that implements `category_tree` and `category_attributes` gets the category and attribute
+    # mapping page and the checks before sending; `predict_category` where the marketplace has a predictor.
+    def category_tree(self) -> list[MarketplaceCategory]:
+        """The marketplace's categories (every level; `leaf` says which take products)."""
+        raise NotImplementedError
+
+    def category_attributes(self, category_ids: list[str]) -> dict[str, list[MarketplaceAttribute]]:
+        """The attributes of each of these categories (asked together: some marketplaces list them in one call)."""
+        raise NotImplementedError
+
+    def predict_category(self, title: str) -> list[MarketplaceCategory]:
+        """The marketplace's own guess of a product's category from its title, best first (empty: no predictor)."""
+        return []
+
+    @classmethod
+    def listing_rules(cls, settings: Mapping[str, Any]) -> ListingRules:
+        """What every listing must respect on this marketplace (title length, pictures), for these settings."""
+        return ListingRules()
+
+    @classmethod
+    def default_category(cls, store_category: str, settings: Mapping[str, Any]) -> str:
+        """The marketplace category an unmapped store category is sent as (Mercado Livre adds the site's prefix)."""
+        return store_category
+
+    @classmethod
+    def sent_attributes(cls, send: ProductSend, settings: Mapping[str, Any]) -> Mapping[str, str]:
+        """The attributes a product send carries, by the marketplace's ids, as this connector builds them (with
+        those it fills from the product's own fields: brand, EAN, dimensions)."""
+        return {name: str(value) for name, value in send.attributes.items()}
 
     # -- OAuth (connectors with `oauth = True`) --------------------------------------------------------------
     def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str | None) -> str:

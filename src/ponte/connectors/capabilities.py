@@ -62,3 +62,9 @@ def problem(connector: str, kind: str) -> str | None:
     if kind == "erp" and Flow.ORDER.value not in flows:
         return f"the {connector} connector cannot be an ERP: it cannot receive the store's orders"
     return None
+
+
+def maps_catalog(cls: type[Connector]) -> bool:
+    """Whether the connector reads the marketplace's category tree and attributes (category and attribute mapping,
+    checks before sending)."""
+    return _implements(cls, "category_tree") and _implements(cls, "category_attributes")

@@ -16,6 +16,7 @@ from ponte.domain import Role
 from ponte.domain.checks import nfe_check_digit
 from ponte.engine.credentials import StoredCredentials
 from ponte.secrets import SecretBox
+from ponte.services import mapping
 from ponte.services.affiliates import create_affiliate, update_affiliate
 from ponte.services.catalog import SkuInput, save_skus
 from ponte.services.orders import set_tracking
@@ -120,6 +121,22 @@ def connect_demo_sellers(db: Database, *, box: SecretBox, settings: Settings, sa
             continue
         grant, identity = module.authorised(sandbox_url)
         StoredCredentials(db, box, affiliate.id).store(grant, identity)
+
+
+def read_marketplace_structures(db: Database, *, box: SecretBox, settings: Settings) -> list[str]:
+    """Read the category tree and attributes of every demo marketplace that has them (Mercado Livre, Carrefour), as
+    an operator would with "Ler a árvore" on the mapping page: the checks before sending then stop the demo's
+    products filed under parent categories or missing attributes, and "Corrigir" leads to the mapping. Returns what
+    could not be read (the demo goes on without it)."""
+    with db.read() as conn:
+        account_id = _account_id(conn)
+        found = [a for a in account_affiliates(conn, account_id=account_id) if mapping.can_map(a)]
+    problems = []
+    for affiliate in found:
+        fetched = mapping.fetch_structure(db, box=box, settings=settings, affiliate=affiliate, account_id=account_id)
+        if fetched.error:
+            problems.append(f"{affiliate.code}: {fetched.error}")
+    return problems
 
 
 def _account_id(conn: Connection) -> int:

@@ -122,19 +122,21 @@ _MARK_SQLITE = text(
 
 def mark_catalog_changed(
     conn: Connection, account_id: int, codes: Mapping[Flow, list[str]], actor: str | None = None
-) -> None:
-    """Queue each flow's SKUs for every enabled marketplace of the account: one `mark_changed` per flow."""
+) -> int:
+    """Queue each flow's SKUs for every enabled marketplace of the account: one `mark_changed` per flow. Returns
+    the integrations marked."""
     wanted = {flow: flow_codes for flow, flow_codes in codes.items() if flow_codes}
     if not wanted:
-        return
+        return 0
     a = affiliates.c
     query = select(a.id, a.connector).where(a.account_id == account_id, a.enabled.is_(True), a.kind == "marketplace")
     rows = list(conn.execute(query))
+    marked = 0
     for flow, flow_codes in wanted.items():
         # Only the marketplaces whose connector can carry the flow (capabilities.py): nothing is queued for one
         # that cannot, where it would fail for ever.
         targets = [r.id for r in rows if supports(r.connector, flow.value, "marketplace")]
-        mark_changed(
+        marked += mark_changed(
             conn,
             account_id=account_id,
             flow=flow.value,
@@ -142,6 +144,7 @@ def mark_catalog_changed(
             trigger=Trigger.CHANGE,
             actor=actor,
         )
+    return marked
 
 
 @dataclass(frozen=True)

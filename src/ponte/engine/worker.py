@@ -228,7 +228,9 @@ class Worker:
         connector = self._connector(affiliate)
         flow, code = claim.flow, claim.entity
         if flow == Flow.PRODUCT.value:
-            return connector.send_product(catalog.product(affiliate, code)), None
+            product = catalog.product(affiliate, code)
+            stopped = catalog.check(affiliate, product)  # a product that would certainly be refused is not sent
+            return (stopped or connector.send_product(product)), None
         if flow == Flow.PRICE.value:
             return connector.send_price(catalog.price(affiliate, code)), None
         if flow == Flow.INVENTORY.value:

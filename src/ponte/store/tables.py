@@ -482,6 +482,52 @@ listings = Table(
     Index("ix_listings_listing", "affiliate_id", "listing_id"),
 )
 
+# -- catalog mapping (issue 21) ------------------------------------------------------------------------
+
+# What the store's categories are on each marketplace: a store category's mapping (scope "category", key the
+# store's category) or one SKU's own (scope "sku", key the SKU code), which wins over its category's.
+category_mappings = Table(
+    "category_mappings",
+    metadata,
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), primary_key=True),
+    Column("scope", String(8), primary_key=True),
+    Column("key", String(120), primary_key=True),
+    _account(),
+    Column("target", String(120), nullable=False),  # the marketplace's category id
+    Column("target_name", String(300)),
+    Column("updated_by", String(254)),
+    Column("updated_at", When, nullable=False),
+)
+
+# How one of a marketplace category's attributes is filled: from a store attribute (its values mapped through
+# `value_map` where given) or a fixed value.
+attribute_mappings = Table(
+    "attribute_mappings",
+    metadata,
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), primary_key=True),
+    Column("category", String(120), primary_key=True),  # the marketplace's category id
+    Column("attribute", String(100), primary_key=True),  # the marketplace's attribute id
+    _account(),
+    Column("source", String(8), nullable=False),  # store | fixed
+    Column("store_attribute", String(100)),
+    Column("value", String(500)),
+    Column("value_map", JSON, nullable=False),  # store value -> marketplace value
+    Column("updated_by", String(254)),
+    Column("updated_at", When, nullable=False),
+)
+
+# The marketplace's own tree and attribute lists, as its connector last fetched them: key "tree" or
+# "attributes:<category id>". Checks before sending read only this, never the marketplace.
+marketplace_taxonomy = Table(
+    "marketplace_taxonomy",
+    metadata,
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(140), primary_key=True),
+    _account(),
+    Column("data", JSON, nullable=False),
+    Column("fetched_at", When, nullable=False),
+)
+
 # Work the marketplace accepted and judges later (a feed, an import): polled until it resolves, then each item's
 # result lands on its integration as an attempt.
 submissions = Table(

@@ -132,14 +132,6 @@ def order_history_page(request: Request, order_id: str) -> Response:
     return render(request, "order_history.html", h=history)
 
 
-@router.get("/skus/{sku:path}", response_class=HTMLResponse, include_in_schema=False)
-def sku_page(request: Request, sku: str) -> Response:
-    principal = current_principal(request)
-    with request.app.state.db.read() as conn:
-        matrix = connections.sku_matrix(conn, account_id=principal.account_id, sku=sku)
-    return render(request, "sku.html", m=matrix)
-
-
 @router.get("/help/{category}", response_class=HTMLResponse, include_in_schema=False)
 def help_page(request: Request, category: str) -> Response:
     current_principal(request)

@@ -26,6 +26,9 @@ from ponte.connectors.base import (
     GrantRefused,
     Identity,
     Listing,
+    ListingRules,
+    MarketplaceAttribute,
+    MarketplaceCategory,
     Notice,
     Outcome,
     PriceSend,
@@ -37,7 +40,7 @@ from ponte.connectors.base import (
 )
 from ponte.connectors.context import ConnectorContext
 from ponte.connectors.http import HttpResult
-from ponte.connectors.mercadolivre import listing, orders
+from ponte.connectors.mercadolivre import listing, orders, taxonomy
 from ponte.connectors.mercadolivre.api import MeliApi, error_outcome, records, success_outcome
 from ponte.domain import Disposition, Status
 
@@ -253,6 +256,34 @@ class MercadoLivreConnector(Connector):
     @staticmethod
     def _broken(result: HttpResult) -> Outcome:
         return Outcome.error("Mercado Livre's answer was not what its API documents", transient=True, **records(result))
+
+    # -- the catalog's structure (taxonomy.py) ---------------------------------------------------------------
+    def category_tree(self) -> list[MarketplaceCategory]:
+        return taxonomy.tree(self.api, self.config.site_id)
+
+    def category_attributes(self, category_ids: list[str]) -> dict[str, list[MarketplaceAttribute]]:
+        return {category_id: taxonomy.attributes(self.api, category_id) for category_id in category_ids}
+
+    def predict_category(self, title: str) -> list[MarketplaceCategory]:
+        return taxonomy.predict(self.api, self.config.site_id, title)
+
+    @classmethod
+    def listing_rules(cls, settings: Mapping[str, Any]) -> ListingRules:
+        # Title and pictures as the items API refuses them (mercadolivre.md § 2 and § 3).
+        return ListingRules(
+            title_max=listing.TITLE_LIMIT,
+            pictures_min=1,
+            pictures_max=listing.MAX_PICTURES,
+            picture_extensions=(".jpg", ".jpeg", ".png", ".webp"),
+        )
+
+    @classmethod
+    def default_category(cls, store_category: str, settings: Mapping[str, Any]) -> str:
+        return listing.site_category(store_category, str(settings.get("site_id") or "MLB"))
+
+    @classmethod
+    def sent_attributes(cls, send: ProductSend, settings: Mapping[str, Any]) -> Mapping[str, str]:
+        return {a["id"]: a["value_name"] for a in listing.attributes(send)}
 
     # -- products -----------------------------------------------------------------------------------------
     def send_product(self, send: ProductSend) -> Outcome:

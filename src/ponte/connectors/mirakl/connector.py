@@ -26,6 +26,8 @@ from ponte.connectors.base import (
     Connector,
     ConnectorSettings,
     FetchedOrders,
+    MarketplaceAttribute,
+    MarketplaceCategory,
     Outcome,
     PriceSend,
     ProductSend,
@@ -38,7 +40,7 @@ from ponte.connectors.base import (
 )
 from ponte.connectors.context import Deferred
 from ponte.connectors.http import HttpClient, HttpResult
-from ponte.connectors.mirakl import files, imports
+from ponte.connectors.mirakl import files, imports, structure
 from ponte.connectors.mirakl.errors import DEFAULT_RETRY, failure, records
 from ponte.connectors.mirakl.offers import Offer, offer_of
 from ponte.connectors.mirakl.orders import acceptance, incoming_order, tracking
@@ -62,6 +64,9 @@ class MiraklConnector(Connector):
         "OF01": RateLimit(rate=1 / MINUTE, burst=1),  # "Once per minute with offers only"
         "P41": RateLimit(rate=1 / (15 * MINUTE), burst=1),  # "Every 15 minutes, for each seller"
         "A01": RateLimit(rate=1 / (24 * 3600), burst=1),  # "Once per day"
+        "H11": RateLimit(rate=1 / 3600, burst=1),  # the catalog structure: "Every hour" (H11, PM11, VL11)
+        "PM11": RateLimit(rate=1 / 3600, burst=1),
+        "VL11": RateLimit(rate=1 / 3600, burst=1),
     }
     # Every price or stock change rides in the next offer batch (an offer carries both: one call takes them all),
     # every new product in the next product import.
@@ -226,6 +231,19 @@ class MiraklConnector(Connector):
             response={"OR23": sent.status, "OR24": shipped.status},
             http_status=shipped.status,
         )
+
+    # -- the catalog's structure (structure.py) ----------------------------------------------------------------
+
+    def category_tree(self) -> list[MarketplaceCategory]:
+        return structure.tree(self)
+
+    def category_attributes(self, category_ids: list[str]) -> dict[str, list[MarketplaceAttribute]]:
+        return structure.attributes(self, category_ids)
+
+    @classmethod
+    def sent_attributes(cls, send: ProductSend, settings: Mapping[str, Any]) -> Mapping[str, str]:
+        row = files.product_row(send, send.marketplace_category or send.category, "EAN")
+        return {name: files.cell(value) for name, value in row.items() if value is not None}
 
     # -- the connection test ----------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ponte.connectors.mirakl.emulation import answers
+from ponte.connectors.mirakl.emulation import answers, structure
 from ponte.connectors.mirakl.emulation.judge import judge, offer_rows, read_csv, report
 from ponte.connectors.mirakl.emulation.state import PAGE, Import, Operator, Shop, parse_iso
 
@@ -158,6 +158,20 @@ class SellerApi:
         if imp.status != "COMPLETE" or not imp.errors:
             raise Refusal(404, f"No error report for import {imp.id}")
         return Response(report(imp), media_type="application/octet-stream")
+
+    # -- the catalog's structure: H11, PM11, VL11 -------------------------------------------------------------
+
+    async def hierarchies(self, request: Request) -> Response:
+        self.shop(request, "H11")
+        return JSONResponse({"hierarchies": structure.hierarchies(self.operator)})
+
+    async def attributes(self, request: Request) -> Response:
+        self.shop(request, "PM11")
+        return JSONResponse({"attributes": structure.attributes(self.operator, request.query_params.get("hierarchy"))})
+
+    async def values_lists(self, request: Request) -> Response:
+        self.shop(request, "VL11")
+        return JSONResponse({"values_lists": structure.values_lists(request.query_params.get("code"))})
 
     # -- orders ---------------------------------------------------------------------------------------------
 

@@ -28,6 +28,9 @@ INTERVALS: dict[str, float] = {
     "P41": 900.0,
     "OR11": 60.0,
     "A01": 86_400.0,
+    "H11": 3600.0,  # the catalog structure: "Maximum usage: Every hour" (H11, PM11, VL11)
+    "PM11": 3600.0,
+    "VL11": 3600.0,
 }
 PER_IMPORT = {"OF02": 60.0, "OF03": 60.0, "P42": 60.0}  # polling one import: once a minute
 GRACE = 2.0  # seconds of clock skew forgiven between a client's rate limiter and the emulation's clock
