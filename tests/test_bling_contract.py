@@ -173,6 +173,6 @@ def test_blings_limit_answers_429_in_its_envelope_and_holds_the_calls(bling, mak
     limited = [o for o in outcomes if o.http_status == 429]
     assert limited, [o.message for o in outcomes]
     assert limited[0].code == "TOO_MANY_REQUESTS" and limited[0].transient and limited[0].category == "rate_limited"
-    assert "Limite de requisições atingido." in limited[0].message
+    assert "Limite de requisições atingido: O limite de requisições por segundo" in limited[0].message
     with pytest.raises(Deferred):  # every call of the account is held for a while
         connector.send_order(order_send("R-9"))

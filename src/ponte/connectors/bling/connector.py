@@ -61,7 +61,7 @@ class BlingConnector(Connector):
     labels: ClassVar[Mapping[str, Mapping[str, str]]] = LABELS
     # bling.md § 2: per account (every endpoint together) 3 requests a second and 120 000 a day; 429 beyond.
     rate_limits: ClassVar[Mapping[str, RateLimit]] = {
-        "api": RateLimit(rate=REQUESTS_PER_SECOND, burst=REQUESTS_PER_SECOND),
+        "api": RateLimit(rate=REQUESTS_PER_SECOND, burst=1.0),
         "day": daily_rate(REQUESTS_PER_DAY),
     }
     invoice_poll_every = 300.0
@@ -85,7 +85,8 @@ class BlingConnector(Connector):
     def rates(cls, settings: ConnectorSettings) -> Mapping[str, RateLimit]:
         assert isinstance(settings, BlingSettings)
         rate = settings.requests_per_second
-        return {"api": RateLimit(rate=rate, burst=rate), "day": daily_rate(settings.requests_per_day)}
+        # Burst 1: calls a third of a second apart never put four in one second, as a bucket of 3 could.
+        return {"api": RateLimit(rate=rate, burst=1.0), "day": daily_rate(settings.requests_per_day)}
 
     @classmethod
     def consent_origin(cls, settings: Mapping[str, Any]) -> str | None:

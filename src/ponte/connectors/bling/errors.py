@@ -89,7 +89,7 @@ def body_message(body: Any, status: int | None) -> tuple[str, str | None]:
         details = _field_messages(error.get("fields"))
         if not details and error.get("description"):
             details = [str(error["description"])]
-        text = f"{head}: {'; '.join(details)}" if details and details != [head] else head
+        text = f"{head.rstrip('.')}: {'; '.join(details)}" if details and details != [head] else head
         return text, None if error.get("type") is None else str(error["type"])
     if isinstance(body, str) and body.strip():
         return body.strip()[:1000], None
