@@ -197,3 +197,19 @@ def test_an_order_bling_refuses_keeps_blings_words(hub, bling):
     row = hub.row("order", order_id, hub.erp)
     assert (row.status, row.category) == ("error", "integration_config")
     assert "Id da forma de pagamento inválido." in row.message and bling.sales() == []
+
+
+def test_an_order_invoiced_elsewhere_keeps_its_nfe_and_blings_is_noted(hub, bling):
+    from ponte.services.orders import set_tracking
+    from sandbox_fixtures import nfe_key
+
+    order_id = hub.buy()
+    hub.drain()
+    with hub.db.write() as conn:  # the store invoiced it through the API before Bling did
+        data = {"invoice_key": nfe_key(), "carrier": "Correios", "tracking_number": "BR123456789BR"}
+        set_tracking(conn, account_id=hub.account, external_id=order_id, data=data)
+    bling.advance(121)
+    assert hub.worker.poll_invoices(force=True) == 0
+    assert hub.order(order_id).invoice_key == nfe_key()
+    row = hub.row("order", order_id, hub.erp)
+    assert row.status == "warning" and "already invoiced" in row.message

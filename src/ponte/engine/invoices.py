@@ -129,6 +129,13 @@ def record_invoice(conn: Connection, *, erp: Affiliate, invoice: Invoice) -> boo
         return False
     if order.invoice_key == invoice.invoice_key:
         return False
+    if order.invoice_key:  # invoiced by another source (the API, a file): the marketplace already has that NF-e
+        text = (
+            f"{erp.code} issued NF-e {invoice.invoice_key}, but the order was already invoiced with "
+            f"{order.invoice_key}: kept as it was"
+        )
+        _note(conn, erp, handed.id, Status.WARNING, text, invoice)
+        return False
     problem = _problem(invoice)
     if problem is None and order.status not in ("placed", "invoiced"):
         problem = f"order {invoice.order_id} is {order.status}: its NF-e is not sent to the marketplace"
