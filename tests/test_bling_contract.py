@@ -176,3 +176,16 @@ def test_blings_limit_answers_429_in_its_envelope_and_holds_the_calls(bling, mak
     assert "Limite de requisições atingido: O limite de requisições por segundo" in limited[0].message
     with pytest.raises(Deferred):  # every call of the account is held for a while
         connector.send_order(order_send("R-9"))
+
+
+def test_a_backlog_of_notes_is_read_a_few_at_a_time_each_once(bling, make_bling, contract_recorder):
+    connector = make_bling()
+    for n in range(7):
+        assert connector.send_order(order_send(f"B-{n}")).status == Status.SUCCESS
+    bling.advance(121)
+    first = connector.fetch_invoices(None)
+    assert len(first.invoices) == 5 and first.more  # the rest of the page next time
+    second = connector.fetch_invoices(first.cursor)
+    assert len(second.invoices) == 2 and not second.more
+    assert {i.order_id for i in first.invoices + second.invoices} == {f"B-{n}" for n in range(7)}
+    assert connector.fetch_invoices(second.cursor).invoices == []

@@ -51,6 +51,9 @@ class InvoiceCursor:
         if on_the_way and day >= (today - STUCK).isoformat() and (self.waiting is None or day < self.waiting):
             self.waiting = day
 
+    def same_page(self) -> str:
+        return self._dump(InvoiceCursor(self.since, self.page, self.seen, self.waiting, self.newest))
+
     def next_page(self) -> str:
         return self._dump(InvoiceCursor(self.since, self.page + 1, self.seen, self.waiting, self.newest))
 
