@@ -18,8 +18,8 @@ from ponte.demo import (
     ACCOUNT,
     PASSWORD,
     USERS,
+    cancel_demo_orders,
     connect_demo_sellers,
-    invoice_demo_orders,
     is_loaded,
     load_demo,
     place_demo_orders,
@@ -95,7 +95,7 @@ def prepare_demo(
     with db.write() as conn:
         first = not is_loaded(conn)
         if first:
-            load_demo(conn, box=box, sandbox_url=sandbox_url, erp_url=f"{sandbox_url}/_erp/orders")
+            load_demo(conn, box=box, sandbox_url=sandbox_url)
         else:
             point_at_sandbox(conn, box=box, sandbox_url=sandbox_url)
     if not first:
@@ -109,7 +109,8 @@ def prepare_demo(
     drain(worker, db, progress)
     with db.write() as conn:
         account_id = conn.execute(select(accounts.c.id).where(accounts.c.slug == ACCOUNT)).scalar_one()
-        invoice_demo_orders(conn, account_id=account_id, sandbox_url=sandbox_url)
+        cancel_demo_orders(conn, account_id=account_id, sandbox_url=sandbox_url)
+    worker.poll_invoices(force=True)  # the NF-e Bling issued for the orders it received
     drain(worker, db, progress)
     worker.close()
     return True

@@ -207,6 +207,32 @@ class FetchedOrders:
     more: bool = False  # another page is ready now
 
 
+@dataclass(frozen=True)
+class Invoice:
+    """An NF-e an ERP issued for one of the store's orders (`order_id`: the marketplace's order id, as Ponte handed
+    it to the ERP), with the tracking the ERP has for it. `reference` is the ERP's own id of the note."""
+
+    order_id: str
+    invoice_key: str
+    invoice_xml: str | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    reference: str | None = None
+    message: str = ""  # what the ERP's answer said, for the order's history
+    request: Any = None
+    response: Any = None
+
+
+@dataclass
+class FetchedInvoices:
+    """A page of an ERP's issued invoices and the cursor to resume from."""
+
+    invoices: list[Invoice]
+    cursor: str | None
+    outcome: Outcome | None = None  # set when the ERP could not be read
+    more: bool = False  # another page is ready now
+
+
 @dataclass
 class Submission:
     """A batch the marketplace accepted for later judgement (a feed, an import): the engine polls it.
@@ -409,6 +435,8 @@ class Connector:
     # The marketplace accepts or refuses an order line by line (Mirakl's OR21): the lines that pass validation
     # are placed and the others refused, for good (the marketplace will not offer them again).
     accepts_lines: ClassVar[bool] = False
+    # An ERP that issues the store's invoices: seconds between reads of what it issued (`fetch_invoices`); None: never.
+    invoice_poll_every: ClassVar[float | None] = None
     oauth: ClassVar[bool] = False  # connected by the seller's authorisation (OAuth2)
     pkce: ClassVar[bool] = False  # the authorisation uses PKCE (S256)
 
@@ -476,6 +504,10 @@ class Connector:
 
     def fetch_orders(self, cursor: str | None) -> FetchedOrders:
         """Read the next page of orders from the marketplace's feed, from `cursor` on."""
+        raise NotImplementedError
+
+    def fetch_invoices(self, cursor: str | None) -> FetchedInvoices:
+        """Read the next page of invoices (NF-e) the ERP issued for the store's orders, from `cursor` on."""
         raise NotImplementedError
 
     def resolve(self, notice: Notice) -> Resolved:

@@ -30,6 +30,7 @@ from ponte.domain import Disposition, Flow, Status
 from ponte.engine import batches, payloads
 from ponte.engine.connectors import connector_for
 from ponte.engine.feeds import poll_order_feeds
+from ponte.engine.invoices import poll_invoice_feeds
 from ponte.engine.notifications import process_notifications
 from ponte.engine.orders import place_order
 from ponte.engine.queue import Claim, claim_due, release
@@ -329,6 +330,10 @@ class Worker:
         """Read the order feeds whose interval has passed (every one with `force`); returns how many orders were new."""
         return poll_order_feeds(self.db, self._connector, force=force)
 
+    def poll_invoices(self, *, force: bool = False) -> int:
+        """Read the invoices ERPs issued (whose interval has passed; every one with `force`); returns how many were new."""
+        return poll_invoice_feeds(self.db, self._connector, force=force)
+
     def process_notifications(self) -> int:
         """Read what marketplaces notified (orders…) with each seller's token; returns how many were handled."""
         return process_notifications(self.db, self._connector)
@@ -462,6 +467,7 @@ class Worker:
                 self._last_poll = time.monotonic()
                 self._guarded(self.poll_orders)
                 self._guarded(self.process_notifications)
+                self._guarded(self.poll_invoices)
                 self._guarded(self.poll_submissions)
                 self._guarded(self.fold_counters)
             if time.monotonic() - self._last_maintenance >= MAINTENANCE_EVERY:
