@@ -62,3 +62,12 @@ def problem(connector: str, kind: str) -> str | None:
     if kind == "erp" and Flow.ORDER.value not in flows:
         return f"the {connector} connector cannot be an ERP: it cannot receive the store's orders"
     return None
+
+
+def reads_back(connector: str) -> bool:
+    """Whether the connector registered as `connector` can read its listings back (reconciliation)."""
+    try:
+        cls = get_connector_class(connector)
+    except LookupError:
+        return False
+    return _implements(cls, "read_listings")
