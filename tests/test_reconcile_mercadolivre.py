@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -177,3 +178,37 @@ def test_a_focused_pass_reads_only_the_listings_sent_lately(shop: Store) -> None
     (report,) = shop.reconciler.run_pass(shop.affiliate, mode="focused")
     assert report.done and report.read == 1
     assert set(shop.drifts()) == {("A-1", "stock_higher")}
+
+
+# -- the connector's read-back, alone ---------------------------------------------------------------------------
+
+
+def test_the_read_back_scans_the_sellers_items_and_multigets_them_as_documented(
+    meli: Meli, contract_recorder: Any
+) -> None:
+    from ponte.connectors.base import ReadRequest
+    from sandbox_fixtures import product_send
+
+    connector = meli.connector()
+    made = [connector.send_product(product_send(f"S-{n}", quantity=n + 1)) for n in range(3)]
+    assert all(m.listing is not None for m in made)
+    page = connector.read_listings(ReadRequest(mode="full"))
+    assert page.outcome is None and page.cursor  # a scroll id for the next page
+    held = {h.sku: h for h in page.listings}
+    assert set(held) == {"S-0", "S-1", "S-2"} and held["S-2"].quantity == 3 and held["S-1"].price == Decimal("899.00")
+    assert connector.read_listings(ReadRequest(mode="full", cursor=page.cursor)).listings == []
+    first = made[0].listing
+    assert first is not None
+    gone = connector.read_listings(ReadRequest(mode="focused", listing_ids=("MLB999", first.listing_id)))
+    assert gone.missing == ("MLB999",) and [h.sku for h in gone.listings] == ["S-0"]
+    contract_recorder.assert_reached("searchSellerItems", "getItems")
+
+
+def test_a_renamed_read_back_parameter_is_refused_by_the_contract() -> None:
+    from ponte.connectors.mercadolivre.emulation import documented_contract
+
+    contract = documented_contract()
+    good = contract.validate_request("GET", "/users/1/items/search?search_type=scan&scroll_id=x&limit=100", strict=True)
+    assert good == []
+    renamed = contract.validate_request("GET", "/users/1/items/search?search_type=scan&scroll=x", strict=True)
+    assert renamed and any("scroll" in str(p) for p in renamed)

@@ -213,7 +213,9 @@ class Worker:
         if flow == Flow.PRODUCT.value:
             return connector.send_product(catalog.product(affiliate, code)), None
         if flow == Flow.PRICE.value:
-            return connector.send_price(catalog.price(affiliate, code)), None
+            priced = catalog.price(affiliate, code)
+            sent = {"sku": priced.sku, "price": None if priced.price is None else str(priced.price)}
+            return connector.send_price(priced), sent  # what reconciliation holds the marketplace's price to
         if flow == Flow.INVENTORY.value:
             send, warning = catalog.inventory(affiliate, code)
             return self._inventory_sent(connector, send, warning), {"sku": send.sku, "quantity": send.quantity}
