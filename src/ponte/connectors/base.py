@@ -418,6 +418,9 @@ class Connector:
         "status": ("product",),
         "missing": ("product",),
     }
+    # A focused read asks the marketplace what changed since the last read (Mirakl's differential export), not for
+    # listing ids: the engine sends one `ReadRequest(mode="focused", since=…)` instead of the ids.
+    reads_changes_since: ClassVar[bool] = False
     oauth: ClassVar[bool] = False  # connected by the seller's authorisation (OAuth2)
     pkce: ClassVar[bool] = False  # the authorisation uses PKCE (S256)
 

@@ -319,12 +319,13 @@ class Reconciler:
         at: datetime,
     ) -> store.PassRow:  # fmt: skip
         ids: tuple[str, ...] = ()
-        if mode == "focused":
-            since = state.last_focused_at or at - timedelta(minutes=config.focused_every_minutes)
+        last = state.last_focused_at or state.last_full_at
+        if mode == "focused" and not get_connector_class(affiliate.connector).reads_changes_since:
+            since = last or at - timedelta(minutes=config.focused_every_minutes)
             ids = tuple(_focus(conn, affiliate, since=since, low_stock=config.low_stock))
         values = {
             "mode": mode, "cursor": None, "started_at": at, "due_at": at, "read_count": 0, "found_count": 0,
-            "listing_ids": list(ids), "since": state.last_focused_at if mode == "focused" else None,
+            "listing_ids": list(ids), "since": last if mode == "focused" else None,
         }  # fmt: skip
         store.update_pass(conn, affiliate_id=affiliate.id, values=values)
         return store.passes_of(conn, [affiliate.id])[affiliate.id]
