@@ -212,3 +212,22 @@ def test_a_renamed_read_back_parameter_is_refused_by_the_contract() -> None:
     assert good == []
     renamed = contract.validate_request("GET", "/users/1/items/search?search_type=scan&scroll=x", strict=True)
     assert renamed and any("scroll" in str(p) for p in renamed)
+
+
+def test_the_schedule_runs_a_full_pass_at_the_accounts_interval_and_focused_passes_between(shop: Store) -> None:
+    from ponte.clock import advance, travelling
+
+    with travelling():
+        assert shop.worker.reconcile() == 5  # never reconciled: a full pass reads every listing
+        assert shop.worker.reconcile() == 0  # nothing due until the focused interval has passed
+        shop.save("A-1", stock=7)  # A-1's stock is sent again: the focused pass will read it
+        shop.drain()
+        advance(61 * 60)
+        assert shop.worker.reconcile() == 1
+        advance(61 * 60)
+        assert shop.worker.reconcile() == 0  # nothing sent lately, no stock low: nothing to read
+        advance(24 * 3600)
+        assert shop.worker.reconcile() == 5  # a day later: the full pass again
+    with shop.db.read() as conn:
+        state = store.passes_of(conn, [shop.affiliate_id])[shop.affiliate_id]
+    assert state.mode is None and state.last_full_at is not None and state.last_focused_at is not None

@@ -16,6 +16,7 @@ a lease for a few pages, then gives it back, so that a pass over 100,000 listing
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ log = logging.getLogger("ponte.reconcile")
 
 LEASE = timedelta(minutes=10)
 PAGES_PER_SLICE = 50  # pages a worker reads before it gives the pass back (a scan page is 100 listings)
+SLICE_SECONDS = 20.0  # …or this long, whichever comes first: a stopping worker waits for the slice it runs
 FOCUS_LIMIT = 1_000  # listings a focused pass reads at most
 RETRY_AFTER_ERROR = timedelta(minutes=15)
 ACTOR = "reconciliation"
@@ -339,8 +341,11 @@ class Reconciler:
             connector = connector_for(affiliate, db=self.db, box=self.box, settings=self.settings, low_priority=True)
         except Exception as exc:
             return self._failed(affiliate, state, report, f"{type(exc).__name__}: {exc}")
+        started = time.monotonic()
         try:
             for _ in range(PAGES_PER_SLICE):
+                if time.monotonic() - started > SLICE_SECONDS:
+                    break
                 chunk = tuple(ids[:100])
                 request = ReadRequest(mode="full" if mode == "full" else "focused", cursor=cursor, listing_ids=chunk,
                                       since=state.since)  # fmt: skip
