@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ponte.alerts.rules import CREDENTIALS, ERROR_RATE, PENDING_AGE, QUIET_ORDERS
+from ponte.alerts.rules import CREDENTIALS, ERROR_RATE, PENDING_AGE, QUIET_ORDERS, STOCK_DRIFT
 
 TZ = ZoneInfo("America/Sao_Paulo")
 FLOWS = {
@@ -42,6 +42,10 @@ TEXT: dict[str, dict[str, str]] = {
         "Corrija-as na página Afiliados e reprocesse.",
         f"{QUIET_ORDERS}.title": "{affiliate}: nenhum pedido há {gap}",
         f"{QUIET_ORDERS}.body": "Nenhum pedido do {affiliate} há {gap}; o normal a esta hora é até {usual}.",
+        f"{STOCK_DRIFT}.title": "{affiliate}: estoque maior no marketplace que na loja",
+        f"{STOCK_DRIFT}.body": "A conciliação encontrou {count} anúncio(s) no {affiliate} oferecendo mais estoque do "
+        "que a loja tem: podem ser vendidos sem estoque. O Ponte reenvia o estoque da loja (se a conta não desligou "
+        "o reparo); veja a página Divergências.",
         "opened": "[Ponte] Alerta: {title}",
         "update": "[Ponte] Continua: {title}",
         "resolved": "[Ponte] Resolvido: {title}",
@@ -62,6 +66,10 @@ TEXT: dict[str, dict[str, str]] = {
         "Fix them on the Affiliates page and reprocess.",
         f"{QUIET_ORDERS}.title": "{affiliate}: no order for {gap}",
         f"{QUIET_ORDERS}.body": "No order from {affiliate} for {gap}; at this hour the usual is up to {usual}.",
+        f"{STOCK_DRIFT}.title": "{affiliate}: more stock on the marketplace than in the store",
+        f"{STOCK_DRIFT}.body": "Reconciliation found {count} listing(s) on {affiliate} offering more stock than the "
+        "store has: they can oversell. Ponte sends the store's stock again (unless the account turned the repair "
+        "off); see the Drift page.",
         "opened": "[Ponte] Alert: {title}",
         "update": "[Ponte] Still happening: {title}",
         "resolved": "[Ponte] Resolved: {title}",

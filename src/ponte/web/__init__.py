@@ -21,7 +21,7 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     """Mount the pages and static files on the app."""
-    from ponte.web import affiliates, alerts, connections, overview, pages, rules
+    from ponte.web import affiliates, alerts, connections, drift, overview, pages, rules
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
@@ -30,6 +30,7 @@ def install(app: FastAPI) -> None:
     app.include_router(overview.router)
     app.include_router(alerts.router)
     app.include_router(rules.router)
+    app.include_router(drift.router)
 
     app.add_middleware(RememberLocale)
     app.add_middleware(SecurityHeaders)

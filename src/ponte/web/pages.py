@@ -15,7 +15,7 @@ from ponte.auth import authenticate
 from ponte.clock import now
 from ponte.domain import Flow, Role, Status
 from ponte.engine.queue import count_reprocessable, reprocess_integrations
-from ponte.services import connections, logins
+from ponte.services import connections, logins, reconcile
 from ponte.services.errors import NotFound
 from ponte.services.logins import Throttle
 from ponte.store.tables import users
@@ -137,7 +137,8 @@ def sku_page(request: Request, sku: str) -> Response:
     principal = current_principal(request)
     with request.app.state.db.read() as conn:
         matrix = connections.sku_matrix(conn, account_id=principal.account_id, sku=sku)
-    return render(request, "sku.html", m=matrix)
+        drifts = reconcile.drifts_of_sku(conn, account_id=principal.account_id, sku=sku)
+    return render(request, "sku.html", m=matrix, drifts=drifts)
 
 
 @router.get("/help/{category}", response_class=HTMLResponse, include_in_schema=False)
