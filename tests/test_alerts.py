@@ -360,6 +360,7 @@ def test_every_new_account_starts_with_the_default_rules(db):
         ("error_rate", 20.0, 30, 20),
         ("pending_age", None, 60, None),
         ("credentials", None, None, None),
+        ("stock_drift", None, None, None),
         ("quiet_orders", 3.0, 30, None),
     }
     assert all(r.enabled and r.builtin for r in rules)
@@ -408,7 +409,7 @@ def test_channel_secrets_are_stored_sealed(db, box):
 
 def test_the_api_lets_a_viewer_read_rules_and_only_an_admin_change_them(client, world):
     rules = client.get("/api/v1/alerts/rules", headers=world.auth("victor"))
-    assert rules.status_code == 200 and len(rules.json()) == 4
+    assert rules.status_code == 200 and len(rules.json()) == 5
     body = {"kind": "error_rate", "flow": "price", "threshold": 5, "window_minutes": 15}
     assert client.post("/api/v1/alerts/rules", json=body, headers=world.auth("alice")).status_code == 403
     made = client.post("/api/v1/alerts/rules", json=body, headers=world.auth("ada"))

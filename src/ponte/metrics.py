@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from ponte.clock import now
 from ponte.domain import Status
 from ponte.store.db import Database
-from ponte.store.tables import accounts, affiliates, integrations, status_count_deltas, status_counts
+from ponte.store.tables import accounts, affiliates, drifts, integrations, status_count_deltas, status_counts
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -54,6 +54,18 @@ EXPORT_SECONDS = Histogram(
     "Time to produce a whole export file",
     ["format"],
     buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900),
+    registry=PROCESS,
+)
+DRIFTS_FOUND = Counter(
+    "ponte_drifts_found",
+    "Drifts reconciliation found newly open (the marketplace holds something else than the store), by kind",
+    ["affiliate", "kind"],
+    registry=PROCESS,
+)
+DRIFTS_REPAIRED = Counter(
+    "ponte_drifts_repaired",
+    "Drifts reconciliation queued a repair for (an attempt with trigger reconciliation), by kind",
+    ["affiliate", "kind"],
     registry=PROCESS,
 )
 
@@ -115,9 +127,19 @@ class DatabaseCollector(Collector):
             moment = now()
             for flow, due in conn.execute(query):
                 oldest.add_metric([flow], max(0.0, (moment - due).total_seconds()) if due else 0.0)
+            open_drifts = GaugeMetricFamily(
+                "ponte_drifts_open", "Open drifts (found, not resolved yet), by affiliate and kind",
+                labels=["affiliate", "kind"],
+            )  # fmt: skip
+            d = drifts.c
+            codes = {int(r.id): r.code for r in conn.execute(select(affiliates.c.id, affiliates.c.code))}
+            counted = select(d.affiliate_id, d.kind, func.count()).where(d.status.in_(("open", "repairing")))
+            for row in conn.execute(counted.group_by(d.affiliate_id, d.kind)):
+                open_drifts.add_metric([codes.get(int(row[0]), str(row[0])), row[1]], int(row[2]))
         yield integrations_gauge
         yield depth
         yield oldest
+        yield open_drifts
 
 
 def _status_counts(conn: Any) -> dict[tuple[str, str, str, str], int]:

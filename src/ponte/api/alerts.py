@@ -16,7 +16,7 @@ from ponte.api.schemas import NOT_FOUND, Strict
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 ItemId = Annotated[int, Path(ge=1, le=2**62)]
-Kind = Literal["error_rate", "quiet_orders", "pending_age", "credentials"]
+Kind = Literal["error_rate", "quiet_orders", "pending_age", "credentials", "stock_drift"]
 FlowName = Literal["order", "product", "tracking", "price", "inventory"]
 
 

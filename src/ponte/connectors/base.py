@@ -302,6 +302,47 @@ class Resolved:
 
 
 @dataclass(frozen=True)
+class HeldListing:
+    """One listing as the marketplace holds it now (reconciliation reads these back).
+
+    `status` in Ponte's words: active, paused, closed, under_review or inactive (the marketplace's own word is in
+    `detail`). `cause` is the marketplace's reason for a state, when it gives one (a promotion, a portal edit)."""
+
+    listing_id: str
+    sku: str | None  # the seller's SKU as the marketplace knows it (SELLER_SKU, shop_sku)
+    price: Decimal | None
+    quantity: int | None
+    status: str
+    cause: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReadRequest:
+    """What a reconciliation pass asks a connector to read: the whole catalogue page by page (`full`, resumed from
+    `cursor`), or some listings (`focused`: `listing_ids`, or what changed since `since` where the marketplace can
+    say so more cheaply)."""
+
+    mode: Literal["full", "focused"]
+    cursor: str | None = None
+    listing_ids: tuple[str, ...] = ()
+    since: datetime | None = None
+
+
+@dataclass
+class ReadBack:
+    """A page of what the marketplace holds. `cursor` None: the read is complete. `missing`: listing ids asked for
+    that the marketplace does not have. `complete`: the pages of a full read together hold every listing of the
+    seller, so a listing Ponte knows and none of them holds is missing. `outcome`: the read failed."""
+
+    listings: list[HeldListing] = field(default_factory=list)
+    cursor: str | None = None
+    missing: tuple[str, ...] = ()
+    complete: bool = True
+    outcome: Outcome | None = None
+
+
+@dataclass(frozen=True)
 class Grant:
     """OAuth tokens: the access token, until when it works, and the (often single-use) refresh token."""
 
@@ -437,6 +478,18 @@ class Connector:
     accepts_lines: ClassVar[bool] = False
     # An ERP that issues the store's invoices: seconds between reads of what it issued (`fetch_invoices`); None: never.
     invoice_poll_every: ClassVar[float | None] = None
+    # Reconciliation: the flows that put each kind of drift right (a stock difference is repaired by sending the
+    # stock again; a paused or missing listing by sending the product). A kind not here is only reported.
+    repairs: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "stock_higher": ("inventory",),
+        "stock_lower": ("inventory",),
+        "price": ("price",),
+        "status": ("product",),
+        "missing": ("product",),
+    }
+    # A focused read asks the marketplace what changed since the last read (Mirakl's differential export), not for
+    # listing ids: the engine sends one `ReadRequest(mode="focused", since=…)` instead of the ids.
+    reads_changes_since: ClassVar[bool] = False
     oauth: ClassVar[bool] = False  # connected by the seller's authorisation (OAuth2)
     pkce: ClassVar[bool] = False  # the authorisation uses PKCE (S256)
 
@@ -517,6 +570,12 @@ class Connector:
     def acknowledge_order(self, external_id: str, outcome: Outcome) -> Outcome:
         """Tell the marketplace the order was integrated (or why not); `outcome.lines` says it line by line."""
         return Outcome.ok("acknowledgement not needed")
+
+    def read_listings(self, request: ReadRequest) -> ReadBack:
+        """Read back what the marketplace holds of the seller's listings, in its cheapest way (reconciliation).
+        Calls go through `context.limits` as any other; the engine gives a read a context whose limits only spend
+        spare quota, so that it never starves the sends."""
+        raise NotImplementedError
 
     def test_connection(self) -> Outcome:
         """Check the settings and credentials without changing anything."""

@@ -68,3 +68,12 @@ def maps_catalog(cls: type[Connector]) -> bool:
     """Whether the connector reads the marketplace's category tree and attributes (category and attribute mapping,
     checks before sending)."""
     return _implements(cls, "category_tree") and _implements(cls, "category_attributes")
+
+
+def reads_back(connector: str) -> bool:
+    """Whether the connector registered as `connector` can read its listings back (reconciliation)."""
+    try:
+        cls = get_connector_class(connector)
+    except LookupError:
+        return False
+    return _implements(cls, "read_listings")

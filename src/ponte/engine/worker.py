@@ -34,6 +34,7 @@ from ponte.engine.invoices import poll_invoice_feeds
 from ponte.engine.notifications import process_notifications
 from ponte.engine.orders import place_order
 from ponte.engine.queue import Claim, claim_due, release
+from ponte.engine.reconcile import Reconciler
 from ponte.engine.recording import DEPENDENT_FLOWS, Work, record_works
 from ponte.knowledge import AccountRule
 from ponte.secrets import SecretBox
@@ -52,6 +53,7 @@ log = logging.getLogger("ponte.worker")
 CATALOG_FLOWS = (Flow.PRODUCT.value, *DEPENDENT_FLOWS)  # sends built from the SKU alone (payloads.Catalog)
 PRODUCT_WAIT = 0.05  # a held price or stock send is due this long after its product's send
 MAINTENANCE_EVERY = 3600.0  # seconds between partition and retention housekeeping
+RECONCILE_EVERY = 30.0  # seconds between looks at the reconciliation passes due (each reads a slice, then yields)
 # A worker evaluates when no worker has for this long: a little under its own period, so that with one worker
 # it is every minute, and with many, whichever comes first after it.
 
@@ -121,6 +123,9 @@ class Worker:
         self._last_maintenance = 0.0
         self.periodic = tuple(periodic)
         self._last_periodic = dict.fromkeys((job.name for job in self.periodic), 0.0)
+        self._last_reconcile = 0.0
+        self._reconciling: Future[int] | None = None
+        self.reconciler = Reconciler(db, settings, self.box, owner=self.owner)
         self._stop: threading.Event | None = None  # set by run(): a stop request leaves unstarted sends
 
     # -- the step ---------------------------------------------------------------------------------
@@ -233,7 +238,9 @@ class Worker:
             stopped = catalog.check(affiliate, product)  # a product that would certainly be refused is not sent
             return (stopped or connector.send_product(product)), None
         if flow == Flow.PRICE.value:
-            return connector.send_price(catalog.price(affiliate, code)), None
+            priced = catalog.price(affiliate, code)
+            sent = {"sku": priced.sku, "price": None if priced.price is None else str(priced.price)}
+            return connector.send_price(priced), sent  # what reconciliation holds the marketplace's price to
         if flow == Flow.INVENTORY.value:
             send, warning = catalog.inventory(affiliate, code)
             return self._inventory_sent(connector, send, warning), {"sku": send.sku, "quantity": send.quantity}
@@ -337,6 +344,23 @@ class Worker:
     def process_notifications(self) -> int:
         """Read what marketplaces notified (orders…) with each seller's token; returns how many were handled."""
         return process_notifications(self.db, self._connector)
+
+    def reconcile(self) -> int:
+        """A slice of every reconciliation pass due (full passes at the account's interval, focused ones between);
+        returns the listings read back."""
+        return self.reconciler.run_due()
+
+    def _reconcile_beside(self) -> None:
+        """Reconciliation reads in one of the send threads, beside the loop: a slice takes seconds (its reads wait
+        for spare quota), and the loop must go on claiming sends meanwhile. One slice at a time; a slice that read
+        something is followed at once by the next, an idle one waits RECONCILE_EVERY."""
+        running = self._reconciling
+        if running is not None and not running.done():
+            return
+        busy = running is not None and running.exception() is None and running.result() > 0
+        if busy or time.monotonic() - self._last_reconcile >= RECONCILE_EVERY:
+            self._last_reconcile = time.monotonic()
+            self._reconciling = self._pool.submit(self._guarded, self.reconcile)
 
     def poll_submissions(self, *, force: bool = False) -> int:
         """Look at submissions due a poll (every open one with `force`); returns how many were looked at."""
@@ -477,6 +501,7 @@ class Worker:
                 if time.monotonic() - self._last_periodic[job.name] >= job.every:
                     self._last_periodic[job.name] = time.monotonic()
                     self._guarded(job.run)
+            self._reconcile_beside()
             done = self._guarded(self.run_once)
             if on_step:
                 on_step(done)

@@ -479,6 +479,9 @@ listings = Table(
     Column("listing_id", String(120), nullable=False),
     Column("data", JSON),  # the connector's other ids and facts (user product id, status, listing type…)
     Column("updated_at", When, nullable=False),
+    # When a reconciliation pass last read the listing back from the marketplace: what a complete pass did not see
+    # (checked before it started) is missing there.
+    Column("checked_at", When),
     Index("ix_listings_listing", "affiliate_id", "listing_id"),
 )
 
@@ -592,6 +595,68 @@ audit_log = Table(
     Column("detail", JSON, nullable=False),
     Column("created_at", When, nullable=False),
     Index("ix_audit_log_account", "account_id", "id"),
+)
+
+# -- reconciliation (issue 25) ---------------------------------------------------------------------------
+
+# Each account's reconciliation settings: how often a full pass reads every listing back, how often a focused
+# pass reads the recently sent and low-stock ones, and per drift kind whether Ponte repairs or only reports it.
+reconcile_settings = Table(
+    "reconcile_settings",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("full_every_hours", Integer, nullable=False, server_default="24"),
+    Column("focused_every_minutes", Integer, nullable=False, server_default="60"),
+    Column("low_stock", Integer, nullable=False, server_default="5"),
+    Column("actions", JSON, nullable=False),  # drift kind → "repair" | "report"
+    Column("updated_at", When, nullable=False),
+)
+
+# One affiliate's reconciliation: the pass under way (mode, where to resume, when) and when the last ones ended. A
+# worker holds it with a lease while it reads a slice of the pass.
+reconcile_passes = Table(
+    "reconcile_passes",
+    metadata,
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), primary_key=True),
+    _account(),
+    Column("mode", String(8)),  # full | focused: the pass under way; None: none
+    Column("cursor", Text),
+    Column("since", When),  # a focused pass: changes since then
+    Column("listing_ids", JSON),  # a focused pass: the listings to read
+    Column("started_at", When),
+    Column("due_at", When),
+    Column("read_count", Integer, nullable=False, server_default="0"),
+    Column("found_count", Integer, nullable=False, server_default="0"),
+    Column("lease_owner", String(64)),
+    Column("lease_until", When),
+    Column("last_full_at", When),
+    Column("last_focused_at", When),
+    Column("last_error", Text),
+)
+
+# A difference between what the marketplace holds and what the store says (a drift), one row per listing and
+# kind: found again it is refreshed, gone it is resolved. Values are kept as text as the screens show them.
+drifts = Table(
+    "drifts",
+    metadata,
+    _id(),
+    _account(),
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), nullable=False),
+    Column("listing_id", String(120), nullable=False),
+    Column("sku", String(64)),
+    Column("kind", String(16), nullable=False),  # stock_higher | stock_lower | price | status | missing | unknown
+    Column("status", String(16), nullable=False),  # open | repairing | resolved
+    Column("store_value", String(64)),
+    Column("sent_value", String(64)),
+    Column("held_value", String(64)),
+    Column("cause", String(200)),
+    Column("found_at", When, nullable=False),
+    Column("seen_at", When, nullable=False),
+    Column("repaired_at", When),
+    Column("resolved_at", When),
+    UniqueConstraint("affiliate_id", "listing_id", "kind"),
+    Index("ix_drifts_account", "account_id", "affiliate_id", "status", "kind"),
+    Index("ix_drifts_sku", "account_id", "sku"),
 )
 
 # -- alerts (issue 8) --------------------------------------------------------------------------------

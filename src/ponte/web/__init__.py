@@ -21,7 +21,7 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     """Mount the pages and static files on the app."""
-    from ponte.web import affiliates, alerts, catalog, connections, mapping, overview, pages, rules
+    from ponte.web import affiliates, alerts, catalog, connections, drift, mapping, overview, pages, rules
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
@@ -32,6 +32,7 @@ def install(app: FastAPI) -> None:
     app.include_router(rules.router)
     app.include_router(catalog.router)
     app.include_router(mapping.router)
+    app.include_router(drift.router)
 
     app.add_middleware(RememberLocale)
     app.add_middleware(SecurityHeaders)

@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 
 from ponte.domain import Role
 from ponte.engine.queue import reprocess_integrations
-from ponte.services import catalog_edit, connections
+from ponte.services import catalog_edit, connections, reconcile
 from ponte.services.errors import InputError, NotFound
 from ponte.store.mappings import store_categories
 from ponte.web.connections import redirect_back
@@ -74,10 +74,11 @@ def _page(
         except NotFound:
             shown = None
         categories = [c.category for c in store_categories(conn, account_id=principal.account_id)]
+        drifts = reconcile.drifts_of_sku(conn, account_id=principal.account_id, sku=sku)
     failed = [cell.id for cell in matrix.cells.values() if cell.status in ("error", "warning")]
     return render(
         request, "sku.html", status_code, m=matrix, v=shown, errors=errors or {}, reason=reason,
-        categories=categories, failed=failed, saved=request.query_params.get("saved") == "1",
+        categories=categories, failed=failed, drifts=drifts, saved=request.query_params.get("saved") == "1",
     )  # fmt: skip
 
 

@@ -34,13 +34,15 @@ from ponte.connectors.base import (
     PriceSend,
     ProductSend,
     RateLimit,
+    ReadBack,
+    ReadRequest,
     Resolved,
     StockSend,
     TrackingSend,
 )
 from ponte.connectors.context import ConnectorContext
 from ponte.connectors.http import HttpResult
-from ponte.connectors.mercadolivre import listing, orders, taxonomy
+from ponte.connectors.mercadolivre import listing, orders, readback, taxonomy
 from ponte.connectors.mercadolivre.api import MeliApi, error_outcome, records, success_outcome
 from ponte.domain import Disposition, Status
 
@@ -253,6 +255,16 @@ class MercadoLivreConnector(Connector):
             self._uid = str(user) if user else str(self._seller()["id"])
         return self._uid
 
+    def user_id_quoted(self) -> str:
+        return _q(self._user_id())
+
+    def broken(self, result: HttpResult) -> Outcome:
+        return self._broken(result)
+
+    def read_listings(self, request: ReadRequest) -> ReadBack:
+        """The seller's items as Mercado Livre holds them (readback.py: the scan, then the multiget)."""
+        return readback.read(self, request)
+
     @staticmethod
     def _broken(result: HttpResult) -> Outcome:
         return Outcome.error("Mercado Livre's answer was not what its API documents", transient=True, **records(result))
@@ -346,12 +358,14 @@ class MercadoLivreConnector(Connector):
         item_id = found.listing_id
         sent = dict(found.data.get("sent") or {})
         body, description_changed = listing.changes(send, sent, site_id=self.config.site_id)
-        paused_by_us = found.data.get("status") == "paused"
-        if not send.active and not paused_by_us:
+        # Paused by Ponte, or found paused by reconciliation (`held`: paused in the seller's portal, say).
+        held = (found.data.get("held") or {}).get("status")
+        paused = (held or found.data.get("status")) == "paused"
+        if not send.active and not paused:
             body["status"] = "paused"
-        elif send.active and paused_by_us:
+        elif send.active and paused:
             body["status"] = "active"
-        facts = {k: v for k, v in found.data.items() if k != "linked"}
+        facts = {k: v for k, v in found.data.items() if k not in ("linked", "held")}
         result: HttpResult | None = None
         if body:
             result = self.api.call("api", "PUT", f"/items/{_q(item_id)}", json=body)

@@ -45,6 +45,7 @@ class MiraklEmulation(Emulation):
             Route("/api/account", api.account, methods=["GET"]),
             Route("/api/version", api.version, methods=["GET"]),
             Route("/api/offers", api.offers, methods=["POST"]),
+            Route("/api/offers/export", api.offers_export, methods=["GET"]),
             Route("/api/offers/imports", api.offer_file, methods=["POST"]),
             Route("/api/offers/imports/{import}", api.offer_import, methods=["GET"]),
             Route("/api/offers/imports/{import}/error_report", api.offer_report, methods=["GET"]),
@@ -66,6 +67,7 @@ class MiraklEmulation(Emulation):
             Route("/_admin/orders/{order_id}", admin.order, methods=["GET"]),
             Route("/_admin/shops/{shop_id}/offers", admin.offers, methods=["GET"]),
             Route("/_admin/shops/{shop_id}/products", admin.shop_products, methods=["POST"]),
+            Route("/_admin/shops/{shop_id}/offers/{sku}", admin.change_offer, methods=["POST"]),
             Route("/_admin/calls", admin.calls, methods=["GET"]),
         ]
         app = Starlette(routes=routes, exception_handlers={Refusal: _refused})

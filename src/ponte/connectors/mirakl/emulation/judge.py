@@ -167,6 +167,7 @@ def _apply(operator: Operator, shop: Shop, row: dict[str, str], imp: Import) -> 
         "import_id": imp.id,
     }
     shop.applied[sku] = operator.now()
+    shop.deleted.pop(sku, None)
 
 
 def report(imp: Import) -> bytes:
