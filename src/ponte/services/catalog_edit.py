@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 
 from ponte.domain import Flow
 from ponte.engine.queue import mark_catalog_changed
-from ponte.services.audit import record
+from ponte.store.audit import record
 from ponte.services.catalog import SkuInput, get_sku, save_skus
 from ponte.services.errors import InputError
 from ponte.store.catalog import stock_quantities

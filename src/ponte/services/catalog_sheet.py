@@ -17,7 +17,7 @@ from ponte.engine import payloads
 from ponte.engine.mapping import Requirement, requirements_from_cache
 from ponte.engine.queue import mark_catalog_changed
 from ponte.exports import neutralise
-from ponte.services.audit import record
+from ponte.store.audit import record
 from ponte.services.errors import InputError
 from ponte.services.mapping import skus_in_target
 from ponte.store import mappings as stored
