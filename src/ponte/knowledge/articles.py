@@ -93,9 +93,9 @@ def search(query: str, locale: str = "pt-BR", knowledge: Knowledge | None = None
     for path, text in documents:
         title = text.splitlines()[0].lstrip("#").strip()
         for section in split_sections(text):
-            plain = _plain(section.text)
-            folded = fold(plain)
-            if all(word in folded for word in words):
+            heading, _, body = section.text.partition("\n")
+            plain = _plain(body)
+            if plain and all(word in fold(f"{_plain(heading)} {plain}") for word in words):
                 anchor = f"#{section.anchor}" if section.anchor else ""
                 hits.append(SearchHit(title, section.title, path + anchor, _excerpt(plain, words[0])))
     return hits[:limit]
