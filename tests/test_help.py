@@ -63,6 +63,15 @@ def test_it_has_an_article_for_every_marketplace_the_issue_names_in_every_langua
         assert articles[key].categories, f"{key} has no category section"
 
 
+def test_every_category_article_is_written_in_every_language():
+    kb = load_knowledge()
+    for code in kb.categories:
+        for locale in HELP_LOCALES:
+            assert (code, locale) in kb.articles, f"{code}.{locale}.md"
+    assert knowledge.article("out_of_stock", "es").startswith("# Stock insuficiente")
+    assert knowledge.article("out_of_stock", "es-AR") == knowledge.article("out_of_stock", "es")
+
+
 def test_it_takes_the_mirakl_article_from_the_connector_package():
     article = load_knowledge().marketplace_articles["mirakl"]
     assert Path(article.origin).parts[-3:] == ("connectors", "mirakl", "help")
