@@ -112,6 +112,7 @@ def test_it_refuses_languages_with_different_sections(knowledge_copy):
         ("[x](/help/no_such_category)", "no_such_category"),
         ("[x](/connections/product?category=nope)", "nope"),
         ("[x](ftp://files.example/a)", "neither https"),
+        ("[x](http://plain.example/a)", "neither https"),
         ("[x](relative/page)", "neither https"),
         ("[x](#nowhere)", "no section"),
     ],

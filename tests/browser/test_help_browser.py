@@ -40,6 +40,9 @@ def test_the_question_mark_opens_the_marketplace_section_in_the_reader_language(
         {"pt-BR": "GTIN (EAN) obrigatório ou inválido", "en": "GTIN (EAN) required or invalid"}[lang]
     )
     shot(article, f"help-article-{lang}", full=False)
+    article.goto(server.url + "/help/marketplace/carrefour")
+    expect(article.locator("nav.toc a[href='#sku_not_linked']")).to_be_visible()
+    shot(article, f"help-carrefour-{lang}")
 
 
 @pytest.mark.parametrize("lang", ["pt-BR", "en"])

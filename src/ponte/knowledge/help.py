@@ -229,7 +229,7 @@ def check_links(name: str, text: str, categories: set[str], *, anchors: set[str]
     or filter link, or a `#section` the article lacks. (Whether a path is a Ponte screen is the web's check.)"""
     for href in links(text):
         parts = urlsplit(href)
-        if parts.scheme in ("https", "http") and parts.netloc:
+        if parts.scheme == "https" and parts.netloc:
             continue
         if href.startswith("#"):
             if anchors is None or href[1:] not in anchors:

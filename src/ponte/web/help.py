@@ -47,13 +47,15 @@ def marketplace_help(request: Request, key: str) -> Response:
     found = {a.key: a for a in knowledge.marketplace_articles()}.get(key)
     if found is None:
         raise NotFound(f"no help article for the marketplace {key}")
-    sections = [s for s in found.sections(t.locale) if s.title]
+    # The title is the page's heading, and the sections' list goes between it and the article.
+    body = found.texts[pick(t.locale)].partition("\n")[2]
     return render(
         request,
         "help.html",
-        article=render_html(found.texts[pick(t.locale)]),
+        article=render_html(body),
         title=found.title(t.locale),
-        sections=sections,
+        heading=True,
+        sections=[s for s in found.sections(t.locale) if s.anchor],
         titles=explain.titles(t.locale),
     )
 
