@@ -24,6 +24,7 @@ from ponte.knowledge.articles import (
     marketplace_articles,
     render_article_html,
     search,
+    with_marketplace_help,
 )
 from ponte.knowledge.classifier import (
     AccountRule,
@@ -58,4 +59,5 @@ __all__ = [
     "render_article_html",
     "search",
     "validate_account_rule",
+    "with_marketplace_help",
 ]

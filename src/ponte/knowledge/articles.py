@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from ponte.knowledge.classifier import Explanation
 from ponte.knowledge.help import MarketplaceArticle, pick, render_html, split_sections
 from ponte.knowledge.loader import Knowledge, load_knowledge
 from ponte.knowledge.text import fold
@@ -69,6 +70,12 @@ def help_path(category: str, marketplaces: Iterable[str | None] = (), knowledge:
     if found is not None and category in found.categories:
         return f"/help/marketplace/{found.key}#{category}"
     return f"/help/{category}"
+
+
+def with_marketplace_help(explanation: Explanation, connector: str | None) -> Explanation:
+    """The explanation with `help` leading to the marketplace's section for its category, where there is one."""
+    path = help_path(explanation.category, [connector])
+    return explanation if path == explanation.help else replace(explanation, help=path)
 
 
 @dataclass(frozen=True)
