@@ -188,6 +188,25 @@ def test_the_order_page_and_the_causes_page_lead_to_the_marketplace_article(clie
     assert 'href="/help/marketplace/mercadolivre?lang=pt-BR#sla_unavailable"' in causes
 
 
+def test_a_cause_on_two_marketplaces_leads_to_the_category_and_to_each_marketplace(client, db, stores):
+    a, _ = stores
+    message = "Sku sem estoque suficiente para o pedido"
+    with db.write() as conn:
+        for code, entity in (("MELI", "3000-01"), ("AMZ", "3000-02")):
+            add_integration(
+                conn, a.account_id, flow="order", affiliate_id=a.affiliates[code], entity=entity, status="error",
+                message=message, category="out_of_stock",
+            )  # fmt: skip
+    login(client, ALICE)
+    page = client.get("/causes", params={"flow": "order", "q": "sem estoque suficiente", "lang": "en"}).text
+    cause = page[page.index(message) - 2000 : page.index(message)]
+    assert 'class="help-btn" href="/help/out_of_stock?lang=en"' in cause
+    assert (
+        '<a href="/help/marketplace/mercadolivre?lang=en#out_of_stock" target="_blank" rel="noopener">MELI</a>' in page
+    )
+    assert '<a href="/help/out_of_stock?lang=en" target="_blank" rel="noopener">AMZ</a>' in page
+
+
 # -- the Help page ---------------------------------------------------------------------------------------------
 
 
