@@ -312,7 +312,7 @@ def explain_command(
     """Explain an error message: its category, whether it fixes itself, what to do, and the help article.
 
     With --evaluate FILE: accuracy per category and per language and a confusion matrix on labelled messages."""
-    from ponte.knowledge import KnowledgeError, classify, explain_text, explanation_json
+    from ponte.knowledge import KnowledgeError, classify, explain_text, explanation_json, with_marketplace_help
 
     if evaluate is not None:
         evaluate_file(evaluate, side, as_json, misses)
@@ -327,6 +327,7 @@ def explain_command(
         explanation = classify(
             connector=connector, flow=flow.value if flow else None, message=message, http_status=http_status, code=code
         )
+        explanation = with_marketplace_help(explanation, connector)
     except KnowledgeError as exc:
         err.print(f"[red]Error:[/red] the error knowledge base is invalid: {exc}")
         raise typer.Exit(1)

@@ -14,9 +14,9 @@ from sqlalchemy import Connection
 
 from ponte.domain import Flow
 from ponte.engine.queue import mark_catalog_changed
-from ponte.store.audit import record
 from ponte.services.catalog import SkuInput, get_sku, save_skus
 from ponte.services.errors import InputError
+from ponte.store.audit import record
 from ponte.store.catalog import stock_quantities
 
 # Which flow sends each field: a change to one marks that flow's integrations pending, and only them.

@@ -17,11 +17,11 @@ from ponte.engine import payloads
 from ponte.engine.mapping import Requirement, requirements_from_cache
 from ponte.engine.queue import mark_catalog_changed
 from ponte.exports import neutralise
-from ponte.store.audit import record
 from ponte.services.errors import InputError
 from ponte.services.mapping import skus_in_target
 from ponte.store import mappings as stored
 from ponte.store.affiliates import Affiliate
+from ponte.store.audit import record
 
 FIXED = ("sku", "name")
 MAX_LINES = 20_000

@@ -25,11 +25,11 @@ from ponte.engine.connectors import connector_for
 from ponte.engine.mapping import AffiliateMapping, Requirement, requirements_from_cache, target_category
 from ponte.engine.queue import mark_changed
 from ponte.secrets import SecretBox
-from ponte.store.audit import record
 from ponte.services.errors import InputError
 from ponte.settings import Settings
 from ponte.store import mappings as stored
 from ponte.store.affiliates import Affiliate
+from ponte.store.audit import record
 from ponte.store.db import Database
 
 log = logging.getLogger(__name__)

@@ -16,10 +16,10 @@ from ponte.connectors.registry import get_connector_class
 from ponte.domain import Trigger
 from ponte.engine.queue import mark_changed
 from ponte.exports import neutralise
-from ponte.store.audit import record
 from ponte.services.errors import InputError, NotFound
 from ponte.store import reconcile as store
 from ponte.store.affiliates import Affiliate, affiliates_by_id
+from ponte.store.audit import record
 from ponte.store.reconcile import KINDS, DriftRow, PassRow, ReconcileSettings
 
 LIST_LIMIT = 500

@@ -1,4 +1,4 @@
-"""Login and logout, orders (list, page, integration history), the SKU page, help articles and the causes view."""
+"""Login and logout, orders (list, page, integration history), the SKU page and the causes view."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from ponte.clock import now
 from ponte.domain import Flow, Role, Status
 from ponte.engine.queue import count_reprocessable, reprocess_integrations
 from ponte.services import connections, logins
-from ponte.services.errors import NotFound
 from ponte.services.logins import Throttle
 from ponte.store.tables import users
 from ponte.web import explain
@@ -130,17 +129,6 @@ def order_history_page(request: Request, order_id: str) -> Response:
     with request.app.state.db.read() as conn:
         history = connections.order_history(conn, account_id=principal.account_id, order_id=order_id)
     return render(request, "order_history.html", h=history)
-
-
-@router.get("/help/{category}", response_class=HTMLResponse, include_in_schema=False)
-def help_page(request: Request, category: str) -> Response:
-    current_principal(request)
-    t = translator(request)
-    try:
-        html = explain.article_html(category, t.locale)
-    except LookupError:
-        raise NotFound(f"no help article for {category}")
-    return render(request, "help.html", article=html, cat=explain.category(category, t.locale))
 
 
 @router.get("/causes", response_class=HTMLResponse, include_in_schema=False)

@@ -172,6 +172,7 @@ class SellerApi:
     async def values_lists(self, request: Request) -> Response:
         self.shop(request, "VL11")
         return JSONResponse({"values_lists": structure.values_lists(request.query_params.get("code"))})
+
     async def offers_export(self, request: Request) -> Response:
         """OF51: the shop's offers as a CSV file (`;`-separated, the spec's example's columns), sorted by offer id.
         Without `last_request_date`, every active offer (`include_inactive_offers` adds the others), at most once a
