@@ -33,7 +33,7 @@ def _flow(flow: str) -> str:
     return flow
 
 
-def _day(value: str | None, tz: Any, *, end: bool) -> datetime | None:
+def day_bound(value: str | None, tz: Any, *, end: bool) -> datetime | None:
     if not value:
         return None
     try:
@@ -53,8 +53,8 @@ def filter_from_query(request: Request, flow: str | None) -> IntegrationFilter:
         statuses=tuple(s for s in q.getlist("status") if s in STATUS_VALUES),
         affiliates=tuple(a for a in q.getlist("affiliate") if a),
         categories=tuple(c for c in q.getlist("category") if c),
-        date_from=_day(q.get("from"), tz, end=False),
-        date_to=_day(q.get("to"), tz, end=True),  # the "to" day is included
+        date_from=day_bound(q.get("from"), tz, end=False),
+        date_to=day_bound(q.get("to"), tz, end=True),  # the "to" day is included
         entity_prefix=(q.get("id") or "").strip() or None,
         words=(q.get("q") or "").strip() or None,
     )

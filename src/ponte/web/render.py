@@ -21,6 +21,7 @@ from ponte.web.session import FLASH_COOKIE, request_locale
 
 TEMPLATES = Path(__file__).parent / "templates"
 FLOWS = [f.value for f in Flow]
+STATUSES = ("error", "warning", "pending", "success")
 STATUS_ICONS = {"success": "✓", "warning": "!", "error": "✕", "pending": "◷"}
 DEFAULT_TZ = "America/Sao_Paulo"
 
@@ -58,7 +59,7 @@ env.globals.update(
     stamp_hash=stamp_hash,
     is_order_flow=is_order_flow,
     Role=Role,
-    STATUSES=("error", "warning", "pending", "success"),
+    STATUSES=STATUSES,
     suggest_pattern=suggest_pattern,
 )
 

@@ -24,6 +24,13 @@
   }
 
   document.addEventListener("click", (event) => {
+    const navToggle = event.target.closest("#nav-toggle");
+    if (navToggle) {
+      const open = navToggle.getAttribute("aria-expanded") !== "true";
+      navToggle.setAttribute("aria-expanded", open ? "true" : "false");
+      navToggle.closest(".topbar").classList.toggle("nav-open", open);
+      return;
+    }
     const button = event.target.closest(".expander");
     if (button) { toggle(button); return; }
     // A click on a row (not on its links, buttons or inputs) opens its details, as operators expect.
