@@ -325,6 +325,11 @@ def recent_attempts(
 # -- counts ----------------------------------------------------------------------------------------
 
 
+def counted_by_counters(filter: IntegrationFilter) -> bool:
+    """Whether `tab_counts` reads this filter's counts from the kept counters (cheap to ask again and again)."""
+    return _is_plain(filter)
+
+
 def _is_plain(filter: IntegrationFilter) -> bool:
     """A filter a per-(account, flow, affiliate, status) counters table can answer exactly."""
     return not (filter.categories or filter.date_from or filter.date_to or filter.entity_prefix or filter.words)
