@@ -15,12 +15,13 @@ from ponte.auth import authenticate
 from ponte.clock import now
 from ponte.domain import Flow, Role, Status
 from ponte.engine.queue import count_reprocessable, reprocess_integrations
-from ponte.services import connections, logins
+from ponte.services import connections, logins, order_list
 from ponte.services.logins import Throttle
+from ponte.services.order_list import STEPS, OrderQuery
 from ponte.store.tables import users
 from ponte.web import explain
-from ponte.web.connections import affiliate_options, filter_from_query, redirect_back
-from ponte.web.render import render, translator, url_with
+from ponte.web.connections import affiliate_options, day_bound, filter_from_query, redirect_back
+from ponte.web.render import STATUSES, render, translator, url_with
 from ponte.web.routing import PageRoute
 from ponte.web.session import (
     LOGIN_CSRF_COOKIE,
@@ -109,10 +110,27 @@ def logout(request: Request) -> Response:
 @router.get("/orders", response_class=HTMLResponse, include_in_schema=False)
 def orders_page(request: Request) -> Response:
     principal = current_principal(request)
-    prefix = (request.query_params.get("id") or "").strip() or None
+    q = request.query_params
+    tz = translator(request).tz
+    step = q.get("step") or None
+    query = OrderQuery(
+        affiliates=tuple(a for a in q.getlist("affiliate") if a),
+        statuses=tuple(s for s in q.getlist("status") if s in STATUSES),
+        step=step if step in STEPS else None,
+        received_from=day_bound(q.get("from"), tz, end=False),
+        received_to=day_bound(q.get("to"), tz, end=True),
+        prefix=(q.get("id") or "").strip() or None,
+    )
     with request.app.state.db.read() as conn:
-        rows = connections.list_orders(conn, account_id=principal.account_id, prefix=prefix, limit=100)
-    return render(request, "orders.html", orders=rows, prefix=prefix or "")
+        page = order_list.list_orders(conn, account_id=principal.account_id, query=query, cursor=q.get("cursor"))
+    return render(
+        request,
+        "orders.html",
+        page=page,
+        q=q,
+        steps=STEPS,
+        affiliates=[a for a in affiliate_options(request, principal.account_id) if a.kind == "marketplace"],
+    )
 
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse, include_in_schema=False)

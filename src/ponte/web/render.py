@@ -23,6 +23,7 @@ from ponte.web.session import FLASH_COOKIE, request_locale
 
 TEMPLATES = Path(__file__).parent / "templates"
 FLOWS = [f.value for f in Flow]
+STATUSES = ("error", "warning", "pending", "success")
 STATUS_ICONS = {"success": "✓", "warning": "!", "error": "✕", "pending": "◷"}
 DEFAULT_TZ = "America/Sao_Paulo"
 
@@ -61,7 +62,7 @@ env.globals.update(
     is_order_flow=is_order_flow,
     Role=Role,
     LANGUAGE_NAMES=LANGUAGE_NAMES,
-    STATUSES=("error", "warning", "pending", "success"),
+    STATUSES=STATUSES,
     suggest_pattern=suggest_pattern,
 )
 
