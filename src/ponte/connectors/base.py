@@ -370,6 +370,10 @@ class Connector:
     accepts_lines: ClassVar[bool] = False
     oauth: ClassVar[bool] = False  # connected by the seller's authorisation (OAuth2)
     pkce: ClassVar[bool] = False  # the authorisation uses PKCE (S256)
+    code_parameter: ClassVar[str] = "code"  # the callback's query parameter with the code (Amazon: spapi_oauth_code)
+    # Other query parameters of the callback kept in the grant's `extra` (Amazon names the seller there:
+    # selling_partner_id). They come through the seller's browser: only an authorisation whose state checks out keeps them.
+    callback_extras: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, settings: ConnectorSettings, *, context: ConnectorContext) -> None:
         self.settings = settings
