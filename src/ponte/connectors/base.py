@@ -273,6 +273,9 @@ class Resolved:
 
     orders: list[dict[str, Any]] = field(default_factory=list)
     outcome: Outcome | None = None  # the resource could not be read
+    # (flow, entity) integrations the marketplace changed on its side (Amazon found issues in a listing it had
+    # accepted): sent again with the store's current data, and the answer is their next attempt.
+    resend: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

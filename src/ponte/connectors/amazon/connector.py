@@ -4,6 +4,9 @@ What it does, operation by operation (operationIds of the models in spec/):
 - product: putListingsItem with the product type and the attributes it asks for (listings.py); the answer's
   `status` and `issues[]` decide the attempt (ERROR fails it in Amazon's words, WARNING makes it "com aviso");
 - price and stock: patchListingsItem (`purchasable_offer`, `fulfillment_availability`) one SKU at a time;
+- orders: searchOrders (Orders 2026-01-01, the current one) polled for what changed since the last poll, each
+  order with its items; ORDER_CHANGE notifications read with getOrder; the shipment by v0's confirmShipment;
+- listing issues Amazon finds after it accepted a listing: LISTINGS_ITEM_ISSUES_CHANGE, read with getListingsItem;
 - the connection test: searchListingsItems (one listing), which proves the token and the seller id together.
 Each operation's default usage plan (the rate and burst printed in its description in the models) is declared
 below, so the shared buckets hold every worker to it.
@@ -13,11 +16,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit
 
-from ponte.connectors.amazon import listings
+from ponte.clock import now
+from ponte.connectors.amazon import listings, notifications, orders
 from ponte.connectors.amazon.api import AmazonApi
 from ponte.connectors.amazon.errors import failure, issues_outcome, records
 from ponte.connectors.amazon.settings import LABELS, AmazonSettings
@@ -25,15 +29,19 @@ from ponte.connectors.base import (
     CallFailed,
     Connector,
     ConnectorSettings,
+    FetchedOrders,
     Grant,
     GrantRefused,
     Identity,
     Listing,
+    Notice,
     Outcome,
     PriceSend,
     ProductSend,
     RateLimit,
+    Resolved,
     StockSend,
+    TrackingSend,
 )
 from ponte.connectors.context import ConnectorContext, CredentialsMissing
 from ponte.connectors.http import HttpResult
@@ -50,7 +58,13 @@ RATES: Mapping[str, RateLimit] = {
     "getListingsItem": RateLimit(5, 10),
     "deleteListingsItem": RateLimit(5, 5),
     "searchListingsItems": RateLimit(5, 5),
+    "searchOrders": RateLimit(0.0056, 20),
+    "getOrder": RateLimit(0.5, 30),
+    "confirmShipment": RateLimit(2, 10),
 }
+ORDERS = "/orders/2026-01-01/orders"
+FIRST_LOOK = timedelta(days=1)  # the first poll reads the orders changed in the last day
+OVERLAP = timedelta(minutes=2)  # each poll reads again what changed in the two minutes before the last one seen
 
 
 def _q(value: str) -> str:
@@ -61,9 +75,12 @@ class AmazonConnector(Connector):
     kind = "amazon"
     role = "marketplace"
     Settings = AmazonSettings
-    flows = frozenset({"product", "price", "inventory"})
+    flows = frozenset({"product", "price", "inventory", "order", "tracking"})
     labels: ClassVar[Mapping[str, Mapping[str, str]]] = LABELS
     rate_limits: ClassVar[Mapping[str, RateLimit]] = RATES
+    # searchOrders allows one call every 180 s (0.0056/s) after a burst of 20: a poll every three minutes stays
+    # within it for good, and ORDER_CHANGE notifications bring orders sooner.
+    order_poll_every = 180.0
     oauth = True  # the website authorisation workflow; LWA asks no PKCE
     # The consent page sends the seller back with `spapi_oauth_code`, `state` and `selling_partner_id`
     # (developer-docs.amazon.com/sp-api/docs/website-authorization-workflow, step 4).
@@ -191,9 +208,21 @@ class AmazonConnector(Connector):
             return issues_outcome(answer.get("issues") or [], f"Amazon would accept SKU {send.sku} (VALID)", **kept)
         listing = Listing(send.sku, facts)
         accepted = f"Accepted by Amazon for processing (submission {answer.get('submissionId')})"
-        outcome = issues_outcome(answer.get("issues") or [], accepted, **kept)
+        issues = list(answer.get("issues") or [])
+        if send.listing is not None:  # listed before: what Amazon found since is read back with the answer
+            seen = {(i.get("code"), i.get("message")) for i in issues}
+            issues += [i for i in self._issues_found(send.sku) if (i.get("code"), i.get("message")) not in seen]
+        outcome = issues_outcome(issues, accepted, **kept)
         outcome.listing, outcome.external_ref = listing, asin or send.sku
         return outcome
+
+    def _issues_found(self, sku: str) -> list[dict[str, Any]]:
+        """The issues Amazon holds against a listing (getListingsItem, includedData=issues): found after it accepted
+        the listing (LISTINGS_ITEM_ISSUES_CHANGE tells when). A listing not readable now adds none."""
+        params = self._params(includedData=["issues"])
+        result = self.call("getListingsItem", "GET", self._item_path(sku), params=params)
+        found = result.body.get("issues") if result.ok and isinstance(result.body, dict) else None
+        return [i for i in found if isinstance(i, dict)] if isinstance(found, list) else []
 
     def _patch(self, sku: str, listing: Listing | None, patch: dict[str, Any], what: str) -> Outcome:
         product_type = str((listing.data if listing else {}).get("product_type") or self.config.product_type)
@@ -218,6 +247,76 @@ class AmazonConnector(Connector):
     def send_inventory(self, send: StockSend) -> Outcome:
         patch = listings.stock_patch(send.quantity, send.handling_days, self.config)
         return self._patch(send.sku, send.listing, patch, "stock")
+
+    # -- orders -------------------------------------------------------------------------------------------
+    def fetch_orders(self, cursor: str | None) -> FetchedOrders:
+        """The orders changed since the last poll (`lastUpdatedAfter`), a page of 100 at a time. The cursor keeps
+        the time the next poll starts from and, within a poll, the page token."""
+        since, _, token = (cursor or "").partition("|")
+        since = since or (now() - FIRST_LOOK).isoformat(timespec="seconds")
+        params: dict[str, Any] = {
+            "marketplaceIds": [self.config.marketplace_id],
+            "includedData": orders.INCLUDED,
+            "maxResultsPerPage": 100,
+        }
+        if token:
+            params["paginationToken"] = token
+        else:
+            params["lastUpdatedAfter"] = since
+        result = self.call("searchOrders", "GET", ORDERS, params=params)
+        if not result.ok or not isinstance(result.body, dict):
+            return FetchedOrders([], cursor, outcome=failure(result, "reading the orders (searchOrders)"))
+        raw = [o for o in result.body.get("orders") or [] if isinstance(o, dict) and o.get("orderId")]
+        found = [order for order in map(orders.incoming_order, raw) if order is not None]
+        latest = orders.newest(raw, since)
+        following = (result.body.get("pagination") or {}).get("nextToken")
+        if following:
+            return FetchedOrders(found, f"{since}|{following}", outcome=Outcome.ok(f"{len(raw)} order(s)"), more=True)
+        restart = max(orders.instant(since), orders.instant(latest) - OVERLAP)
+        return FetchedOrders(found, restart.isoformat(timespec="seconds"), outcome=Outcome.ok(f"{len(raw)} order(s)"))
+
+    @classmethod
+    def read_notification(cls, body: bytes, headers: Mapping[str, str]) -> Notice | None:
+        return notifications.read(body)
+
+    def resolve(self, notice: Notice) -> Resolved:
+        """ORDER_CHANGE: the order, read with getOrder. LISTINGS_ITEM_ISSUES_CHANGE: the SKU's product is sent again,
+        and that send reads the issues Amazon now has (`_put`), so they become its next attempt."""
+        if notice.topic == notifications.LISTINGS_ITEM_ISSUES_CHANGE:
+            return Resolved(resend=[("product", notice.resource)])
+        if notice.topic != notifications.ORDER_CHANGE:
+            return Resolved()
+        params = {"includedData": orders.INCLUDED}
+        result = self.call("getOrder", "GET", f"{ORDERS}/{_q(notice.resource)}", params=params)
+        if not result.ok or not isinstance(result.body, dict) or not isinstance(result.body.get("order"), dict):
+            return Resolved(outcome=failure(result, f"reading order {notice.resource} (getOrder)"))
+        order = orders.incoming_order(result.body["order"])
+        return Resolved(orders=[order] if order else [])
+
+    def send_tracking(self, send: TrackingSend) -> Outcome:
+        """confirmShipment (Orders v0): carrier, tracking number and the items shipped; 204 when Amazon took it."""
+        if not send.tracking_number:
+            return Outcome.error(
+                f"Order {send.order_id} has no tracking number: Amazon needs one to confirm the shipment",
+                category="invoice_tracking_rejected", disposition=Disposition.FIX, code="trackingNumber",
+            )  # fmt: skip
+        carrier = self.config.carriers.get(send.carrier or "", send.carrier or "Other")
+        body = orders.confirmation(
+            send,
+            marketplace_id=str(send.marketplace_data.get("marketplace_id") or self.config.marketplace_id),
+            carrier=carrier,
+            ship_date=now().astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        )
+        if not body["packageDetail"]["orderItems"]:
+            return Outcome.error(
+                f"Order {send.order_id} has no Amazon order item ids: it was not imported from Amazon",
+                category="state_conflict", disposition=Disposition.TERMINAL, code="orderItemId",
+            )  # fmt: skip
+        path = f"/orders/v0/orders/{_q(send.order_id)}/shipmentConfirmation"
+        result = self.call("confirmShipment", "POST", path, json=body)
+        if not result.ok:
+            return failure(result, "confirming the shipment (confirmShipment)")
+        return Outcome.ok(f"Shipment confirmed on Amazon: {carrier} {send.tracking_number}", **records(result))
 
     def close(self) -> None:
         self.api.close()

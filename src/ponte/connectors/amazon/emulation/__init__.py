@@ -25,6 +25,7 @@ from ponte.connectors.amazon.emulation.admin import Admin
 from ponte.connectors.amazon.emulation.api import Refused, answer
 from ponte.connectors.amazon.emulation.listings import Listings, iso
 from ponte.connectors.amazon.emulation.lwa import Lwa
+from ponte.connectors.amazon.emulation.orders import Orders
 from ponte.connectors.amazon.emulation.state import Market
 from ponte.contract import ContractMiddleware, Operation, Problem, contract
 from ponte.sandbox.emulation import Emulation
@@ -56,8 +57,9 @@ class AmazonEmulation(Emulation):
         self.lwa = Lwa(self.market)
         self.listings = Listings(self.market)
         self.admin = Admin(self.market, self.notify)
-        self._parts = [self.lwa, self.listings, self.admin]
-        lwa, li, admin = self.lwa, self.listings, self.admin
+        self.orders = Orders(self.market, self.notify)
+        self._parts = [self.lwa, self.listings, self.admin, self.orders]
+        lwa, li, admin, orders = self.lwa, self.listings, self.admin, self.orders
         routes = [
             Route("/auth/o2/token", lwa.token, methods=["POST"]),
             Route("/sellercentral/apps/authorize/consent", lwa.consent, methods=["GET", "POST"]),
@@ -66,6 +68,9 @@ class AmazonEmulation(Emulation):
             Route(LISTING, li.get, methods=["GET"]),
             Route(LISTING, li.delete, methods=["DELETE"]),
             Route("/listings/2021-08-01/items/{sellerId}", li.search, methods=["GET"]),
+            Route("/orders/2026-01-01/orders", orders.search, methods=["GET"]),
+            Route("/orders/2026-01-01/orders/{orderId}", orders.get, methods=["GET"]),
+            Route("/orders/v0/orders/{orderId}/shipmentConfirmation", orders.confirm_shipment, methods=["POST"]),
             Route("/_admin/apps", admin.apps, methods=["POST"]),
             Route("/_admin/sellers", admin.sellers, methods=["POST"]),
             Route("/_admin/grants", admin.grants, methods=["POST"]),
@@ -77,6 +82,10 @@ class AmazonEmulation(Emulation):
             Route("/_admin/listings", admin.listings, methods=["GET"]),
             Route("/_admin/listings/{seller_id}/{sku}/issues", admin.issues, methods=["POST"]),
             Route("/_admin/calls", admin.calls, methods=["GET"]),
+            Route("/_admin/notifications", admin.notifications, methods=["GET"]),
+            Route("/_admin/orders", orders.place, methods=["POST"]),
+            Route("/_admin/orders/{order_id}", orders.read, methods=["GET"]),
+            Route("/_admin/orders/{order_id}/status", orders.status, methods=["POST"]),
         ]
         app = Starlette(routes=routes, exception_handlers={Refused: _refused, 404: _not_found})
         self._app = ContractMiddleware(

@@ -131,11 +131,9 @@ class Admin(Api):
             listing = market.listings.get((seller_id, sku))
             if listing is None:
                 raise Refused(404, "NotFound", f"no listing {sku} of seller {seller_id}")
-            listing.issues, listing.updated = list(body.get("issues") or []), market.now()
-        severities = sorted({str(i.get("severity")) for i in listing.issues})
-        actions = sorted(
-            {a["action"] for i in listing.issues for a in (i.get("enforcements") or {}).get("actions", [])}
-        )
+            listing.later, listing.updated = list(body.get("issues") or []), market.now()
+        severities = sorted({str(i.get("severity")) for i in listing.later}) or ["NONE"]
+        actions = sorted({a["action"] for i in listing.later for a in (i.get("enforcements") or {}).get("actions", [])})
         payload = {
             "SellerId": seller_id, "MarketplaceId": "A2Q3Y263D00KWC", "Sku": sku,
             "Severities": severities, "EnforcementActions": actions,
@@ -143,9 +141,12 @@ class Admin(Api):
         if listing.asin:
             payload["Asin"] = listing.asin
         await self.notify(seller_id, "LISTINGS_ITEM_ISSUES_CHANGE", payload)
-        return answer({"sku": sku, "issues": listing.issues})
+        return answer({"sku": sku, "issues": listing.later})
 
     async def calls(self, request: Request) -> Response:
         operation = request.query_params.get("operation")
         calls = [c for c in self.market.calls if operation in (None, c["operation"])]
         return answer({"calls": calls})
+
+    async def notifications(self, request: Request) -> Response:
+        return answer({"notifications": self.market.notifications})

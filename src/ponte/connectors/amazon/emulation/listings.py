@@ -160,7 +160,8 @@ def submission(
 def view(listing: Listing, marketplace_id: str, included: list[str]) -> dict[str, Any]:
     """An Item as getListingsItem answers it, with the `includedData` asked for."""
     item: dict[str, Any] = {"sku": listing.sku}
-    errors = any(i.get("severity") == "ERROR" for i in listing.issues)
+    issues = listing.issues + listing.later
+    errors = any(i.get("severity") == "ERROR" for i in issues)
     if "summaries" in included:
         summary: dict[str, Any] = {
             "marketplaceId": marketplace_id,
@@ -178,7 +179,7 @@ def view(listing: Listing, marketplace_id: str, included: list[str]) -> dict[str
     if "attributes" in included:
         item["attributes"] = listing.attributes
     if "issues" in included:
-        item["issues"] = listing.issues
+        item["issues"] = issues
     if "fulfillmentAvailability" in included:
         item["fulfillmentAvailability"] = [
             {"fulfillmentChannelCode": str(e.get("fulfillment_channel_code")), "quantity": int(e.get("quantity") or 0)}
@@ -215,7 +216,7 @@ class Listings(Api):
             old = market.listings.get((seller.seller_id, sku))
             market.listings[(seller.seller_id, sku)] = Listing(
                 seller.seller_id, sku, product_type, dict(attributes), asin, old.created if old else now, now,
-                [i for i in issues if i["severity"] != "ERROR"],
+                [i for i in issues if i["severity"] != "ERROR"], old.later if old else [],
             )  # fmt: skip
         return answer(submission(market, sku, "ACCEPTED", issues, asin, self._marketplace(request)), headers=headers)
 

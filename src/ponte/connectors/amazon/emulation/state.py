@@ -67,7 +67,8 @@ class Listing:
     asin: str | None
     created: float
     updated: float
-    issues: list[dict[str, Any]] = field(default_factory=list)
+    issues: list[dict[str, Any]] = field(default_factory=list)  # what the last submission left (warnings)
+    later: list[dict[str, Any]] = field(default_factory=list)  # what Amazon found after it accepted the listing
 
 
 @dataclass
