@@ -11,9 +11,10 @@ import httpx
 import pytest
 
 from amazon_support import APPLICATION_ID, BRAZIL, CLIENT_ID, EAN, SELLER_ID
-from ponte.connectors.base import CallFailed, GrantRefused, Listing
+from ponte.clock import now
+from ponte.connectors.base import CallFailed, GrantRefused, Listing, SubmissionRef
 from ponte.connectors.context import CredentialsRevoked
-from ponte.contract import contract
+from ponte.contract import contract, json_schema
 from ponte.domain import Disposition, Status
 from sandbox_fixtures import price_send, product_send, stock_send
 
@@ -222,3 +223,73 @@ def test_prices_are_sent_as_numbers_never_text(amazon):
 
     config = AmazonSettings(client_id="x", client_secret="y")
     assert offer(Decimal("10.50"), config)[0]["our_price"] == [{"schedule": [{"value_with_tax": 10.5}]}]
+
+
+# -- many at once: JSON_LISTINGS_FEED --------------------------------------------------------------------------
+
+
+def test_many_changes_go_as_one_feed_judged_sku_by_sku(amazon, contract_recorder):
+    connector, outcome = listed(amazon)
+    _, other = listed(amazon, "CEL-002", ean="7896543210982")
+    sends = [
+        price_send("CEL-001", 999.0, 799.0, listing=outcome.listing),
+        stock_send("CEL-001", 4, listing=outcome.listing),
+        stock_send("CEL-002", 6, listing=other.listing),
+        price_send("GHOST", 10.0, 9.0),
+        price_send("NO-PRICE", 10.0, None),
+    ]
+    result = connector.send_batch("price", sends)
+    assert result.submission is not None and result.submission.operation == "JSON_LISTINGS_FEED"
+    assert result.submission.refs == {"CEL-001": "1", "CEL-002": "2", "GHOST": "3"}  # one message a SKU
+    assert {sku: o.status for sku, o in result.outcomes.items()} == {
+        "CEL-001": Status.PENDING, "CEL-002": Status.PENDING, "GHOST": Status.PENDING, "NO-PRICE": Status.ERROR,
+    }  # fmt: skip
+    contract_recorder.assert_reached("createFeedDocument", "createFeed")
+    ref = SubmissionRef(1, "JSON_LISTINGS_FEED", result.submission.external_id, result.submission.refs, {}, now())
+    assert connector.poll_submission(ref).done is False  # processed a minute after it arrived
+    amazon.advance(61)
+    judged = connector.poll_submission(ref)
+    assert judged.done and judged.outcomes["CEL-001"].status == Status.SUCCESS
+    assert judged.outcomes["CEL-002"].status == Status.SUCCESS
+    ghost = judged.outcomes["GHOST"]
+    assert (ghost.status, ghost.code, ghost.category) == (Status.ERROR, "NotFound", "sku_not_linked")
+    contract_recorder.assert_reached("getFeed", "getFeedDocument")
+    attributes = amazon.listings("CEL-001")["CEL-001"]["attributes"]
+    assert attributes["purchasable_offer"][0]["our_price"] == [{"schedule": [{"value_with_tax": 799}]}]
+    assert attributes["fulfillment_availability"][0]["quantity"] == 4
+
+
+def test_every_feed_document_is_held_to_the_listings_feed_schema(amazon):
+    from ponte.connectors.amazon.feeds import document
+
+    connector, outcome = listed(amazon)
+    body, _, _ = document(connector, [price_send("CEL-001", 10.0, 9.0, listing=outcome.listing)])
+    schema = json_schema("amazon", "listings-feed-schema-v2.json")
+    assert schema.validate(body, strict=True) == []
+    renamed = {
+        **body,
+        "messages": [{("messageID" if k == "messageId" else k): v for k, v in body["messages"][0].items()}],
+    }
+    assert schema.validate(renamed, strict=True)
+    wrong = {**body, "messages": [{**body["messages"][0], "operationType": "REPLACE"}]}
+    assert schema.validate(wrong)
+
+
+def test_a_document_amazon_cannot_read_fails_the_feed_as_fatal(amazon):
+    token = amazon.grant().access_token
+    headers = {"x-amz-access-token": token}
+    made = httpx.post(
+        f"{amazon.url}/feeds/2021-06-30/documents", json={"contentType": "application/json"}, headers=headers
+    ).json()
+    assert (
+        httpx.put(
+            made["url"], content=b'{"header": {}, "messages": []}', headers={"Content-Type": "application/json"}
+        ).status_code
+        == 200
+    )
+    body = {"feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [BRAZIL], "inputFeedDocumentId": made["feedDocumentId"]}
+    feed = httpx.post(f"{amazon.url}/feeds/2021-06-30/feeds", json=body, headers=headers).json()["feedId"]
+    amazon.advance(61)
+    assert (
+        httpx.get(f"{amazon.url}/feeds/2021-06-30/feeds/{feed}", headers=headers).json()["processingStatus"] == "FATAL"
+    )

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from amazon_support import CLIENT_SECRET, EAN, SELLER_ID, AmazonWorld
 from ponte.auth import get_or_create_account
@@ -25,6 +25,7 @@ from ponte.services.catalog import PriceInput, SkuInput, StockInput, save_skus, 
 from ponte.services.notifications import receive_notification
 from ponte.services.orders import set_tracking
 from ponte.services.shipping import add_shipping_rule
+from ponte.store.catalog import save_listings
 from ponte.store.tables import attempts, integrations, orders, skus, stock
 from sandbox_fixtures import nfe_key
 
@@ -68,6 +69,21 @@ class AmazonHub:
             if not done:
                 return total
         raise AssertionError("the worker never ran dry")
+
+    def seeded(self, *codes: str) -> None:
+        """The SKUs as if listed long ago: Amazon has their listings, Ponte knows them, nothing is due."""
+        self.save(*codes)
+        self.amazon.admin("listings", seller_id=SELLER_ID, skus=list(codes))
+        found = {code: (code, {"product_type": "PRODUCT"}) for code in codes}
+        with self.db.write() as conn:
+            save_listings(conn, account_id=self.account, affiliate_id=self.affiliate, found=found, now=now())
+            mine = (integrations.c.account_id == self.account, integrations.c.affiliate_id == self.affiliate)
+            conn.execute(update(integrations).where(*mine).values(status="success", due_at=None))
+
+    def statuses(self, flow: str) -> dict[str, int]:
+        with self.db.read() as conn:
+            query = select(integrations.c.status, func.count()).where(integrations.c.flow == flow)
+            return dict(conn.execute(query.group_by(integrations.c.status)).all())
 
     def row(self, flow: str, entity: str) -> Any:
         with self.db.read() as conn:
@@ -124,6 +140,30 @@ def test_a_sku_is_listed_then_its_price_and_stock_follow_by_patches(hub, contrac
     assert attributes["purchasable_offer"][0]["our_price"] == [{"schedule": [{"value_with_tax": 849.9}]}]
     assert attributes["fulfillment_availability"][0]["quantity"] == 4
     contract_recorder.assert_reached("putListingsItem", "patchListingsItem")
+
+
+def test_ten_thousand_price_changes_go_as_one_feed_and_each_sku_gets_its_own_attempt(hub, contract_recorder):
+    codes = [f"SKU-{n:05d}" for n in range(10_000)]
+    hub.seeded(*codes)
+    hub.amazon.admin("config", feed_seconds=120)
+    before = len(hub.amazon.calls())
+    with hub.db.write() as conn:
+        prices = [PriceInput(sku=c, list_price=Decimal("999.00"), price=Decimal("799.00")) for c in codes]
+        set_prices(conn, account_id=hub.account, items=prices)
+    assert hub.drain() == 10_000
+    calls = [c["operation"] for c in hub.amazon.calls()[before:]]
+    assert calls == ["createFeedDocument", "createFeed"]  # not 10,000 patches: the queue was too long for them
+    assert hub.statuses("price") == {"pending": 10_000}
+    hub.amazon.advance(125)
+    hub.worker.poll_submissions()
+    assert hub.statuses("price") == {"success": 10_000}
+    assert [a.status for a in hub.attempts("price", codes[42])] == ["pending", "success"]
+    assert hub.amazon.listings(codes[9_999])[codes[9_999]]["attributes"]["purchasable_offer"][0]["our_price"] == [
+        {"schedule": [{"value_with_tax": 799}]}
+    ]
+    with hub.db.read() as conn:  # within the emulation's limits: nothing was ever refused for rate
+        refused = select(func.count()).select_from(attempts).where(attempts.c.category == "rate_limited")
+        assert conn.execute(refused).scalar() == 0
 
 
 def test_a_catalog_with_known_defects_gets_amazons_codes_and_pontes_categories(hub, contract_recorder):
@@ -254,3 +294,33 @@ def test_the_notification_endpoint_reads_only_ids(hub):
     with pytest.raises(ValueError):
         read(orjson.dumps({"NotificationType": "ORDER_CHANGE", "Payload": {"OrderChangeNotification": {}}}))
     assert httpx  # the real endpoint is exercised by the notify() helper through receive_notification
+
+
+def test_the_sku_page_runs_amazons_validation_preview_before_anything_is_listed(db, settings, amazon):
+    from fastapi.testclient import TestClient
+
+    from factories import ALICE, add_account, login
+    from ponte.app import create_app
+    from ponte.domain import Role
+
+    box = SecretBox.from_environment(settings.secret_key_file)
+    with db.write() as conn:
+        account = add_account(conn, "loja-a", {ALICE: Role.OPERATOR})
+        affiliate = create_affiliate(
+            conn, box=box, account_id=account, code="AMZ", name="Amazon", connector="amazon",
+            settings={**amazon.settings(), "client_secret": CLIENT_SECRET},
+        )  # fmt: skip
+        item = {"sku": "CEL-001", "name": "Smartphone <b>X1</b>", "ean": EAN, "price": "899.00", "stock": {"main": 3}}
+        save_skus(conn, account_id=account, items=[SkuInput.model_validate(item)])
+    StoredCredentials(db, box, affiliate).store(amazon.grant(), Identity(SELLER_ID, "Alice"))
+    with TestClient(create_app(settings, db=db), follow_redirects=True) as client:
+        csrf = login(client, ALICE)
+        page = client.get("/skus/CEL-001?lang=pt-BR").text
+        assert "Validar em Amazon (prévia, nada é publicado)" in page
+        answer = client.post("/skus/CEL-001/preview", data={"csrf": csrf, "affiliate": str(affiliate)})
+        assert answer.status_code == 200
+        assert "90220: &#39;brand&#39; is required but not supplied. [brand]" in answer.text
+        assert "<b>X1</b>" not in answer.text  # the store's own text is escaped too
+        refused = client.post("/skus/CEL-001/preview", data={"csrf": csrf, "affiliate": "x"})
+        assert refused.status_code == 400
+    assert amazon.listings() == {}  # nothing was listed

@@ -422,6 +422,11 @@ class Connector:
     def send_price(self, send: PriceSend) -> Outcome:
         raise NotImplementedError
 
+    def preview(self, send: ProductSend) -> Outcome:
+        """The marketplace's verdict on `send` as a listing, nothing kept (Amazon's VALIDATION_PREVIEW): offered on
+        the SKU page for connectors that implement it."""
+        raise NotImplementedError
+
     def send_inventory(self, send: StockSend) -> Outcome:
         raise NotImplementedError
 

@@ -62,3 +62,12 @@ def problem(connector: str, kind: str) -> str | None:
     if kind == "erp" and Flow.ORDER.value not in flows:
         return f"the {connector} connector cannot be an ERP: it cannot receive the store's orders"
     return None
+
+
+def can_preview(connector: str) -> bool:
+    """Whether the connector's marketplace judges a listing before it is sent (`Connector.preview`)."""
+    try:
+        cls = get_connector_class(connector)
+    except LookupError:
+        return False
+    return _implements(cls, "preview")

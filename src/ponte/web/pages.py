@@ -134,10 +134,41 @@ def order_history_page(request: Request, order_id: str) -> Response:
 
 @router.get("/skus/{sku:path}", response_class=HTMLResponse, include_in_schema=False)
 def sku_page(request: Request, sku: str) -> Response:
+    return _sku_page(request, sku)
+
+
+def _sku_page(request: Request, sku: str, preview: dict[str, Any] | None = None, status_code: int = 200) -> Response:
+    from ponte.connectors.capabilities import can_preview
+
     principal = current_principal(request)
     with request.app.state.db.read() as conn:
         matrix = connections.sku_matrix(conn, account_id=principal.account_id, sku=sku)
-    return render(request, "sku.html", m=matrix)
+    previewable = {a.id for a in matrix.affiliates if matrix.catalog is not None and can_preview(a.connector)}
+    return render(request, "sku.html", status_code, m=matrix, previewable=previewable, preview=preview)
+
+
+@router.post("/skus/{sku:path}/preview", include_in_schema=False, dependencies=[Depends(check_csrf)])
+async def sku_preview(request: Request, sku: str) -> Response:
+    """The marketplace's verdict on the SKU as a listing before anything is listed (Amazon's VALIDATION_PREVIEW)."""
+    from ponte.services.errors import InputError
+    from ponte.services.previews import preview_listing
+    from ponte.web.routing import as_id
+
+    principal = require(request, Role.OPERATOR)
+    form = await request.form()
+    affiliate_id = as_id(form.get("affiliate"))
+    state = request.app.state
+    if affiliate_id is None:
+        return _sku_page(request, sku, {"affiliate": None, "status": "error", "message": "choose an affiliate"}, 400)
+    try:
+        outcome = await run_in_threadpool(
+            preview_listing, state.db, box=state.box, settings=state.settings, account_id=principal.account_id,
+            affiliate_id=affiliate_id, sku=sku,
+        )  # fmt: skip
+    except InputError as exc:
+        return _sku_page(request, sku, {"affiliate": affiliate_id, "status": "error", "message": str(exc)}, 400)
+    shown = {"affiliate": affiliate_id, "status": outcome.status.value, "message": outcome.message}
+    return _sku_page(request, sku, shown)
 
 
 @router.get("/help/{category}", response_class=HTMLResponse, include_in_schema=False)

@@ -21,11 +21,13 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit
 
 from ponte.clock import now
-from ponte.connectors.amazon import listings, notifications, orders
+from ponte.connectors.amazon import feeds, listings, notifications, orders
 from ponte.connectors.amazon.api import AmazonApi
 from ponte.connectors.amazon.errors import failure, issues_outcome, records
 from ponte.connectors.amazon.settings import LABELS, AmazonSettings
 from ponte.connectors.base import (
+    BatchResult,
+    BatchSpec,
     CallFailed,
     Connector,
     ConnectorSettings,
@@ -40,7 +42,10 @@ from ponte.connectors.base import (
     ProductSend,
     RateLimit,
     Resolved,
+    Send,
     StockSend,
+    SubmissionPoll,
+    SubmissionRef,
     TrackingSend,
 )
 from ponte.connectors.context import ConnectorContext, CredentialsMissing
@@ -61,6 +66,11 @@ RATES: Mapping[str, RateLimit] = {
     "searchOrders": RateLimit(0.0056, 20),
     "getOrder": RateLimit(0.5, 30),
     "confirmShipment": RateLimit(2, 10),
+    "createFeedDocument": RateLimit(0.5, 15),
+    # createFeed's own plan; JSON_LISTINGS_FEED has a limit of its own, not in the models (amazon-sp-api.md § 3).
+    "createFeed": RateLimit(0.0083, 15),
+    "getFeed": RateLimit(2, 15),
+    "getFeedDocument": RateLimit(0.0222, 10),
 }
 ORDERS = "/orders/2026-01-01/orders"
 FIRST_LOOK = timedelta(days=1)  # the first poll reads the orders changed in the last day
@@ -78,6 +88,13 @@ class AmazonConnector(Connector):
     flows = frozenset({"product", "price", "inventory", "order", "tracking"})
     labels: ClassVar[Mapping[str, Mapping[str, str]]] = LABELS
     rate_limits: ClassVar[Mapping[str, RateLimit]] = RATES
+    # Price and stock go one SKU at a time (patchListingsItem, 5 a second) unless more wait than that rate sends in
+    # five minutes: then all of them (up to a feed's 25,000 messages, a SKU's price and stock in one message) go as
+    # one JSON_LISTINGS_FEED. The engine decides from the queue's length, not the operator.
+    batches: ClassVar[Mapping[str, BatchSpec]] = {
+        flow: BatchSpec("createFeed", feeds.MAX_MESSAGES, "auto", 300.0, "patchListingsItem", together=True)
+        for flow in ("price", "inventory")
+    }
     # searchOrders allows one call every 180 s (0.0056/s) after a burst of 20: a poll every three minutes stays
     # within it for good, and ORDER_CHANGE notifications bring orders sooner.
     order_poll_every = 180.0
@@ -247,6 +264,13 @@ class AmazonConnector(Connector):
     def send_inventory(self, send: StockSend) -> Outcome:
         patch = listings.stock_patch(send.quantity, send.handling_days, self.config)
         return self._patch(send.sku, send.listing, patch, "stock")
+
+    # -- many at once: JSON_LISTINGS_FEED ------------------------------------------------------------------
+    def send_batch(self, flow: str, sends: list[Send]) -> BatchResult:
+        return feeds.send(self, sends)
+
+    def poll_submission(self, submission: SubmissionRef) -> SubmissionPoll:
+        return feeds.poll(self, submission)
 
     # -- orders -------------------------------------------------------------------------------------------
     def fetch_orders(self, cursor: str | None) -> FetchedOrders:

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp
 
 from ponte.connectors.amazon.emulation.admin import Admin
 from ponte.connectors.amazon.emulation.api import Refused, answer
+from ponte.connectors.amazon.emulation.feeds import Feeds
 from ponte.connectors.amazon.emulation.listings import Listings, iso
 from ponte.connectors.amazon.emulation.lwa import Lwa
 from ponte.connectors.amazon.emulation.orders import Orders
@@ -58,8 +59,9 @@ class AmazonEmulation(Emulation):
         self.listings = Listings(self.market)
         self.admin = Admin(self.market, self.notify)
         self.orders = Orders(self.market, self.notify)
-        self._parts = [self.lwa, self.listings, self.admin, self.orders]
-        lwa, li, admin, orders = self.lwa, self.listings, self.admin, self.orders
+        self.feeds = Feeds(self.market)
+        self._parts = [self.lwa, self.listings, self.admin, self.orders, self.feeds]
+        lwa, li, admin, orders, feeds = self.lwa, self.listings, self.admin, self.orders, self.feeds
         routes = [
             Route("/auth/o2/token", lwa.token, methods=["POST"]),
             Route("/sellercentral/apps/authorize/consent", lwa.consent, methods=["GET", "POST"]),
@@ -68,6 +70,11 @@ class AmazonEmulation(Emulation):
             Route(LISTING, li.get, methods=["GET"]),
             Route(LISTING, li.delete, methods=["DELETE"]),
             Route("/listings/2021-08-01/items/{sellerId}", li.search, methods=["GET"]),
+            Route("/feeds/2021-06-30/documents", feeds.create_document, methods=["POST"]),
+            Route("/feeds/2021-06-30/documents/{feedDocumentId}", feeds.get_document, methods=["GET"]),
+            Route("/feeds/2021-06-30/feeds", feeds.create_feed, methods=["POST"]),
+            Route("/feeds/2021-06-30/feeds/{feedId}", feeds.get_feed, methods=["GET"]),
+            Route("/_documents/{document_id}", feeds.upload, methods=["GET", "PUT"]),
             Route("/orders/2026-01-01/orders", orders.search, methods=["GET"]),
             Route("/orders/2026-01-01/orders/{orderId}", orders.get, methods=["GET"]),
             Route("/orders/v0/orders/{orderId}/shipmentConfirmation", orders.confirm_shipment, methods=["POST"]),
@@ -80,6 +87,7 @@ class AmazonEmulation(Emulation):
             Route("/_admin/config", admin.config, methods=["POST"]),
             Route("/_admin/clock", admin.clock, methods=["POST"]),
             Route("/_admin/listings", admin.listings, methods=["GET"]),
+            Route("/_admin/listings", admin.seed, methods=["POST"]),
             Route("/_admin/listings/{seller_id}/{sku}/issues", admin.issues, methods=["POST"]),
             Route("/_admin/calls", admin.calls, methods=["GET"]),
             Route("/_admin/notifications", admin.notifications, methods=["GET"]),
@@ -89,7 +97,7 @@ class AmazonEmulation(Emulation):
         ]
         app = Starlette(routes=routes, exception_handlers={Refused: _refused, 404: _not_found})
         self._app = ContractMiddleware(
-            app, contract("amazon"), reject=refuse, skip=("/_admin", "/auth/o2/", "/sellercentral/")
+            app, contract("amazon"), reject=refuse, skip=("/_admin", "/_documents/", "/auth/o2/", "/sellercentral/")
         )
 
     @property

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from ponte.connectors.amazon.emulation.api import Api, Refused, answer
 from ponte.connectors.amazon.emulation.listings import view
-from ponte.connectors.amazon.emulation.state import App, Market, Seller, Token
+from ponte.connectors.amazon.emulation.state import App, Listing, Market, Seller, Token
 
 
 class Admin(Api):
@@ -120,6 +120,25 @@ class Admin(Api):
             if (seller_id in (None, owner)) and (not wanted or sku in wanted)
         }
         return answer({"listings": found})
+
+    async def seed(self, request: Request) -> Response:
+        """Listings as if made long ago (`{seller_id, skus, product_type?, price?, quantity?}`), not judged."""
+        body = await self.json(request)
+        market, seller_id = self.market, str(body["seller_id"])
+        product_type = str(body.get("product_type") or "PRODUCT")
+        attributes = {
+            "purchasable_offer": [
+                {"currency": "BRL", "our_price": [{"schedule": [{"value_with_tax": body.get("price", 10)}]}]}
+            ],
+            "fulfillment_availability": [{"fulfillment_channel_code": "DEFAULT", "quantity": body.get("quantity", 1)}],
+        }
+        with market.lock:
+            now = market.now()
+            for sku in body["skus"]:
+                market.listings[(seller_id, str(sku))] = Listing(
+                    seller_id, str(sku), product_type, {k: [dict(v[0])] for k, v in attributes.items()}, None, now, now
+                )
+        return answer({"seeded": len(body["skus"])})
 
     async def issues(self, request: Request) -> Response:
         """Amazon finds issues in a listing it had accepted (or clears them): the listing is suppressed or back, and
