@@ -114,7 +114,7 @@ def propagation(kind: str, settings: Settings, folder: Path, *, quick: bool = Tr
     box = SecretBox.from_environment(settings.secret_key_file)
     stop = threading.Event()
     worker = Worker(db, dataclasses.replace(settings, retry_schedule=(1.0,)), owner="bench-amazon", box=box)
-    thread = threading.Thread(target=worker.run, args=(stop,), kwargs={"idle_sleep": 0.1, "order_poll_every": 3600.0})
+    thread = threading.Thread(target=worker.run, args=(stop,), kwargs={"idle_sleep": 0.1, "order_poll_every": 1.0})
     with SandboxServer() as sandbox:
         allow_sandbox(sandbox.url)
         emulation = sandbox.sandbox.emulations["amazon"]

@@ -47,7 +47,7 @@ class AmazonHub:
                 conn, account_id=self.account, sla="Normal", postal_from="01000000", postal_to="39999999",
                 max_weight_g=30_000, days=5, price=Decimal("19.90"),
             )  # fmt: skip
-        identity = Identity(SELLER_ID, f"Amazon seller {SELLER_ID}")
+        identity = Identity(SELLER_ID, "Amazon.com.br")
         StoredCredentials(db, self.box, self.affiliate).store(amazon.grant(), identity)
         self.worker = Worker(db, self.settings, owner="w-amazon", box=self.box)
 

@@ -24,7 +24,7 @@ from ponte.clock import now
 from ponte.connectors.amazon import feeds, listings, notifications, orders
 from ponte.connectors.amazon.api import AmazonApi
 from ponte.connectors.amazon.errors import failure, issues_outcome, records
-from ponte.connectors.amazon.settings import LABELS, AmazonSettings
+from ponte.connectors.amazon.settings import BRAZIL, LABELS, AmazonSettings
 from ponte.connectors.base import (
     BatchResult,
     BatchSpec,
@@ -149,8 +149,10 @@ class AmazonConnector(Connector):
         return Grant(fresh.access_token, fresh.refresh_token, fresh.expires_at, {**grant.extra, **fresh.extra})
 
     def identify(self) -> Identity:
-        seller = self.seller_id()
-        return Identity(seller, f"Amazon seller {seller}", {"marketplace_id": self.config.marketplace_id})
+        seller, marketplace = self.seller_id(), self.config.marketplace_id
+        # Amazon names no seller in the models Ponte holds (the Sellers API is not among them): the store it sells in.
+        name = "Amazon.com.br" if marketplace == BRAZIL else f"Amazon {marketplace}"
+        return Identity(seller, name, {"marketplace_id": marketplace})
 
     def seller_id(self) -> str:
         """The merchant token: the affiliate's setting, else what the consent page said when the seller authorised."""

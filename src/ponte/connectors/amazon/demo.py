@@ -97,7 +97,7 @@ def authorised(sandbox_url: str) -> tuple[Grant, Identity]:
     answer = _admin(sandbox_url, "grants", client_id=CLIENT_ID, seller_id=SELLER_ID)
     expires = datetime.now(UTC) + timedelta(seconds=answer["expires_in"])
     grant = Grant(answer["access_token"], answer["refresh_token"], expires, {"selling_partner_id": SELLER_ID})
-    return grant, Identity(SELLER_ID, f"Amazon seller {SELLER_ID}", {"marketplace_id": "A2Q3Y263D00KWC"})
+    return grant, Identity(SELLER_ID, "Amazon.com.br", {"marketplace_id": "A2Q3Y263D00KWC"})
 
 
 def buy(
