@@ -38,8 +38,8 @@ from ponte.store.partitions import create_month_partitions
 from ponte.store.tables import attempts, integrations
 
 SKU_FLOWS = ("product", "price", "inventory")
-MARKETPLACES = (("MLB", "Mercado Livre", "magalu"), ("MGL", "Magalu", "magalu"), ("AMZ", "Amazon", "amazon"))
-MARKETPLACES += (("VIA", "Via Varejo", "magalu"), ("SHP", "Shopee", "amazon"), ("CRF", "Carrefour", "magalu"))
+MARKETPLACES = (("MLB", "Mercado Livre", "magalu"), ("MGL", "Magalu", "magalu"), ("AMZ", "Amazon", "magalu"))
+MARKETPLACES += (("VIA", "Via Varejo", "magalu"), ("SHP", "Shopee", "magalu"), ("CRF", "Carrefour", "magalu"))
 HISTORY_DAYS = 80  # attempts spread over the last 80 days: three monthly partitions and a bit
 CHUNK = 20_000  # integrations per load step (their attempts go with them)
 # Current status of an integration: most succeed, a quarter fail (a big seller with catalog problems).

@@ -94,12 +94,6 @@ def test_tokens_expire_after_their_ttl(sandbox: SandboxServer) -> None:
     assert client.get("/me").json()["message"] == "Acesso Negado - Auth-token inválido ou inexistente"
 
 
-def test_a_token_of_one_marketplace_is_not_valid_on_another(sandbox: SandboxServer) -> None:
-    access = token(sandbox, "magalu").json()["access_token"]
-    answer = httpx.get(f"{sandbox.url}/amazon/me", headers={"Authorization": f"Bearer {access}"})
-    assert answer.status_code == 401
-
-
 def test_an_inactive_seller_is_not_authorized(sandbox: SandboxServer) -> None:
     sandbox.register_seller("magalu", "loja-carol", "secret-carol", active=False)
     access = token(sandbox, client_id="loja-carol", secret="secret-carol").json()["access_token"]
@@ -113,12 +107,12 @@ def test_an_inactive_seller_is_not_authorized(sandbox: SandboxServer) -> None:
 
 def test_it_answers_429_with_retry_after_over_the_sellers_rate(sandbox: SandboxServer) -> None:
     sandbox.control("config", rate=0.5, burst=2)
-    client = authed(sandbox, "amazon")
+    client = authed(sandbox, "magalu")
     assert [client.get("/me").status_code for _ in range(2)] == [200, 200]
     refused = client.get("/me")
     assert refused.status_code == 429
     assert int(refused.headers["retry-after"]) >= 1
-    assert refused.json()["message"] == "429 QuotaExceeded: You exceeded your quota for the requested resource."
+    assert refused.json()["message"] == "Limite de requisições excedido. Aguarde alguns segundos e tente novamente"
 
 
 def test_rate_limits_are_per_seller(sandbox: SandboxServer) -> None:
@@ -212,11 +206,11 @@ def test_a_reposted_product_keeps_its_item_id(sandbox: SandboxServer) -> None:
 
 
 def test_an_ean_used_by_another_sku_conflicts(sandbox: SandboxServer) -> None:
-    client = authed(sandbox, "amazon")
+    client = authed(sandbox, "magalu")
     assert client.put("/items/CEL-001", json=product()).status_code == 200
     clash = client.put("/items/CEL-009", json=product("CEL-009"))
     assert clash.status_code == 409
-    assert clash.json()["message"].startswith("8541:")
+    assert clash.json()["code"] == "ean_duplicado"
 
 
 def place(sandbox: SandboxServer, profile: str = "magalu", seller: str = SELLER, sku: str = "CEL-001") -> str:

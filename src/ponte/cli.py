@@ -81,7 +81,7 @@ def sandbox_command(
     from ponte.sandbox.server import serve
 
     console.print(
-        f"Sandbox marketplace at http://{host}:{port}/ (test profiles under /magalu, /amazon; emulations of real APIs under /mercadolivre)"
+        f"Sandbox marketplace at http://{host}:{port}/ (test profile under /magalu; emulations of real APIs under /mercadolivre, /mirakl, /amazon)"
     )
     serve(host=host, port=port, profile=profile)
 

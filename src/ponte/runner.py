@@ -138,8 +138,8 @@ def serve(
     if sandbox:
         settings = allowing(settings, sandbox.url)
         say(
-            f"Sandbox marketplaces at {sandbox.url} (Mercado Livre at /mercadolivre, Mirakl at /mirakl;"
-            " test profiles magalu, amazon)"
+            f"Sandbox marketplaces at {sandbox.url} (Mercado Livre at /mercadolivre, Mirakl at /mirakl,"
+            " Amazon at /amazon; test profile magalu)"
         )
     ponte_url = f"http://{options.host}:{options.port}"
     if options.demo and sandbox and prepare_demo(db, settings, sandbox.url, progress, ponte_url):

@@ -299,6 +299,9 @@ class Resolved:
 
     orders: list[dict[str, Any]] = field(default_factory=list)
     outcome: Outcome | None = None  # the resource could not be read
+    # (flow, entity) integrations the marketplace changed on its side (Amazon found issues in a listing it had
+    # accepted): sent again with the store's current data, and the answer is their next attempt.
+    resend: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -492,6 +495,10 @@ class Connector:
     reads_changes_since: ClassVar[bool] = False
     oauth: ClassVar[bool] = False  # connected by the seller's authorisation (OAuth2)
     pkce: ClassVar[bool] = False  # the authorisation uses PKCE (S256)
+    code_parameter: ClassVar[str] = "code"  # the callback's query parameter with the code (Amazon: spapi_oauth_code)
+    # Other query parameters of the callback kept in the grant's `extra` (Amazon names the seller there:
+    # selling_partner_id). They come through the seller's browser: only an authorisation whose state checks out keeps them.
+    callback_extras: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, settings: ConnectorSettings, *, context: ConnectorContext) -> None:
         self.settings = settings
@@ -535,6 +542,11 @@ class Connector:
         raise NotImplementedError
 
     def send_price(self, send: PriceSend) -> Outcome:
+        raise NotImplementedError
+
+    def preview(self, send: ProductSend) -> Outcome:
+        """The marketplace's verdict on `send` as a listing, nothing kept (Amazon's VALIDATION_PREVIEW): offered on
+        the SKU page for connectors that implement it."""
         raise NotImplementedError
 
     def send_inventory(self, send: StockSend) -> Outcome:

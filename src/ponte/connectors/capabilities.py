@@ -72,8 +72,17 @@ def maps_catalog(cls: type[Connector]) -> bool:
 
 def reads_back(connector: str) -> bool:
     """Whether the connector registered as `connector` can read its listings back (reconciliation)."""
+    return _registered_implements(connector, "read_listings")
+
+
+def can_preview(connector: str) -> bool:
+    """Whether the connector's marketplace judges a listing before it is sent (`Connector.preview`)."""
+    return _registered_implements(connector, "preview")
+
+
+def _registered_implements(connector: str, method: str) -> bool:
     try:
         cls = get_connector_class(connector)
     except LookupError:
         return False
-    return _implements(cls, "read_listings")
+    return _implements(cls, method)

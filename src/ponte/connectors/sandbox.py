@@ -32,7 +32,7 @@ FEED_PAGE = 50
 
 class SandboxSettings(ConnectorSettings):
     base_url: str  # the sandbox server, e.g. http://127.0.0.1:8765
-    profile: str = "magalu"  # magalu or amazon
+    profile: str = "magalu"  # a profile of the sandbox (magalu)
     client_id: str
     client_secret: SecretStr
     seller_id: str | None = None  # informational: the token says which seller this is
@@ -276,36 +276,17 @@ def _records(result: HttpResult) -> dict[str, Any]:
 
 
 def _feed_parts(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
-    """The orders and next cursor of a feed page, in any profile's envelope."""
-    if "pedidos" in body:  # magalu
-        return body["pedidos"], body.get("proximo_cursor")
-    payload = body.get("payload") or {}  # amazon
-    return payload.get("Orders") or [], payload.get("NextToken")
-
-
-def _amount(value: Any) -> float:
-    if isinstance(value, dict):
-        value = value.get("Amount")
-    return float(value or 0)
+    """The orders and next cursor of a feed page."""
+    return body.get("pedidos") or [], body.get("proximo_cursor")
 
 
 def normalise_order(raw: dict[str, Any]) -> dict[str, Any]:
     """One order in Ponte's shape: {id, status, items, postal_code, buyer, total, shipping_total, created_at}."""
-    if "itens" in raw:  # magalu
-        client = raw.get("cliente") or {}
-        return {
-            "id": str(raw["codigo"]), "status": raw.get("situacao"), "created_at": raw.get("criado_em"),
-            "items": [{"sku": i["sku"], "quantity": i["quantidade"], "price": float(i["preco"])} for i in raw["itens"]],
-            "postal_code": (raw.get("endereco_entrega") or {}).get("cep"),
-            "buyer": {"name": client.get("nome"), "document": client.get("cpf"), "email": client.get("email"), "phone": client.get("telefone")},
-            "total": float(raw.get("valor_total") or 0), "shipping_total": float(raw.get("valor_frete") or 0),
-        }  # fmt: skip
-    info = raw.get("BuyerInfo") or {}  # amazon
-    tax = ((info.get("BuyerTaxInfo") or {}).get("TaxClassifications") or [{}])[0]
+    client = raw.get("cliente") or {}
     return {
-        "id": str(raw["AmazonOrderId"]), "status": raw.get("OrderStatus"), "created_at": raw.get("PurchaseDate"),
-        "items": [{"sku": i["SellerSKU"], "quantity": i["QuantityOrdered"], "price": _amount(i["ItemPrice"])} for i in raw["OrderItems"]],
-        "postal_code": (raw.get("ShippingAddress") or {}).get("PostalCode"),
-        "buyer": {"name": info.get("BuyerName"), "document": tax.get("Value"), "email": info.get("BuyerEmail"), "phone": info.get("BuyerPhone")},
-        "total": _amount(raw.get("OrderTotal")), "shipping_total": _amount(raw.get("ShippingPrice")),
+        "id": str(raw["codigo"]), "status": raw.get("situacao"), "created_at": raw.get("criado_em"),
+        "items": [{"sku": i["sku"], "quantity": i["quantidade"], "price": float(i["preco"])} for i in raw["itens"]],
+        "postal_code": (raw.get("endereco_entrega") or {}).get("cep"),
+        "buyer": {"name": client.get("nome"), "document": client.get("cpf"), "email": client.get("email"), "phone": client.get("telefone")},
+        "total": float(raw.get("valor_total") or 0), "shipping_total": float(raw.get("valor_frete") or 0),
     }  # fmt: skip

@@ -106,9 +106,7 @@ MARKETPLACES: tuple[DemoMarketplace, ...] = (
         {"min_availability": 3, "price_tolerance_pct": 2, "price_divergence_action": "hold"},
         "magalu",
     ),
-    DemoMarketplace(
-        "AMZ", "Amazon", "sandbox", {"price_tolerance_pct": 5, "price_divergence_action": "approve"}, "amazon"
-    ),
+    DemoMarketplace("AMZ", "Amazon", "amazon", {"price_tolerance_pct": 5, "price_divergence_action": "approve"}),
 )
 
 

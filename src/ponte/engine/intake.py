@@ -14,6 +14,7 @@ from sqlalchemy import Connection, select
 
 from ponte.clock import now
 from ponte.domain import Flow, Trigger
+from ponte.engine.orders import cancel_received
 from ponte.engine.queue import mark_changed
 from ponte.store.catalog import sku_of_listing
 from ponte.store.db import upsert
@@ -44,6 +45,7 @@ class IncomingOrder(BaseModel):
     created_at: datetime | None = None
     # The marketplace's own facts its connector needs later (shipment id, pack): kept, never read by Ponte.
     marketplace_data: dict[str, Any] = Field(default_factory=dict)
+    cancelled: bool = False  # the marketplace cancelled it: a copy Ponte holds is cancelled, a new one not recorded
 
     @field_validator("postal_code")
     @classmethod
@@ -64,9 +66,13 @@ def receive_orders(
 ) -> set[str]:
     """Record a page of orders from one marketplace and queue the new ones, in a few statements whatever the
     page's size (a feed's page on a sale day holds hundreds). Returns the ids of the orders that were new."""
+    cancelled = [order.id for order in orders_in if order.cancelled]
+    if cancelled:
+        cancel_received(conn, account_id=account_id, affiliate_id=affiliate_id, external_ids=cancelled)
     first: dict[str, IncomingOrder] = {}
     for order in orders_in:
-        first.setdefault(order.id, order)  # the same order twice in a page: the first one counts
+        if not order.cancelled:
+            first.setdefault(order.id, order)  # the same order twice in a page: the first one counts
     if not first:
         return set()
     o = orders.c

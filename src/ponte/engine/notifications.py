@@ -15,8 +15,9 @@ from datetime import timedelta
 from ponte.clock import now
 from ponte.connectors.base import CallFailed, Connector, Notice
 from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Deferred
-from ponte.domain import Status
+from ponte.domain import Status, Trigger
 from ponte.engine.intake import record_incoming
+from ponte.engine.queue import mark_changed
 from ponte.store.affiliates import Affiliate, affiliates_by_id
 from ponte.store.credentials import affiliates_for_subject
 from ponte.store.db import Database
@@ -89,6 +90,15 @@ def _process(db: Database, notification: NotificationRow, connector_for: Callabl
                 code=affiliate.code,
                 raw_orders=resolved.orders,
             )
+            for flow, entity in resolved.resend:
+                mark_changed(
+                    conn,
+                    account_id=affiliate.account_id,
+                    flow=flow,
+                    keys=[(affiliate.id, entity)],
+                    trigger=Trigger.EXTERNAL,
+                    actor=f"notification:{notification.topic}",
+                )
     with db.write() as conn:
         settle_notification(conn, notification_id=notification.id, status=DONE, now=now())
 

@@ -113,6 +113,56 @@ def _reserve(conn: Connection, sku_id: int, quantity: int) -> None:
             break
 
 
+def cancel_received(conn: Connection, *, account_id: int, affiliate_id: int, external_ids: list[str]) -> list[str]:
+    """The marketplace cancelled these orders (the buyer, or the marketplace itself): an order not placed yet is
+    never placed, a placed one gives its reserved stock back (every marketplace hears the new quantity). An order
+    already invoiced is left as it is: its goods have left. Returns the ids cancelled now."""
+    o = orders.c
+    rows = conn.execute(
+        select(o.id, o.external_id, o.status, o["items"]).where(
+            o.account_id == account_id,
+            o.affiliate_id == affiliate_id,
+            o.external_id.in_(external_ids),
+            o.status.in_(("received", "placed")),
+        )
+    ).all()
+    released: list[str] = []
+    for row in rows:
+        if row.status == "placed":
+            codes = [item["sku"] for item in row.items]
+            ids = dict(
+                conn.execute(
+                    select(skus.c.sku, skus.c.id).where(skus.c.account_id == account_id, skus.c.sku.in_(codes))
+                ).all()
+            )
+            for item in row.items:
+                if item["sku"] in ids:
+                    _release(conn, ids[item["sku"]], int(item["quantity"]))
+            released += codes
+        conn.execute(update(orders).where(o.id == row.id).values(status="cancelled", updated_at=now()))
+    if released:
+        mark_catalog_changed(conn, account_id, {Flow.INVENTORY: released})
+    return [row.external_id for row in rows]
+
+
+def _release(conn: Connection, sku_id: int, quantity: int) -> None:
+    """Give back `quantity` reserved units, from the warehouses that hold the most reserved."""
+    rows = conn.execute(
+        select(stock.c.warehouse, stock.c.reserved).where(stock.c.sku_id == sku_id).order_by(stock.c.reserved.desc())
+    ).all()
+    for row in rows:
+        give = min(quantity, row.reserved)
+        if give:
+            conn.execute(
+                update(stock)
+                .where(stock.c.sku_id == sku_id, stock.c.warehouse == row.warehouse)
+                .values(reserved=stock.c.reserved - give)
+            )
+            quantity -= give
+        if not quantity:
+            break
+
+
 def _takes_lines(affiliate: Affiliate) -> bool:
     try:
         return get_connector_class(affiliate.connector).accepts_lines

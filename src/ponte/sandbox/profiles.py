@@ -69,58 +69,6 @@ MAGALU = {
     ),
 }
 
-AMAZON = {
-    "bad_request": ("InvalidInput", "InvalidInput: {detail}"),
-    "not_found": ("NotFound", "NotFound: {detail}"),
-    "auth_grant": ("invalid_client", "Client authentication failed: Error validating grant for client credentials"),
-    "auth_token": ("Unauthorized", "Access to requested resource is denied. The access token you provided is invalid"),
-    "seller_inactive": ("5665", "We have temporarily removed your ability to submit listings"),
-    "rate_limited": ("QuotaExceeded", "429 QuotaExceeded: You exceeded your quota for the requested resource."),
-    "unavailable": ("InternalFailure", "{status} Temporary overloading or maintenance of the server."),
-    "invalid_category": (
-        "8560",
-        "Category {category} not found in browse node mapping. Please choose a more specific global category",
-    ),
-    "missing_attributes": ("90220", "90220: The attributes [{attrs}] are required but not supplied"),
-    "invalid_attribute_value": (
-        "8572",
-        "[Specification {attr}] specification value not mapped in file to any amazon possible values",
-    ),
-    "missing_description": ("90220", "90220: 'product_description' is required but not supplied"),
-    "missing_weight": ("90220", "90220: 'item_weight' is required but not supplied"),
-    "gtin_required": ("8058", "8058: The attributes [GTIN] are required for category {category}"),
-    "gtin_invalid": ("8016", "{ean} is not a valid EAN"),
-    "gtin_conflict": ("8541", "8541: Your submission conflicts with Amazon catalog data: EAN {ean} belongs to {other}"),
-    "images_missing": ("18000", "18000: At least one main image is required"),
-    "images_too_many": ("18001", "18001: Listings in category {category} cannot have more than {max} images"),
-    "image_bad": (
-        "18027",
-        "18027: Error downloading the following url: {url}. Unknown / unsupported image type extension.",
-    ),
-    "brand_restricted": ("5665", "5665: Amazon must approve your brand before you can use it to list products"),
-    "under_review_notice": ("8105", "8105: Listing {item_id} is under review and will be active after approval"),
-    "item_not_found": ("8541", "8541: SKU {sku} not found for this seller"),
-    "price_invalid": ("8026", "8026: price {price} must be positive and at most the list price"),
-    "price_range": ("8047", "8047: price {price} is out of the allowed range for this category ({min}-{max})"),
-    "price_discount": (
-        "8050",
-        "8050: sale price {price} exceeds the maximum discount of {max_discount}% over {list_price}",
-    ),
-    "price_discount_notice": ("8051", "8051: price accepted; discounts above {notice}% may suppress the Buy Box"),
-    "blocked_price": ("8105", "Cannot update item {item_id} [status:{status}] price is not modifiable"),
-    "blocked_stock": ("8105", "Cannot update item {item_id} [status:{status}] available quantity is not modifiable"),
-    "stock_negative": ("8040", "8040: quantity {quantity} is invalid: it must be zero or greater"),
-    "stock_zero_notice": ("8090", "8090: listing {item_id} is inactive: out of stock"),
-    "order_not_found": ("InvalidOrderId", "InvalidOrderId: order {order_id} not found"),
-    "order_cancelled": ("OrderCanceled", "Order {order_id} is canceled and cannot be confirmed"),
-    "invoice_invalid": ("InvalidInvoiceKey", "InvalidInvoiceKey: invoice key {key} is not a valid NF-e access key"),
-    "tracking_missing": ("MissingTrackingId", "MissingTrackingId: a tracking number is required"),
-    "shipment_items_mismatch": (
-        "InvalidQuantity",
-        "InvalidQuantity: quantity of {sku} does not match the order ({detail})",
-    ),
-}
-
 
 def _magalu_order(o: Order) -> dict[str, Any]:
     return {
@@ -140,41 +88,8 @@ def _magalu_order(o: Order) -> dict[str, Any]:
     }
 
 
-def _money(value: float) -> dict[str, str]:
-    return {"Amount": f"{value:.2f}", "CurrencyCode": "BRL"}
-
-
-def _amazon_order(o: Order) -> dict[str, Any]:
-    return {
-        "AmazonOrderId": o.id,
-        "OrderStatus": {"new": "Unshipped", "acknowledged": "Unshipped", "cancelled": "Canceled"}.get(
-            o.status, o.status
-        ),
-        "PurchaseDate": o.created_at,
-        "OrderItems": [
-            {"SellerSKU": i["sku"], "QuantityOrdered": i["quantity"], "ItemPrice": _money(i["price"])} for i in o.items
-        ],
-        "OrderTotal": _money(o.total),
-        "ShippingPrice": _money(o.shipping_total),
-        "ShippingAddress": {"PostalCode": o.postal_code},
-        "BuyerInfo": {
-            "BuyerName": o.buyer.get("name"),
-            "BuyerTaxInfo": {
-                "TaxingRegion": "BR",
-                "TaxClassifications": [{"Name": "CPF", "Value": o.buyer.get("document")}],
-            },
-            "BuyerEmail": o.buyer.get("email"),
-            "BuyerPhone": o.buyer.get("phone"),
-        },
-    }
-
-
 def _magalu_feed(orders: list[dict[str, Any]], cursor: str) -> dict[str, Any]:
     return {"pedidos": orders, "proximo_cursor": cursor}
-
-
-def _amazon_feed(orders: list[dict[str, Any]], cursor: str) -> dict[str, Any]:
-    return {"payload": {"Orders": orders, "NextToken": cursor}}
 
 
 @dataclass(frozen=True)
@@ -213,8 +128,4 @@ PROFILES: dict[str, Profile] = {
     "magalu": Profile(
         "magalu", "Magalu", "MGLU", "MGLU", 8, MAGALU, _magalu_order, _magalu_feed, lambda n: f"LU-{1_000_000 + n}"
     ),
-    "amazon": Profile(
-        "amazon", "Amazon", "", "B0", 9, AMAZON, _amazon_order, _amazon_feed,
-        lambda n: f"702-{3_000_000 + n:07d}-{(n * 7_919) % 10_000_000:07d}",
-    ),
-}  # fmt: skip
+}

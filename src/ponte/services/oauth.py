@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from ponte.clock import now
@@ -79,9 +80,18 @@ def start_authorisation(
 
 
 def complete_authorisation(
-    db: Database, *, box: SecretBox, settings: Settings, kind: str, state: str, code: str, account_id: int
+    db: Database,
+    *,
+    box: SecretBox,
+    settings: Settings,
+    kind: str,
+    state: str,
+    code: str,
+    account_id: int,
+    extras: Mapping[str, str] | None = None,
 ) -> Connected:
-    """Check the state, trade the code for tokens, keep them, and read who the seller is.
+    """Check the state, trade the code for tokens, keep them (with `extras`, what else the callback said: the
+    connector's `callback_extras`), and read who the seller is.
 
     Raises AuthorisationFailed: an unknown, used or expired state (a forged or replayed callback), a state of
     another account or connector, or a code the marketplace refused."""
@@ -102,6 +112,8 @@ def complete_authorisation(
             grant = connector.exchange_code(code=code, redirect_uri=pending.redirect_uri, code_verifier=verifier)
         except GrantRefused as exc:
             raise AuthorisationFailed(f"{affiliate.name} refused the authorisation: {exc}")
+        if extras:
+            grant = replace(grant, extra={**grant.extra, **extras})
         connector.context.credentials.store(grant)
         identity = connector.identify()
         connector.context.credentials.store(grant, identity)

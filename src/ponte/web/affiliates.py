@@ -252,6 +252,7 @@ def connect(request: Request, affiliate_id: RowId) -> Response:
 @router.get("/oauth/callback/{kind}", include_in_schema=False)
 def oauth_callback(request: Request, kind: str) -> Response:
     """Where the marketplace sends the seller back: the state is checked, the code traded for tokens."""
+    from ponte.connectors.registry import get_connector_class
     from ponte.services import oauth
 
     principal = require(request, Role.ADMIN)
@@ -260,9 +261,14 @@ def oauth_callback(request: Request, kind: str) -> Response:
         # The seller said no, or the marketplace refused the app: its words, never a token.
         reason = str(params.get("error_description") or params.get("error"))[:300]
         return _page(request, status_code=400, error=reason)
-    code, given_state = params.get("code"), params.get("state")
+    try:
+        cls = get_connector_class(kind)
+    except LookupError:
+        return _page(request, status_code=400, error=f"no connector {kind!r} is installed")
+    code, given_state = params.get(cls.code_parameter), params.get("state")
     if not code or not given_state:
         return _page(request, status_code=400, error="the marketplace did not send back a code and a state")
+    extras = {name: str(params[name])[:200] for name in cls.callback_extras if params.get(name)}
     state = request.app.state
     try:
         connected = oauth.complete_authorisation(
@@ -273,6 +279,7 @@ def oauth_callback(request: Request, kind: str) -> Response:
             state=given_state,
             code=code,
             account_id=principal.account_id,
+            extras=extras,
         )
     except oauth.AuthorisationFailed as exc:
         return _page(request, status_code=400, error=str(exc))

@@ -8,16 +8,19 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from ponte.connectors.capabilities import can_preview
 from ponte.domain import Role
 from ponte.engine.queue import reprocess_integrations
 from ponte.services import catalog_edit, connections, reconcile
 from ponte.services.errors import InputError, NotFound
+from ponte.services.previews import preview_listing
 from ponte.store.mappings import store_categories
 from ponte.web.connections import redirect_back
 from ponte.web.render import env, render, translator
-from ponte.web.routing import PageRoute
+from ponte.web.routing import PageRoute, as_id
 from ponte.web.session import check_csrf, current_principal, require
 
 router = APIRouter(route_class=PageRoute)
@@ -65,6 +68,7 @@ def _page(
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     reason: str = "",
+    preview: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     principal = current_principal(request)
     with request.app.state.db.read() as conn:
@@ -76,15 +80,39 @@ def _page(
         categories = [c.category for c in store_categories(conn, account_id=principal.account_id)]
         drifts = reconcile.drifts_of_sku(conn, account_id=principal.account_id, sku=sku)
     failed = [cell.id for cell in matrix.cells.values() if cell.status in ("error", "warning")]
+    previewable = {a.id for a in matrix.affiliates if matrix.catalog is not None and can_preview(a.connector)}
     return render(
         request, "sku.html", status_code, m=matrix, v=shown, errors=errors or {}, reason=reason,
         categories=categories, failed=failed, drifts=drifts, saved=request.query_params.get("saved") == "1",
+        previewable=previewable, preview=preview,
     )  # fmt: skip
 
 
 @router.get("/skus/{sku:path}", response_class=HTMLResponse, include_in_schema=False)
 def sku_page(request: Request, sku: str) -> Response:
     return _page(request, sku)
+
+
+@router.post("/skus/{sku:path}/preview", include_in_schema=False, dependencies=[Depends(check_csrf)])
+async def sku_preview(request: Request, sku: str) -> Response:
+    """The marketplace's verdict on the SKU as a listing before anything is listed (Amazon's VALIDATION_PREVIEW)."""
+    principal = require(request, Role.OPERATOR)
+    form = await request.form()
+    affiliate_id = as_id(form.get("affiliate"))
+    state = request.app.state
+    if affiliate_id is None:
+        shown: dict[str, Any] = {"affiliate": None, "status": "error", "message": "choose an affiliate"}
+        return _page(request, sku, status_code=400, preview=shown)
+    try:
+        outcome = await run_in_threadpool(
+            preview_listing, state.db, box=state.box, settings=state.settings, account_id=principal.account_id,
+            affiliate_id=affiliate_id, sku=sku,
+        )  # fmt: skip
+    except InputError as exc:
+        shown = {"affiliate": affiliate_id, "status": "error", "message": str(exc)}
+        return _page(request, sku, status_code=400, preview=shown)
+    shown = {"affiliate": affiliate_id, "status": outcome.status.value, "message": outcome.message}
+    return _page(request, sku, preview=shown)
 
 
 @router.post("/catalog/sku/check", include_in_schema=False, dependencies=[Depends(check_csrf)])
