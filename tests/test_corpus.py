@@ -29,7 +29,7 @@ DISPOSITIONS = {"transient", "fix", "marketplace", "wait", "terminal"}
 # Floors the corpus meets today; a change that drops below them fails. Issue 22's targets are 900+ lines, 25 per
 # category, 80 in each language, at least 20 sources and none above 15%. The categories still short of 25 are named
 # with the count they have, so the gap is visible and cannot silently widen. Raise these as sources are added.
-MIN_TOTAL = 777
+MIN_TOTAL = 837
 MIN_PER_CATEGORY = 25
 SHORT_CATEGORIES: dict[str, int] = {
     "buyer_data_invalid": 24,
