@@ -570,7 +570,8 @@ def test_every_category_has_titles_fixes_and_both_articles():
 
 
 def test_article_falls_back_to_english_and_renders_to_html():
-    assert article("out_of_stock", "es") == article("out_of_stock", "en")
+    assert article("out_of_stock", "fr") == article("out_of_stock", "en")
+    assert article("out_of_stock", "es") != article("out_of_stock", "en")  # written in Spanish (issue 26)
     html = render_article_html("out_of_stock", "pt-BR")
     assert "<h1>" in html and "<li>" in html
     with pytest.raises(LookupError):
