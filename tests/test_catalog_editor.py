@@ -124,7 +124,29 @@ def test_the_help_article_points_to_the_mapping_screen_that_exists(client: Any, 
     login(client, ALICE)
     for lang in ("pt-BR", "en"):
         page = client.get(f"/help/{article}?lang={lang}").text
-        text = page[page.index('<article class="card article">') :]  # the article, not the navigation's link
+        text = page[page.index("<article") : page.index("</article>")]
         links = re.findall(r'href="(/catalog/[^"]*)"', text)
         assert links == ["/catalog/mapping"]
         assert client.get(links[0]).status_code == 200
+
+
+def test_each_error_box_and_cause_group_has_corrigir_leading_to_the_field(client: Any, db: Any, store: Any) -> None:
+    from factories import add_integration
+
+    with db.write() as conn:
+        for category, entity in (("invalid_category", SKU), ("invalid_gtin", "TEN-901"), ("missing_attribute", "X-1")):
+            add_integration(
+                conn, store.account_id, flow="product", affiliate_id=store.affiliates["MLB"], entity=entity,
+                status="error", message=f"refused: {category}", category=category,
+            )  # fmt: skip
+    login(client, ALICE)
+    page = client.get("/connections/product?expand=all").text
+    mlb = store.affiliates["MLB"]
+    assert f'href="/catalog/mapping/{mlb}?sku={SKU}#focus"' in page
+    assert 'href="/skus/TEN-901#f-ean"' in page
+    assert f'href="/catalog/mapping/{mlb}/attributes?sku=X-1"' in page
+    causes = client.get("/causes").text
+    assert causes.count('class="btn btn-primary fix-link" href="/catalog/mapping"') == 2
+    # The sandbox profile has no tree to map to: its Corrigir opens the SKU's own field.
+    answer = client.get(f"/catalog/mapping/{mlb}?sku={SKU}", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == f"/skus/{SKU}#f-category"

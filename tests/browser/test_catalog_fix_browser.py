@@ -114,3 +114,6 @@ def test_the_editor_checks_values_as_typed_and_saves_with_a_reason_in_english(me
     expect(page.locator("#f-price")).to_have_value("849.00")
     assert hub.row("price", "CEL-001").status == "pending" and hub.row("product", "CEL-001").status == "error"
     shot(page, "catalog-editor-saved-en")
+    page.click("#reprocess-now-btn")  # the product's error (and the stock's, behind it) go again now
+    expect(page.locator(".flash")).to_contain_text("queued for reprocessing")
+    assert hub.row("product", "CEL-001").status == "pending"

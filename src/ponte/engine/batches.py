@@ -194,7 +194,11 @@ def _send(
     outcomes: dict[str, Outcome] = {}
     sent: dict[tuple[str, str], Any] = {}
     with worker.db.read() as conn:
-        catalog = payloads.Catalog(conn, [(c.account_id, c.affiliate_id, c.entity) for c in claims])
+        catalog = payloads.Catalog(
+            conn,
+            [(c.account_id, c.affiliate_id, c.entity) for c in claims],
+            [(c.account_id, c.affiliate_id, c.entity) for c in claims if c.flow == Flow.PRODUCT.value],
+        )
     for claim in claims:
         key = (claim.flow, claim.entity)
         try:

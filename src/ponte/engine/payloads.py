@@ -52,8 +52,14 @@ class Catalog:
     number, so the row stays pending and the newer data is sent next (see `queue.finish`).
     """
 
-    def __init__(self, conn: Connection, keys: Iterable[tuple[int, int, str]]):
-        """`keys`: (account_id, affiliate_id, sku) of every catalog send of the batch."""
+    def __init__(
+        self,
+        conn: Connection,
+        keys: Iterable[tuple[int, int, str]],
+        products: Iterable[tuple[int, int, str]] | None = None,
+    ):
+        """`keys`: (account_id, affiliate_id, sku) of every catalog send of the batch; `products`: those of its
+        product sends (all of them when not given), the only ones the catalog mapping is read for."""
         wanted = list(keys)
         by_account: dict[int, set[str]] = {}
         for account_id, _, code in wanted:
@@ -65,7 +71,7 @@ class Catalog:
         self.stock = available_stocks(conn, sku_ids=ids)
         self.per_warehouse = warehouse_stocks(conn, sku_ids=ids)
         self.listings = listings_of(conn, [(affiliate_id, code) for _, affiliate_id, code in wanted])
-        self.mappings = load_mappings(conn, wanted, self.skus)
+        self.mappings = load_mappings(conn, wanted if products is None else list(products), self.skus)
 
     def _sku(self, account_id: int, code: str) -> Row[Any]:
         row = self.skus.get((account_id, code))

@@ -161,7 +161,9 @@ class Worker:
             lanes, remote = batches.split_lanes(conn, remote, by_id, self._connector)
             # What the catalog sends carry, for the whole batch in this transaction, not one per send.
             catalog = payloads.Catalog(
-                conn, [(c.account_id, c.affiliate_id, c.entity) for c in remote if c.flow in CATALOG_FLOWS]
+                conn,
+                [(c.account_id, c.affiliate_id, c.entity) for c in remote if c.flow in CATALOG_FLOWS],
+                [(c.account_id, c.affiliate_id, c.entity) for c in remote if c.flow == Flow.PRODUCT.value],
             )
         lane_futures = [self._pool.submit(self._send_lane, lane) for lane in lanes]
         sent = list(self._pool.map(lambda c: self._send_in_time(c, by_id[c.affiliate_id], window, catalog), remote))

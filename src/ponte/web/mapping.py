@@ -80,7 +80,19 @@ def mapping_home(request: Request) -> Response:
 
 @router.get("/catalog/mapping/{affiliate_id}", response_class=HTMLResponse, include_in_schema=False)
 def mapping_page(request: Request, affiliate_id: RowId) -> Response:
-    return _category_page(request, affiliate_id)
+    return _to_sku_page(request, affiliate_id, "f-category") or _category_page(request, affiliate_id)
+
+
+def _to_sku_page(request: Request, affiliate_id: int, field: str) -> Response | None:
+    """A "Corrigir" for an affiliate whose marketplace has no tree to map to (a webhook, a sandbox profile) goes to
+    the SKU's own field instead."""
+    sku = request.query_params.get("sku")
+    principal = current_principal(request)
+    with request.app.state.db.read() as conn:
+        found = find_affiliate(conn, account_id=principal.account_id, affiliate_id=affiliate_id)
+    if sku and found is not None and not mapping.can_map(found):
+        return RedirectResponse(f"/skus/{quote(sku, safe='')}#{field}", status_code=303)
+    return None
 
 
 def _category_page(
@@ -135,7 +147,7 @@ async def map_category(request: Request, affiliate_id: RowId) -> Response:
 
 @router.get("/catalog/mapping/{affiliate_id}/attributes", response_class=HTMLResponse, include_in_schema=False)
 def attributes_page(request: Request, affiliate_id: RowId) -> Response:
-    return _attributes_page(request, affiliate_id)
+    return _to_sku_page(request, affiliate_id, "f-attributes") or _attributes_page(request, affiliate_id)
 
 
 def _attributes_page(
