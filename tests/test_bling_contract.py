@@ -189,3 +189,17 @@ def test_a_backlog_of_notes_is_read_a_few_at_a_time_each_once(bling, make_bling,
     assert len(second.invoices) == 2 and not second.more
     assert {i.order_id for i in first.invoices + second.invoices} == {f"B-{n}" for n in range(7)}
     assert connector.fetch_invoices(second.cursor).invoices == []
+
+
+def test_a_companys_grant_and_orders_outlive_a_restart_of_the_sandbox(sandbox, bling, make_bling):
+    import pickle
+
+    from ponte.connectors.bling.emulation import BlingEmulation
+
+    make_bling().send_order(order_send())
+    kept = pickle.dumps(sandbox.sandbox.emulations["bling"].snapshot())  # what `ponte sandbox` keeps on stopping
+    restarted = BlingEmulation()
+    restarted.restore(pickle.loads(kept))
+    company = restarted.state.companies[COMPANY]
+    assert [s["numeroLoja"] for s in company.sales.values()] == ["2000008123456789"]
+    assert restarted.state.access and restarted.state.refresh and CLIENT_ID in restarted.state.apps
