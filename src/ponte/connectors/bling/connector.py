@@ -257,13 +257,10 @@ class BlingConnector(Connector):
         if not order_id or not key:
             return None  # a note of a sale Ponte did not hand over (typed in Bling): not Ponte's
         document = self.api.call("GET", f"/nfe/documento/{_q(key)}", params={"formato": "xml"})
+        if not document.ok and document.status != 404:  # read again next time: Mercado Livre takes only the XML
+            raise CallFailed(failure(document))
         xml = sales.document_xml(document.body) if document.ok else None
-        sale = self._sale_of(order_id)
-        carrier, tracking = (
-            sales.tracking_of(self._data(self.api.call("GET", f"/pedidos/vendas/{sale['id']}")))
-            if sale
-            else (None, None)
-        )
+        carrier, tracking = self._tracking(order_id)
         if not carrier:
             carrier = ((note.get("transporte") or {}).get("transportador") or {}).get("nome")
         return Invoice(
@@ -281,6 +278,13 @@ class BlingConnector(Connector):
                 }
             },
         )
+
+    def _tracking(self, order_id: str) -> tuple[str | None, str | None]:
+        """(service, tracking code) of the order's sales order volumes, where Bling has them."""
+        sale = self._sale_of(order_id)
+        if sale is None:
+            return None, None
+        return sales.tracking_of(self._data(self.api.call("GET", f"/pedidos/vendas/{_q(sale['id'])}")))
 
     def close(self) -> None:
         self.api.close()
