@@ -203,3 +203,12 @@ def test_a_companys_grant_and_orders_outlive_a_restart_of_the_sandbox(sandbox, b
     company = restarted.state.companies[COMPANY]
     assert [s["numeroLoja"] for s in company.sales.values()] == ["2000008123456789"]
     assert restarted.state.access and restarted.state.refresh and CLIENT_ID in restarted.state.apps
+
+
+def test_with_stores_set_only_their_notes_are_read(bling, make_bling, contract_recorder):
+    make_bling(store_ids={}).send_order(order_send("COUNTER-1"))  # a sale of no store (typed at the counter)
+    make_bling().send_order(order_send("MLB-1"))
+    bling.advance(121)
+    page = make_bling().fetch_invoices(None)
+    assert [i.order_id for i in page.invoices] == ["MLB-1"]
+    assert [i.order_id for i in make_bling(store_ids={}).fetch_invoices(None).invoices] == ["COUNTER-1", "MLB-1"]

@@ -243,12 +243,18 @@ class BlingConnector(Connector):
             if int(note["id"]) in at.seen or situation in sales.ON_THE_WAY:
                 continue
             at.seen.append(int(note["id"]))
-            if situation in sales.ISSUED:
+            if situation in sales.ISSUED and self._ours(note):
                 invoice = self._invoice(int(note["id"]))
                 if invoice is not None:
                     invoices.append(invoice)
         more = len(notes) == NFE_PAGE
         return FetchedInvoices(invoices, at.next_page() if more else at.walked(), more=more)
+
+    def _ours(self, note: dict[str, Any]) -> bool:
+        """Whether a note may be of an order Ponte handed over: with stores set, only their notes are read (a note of
+        the counter or of another integration costs no call)."""
+        stores = set(self.config.store_ids.values())
+        return not stores or (note.get("loja") or {}).get("id") in stores
 
     def _invoice(self, note_id: int) -> Invoice | None:
         """`GET /nfe/{id}` (key, the store's order number), its XML, and the sales order's tracking code."""
