@@ -189,3 +189,26 @@ def test_a_backlog_of_notes_is_read_a_few_at_a_time_each_once(bling, make_bling,
     assert len(second.invoices) == 2 and not second.more
     assert {i.order_id for i in first.invoices + second.invoices} == {f"B-{n}" for n in range(7)}
     assert connector.fetch_invoices(second.cursor).invoices == []
+
+
+def test_a_companys_grant_and_orders_outlive_a_restart_of_the_sandbox(sandbox, bling, make_bling):
+    import pickle
+
+    from ponte.connectors.bling.emulation import BlingEmulation
+
+    make_bling().send_order(order_send())
+    kept = pickle.dumps(sandbox.sandbox.emulations["bling"].snapshot())  # what `ponte sandbox` keeps on stopping
+    restarted = BlingEmulation()
+    restarted.restore(pickle.loads(kept))
+    company = restarted.state.companies[COMPANY]
+    assert [s["numeroLoja"] for s in company.sales.values()] == ["2000008123456789"]
+    assert restarted.state.access and restarted.state.refresh and CLIENT_ID in restarted.state.apps
+
+
+def test_with_stores_set_only_their_notes_are_read(bling, make_bling, contract_recorder):
+    make_bling(store_ids={}).send_order(order_send("COUNTER-1"))  # a sale of no store (typed at the counter)
+    make_bling().send_order(order_send("MLB-1"))
+    bling.advance(121)
+    page = make_bling().fetch_invoices(None)
+    assert [i.order_id for i in page.invoices] == ["MLB-1"]
+    assert [i.order_id for i in make_bling(store_ids={}).fetch_invoices(None).invoices] == ["COUNTER-1", "MLB-1"]

@@ -29,8 +29,13 @@ from ponte.knowledge import normalise_message
 from ponte.store.affiliates import Affiliate, enabled_affiliates
 from ponte.store.db import Database
 from ponte.store.feeds import claim_feed, save_cursor
-from ponte.store.invoices import integration_of, note_state, order_by_external_id, save_invoice
-from ponte.store.tables import affiliates
+from ponte.store.invoices import (
+    affiliate_connector,
+    integration_of,
+    note_state,
+    order_by_external_id,
+    save_invoice,
+)
 
 log = logging.getLogger("ponte.worker")
 
@@ -41,11 +46,8 @@ BODY_LIMIT = 16_384
 def invoice_order(conn: Connection, *, order: Row[Any], values: dict[str, Any], actor: str | None = None) -> None:
     """Keep an order's invoice and shipment and queue telling its marketplace (the tracking flow)."""
     save_invoice(conn, order_id=order.id, values=values, now=now())
-    source = conn.execute(
-        affiliates.select().with_only_columns(affiliates.c.connector, affiliates.c.kind)
-        .where(affiliates.c.id == order.affiliate_id)
-    ).one()  # fmt: skip
-    if supports(source.connector, Flow.TRACKING.value, source.kind):  # a connector that cannot is never asked
+    connector, kind = affiliate_connector(conn, affiliate_id=order.affiliate_id)
+    if supports(connector, Flow.TRACKING.value, kind):  # a connector that cannot is never asked
         mark_changed(
             conn,
             account_id=order.account_id,

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select, update
 
-from ponte.store.tables import integrations, orders
+from ponte.store.tables import affiliates, integrations, orders
 
 
 def order_by_external_id(conn: Connection, *, account_id: int, external_id: str) -> Row[Any] | None:
@@ -19,6 +19,12 @@ def order_by_external_id(conn: Connection, *, account_id: int, external_id: str)
 def save_invoice(conn: Connection, *, order_id: int, values: dict[str, Any], now: datetime) -> None:
     """The order's NF-e (key, XML) and shipment (carrier, tracking number): the order is invoiced."""
     conn.execute(update(orders).where(orders.c.id == order_id).values(**values, status="invoiced", updated_at=now))
+
+
+def affiliate_connector(conn: Connection, *, affiliate_id: int) -> tuple[str, str]:
+    """(connector, kind) of an affiliate."""
+    row = conn.execute(select(affiliates.c.connector, affiliates.c.kind).where(affiliates.c.id == affiliate_id)).one()
+    return str(row.connector), str(row.kind)
 
 
 def integration_of(conn: Connection, *, account_id: int, flow: str, affiliate_id: int, entity: str) -> Row[Any] | None:

@@ -243,12 +243,18 @@ class BlingConnector(Connector):
             if int(note["id"]) in at.seen or situation in sales.ON_THE_WAY:
                 continue
             at.seen.append(int(note["id"]))
-            if situation in sales.ISSUED:
+            if situation in sales.ISSUED and self._ours(note):
                 invoice = self._invoice(int(note["id"]))
                 if invoice is not None:
                     invoices.append(invoice)
         more = len(notes) == NFE_PAGE
         return FetchedInvoices(invoices, at.next_page() if more else at.walked(), more=more)
+
+    def _ours(self, note: dict[str, Any]) -> bool:
+        """Whether a note may be of an order Ponte handed over: with stores set, only their notes are read (a note of
+        the counter or of another integration costs no call)."""
+        stores = set(self.config.store_ids.values())
+        return not stores or (note.get("loja") or {}).get("id") in stores
 
     def _invoice(self, note_id: int) -> Invoice | None:
         """`GET /nfe/{id}` (key, the store's order number), its XML, and the sales order's tracking code."""
@@ -257,13 +263,10 @@ class BlingConnector(Connector):
         if not order_id or not key:
             return None  # a note of a sale Ponte did not hand over (typed in Bling): not Ponte's
         document = self.api.call("GET", f"/nfe/documento/{_q(key)}", params={"formato": "xml"})
+        if not document.ok and document.status != 404:  # read again next time: Mercado Livre takes only the XML
+            raise CallFailed(failure(document))
         xml = sales.document_xml(document.body) if document.ok else None
-        sale = self._sale_of(order_id)
-        carrier, tracking = (
-            sales.tracking_of(self._data(self.api.call("GET", f"/pedidos/vendas/{sale['id']}")))
-            if sale
-            else (None, None)
-        )
+        carrier, tracking = self._tracking(order_id)
         if not carrier:
             carrier = ((note.get("transporte") or {}).get("transportador") or {}).get("nome")
         return Invoice(
@@ -281,6 +284,13 @@ class BlingConnector(Connector):
                 }
             },
         )
+
+    def _tracking(self, order_id: str) -> tuple[str | None, str | None]:
+        """(service, tracking code) of the order's sales order volumes, where Bling has them."""
+        sale = self._sale_of(order_id)
+        if sale is None:
+            return None, None
+        return sales.tracking_of(self._data(self.api.call("GET", f"/pedidos/vendas/{_q(sale['id'])}")))
 
     def close(self) -> None:
         self.api.close()

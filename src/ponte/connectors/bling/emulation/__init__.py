@@ -90,7 +90,8 @@ class BlingEmulation(Emulation):
         self.state.reset()
 
     def snapshot(self) -> Any:
-        return None  # the demo prepares its Bling afresh at each start
+        return self.state.snapshot()
 
     def restore(self, state: Any) -> None:
-        return None
+        if isinstance(state, dict):
+            self.state.restore(state)

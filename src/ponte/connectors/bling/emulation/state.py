@@ -80,6 +80,24 @@ class BlingState:
             self.throttled = 0
             self.refreshes = 0
 
+    def snapshot(self) -> dict[str, Any]:
+        """What outlives a restart of the sandbox: the apps, the companies and what they hold, and the grants (a
+        company's authorisation outlives a restart, as on the real Bling)."""
+        with self.lock:
+            return {
+                "apps": self.apps,
+                "companies": self.companies,
+                "access": self.access,
+                "refresh": self.refresh,
+                "sequence": self.sequence,
+            }
+
+    def restore(self, kept: dict[str, Any]) -> None:
+        with self.lock:
+            for name in ("apps", "companies", "access", "refresh"):
+                getattr(self, name).update(kept.get(name) or {})
+            self.sequence = max(self.sequence, int(kept.get("sequence") or 0))
+
     # -- time -----------------------------------------------------------------------------------------------
     def now(self) -> float:
         return time.time() + self.offset
