@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -156,6 +157,17 @@ def sku_page(request: Request, sku: str) -> Response:
     with request.app.state.db.read() as conn:
         matrix = connections.sku_matrix(conn, account_id=principal.account_id, sku=sku)
     return render(request, "sku.html", m=matrix)
+
+
+@router.post("/skus/{sku:path}/reprocess", include_in_schema=False, dependencies=[Depends(check_csrf)])
+def reprocess_sku(request: Request, sku: str) -> Response:
+    """"Reprocessar SKU": every flow of this SKU with every affiliate, sent again with the current catalog."""
+    principal = require(request, Role.OPERATOR)
+    with request.app.state.db.write() as conn:
+        matrix = connections.sku_matrix(conn, account_id=principal.account_id, sku=sku, history_limit=0)
+        ids = [cell.id for cell in matrix.cells.values()]
+        n = reprocess_integrations(conn, account_id=principal.account_id, actor=principal.actor, ids=ids) if ids else 0
+    return redirect_back(request, f"/skus/{quote(sku, safe='')}", f"reprocessed:{n}")
 
 
 @router.get("/help/{category}", response_class=HTMLResponse, include_in_schema=False)
