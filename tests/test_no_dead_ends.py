@@ -50,8 +50,7 @@ def test_the_sku_page_reprocesses_the_sku(client, db, stores):
     assert answer.text.count("status-pending") >= 3  # product, price and stock on MLB queued again
 
 
-def test_viewers_are_not_offered_reprocess_or_rules(client, db, stores):
-    a, _ = stores
+def test_viewers_are_not_offered_reprocess_or_rules(client, stores):
     login(client, VICTOR)
     for url in ("/orders/1400-01", "/orders/1400-01/history", "/skus/TEN-001", "/causes", "/connections/order"):
         page = client.get(url).text

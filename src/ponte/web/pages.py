@@ -161,7 +161,7 @@ def sku_page(request: Request, sku: str) -> Response:
 
 @router.post("/skus/{sku:path}/reprocess", include_in_schema=False, dependencies=[Depends(check_csrf)])
 def reprocess_sku(request: Request, sku: str) -> Response:
-    """"Reprocessar SKU": every flow of this SKU with every affiliate, sent again with the current catalog."""
+    """ "Reprocessar SKU": every flow of this SKU with every affiliate, sent again with the current catalog."""
     principal = require(request, Role.OPERATOR)
     with request.app.state.db.write() as conn:
         matrix = connections.sku_matrix(conn, account_id=principal.account_id, sku=sku, history_limit=0)
