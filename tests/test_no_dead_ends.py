@@ -60,3 +60,20 @@ def test_viewers_are_not_offered_reprocess_or_rules(client, stores):
     client.cookies.clear()
     login(client, ALICE)
     assert 'href="/rules"' in client.get("/overview").text
+
+
+def test_a_rule_is_written_as_words_and_shows_what_it_matches(client, db, stores):
+    csrf = login(client, ALICE)
+    teach = client.get("/connections/product?status=error&expand=all&lang=pt-BR").text
+    assert "/rules?words=" in teach
+    page = client.get("/rules", params={"words": "SEM GTIN is not a valid EAN", "flow": "product"}).text
+    assert 'value="SEM GTIN is not a valid EAN"' in page
+    saved = client.post(
+        "/rules",
+        data={"csrf": csrf, "words": "SEM GTIN is not a valid EAN", "category": "invalid_gtin", "flow": "product"},
+    )
+    assert saved.status_code == 200
+    assert "Mensagens que contêm “SEM GTIN is not a valid EAN”" in saved.text
+    assert "Corresponde a 1 erro agora" in saved.text
+    client.post("/rules", data={"csrf": csrf, "words": "erro 42 no lote (A)", "category": "integration_config"})
+    assert "Mensagens que contêm “erro # no lote (A)”" in client.get("/rules").text

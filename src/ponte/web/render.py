@@ -17,7 +17,6 @@ from ponte.domain.privacy import mask_text
 from ponte.web import explain
 from ponte.web.bodies import body_view
 from ponte.web.i18n import Translator
-from ponte.web.patterns import suggest_pattern
 from ponte.web.session import FLASH_COOKIE, request_locale
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -50,7 +49,6 @@ env.globals.update(
     is_order_flow=is_order_flow,
     Role=Role,
     STATUSES=STATUSES,
-    suggest_pattern=suggest_pattern,
     body_view=body_view,
     mask_text=mask_text,
 )
