@@ -85,6 +85,8 @@ def test_viewers_see_masked_bodies_and_exports_and_operators_see_them_whole(clie
         assert "12345678901" not in page and "987654321" not in page and "maria.silva@" not in page, url
         assert "123.456.789-01" not in page and "***.***.***-01" in page
         assert "JSON bruto" in page and '<b class="method">POST</b>' in page and "HTTP <b>422</b>" in page
+    listing = client.get("/connections/order?status=error").text
+    assert "123.456.789-01" not in listing and "***.***.***-01" in listing
     export = client.get("/connections/order/export.csv?status=error").text
     assert "***.***.***-01" in export and "123.456.789-01" not in export
     client.post("/logout", data={"csrf": ""})
