@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import rustpy_xlsxwriter as xlsx
 from sqlalchemy import ColumnElement, Connection, String, func, select, type_coerce
 
+from ponte.domain.privacy import mask_text
 from ponte.metrics import timed_stream
 from ponte.services.connections import LIST_ORDER, after_key
 from ponte.store.db import Database
@@ -230,6 +231,7 @@ def export_integrations(
     category_titles: Mapping[str, str] | None = None,
     rows_per_sheet: int = EXCEL_MAX_ROWS,
     batch: int = BATCH,
+    masked: bool = False,
 ) -> Iterator[bytes]:
     """The integrations `filter` matches, as an iterator of file bytes (hand it to a streaming response).
 
@@ -237,7 +239,7 @@ def export_integrations(
     a response streams after the request's transaction is gone. CSV streams as it is read (UTF-8 with BOM,
     ';'-separated in pt-BR), a chunk per batch of rows. xlsx is a zip, so it is written with constant memory
     to a temporary file first and then streamed and deleted; past `rows_per_sheet` rows it continues on
-    further sheets.
+    further sheets. `masked`: buyers' personal data in the messages masked (a viewer's export).
     """
     if fmt not in ("xlsx", "csv"):
         raise ValueError(f"unknown export format {fmt!r}")
@@ -248,13 +250,17 @@ def export_integrations(
         with db.read() as conn:
             memos = _translations(conn, account_id, text, titles)
             for rows in _batches(conn, account_id, filter, batch):
-                yield convert(rows, local, *memos)
+                yield convert(_masked(rows) if masked else rows, local, *memos)
 
     if fmt == "csv":
         return timed_stream(_csv(batches(_csv_rows(text["date"])), text), fmt)
     records = lambda: chain.from_iterable(batches(_excel_rows(text["columns"])))  # noqa: E731
     xlsx_bytes = _xlsx(records, text, lambda: count_rows(db, account_id=account_id, filter=filter), rows_per_sheet)
     return timed_stream(xlsx_bytes, fmt)
+
+
+def _masked(rows: Sequence[Any]) -> list[Any]:
+    return [(*r[:7], mask_text(r[7]) if r[7] else r[7], *r[8:]) for r in rows]
 
 
 def _excel_rows(columns: Sequence[str]) -> Callable[..., list[dict[str, Any]]]:

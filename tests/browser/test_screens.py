@@ -65,6 +65,7 @@ def test_every_page_is_accessible_and_fits_the_window(server, tab, store):
     for path in _pages(failing):
         tab.goto(server.url + path)
         expect(tab.locator("html")).to_have_attribute("lang", lang)
+        tab.evaluate("document.querySelectorAll('details.bodies, details.raw').forEach((d) => { d.open = true; })")
         found = axe_violations(tab) + [f"sideways: {o}" for o in sideways_overflow(tab)]
         if found:
             problems[path] = found

@@ -6,7 +6,11 @@ When an operator meets an unmapped message, a rule added here applies from the n
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 
 from ponte.clock import now
 from ponte.domain import Flow, Status
@@ -18,6 +22,9 @@ from ponte.knowledge import (
     normalise_message,
     validate_account_rule,
 )
+from ponte.knowledge.text import fold, fold_pattern
+from ponte.knowledge.user_patterns import PatternError, compile_pattern
+from ponte.store.audit import record
 from ponte.services.errors import InputError, NotFound
 from ponte.store.audit import record
 from ponte.store.corrections import Correction, add_corrections
@@ -63,6 +70,57 @@ def add_rule(
         detail={"id": rule_id, "pattern": pattern, "category": category},
     )
     return rule_id
+
+
+_ESCAPED = re.compile(r"\\d\+|\\.")
+_META = set(".^$*+?{}[]|()\\")
+
+
+def pattern_from_words(words: str) -> str:
+    """The rule pattern for "the message contains these words": the words as they are, any number standing for
+    any other number. Nobody has to write a regular expression."""
+    escaped = re.escape(words.strip()[:400]).replace("\\ ", " ")
+    return re.sub(r"\d+", r"\\d+", escaped)
+
+
+def readable_pattern(pattern: str) -> str | None:
+    """The words a `pattern_from_words` pattern stands for ("#" for any number), or None for a real regular
+    expression (shown as it is)."""
+    if set(_ESCAPED.sub("", pattern)) & _META:
+        return None
+    return _ESCAPED.sub(lambda m: "#" if m.group(0) == "\\d+" else m.group(0)[1], pattern)
+
+
+@dataclass(frozen=True)
+class RuleReach:
+    """What a rule matches among the account's current errors: how many, and one of their messages."""
+
+    errors: int
+    example: str | None
+
+
+def rules_reach(conn: Connection, *, account_id: int, rules: Iterable[Row], limit: int = 2000) -> dict[int, RuleReach]:
+    """{rule id: its reach} over the account's distinct current error messages (the `limit` most frequent)."""
+    i = integrations.c
+    messages = conn.execute(
+        select(i.message, i.flow, func.count().label("n"))
+        .where(i.account_id == account_id, i.status == Status.ERROR.value, i.message.is_not(None))
+        .group_by(i.message, i.flow)
+        .order_by(func.count().desc())
+        .limit(limit)
+    ).all()
+    folded = [(fold(m.message), m.message, m.flow, int(m.n)) for m in messages]
+    reach = {}
+    for rule in rules:
+        try:
+            regex = compile_pattern(fold_pattern(rule.pattern))
+        except PatternError:
+            continue
+        hits = [
+            (text, n) for key, text, flow, n in folded if (not rule.flow or flow == rule.flow) and regex.search(key)
+        ]
+        reach[int(rule.id)] = RuleReach(sum(n for _, n in hits), hits[0][0] if hits else None)
+    return reach
 
 
 def delete_rule(conn: Connection, *, account_id: int, actor: str, rule_id: int) -> None:

@@ -266,6 +266,7 @@ def export(request: Request, flow: str, fmt: str) -> Response:
         locale=t.locale,
         tz=str(t.tz),
         category_titles=explain.titles(t.locale),
+        masked=not principal.can(Role.OPERATOR),  # viewers do not see buyers' personal data
     )
     media = (
         "text/csv; charset=utf-8"

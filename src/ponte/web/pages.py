@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -15,14 +16,15 @@ from ponte.auth import authenticate
 from ponte.clock import now
 from ponte.domain import Flow, Role, Status
 from ponte.engine.queue import count_reprocessable, reprocess_integrations
-from ponte.services import connections, logins, order_list
+from ponte.services import causes, connections, logins, order_list
+from ponte.services.errors import NotFound
 from ponte.services.logins import Throttle
 from ponte.services.order_list import STEPS, OrderQuery
 from ponte.store.tables import users
 from ponte.web import explain
 from ponte.web.connections import affiliate_options, day_bound, filter_from_query, redirect_back
 from ponte.web.render import STATUSES, render, translator, url_with
-from ponte.web.routing import PageRoute
+from ponte.web.routing import PageRoute, as_id
 from ponte.web.session import (
     LOGIN_CSRF_COOKIE,
     check_csrf,
@@ -149,19 +151,40 @@ def order_history_page(request: Request, order_id: str) -> Response:
     return render(request, "order_history.html", h=history)
 
 
+@router.post("/skus/{sku:path}/reprocess", include_in_schema=False, dependencies=[Depends(check_csrf)])
+def reprocess_sku(request: Request, sku: str) -> Response:
+    """ "Reprocessar SKU": every flow of this SKU with every affiliate, sent again with the current catalog."""
+    principal = require(request, Role.OPERATOR)
+    with request.app.state.db.write() as conn:
+        matrix = connections.sku_matrix(conn, account_id=principal.account_id, sku=sku, history_limit=0)
+        ids = [cell.id for cell in matrix.cells.values()]
+        n = reprocess_integrations(conn, account_id=principal.account_id, actor=principal.actor, ids=ids) if ids else 0
+    return redirect_back(request, f"/skus/{quote(sku, safe='')}", f"reprocessed:{n}")
+
+
+CAUSES_PER_PAGE = 20
+
+
 @router.get("/causes", response_class=HTMLResponse, include_in_schema=False)
 def causes_page(request: Request) -> Response:
     principal = current_principal(request)
     flow = request.query_params.get("flow") or None
     flt = filter_from_query(request, flow if flow in {f.value for f in Flow} else None)
     with request.app.state.db.read() as conn:
-        causes = connections.list_causes(conn, account_id=principal.account_id, filter=flt)
-    total = sum(c.count for c in causes)
+        found = connections.list_causes(conn, account_id=principal.account_id, filter=flt)
+        rooted = causes.rooted_causes(conn, account_id=principal.account_id, filter=flt, causes=found)
+    total = sum(c.count for c in found)
+    pages = max(1, math.ceil(len(rooted) / CAUSES_PER_PAGE))
+    number = min(max(1, as_id(request.query_params.get("page") or "1") or 1), pages)
+    shown = rooted[(number - 1) * CAUSES_PER_PAGE : number * CAUSES_PER_PAGE]
     return render(
         request,
         "causes.html",
-        causes=causes,
+        causes=shown,
+        groups=len(rooted),
         total=total,
+        page_number=number,
+        pages=pages,
         flow=flow,
         q=request.query_params,
         affiliates=affiliate_options(request, principal.account_id),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -15,10 +14,11 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ponte.domain import ORDER_FLOWS, Flow, Role
+from ponte.domain.privacy import mask_text
 from ponte.i18n import LANGUAGE_NAMES, Translator
 from ponte.services.affiliates import list_affiliates
 from ponte.web import explain
-from ponte.web.patterns import suggest_pattern
+from ponte.web.bodies import body_view
 from ponte.web.session import FLASH_COOKIE, request_locale
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -35,16 +35,6 @@ env = Environment(
 )
 
 
-def pretty_body(text: str | None) -> str:
-    """A request/response body for a <pre>: JSON indented, anything else as it came (escaped by the template)."""
-    if not text:
-        return ""
-    try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except ValueError:
-        return text
-
-
 def stamp_hash(stamp: str) -> str:
     """A short fingerprint of a row's state: what the live refresh sends back to ask "did it change?"."""
     return format(zlib.crc32(stamp.encode()), "x")
@@ -54,7 +44,6 @@ def is_order_flow(flow: str) -> bool:
     return flow in {f.value for f in ORDER_FLOWS}
 
 
-env.filters["pretty"] = pretty_body
 env.globals.update(
     FLOWS=FLOWS,
     STATUS_ICONS=STATUS_ICONS,
@@ -63,7 +52,8 @@ env.globals.update(
     Role=Role,
     LANGUAGE_NAMES=LANGUAGE_NAMES,
     STATUSES=STATUSES,
-    suggest_pattern=suggest_pattern,
+    body_view=body_view,
+    mask_text=mask_text,
 )
 
 

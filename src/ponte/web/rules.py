@@ -24,6 +24,7 @@ def _page(request: Request, *, status_code: int = 200, error: str | None = None,
     principal = current_principal(request)
     with request.app.state.db.read() as conn:
         found = stored_rules.list_rules(conn, account_id=principal.account_id)
+        reach = rules.rules_reach(conn, account_id=principal.account_id, rules=found)
     t = translator(request)
     query = request.query_params
     return render(
@@ -31,9 +32,17 @@ def _page(request: Request, *, status_code: int = 200, error: str | None = None,
         "rules.html",
         status_code,
         rules=found,
+        reach=reach,
+        readable=rules.readable_pattern,
         categories=explain.all_categories(t.locale),
         flows=[f.value for f in Flow],
-        form=form or {"pattern": query.get("pattern", ""), "flow": query.get("flow", ""), "category": ""},
+        form=form
+        or {
+            "words": query.get("words", ""),
+            "pattern": query.get("pattern", ""),
+            "flow": query.get("flow", ""),
+            "category": "",
+        },
         error=error,
     )
 
@@ -47,14 +56,16 @@ def rules_page(request: Request) -> Response:
 async def add_rule(request: Request) -> Response:
     principal = require(request, Role.OPERATOR)
     form = await request.form()
-    values = {k: str(form.get(k) or "").strip() for k in ("pattern", "category", "flow")}
+    values = {k: str(form.get(k) or "").strip() for k in ("words", "pattern", "category", "flow")}
+    # Words are what people write; a regular expression is the advanced way, used when no words are given.
+    pattern = rules.pattern_from_words(values["words"]) if values["words"] else values["pattern"]
     try:
         with request.app.state.db.write() as conn:
             rules.add_rule(
                 conn,
                 account_id=principal.account_id,
                 actor=principal.actor,
-                pattern=values["pattern"],
+                pattern=pattern,
                 category=values["category"],
                 flow=values["flow"] or None,
             )

@@ -24,6 +24,12 @@
   }
 
   document.addEventListener("click", (event) => {
+    const copy = event.target.closest("button[data-copy]");
+    if (copy) {
+      const raw = copy.parentElement.querySelector("pre");
+      if (raw && navigator.clipboard) navigator.clipboard.writeText(raw.textContent).then(() => copy.classList.add("is-done"));
+      return;
+    }
     const navToggle = event.target.closest("#nav-toggle");
     if (navToggle) {
       const open = navToggle.getAttribute("aria-expanded") !== "true";
