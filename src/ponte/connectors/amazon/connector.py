@@ -230,14 +230,15 @@ class AmazonConnector(Connector):
         issues = list(answer.get("issues") or [])
         if send.listing is not None:  # listed before: what Amazon found since is read back with the answer
             seen = {(i.get("code"), i.get("message")) for i in issues}
-            issues += [i for i in self._issues_found(send.sku) if (i.get("code"), i.get("message")) not in seen]
+            issues += [i for i in self.listing_issues(send.sku) if (i.get("code"), i.get("message")) not in seen]
         outcome = issues_outcome(issues, accepted, **kept)
         outcome.listing, outcome.external_ref = listing, asin or send.sku
         return outcome
 
-    def _issues_found(self, sku: str) -> list[dict[str, Any]]:
+    def listing_issues(self, sku: str) -> list[dict[str, Any]]:
         """The issues Amazon holds against a listing (getListingsItem, includedData=issues): found after it accepted
-        the listing (LISTINGS_ITEM_ISSUES_CHANGE tells when). A listing not readable now adds none."""
+        the listing (LISTINGS_ITEM_ISSUES_CHANGE tells when). A listing not readable now adds none. This is the
+        listing's read-back: a platform reconciliation of listings would call it too."""
         params = self._params(includedData=["issues"])
         result = self.call("getListingsItem", "GET", self._item_path(sku), params=params)
         found = result.body.get("issues") if result.ok and isinstance(result.body, dict) else None
