@@ -148,7 +148,28 @@ def held_out_lines() -> list[str]:
     worst_rate = worst[1] if worst else 0.0
     rules_worst = rules_only.worst_category()
     print(f"held-out side: {len(held_out)} messages; weakest category {worst[0] if worst else '-'}")
-    return [
+    for name, tally in sorted(report.by_category.items()):
+        print(
+            f"  category {name}: {tally.total} messages, {tally.category_rate():.1%} / {tally.disposition_rate():.1%}"
+        )
+    languages = [
+        bench_line(
+            f"classify_held_out_categories_{language}",
+            "-",
+            value=tally.category_rate(),
+            unit="share",
+            baseline=rules_only.by_language[language].category_rate() if language in rules_only.by_language else 0.0,
+            target=">=0.90",
+            ok=tally.category_rate() >= 0.90,
+            ratio=_ratio(
+                tally.category_rate(),
+                rules_only.by_language[language].category_rate() if language in rules_only.by_language else 0.0,
+            ),
+        )
+        for language, tally in sorted(report.by_language.items())
+        if tally.total >= 10  # a language with a handful of held-out messages says nothing yet
+    ]
+    overall = [
         bench_line(
             "classify_held_out_categories",
             "-",
@@ -178,6 +199,7 @@ def held_out_lines() -> list[str]:
             ratio=_ratio(worst_rate, rules_worst[1] if rules_worst else 0.0),
         ),
     ]
+    return [*languages, *overall]
 
 
 def main(argv: list[str]) -> None:

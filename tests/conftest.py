@@ -21,7 +21,14 @@ from ponte.store.migrate import migrate
 from ponte.store.tables import metadata
 
 # The sandbox marketplace fixtures (sandbox_server, sandbox, make_connector) are shared by every test module.
-pytest_plugins = ["sandbox_fixtures", "meli_fixtures", "mirakl_support", "amazon_support", "ponte.contract.testing"]
+pytest_plugins = [
+    "sandbox_fixtures",
+    "meli_fixtures",
+    "mirakl_support",
+    "bling_support",
+    "amazon_support",
+    "ponte.contract.testing",
+]
 
 PG_URL = os.environ.get("PONTE_TEST_POSTGRES_URL", "")
 PG_SKIP_REASON = "PostgreSQL tests need PONTE_TEST_POSTGRES_URL (bash .ci/run sets it)"

@@ -360,6 +360,7 @@ def test_every_new_account_starts_with_the_default_rules(db):
         ("error_rate", 20.0, 30, 20),
         ("pending_age", None, 60, None),
         ("credentials", None, None, None),
+        ("stock_drift", None, None, None),
         ("quiet_orders", 3.0, 30, None),
     }
     assert all(r.enabled and r.builtin for r in rules)
@@ -408,7 +409,7 @@ def test_channel_secrets_are_stored_sealed(db, box):
 
 def test_the_api_lets_a_viewer_read_rules_and_only_an_admin_change_them(client, world):
     rules = client.get("/api/v1/alerts/rules", headers=world.auth("victor"))
-    assert rules.status_code == 200 and len(rules.json()) == 4
+    assert rules.status_code == 200 and len(rules.json()) == 5
     body = {"kind": "error_rate", "flow": "price", "threshold": 5, "window_minutes": 15}
     assert client.post("/api/v1/alerts/rules", json=body, headers=world.auth("alice")).status_code == 403
     made = client.post("/api/v1/alerts/rules", json=body, headers=world.auth("ada"))
@@ -464,7 +465,8 @@ def test_one_worker_evaluates_each_run_and_the_others_skip_it(db, settings, box)
     """Every worker calls the evaluation once a minute; only the first after a run's interval reads the stores'
     findings. Seen through an open incident's last_seen_at, which each evaluation moves."""
     from ponte.alerts import evaluate_alerts_when_due
-    from ponte.engine.queue import claim_run, mark_changed
+    from ponte.engine.queue import mark_changed
+    from ponte.store.jobs import claim_run
 
     start = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     minute = timedelta(seconds=54)

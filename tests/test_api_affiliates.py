@@ -70,6 +70,14 @@ def test_it_explains_an_error_message(client, world):
     assert r.json()["category"] == "out_of_stock" and r.json()["fix"]["pt-BR"] and r.json()["help"]
 
 
+def test_the_explanation_leads_to_the_marketplace_article_where_it_has_a_section(client, world):
+    message = {"message": "Os skus não possuem estoque suficiente para integrar o pedido"}
+    magalu = client.post("/api/v1/explain", json={**message, "connector": "magalu"}, headers=world.auth("victor"))
+    assert magalu.json()["help"] == "/help/marketplace/magalu#out_of_stock"
+    unknown = client.post("/api/v1/explain", json={**message, "connector": "nowhere"}, headers=world.auth("victor"))
+    assert unknown.json()["help"] == "/help/out_of_stock"
+
+
 def test_it_refuses_an_empty_message_to_explain(client, world):
     r = client.post("/api/v1/explain", json={"message": ""}, headers=world.auth("victor"))
     assert r.status_code == 422 and r.json()["field"] == "message"

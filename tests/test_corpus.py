@@ -29,17 +29,15 @@ DISPOSITIONS = {"transient", "fix", "marketplace", "wait", "terminal"}
 # Floors the corpus meets today; a change that drops below them fails. Issue 22's targets are 900+ lines, 25 per
 # category, 80 in each language, at least 20 sources and none above 15%. The categories still short of 25 are named
 # with the count they have, so the gap is visible and cannot silently widen. Raise these as sources are added.
-MIN_TOTAL = 777
+MIN_TOTAL = 900
 MIN_PER_CATEGORY = 25
 SHORT_CATEGORIES: dict[str, int] = {
     "buyer_data_invalid": 24,
-    "invalid_category": 23,
-    "out_of_stock": 20,
-    "price_divergence": 10,
-    "price_rejected": 22,
-    "rate_limited": 15,
-    "sku_not_sellable": 6,
-    "sla_unavailable": 16,
+    "out_of_stock": 22,
+    "price_divergence": 12,
+    "rate_limited": 16,
+    "sku_not_sellable": 10,
+    "sla_unavailable": 17,
 }
 MIN_PER_LANGUAGE = 80
 SHORT_LANGUAGES: dict[str, int] = {}

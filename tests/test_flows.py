@@ -371,6 +371,7 @@ def test_a_placed_order_is_handed_to_the_erp_and_its_refusal_explained(hub):
     assert handed == {"MLB-1": "success", "MLB-2": "error"}
     erp_orders = httpx.get(f"{hub.sandbox.url}/_erp/orders").json()["orders"]
     assert [o["order_id"] for o in erp_orders] == ["MLB-1"]
+    assert erp_orders[0]["marketplace"] == "MLB"  # the marketplace it came from, not the ERP's own code
     refused = [a for a in hub.attempts("order", "MLB-2") if a.system.startswith("ERP")][-1]
     assert "transportadora" in refused.message and refused.category == "integration_config"
 

@@ -156,6 +156,31 @@ def test_the_vocabulary_finds_a_term_in_any_of_the_three_languages():
         assert found == expected, message
 
 
+def test_a_word_meets_its_translation_by_its_first_letters():
+    prefixes = [
+        {f for f in features(message) if f.startswith("p:")}
+        for message in ("Certificado vencido", "Certificate expired", "Configuración inválida", "Configuração inválida")
+    ]
+    assert "p:certi" in prefixes[0] & prefixes[1]
+    assert "p:confi" in prefixes[2] & prefixes[3]
+    assert not {f for f in features("o sku") if f.startswith("p:")}  # short words and stopwords give none
+
+
+@pytest.mark.parametrize(
+    ("connector", "code", "category", "disposition"),
+    [
+        ("mercadolivre", "item.not_found", "sku_not_linked", "fix"),
+        ("mercadolivre", "shipment.tracking_number.missing", "invoice_tracking_rejected", "fix"),
+        ("carrefour", "ORDER_LINE_NOT_FOUND", "state_conflict", "terminal"),
+        ("mirakl", "ORDER_LINE_DUPLICATE_ID", "integration_config", "terminal"),
+    ],
+)
+def test_the_codes_a_connector_documents_are_read_by_explain_too(connector, code, category, disposition):
+    found = classify(connector=connector, flow="order", message="whatever the wording", code=code)
+    assert (found.category, found.disposition.value) == (category, disposition)
+    assert found.rule is not None and found.rule.startswith("code:")
+
+
 # -- the model and its confidence -----------------------------------------------------------------------
 
 

@@ -54,10 +54,21 @@ def test_it_reports_queue_depth_and_the_age_of_the_oldest_due_work(settings, db,
             update(integrations).where(integrations.c.status == "pending").values(due_at=now() - timedelta(minutes=42))
         )
     samples = _samples(_scrape(settings, db).text)
-    depth = samples[("ponte_queue_depth", (("flow", "price"),))]
-    assert depth >= 1
-    age = samples[("ponte_oldest_pending_age_seconds", (("flow", "price"),))]
-    assert 42 * 60 <= age < 50 * 60
+    labels = (("account", "loja-a"), ("affiliate", "AMZ"), ("flow", "price"))  # TEN-006 waits for Amazon
+    assert samples[("ponte_queue_depth", labels)] >= 1
+    assert 42 * 60 <= samples[("ponte_oldest_pending_age_seconds", labels)] < 50 * 60
+
+
+def test_it_reports_zero_for_every_flow_and_affiliate_when_nothing_waits(settings, db, stores):
+    with db.write() as conn:
+        conn.execute(update(integrations).where(integrations.c.status == "pending").values(status="success"))
+    samples = _samples(_scrape(settings, db).text)
+    depth = {labels: n for (name, labels), n in samples.items() if name == "ponte_queue_depth"}
+    ages = {labels: n for (name, labels), n in samples.items() if name == "ponte_oldest_pending_age_seconds"}
+    for flow in ("order", "product", "price", "inventory", "tracking"):
+        assert depth[(("account", "loja-a"), ("affiliate", "MLB"), ("flow", flow))] == 0
+        assert ages[(("account", "loja-a"), ("affiliate", "MLB"), ("flow", flow))] == 0
+    assert ("loja-b" in str(depth)) and set(depth.values()) == {0} and set(ages.values()) == {0}
 
 
 def test_it_counts_attempts_and_their_latency_in_this_process(settings, db, stores):

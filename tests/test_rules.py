@@ -9,7 +9,8 @@ from factories import add_affiliate
 from ponte.auth import get_or_create_account
 from ponte.engine.queue import claim_due, finish, mark_changed
 from ponte.services.errors import InputError
-from ponte.services.rules import account_rules, add_rule, reclassify_errors
+from ponte.services.rules import add_rule, reclassify_errors
+from ponte.store.rules import account_rules
 from ponte.store.tables import audit_log, integrations
 
 ODD = "Erro 7781 no processamento do anúncio: consulte o suporte"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -63,8 +64,10 @@ def test_it_sends_only_the_rows_that_changed_to_the_live_refresh(client, db, sto
     with db.read() as conn:
         one, two = (integration_id(conn, a, "product", s) for s in ("TEN-001", "TEN-002"))
     page = client.get("/connections/product").text
-    stamps = {i: page.split(f'id="row-{i}"')[1].split('data-stamp="')[1].split('"')[0] for i in (one, two)}
-    query = f"/connections/product/live?s={one}.{stamps[one]},{two}.{stamps[two]}"
+    stamps = dict(re.findall(r'id="row-(\d+)"[^>]*data-stamp="([0-9a-f]+)"', page))
+    digest = page.split('data-counts="')[1].split('"')[0]
+    query = f"/connections/product/live?c={digest}&s=" + ",".join(f"{i}.{s}" for i, s in stamps.items())
+    stamps = {int(i): s for i, s in stamps.items()}
     assert client.get(query).status_code == 204
     with db.write() as conn:
         complete(conn, a.account_id, one)

@@ -11,8 +11,8 @@ from sqlalchemy import insert, update
 
 from factories import ADA, ALICE, add_order, login, two_stores
 from ponte.app import create_app
+from ponte.i18n import Translator
 from ponte.store.tables import alert_incidents, alert_rules, orders, skus
-from ponte.web.i18n import Translator
 
 
 @pytest.fixture
@@ -29,9 +29,10 @@ def client(settings, db):
 
 def test_it_writes_money_the_way_each_language_does():
     tz = ZoneInfo("America/Sao_Paulo")
-    assert Translator("pt-BR", tz).money("151450") == "R$ 151.450,00"
-    assert Translator("pt-BR", tz).money(246.9) == "R$ 246,90"
-    assert Translator("en", tz).money("151450") == "R$ 151,450.00"
+    # CLDR's forms (Babel): a no-break space after R$ in pt-BR, none in English.
+    assert Translator("pt-BR", tz).money("151450") == "R$\xa0151.450,00"
+    assert Translator("pt-BR", tz).money(246.9) == "R$\xa0246,90"
+    assert Translator("en", tz).money("151450") == "R$151,450.00"
     assert Translator("en", tz).money(None) == "—"
     assert Translator("pt-BR", tz).decimal(26.0) == "26,0"
 
@@ -48,11 +49,13 @@ def test_it_shows_order_and_sku_amounts_as_money(client, db, stores):
         conn.execute(update(skus).where(skus.c.sku == "TEN-001").values(price=1299.9, list_price=1499))
     login(client, ALICE)
     listing = client.get("/orders?lang=pt-BR").text
-    assert "R$ 151.450,00" in listing and "151450,00" not in listing
+    assert "R$\xa0151.450,00" in listing and "151450,00" not in listing
     order = client.get("/orders/BIG-1").text
-    assert "R$ 151.450,00" in order and "R$ 246,90" in order and "246.9<" not in order
+    assert "R$\xa0151.450,00" in order and "R$\xa0246,90" in order and "246.9<" not in order
     sku = client.get("/skus/TEN-001?lang=en").text
-    assert "R$ 1,299.90" in sku and "R$ 1,499.00" in sku
+    assert "R$1,299.90" in sku and "R$1,499.00" in sku
+    sku = client.get("/skus/TEN-001?lang=es").text
+    assert "1.299,90\xa0BRL" in sku and "Precio / de lista" in sku
 
 
 def test_it_names_the_search_box_after_what_the_tab_lists(client, stores):

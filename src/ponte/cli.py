@@ -126,12 +126,13 @@ def worker_command(
     once: Annotated[bool, typer.Option("--once", help="Handle what is due now, then stop")] = False,
 ) -> None:
     """Run a worker: claim due integrations and send them to the marketplaces."""
+    from ponte.alerts import alerts_job
     from ponte.engine.worker import Worker
 
     setup_logging()
     with clear_errors():
         settings, db = open_db(data_dir, database_url)
-        worker = Worker(db, settings)
+        worker = Worker(db, settings, periodic=[alerts_job(db, settings)])
         if once:
             total = worker.poll_orders()
             while done := worker.run_once():
@@ -311,7 +312,7 @@ def explain_command(
     """Explain an error message: its category, whether it fixes itself, what to do, and the help article.
 
     With --evaluate FILE: accuracy per category and per language and a confusion matrix on labelled messages."""
-    from ponte.knowledge import KnowledgeError, classify, explain_text, explanation_json
+    from ponte.knowledge import KnowledgeError, classify, explain_text, explanation_json, with_marketplace_help
 
     if evaluate is not None:
         evaluate_file(evaluate, side, as_json, misses)
@@ -326,6 +327,7 @@ def explain_command(
         explanation = classify(
             connector=connector, flow=flow.value if flow else None, message=message, http_status=http_status, code=code
         )
+        explanation = with_marketplace_help(explanation, connector)
     except KnowledgeError as exc:
         err.print(f"[red]Error:[/red] the error knowledge base is invalid: {exc}")
         raise typer.Exit(1)

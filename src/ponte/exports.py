@@ -78,6 +78,30 @@ _TEXT = {
             "inventory": "Inventory",
         },
     },
+    "es": {
+        "columns": (
+            "ID / SKU",
+            "Afiliado",
+            "Flujo",
+            "Estado",
+            "Fecha de procesamiento",
+            "Categoría",
+            "Mensaje",
+            "Intentos",
+        ),
+        "sheet": "Integraciones",
+        "date": "%d/%m/%Y %H:%M:%S",
+        "excel_date": "dd/mm/yyyy hh:mm:ss",
+        "delimiter": ";",  # ',' is the decimal separator in Spanish, as in Brazil
+        "status": {"success": "Éxito", "warning": "Aviso", "error": "Error", "pending": "Pendiente"},
+        "flow": {
+            "order": "Pedidos",
+            "product": "Productos",
+            "tracking": "Seguimiento",
+            "price": "Precio",
+            "inventory": "Inventario",
+        },
+    },
 }
 
 

@@ -22,9 +22,10 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from ponte.clock import now
-from ponte.domain import Status
+from ponte.connectors.capabilities import supports
+from ponte.domain import Flow, Status
 from ponte.store.db import Database
-from ponte.store.tables import accounts, affiliates, integrations, status_count_deltas, status_counts
+from ponte.store.tables import accounts, affiliates, drifts, integrations, status_count_deltas, status_counts
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -54,6 +55,18 @@ EXPORT_SECONDS = Histogram(
     "Time to produce a whole export file",
     ["format"],
     buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900),
+    registry=PROCESS,
+)
+DRIFTS_FOUND = Counter(
+    "ponte_drifts_found",
+    "Drifts reconciliation found newly open (the marketplace holds something else than the store), by kind",
+    ["affiliate", "kind"],
+    registry=PROCESS,
+)
+DRIFTS_REPAIRED = Counter(
+    "ponte_drifts_repaired",
+    "Drifts reconciliation queued a repair for (an attempt with trigger reconciliation), by kind",
+    ["affiliate", "kind"],
     registry=PROCESS,
 )
 
@@ -92,32 +105,49 @@ class DatabaseCollector(Collector):
             "Integrations by current status (exact, from the kept counters)",
             labels=["account", "flow", "affiliate", "status"],
         )
-        depth = GaugeMetricFamily("ponte_queue_depth", "Pending integrations, by flow", labels=["flow"])
+        labels = ["account", "flow", "affiliate"]
+        depth = GaugeMetricFamily("ponte_queue_depth", "Pending integrations, by flow and affiliate", labels=labels)
         oldest = GaugeMetricFamily(
             "ponte_oldest_pending_age_seconds",
-            "How long the oldest due pending integration has waited",
-            labels=["flow"],
+            "How long the oldest due pending integration has waited, by flow and affiliate",
+            labels=labels,
         )
         with self.db.read() as conn:
-            pending: dict[str, int] = {}
+            # Every flow of every affiliate starts at 0: "nothing waits" must be a sample, not a missing series.
+            names = _affiliate_names(conn)
+            pending = dict.fromkeys(_flows_served(conn, names), 0)
+            ages = dict.fromkeys(pending, 0.0)
             for (slug, flow, code, status), n in _status_counts(conn).items():
                 integrations_gauge.add_metric([slug, flow, code, status], n)
                 if status == Status.PENDING.value:
-                    pending[flow] = pending.get(flow, 0) + n
-            for flow, n in sorted(pending.items()):
-                depth.add_metric([flow], n)
+                    pending[(slug, flow, code)] = pending.get((slug, flow, code), 0) + n
             i = integrations.c
             query = (
-                select(i.flow, func.min(i.due_at))
+                select(i.affiliate_id, i.flow, func.min(i.due_at))
                 .where(i.status == Status.PENDING.value, i.due_at <= now())
-                .group_by(i.flow)
+                .group_by(i.affiliate_id, i.flow)
             )
             moment = now()
-            for flow, due in conn.execute(query):
-                oldest.add_metric([flow], max(0.0, (moment - due).total_seconds()) if due else 0.0)
+            for affiliate_id, flow, due in conn.execute(query):
+                slug, code = names.get(int(affiliate_id), ("?", str(affiliate_id)))
+                ages[(slug, flow, code)] = max(0.0, (moment - due).total_seconds()) if due else 0.0
+            for key, n in sorted(pending.items()):
+                depth.add_metric(list(key), n)
+            for key, age in sorted(ages.items()):
+                oldest.add_metric(list(key), age)
+            open_drifts = GaugeMetricFamily(
+                "ponte_drifts_open", "Open drifts (found, not resolved yet), by affiliate and kind",
+                labels=["affiliate", "kind"],
+            )  # fmt: skip
+            d = drifts.c
+            codes = {int(r.id): r.code for r in conn.execute(select(affiliates.c.id, affiliates.c.code))}
+            counted = select(d.affiliate_id, d.kind, func.count()).where(d.status.in_(("open", "repairing")))
+            for row in conn.execute(counted.group_by(d.affiliate_id, d.kind)):
+                open_drifts.add_metric([codes.get(int(row[0]), str(row[0])), row[1]], int(row[2]))
         yield integrations_gauge
         yield depth
         yield oldest
+        yield open_drifts
 
 
 def _status_counts(conn: Any) -> dict[tuple[str, str, str, str], int]:
@@ -136,6 +166,25 @@ def _status_counts(conn: Any) -> dict[tuple[str, str, str, str], int]:
     return {
         (slugs.get(a, str(a)), flow, codes.get(f, str(f)), status): n for (a, flow, f, status), n in totals.items() if n
     }
+
+
+def _affiliate_names(conn: Any) -> dict[int, tuple[str, str]]:
+    """{affiliate id: (account slug, affiliate code)} for every affiliate."""
+    query = select(affiliates.c.id, accounts.c.slug, affiliates.c.code).join(
+        accounts, accounts.c.id == affiliates.c.account_id
+    )
+    return {int(r.id): (r.slug, r.code) for r in conn.execute(query)}
+
+
+def _flows_served(conn: Any, names: dict[int, tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """(account slug, flow, affiliate code) for each flow each enabled affiliate is given."""
+    query = select(affiliates.c.id, affiliates.c.connector, affiliates.c.kind).where(affiliates.c.enabled.is_(True))
+    return [
+        (*names[int(r.id)][:1], flow.value, names[int(r.id)][1])
+        for r in conn.execute(query)
+        for flow in Flow
+        if supports(r.connector, flow.value, r.kind)
+    ]
 
 
 def render_metrics(db: Database) -> bytes:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 import uvicorn
 from sqlalchemy import func, select
 
+from ponte.alerts import alerts_job
 from ponte.app import create_app
 from ponte.cli_common import seal_plain_secrets_of
 from ponte.connectors import outbound
@@ -17,12 +18,13 @@ from ponte.demo import (
     ACCOUNT,
     PASSWORD,
     USERS,
+    cancel_demo_orders,
     connect_demo_sellers,
-    invoice_demo_orders,
     is_loaded,
     load_demo,
     place_demo_orders,
     point_at_sandbox,
+    read_marketplace_structures,
     register_sellers,
 )
 from ponte.domain import Status
@@ -93,19 +95,22 @@ def prepare_demo(
     with db.write() as conn:
         first = not is_loaded(conn)
         if first:
-            load_demo(conn, box=box, sandbox_url=sandbox_url, erp_url=f"{sandbox_url}/_erp/orders")
+            load_demo(conn, box=box, sandbox_url=sandbox_url)
         else:
             point_at_sandbox(conn, box=box, sandbox_url=sandbox_url)
     if not first:
         return False
     connect_demo_sellers(db, box=box, settings=settings, sandbox_url=sandbox_url)
+    for problem in read_marketplace_structures(db, box=box, settings=settings):
+        log.warning("demo: a marketplace's category tree was not read: %s", problem)
     worker = Worker(db, settings, owner="demo-loader", box=box)
     drain(worker, db, progress)
     place_demo_orders(db, sandbox_url)
     drain(worker, db, progress)
     with db.write() as conn:
         account_id = conn.execute(select(accounts.c.id).where(accounts.c.slug == ACCOUNT)).scalar_one()
-        invoice_demo_orders(conn, account_id=account_id, sandbox_url=sandbox_url)
+        cancel_demo_orders(conn, account_id=account_id, sandbox_url=sandbox_url)
+    worker.poll_invoices(force=True)  # the NF-e Bling issued for the orders it received
     drain(worker, db, progress)
     worker.close()
     return True
@@ -142,7 +147,7 @@ def serve(
     stop = threading.Event()
     worker_thread = None
     if options.worker:
-        worker = Worker(db, settings)
+        worker = Worker(db, settings, periodic=[alerts_job(db, settings)])
         worker_thread = threading.Thread(target=worker.run, args=(stop,), name="ponte-worker", daemon=True)
         worker_thread.start()
     say(f"Ponte is running at http://{options.host}:{options.port}/")

@@ -29,6 +29,7 @@ def _overlaps(a: dict, b: dict) -> bool:
 def test_it_keeps_status_and_actions_apart_on_a_phone(server, page, store):
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, server.url, ALICE)
+    page.click("#nav-toggle")  # the navigation is a menu on a phone
     nav = page.locator(".mainnav a").first.bounding_box()
     assert nav and nav["height"] < 40  # "Visão geral" on one line
     page.goto(f"{server.url}/connections/product")

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Row, delete, insert, select, update
 from ponte.clock import now
 from ponte.connectors import outbound
 from ponte.connectors.http import HttpClient
+from ponte.i18n import LOCALES
 from ponte.secrets import SecretBox
 from ponte.services.errors import InputError, NotFound
 from ponte.store.tables import alert_channels
@@ -27,7 +28,6 @@ KINDS = ("email", "webhook")
 # An address as a header can carry it: no spaces, line breaks, commas or angle brackets (a header smuggled in).
 _ADDRESS = re.compile(r"[^\s@,;<>\"()]{1,64}@[^\s@,;<>\"()]{1,255}")
 _HOST = re.compile(r"[A-Za-z0-9.:\[\]_-]{1,253}")
-LOCALES = ("pt-BR", "en")
 TIMEOUT = 10.0
 
 

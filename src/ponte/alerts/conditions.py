@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import CTE, Connection, and_, bindparam, case, func, literal, or_, select
 
 from ponte.alerts import rhythm
-from ponte.alerts.rules import CREDENTIALS, ERROR_RATE, PENDING_AGE, QUIET_ORDERS, Rule
+from ponte.alerts.rules import CREDENTIALS, ERROR_RATE, PENDING_AGE, QUIET_ORDERS, STOCK_DRIFT, Rule
 from ponte.domain import Flow, Status
 from ponte.store.db import literal_rows
+from ponte.store.reconcile import oversell_counts
 from ponte.store.tables import When, affiliates, attempts, integrations, orders
 
 AUTH_CATEGORIES = ("auth_invalid",)
@@ -235,12 +236,26 @@ def _quiet(rule: Rule, affiliate_id: int, learned: rhythm.Rhythm, now: datetime)
     return Finding(rule, f"{rule.id}:{affiliate_id}", Flow.ORDER.value, affiliate_id, facts)
 
 
+def stock_drift(conn: Connection, rules: list[Rule], now: datetime) -> dict[int, list[Finding]]:
+    """Affiliates where reconciliation found listings offering more stock than the store has (they can oversell),
+    until the last of them is repaired: one incident per affiliate, whatever the number of SKUs."""
+    counts = oversell_counts(conn, account_ids=sorted({rule.account_id for rule in rules}))
+    found: dict[int, list[Finding]] = defaultdict(list)
+    for rule in rules:
+        for (account_id, affiliate_id), n in sorted(counts.items()):
+            if account_id == rule.account_id and _matches(rule, Flow.INVENTORY.value, affiliate_id):
+                facts = {"count": n}
+                found[rule.id].append(Finding(rule, f"{rule.id}:{affiliate_id}", None, affiliate_id, facts))
+    return found
+
+
 Evaluator = Callable[[Connection, list[Rule], datetime], dict[int, list[Finding]]]
 EVALUATORS: dict[str, Evaluator] = {
     ERROR_RATE: error_rate,
     PENDING_AGE: pending_age,
     CREDENTIALS: credentials,
     QUIET_ORDERS: quiet_orders,
+    STOCK_DRIFT: stock_drift,
 }
 
 

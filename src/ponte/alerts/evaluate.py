@@ -16,10 +16,11 @@ from sqlalchemy import Connection, Row, func, literal_column, or_, select, updat
 from ponte.alerts import conditions, incidents, rules
 from ponte.alerts.channels import DeliveryError, Message, sender_for
 from ponte.clock import now as clock_now
-from ponte.engine.queue import claim_run
+from ponte.engine.worker import Periodic
 from ponte.secrets import SecretBox, SecretsError
 from ponte.settings import Settings
 from ponte.store.db import Database
+from ponte.store.jobs import claim_run
 from ponte.store.tables import accounts, alert_channels, alert_messages, alert_rules
 
 log = logging.getLogger("ponte.alerts")
@@ -74,6 +75,15 @@ def evaluate_alerts_when_due(
     if mine:
         return evaluate_alerts(db, settings, now=when, box=box)
     return deliver(db, box or SecretBox.from_environment(settings.secret_key_file), now=when)
+
+
+ALERTS_EVERY = 60.0  # seconds between a worker's evaluations of the alert rules
+ALERTS_CLAIM = timedelta(seconds=ALERTS_EVERY * 0.9)  # a little less: workers' loops drift
+
+
+def alerts_job(db: Database, settings: Settings, box: SecretBox | None = None) -> Periodic:
+    """Alert evaluation as one of the worker's periodic jobs (what `ponte worker` and `ponte run` give it)."""
+    return Periodic("alerts", ALERTS_EVERY, lambda: evaluate_alerts_when_due(db, settings, every=ALERTS_CLAIM, box=box))
 
 
 def deliver(db: Database, box: SecretBox, *, now: datetime, limit: int = DELIVER_BATCH) -> int:

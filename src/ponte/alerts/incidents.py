@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Row, bindparam, insert, select, update
 from ponte.alerts import texts
 from ponte.alerts.channels import Message
 from ponte.alerts.conditions import Finding
-from ponte.alerts.rules import CREDENTIALS, ERROR_RATE, PENDING_AGE
+from ponte.alerts.rules import CREDENTIALS, ERROR_RATE, PENDING_AGE, STOCK_DRIFT
 from ponte.store.tables import accounts, affiliates, alert_channels, alert_incidents, alert_messages
 
 THROTTLE = timedelta(minutes=30)
@@ -30,6 +30,8 @@ OPEN, RESOLVED = "open", "resolved"
 def _link(row: Any, affiliate: str) -> str:
     if row.kind == CREDENTIALS:
         return "/affiliates"
+    if row.kind == STOCK_DRIFT:
+        return f"/affiliates/{row.affiliate_id}/drift?kind=stock_higher"
     status = "pending" if row.kind == PENDING_AGE else "error"
     if row.kind in (ERROR_RATE, PENDING_AGE) and row.flow:
         return f"/connections/{row.flow}?affiliate={affiliate}&status={status}"

@@ -21,7 +21,8 @@ ERROR_RATE = "error_rate"
 QUIET_ORDERS = "quiet_orders"
 PENDING_AGE = "pending_age"
 CREDENTIALS = "credentials"
-KINDS = (ERROR_RATE, QUIET_ORDERS, PENDING_AGE, CREDENTIALS)
+STOCK_DRIFT = "stock_drift"  # reconciliation found a marketplace offering more stock than the store has
+KINDS = (ERROR_RATE, QUIET_ORDERS, PENDING_AGE, CREDENTIALS, STOCK_DRIFT)
 FLOWS = tuple(f.value for f in Flow)
 
 
@@ -49,6 +50,7 @@ DEFAULTS: tuple[dict[str, Any], ...] = (
     {"kind": PENDING_AGE, "window_minutes": 60},
     {"kind": CREDENTIALS},
     {"kind": QUIET_ORDERS, "threshold": 3, "window_minutes": 30},
+    {"kind": STOCK_DRIFT},
 )
 
 # The columns each kind uses, with their bounds; the others are stored as None.
@@ -57,6 +59,7 @@ FIELDS: dict[str, dict[str, tuple[float, float]]] = {
     QUIET_ORDERS: {"threshold": (1.5, 50), "window_minutes": (5, 7 * 24 * 60)},
     PENDING_AGE: {"window_minutes": (1, 7 * 24 * 60)},
     CREDENTIALS: {},
+    STOCK_DRIFT: {},
 }
 
 

@@ -11,10 +11,11 @@ from pydantic import BaseModel, Field
 from ponte.api.deps import Admin, Db, Viewer
 from ponte.api.schemas import NOT_FOUND, Strict
 from ponte.domain import Flow, Role
-from ponte.knowledge import classify, explanation_json
-from ponte.services import audit, connections, tokens
-from ponte.services.rules import account_rules
+from ponte.knowledge import classify, explanation_json, with_marketplace_help
+from ponte.services import connections, tokens
+from ponte.store import audit
 from ponte.store.queries import status_counts
+from ponte.store.rules import account_rules
 
 router = APIRouter()
 
@@ -143,4 +144,4 @@ def explain(principal: Viewer, db: Db, body: ExplainIn) -> ExplanationOut:
         code=body.code,
         account_rules=own_rules,
     )
-    return ExplanationOut.model_validate(explanation_json(explanation))
+    return ExplanationOut.model_validate(explanation_json(with_marketplace_help(explanation, body.connector)))

@@ -17,8 +17,8 @@ from ponte.api.deps import Admin, AppSettings, Box, Db, Operator, Viewer
 from ponte.api.schemas import NOT_FOUND, Strict
 from ponte.clock import now
 from ponte.services import affiliates as service
-from ponte.services import audit
 from ponte.services.webhooks import SECRET_KEY as WEBHOOK_SECRET
+from ponte.store import audit
 from ponte.store.affiliates import Affiliate
 from ponte.store.tables import affiliates
 

@@ -16,7 +16,7 @@ from ponte.api.schemas import NOT_FOUND, Strict
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 ItemId = Annotated[int, Path(ge=1, le=2**62)]
-Kind = Literal["error_rate", "quiet_orders", "pending_age", "credentials"]
+Kind = Literal["error_rate", "quiet_orders", "pending_age", "credentials", "stock_drift"]
 FlowName = Literal["order", "product", "tracking", "price", "inventory"]
 
 
@@ -62,7 +62,7 @@ class RuleOut(BaseModel):
 class ChannelIn(Strict):
     kind: Literal["email", "webhook"]
     name: str = Field(min_length=1, max_length=100)
-    locale: Literal["pt-BR", "en"] = "pt-BR"
+    locale: Literal["pt-BR", "en", "es"] = "pt-BR"
     enabled: bool = True
     host: str | None = Field(default=None, max_length=255, description="email: SMTP server")
     port: int | None = Field(default=None, ge=1, le=65535)

@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ponte.api.problems import Problem
 from ponte.auth import Principal
 from ponte.domain import Role
+from ponte.i18n import DEFAULT_LOCALE, negotiate
 from ponte.secrets import SecretBox
 from ponte.services import tokens
 from ponte.settings import Settings
@@ -72,6 +73,12 @@ def require(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
     return dependency
 
 
+async def reader_locale(request: Request) -> str:
+    """The reader's language by `Accept-Language` (pt-BR, en or es; pt-BR when none of them is asked for)."""
+    return negotiate(request.headers.get("accept-language")) or DEFAULT_LOCALE
+
+
+ReaderLocale = Annotated[str, Depends(reader_locale)]
 Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
 Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]

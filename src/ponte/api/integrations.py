@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
-from ponte.api.deps import Db, Operator, Viewer
+from ponte.api.deps import Db, Operator, ReaderLocale, Viewer
 from ponte.api.filters import FilterIn, filter_query
 from ponte.api.schemas import NOT_FOUND, Strict, json_response
 from ponte.clock import now
@@ -175,17 +175,22 @@ def export(
     principal: Viewer,
     db: Db,
     filter: Filter,
+    reader: ReaderLocale,
     format: Annotated[Literal["xlsx", "csv"], Query(description="File format")] = "xlsx",
-    locale: Annotated[Literal["pt-BR", "en"], Query(description="Column titles, dates and CSV separator")] = "pt-BR",
+    locale: Annotated[
+        Literal["pt-BR", "en", "es"] | None,
+        Query(description="Column titles, dates and CSV separator (default: by Accept-Language, else pt-BR)"),
+    ] = None,
 ) -> StreamingResponse:
     """Text that a spreadsheet would run as a formula is neutralised; connector secrets are never exported."""
-    titles = {c["code"]: c["title"].get(locale) or c["code"] for c in knowledge_categories()}
+    language = locale or reader
+    titles = {c["code"]: c["title"].get(language) or c["title"].get("en") or c["code"] for c in knowledge_categories()}
     chunks = export_integrations(
         db,
         account_id=principal.account_id,
         filter=filter,
         fmt=format,
-        locale=locale,
+        locale=language,
         category_titles=titles,
         tz=db.settings.timezone,
     )

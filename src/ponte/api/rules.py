@@ -13,6 +13,7 @@ from ponte.api.deps import Db, Operator, Viewer
 from ponte.api.schemas import NOT_FOUND, Strict
 from ponte.domain import Flow
 from ponte.services import rules
+from ponte.store import rules as stored_rules
 
 router = APIRouter(prefix="/rules", tags=["knowledge"])
 
@@ -44,7 +45,8 @@ class RuleCreated(RuleOut):
 def list_rules(principal: Viewer, db: Db) -> list[RuleOut]:
     with db.read() as conn:
         return [
-            RuleOut.model_validate(dict(r._mapping)) for r in rules.list_rules(conn, account_id=principal.account_id)
+            RuleOut.model_validate(dict(r._mapping))
+            for r in stored_rules.list_rules(conn, account_id=principal.account_id)
         ]
 
 
@@ -61,7 +63,7 @@ def add_rule(principal: Operator, db: Db, body: RuleIn) -> RuleCreated:
             flow=body.flow.value if body.flow else None,
         )
         changed = rules.reclassify_errors(conn, account_id=principal.account_id, actor=principal.actor)
-        row = next(r for r in rules.list_rules(conn, account_id=principal.account_id) if r.id == rule_id)
+        row = next(r for r in stored_rules.list_rules(conn, account_id=principal.account_id) if r.id == rule_id)
     return RuleCreated.model_validate({**row._mapping, "reclassified": changed})
 
 

@@ -207,6 +207,32 @@ class FetchedOrders:
     more: bool = False  # another page is ready now
 
 
+@dataclass(frozen=True)
+class Invoice:
+    """An NF-e an ERP issued for one of the store's orders (`order_id`: the marketplace's order id, as Ponte handed
+    it to the ERP), with the tracking the ERP has for it. `reference` is the ERP's own id of the note."""
+
+    order_id: str
+    invoice_key: str
+    invoice_xml: str | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    reference: str | None = None
+    message: str = ""  # what the ERP's answer said, for the order's history
+    request: Any = None
+    response: Any = None
+
+
+@dataclass
+class FetchedInvoices:
+    """A page of an ERP's issued invoices and the cursor to resume from."""
+
+    invoices: list[Invoice]
+    cursor: str | None
+    outcome: Outcome | None = None  # set when the ERP could not be read
+    more: bool = False  # another page is ready now
+
+
 @dataclass
 class Submission:
     """A batch the marketplace accepted for later judgement (a feed, an import): the engine polls it.
@@ -279,6 +305,47 @@ class Resolved:
 
 
 @dataclass(frozen=True)
+class HeldListing:
+    """One listing as the marketplace holds it now (reconciliation reads these back).
+
+    `status` in Ponte's words: active, paused, closed, under_review or inactive (the marketplace's own word is in
+    `detail`). `cause` is the marketplace's reason for a state, when it gives one (a promotion, a portal edit)."""
+
+    listing_id: str
+    sku: str | None  # the seller's SKU as the marketplace knows it (SELLER_SKU, shop_sku)
+    price: Decimal | None
+    quantity: int | None
+    status: str
+    cause: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReadRequest:
+    """What a reconciliation pass asks a connector to read: the whole catalogue page by page (`full`, resumed from
+    `cursor`), or some listings (`focused`: `listing_ids`, or what changed since `since` where the marketplace can
+    say so more cheaply)."""
+
+    mode: Literal["full", "focused"]
+    cursor: str | None = None
+    listing_ids: tuple[str, ...] = ()
+    since: datetime | None = None
+
+
+@dataclass
+class ReadBack:
+    """A page of what the marketplace holds. `cursor` None: the read is complete. `missing`: listing ids asked for
+    that the marketplace does not have. `complete`: the pages of a full read together hold every listing of the
+    seller, so a listing Ponte knows and none of them holds is missing. `outcome`: the read failed."""
+
+    listings: list[HeldListing] = field(default_factory=list)
+    cursor: str | None = None
+    missing: tuple[str, ...] = ()
+    complete: bool = True
+    outcome: Outcome | None = None
+
+
+@dataclass(frozen=True)
 class Grant:
     """OAuth tokens: the access token, until when it works, and the (often single-use) refresh token."""
 
@@ -295,6 +362,47 @@ class Identity:
     subject: str
     name: str
     details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MarketplaceCategory:
+    """A node of the marketplace's category tree (Mercado Livre's categories, Mirakl's hierarchies, Amazon's product
+    types). Only leaves take products."""
+
+    id: str
+    name: str
+    parent_id: str | None = None
+    leaf: bool = True
+    path: tuple[str, ...] = ()  # the names from the root down to this one
+
+
+@dataclass(frozen=True)
+class AttributeValue:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class MarketplaceAttribute:
+    """One attribute a marketplace category has: required or not, its allowed values where the marketplace lists
+    them, and the unit a number is given in ("g", "kg", "cm", "mm") so that Ponte converts the store's."""
+
+    id: str
+    name: str
+    required: bool = False
+    values: tuple[AttributeValue, ...] = ()
+    unit: str | None = None
+    max_length: int | None = None
+
+
+@dataclass(frozen=True)
+class ListingRules:
+    """What the marketplace refuses in any listing, checked by Ponte before it spends a call (None: no limit)."""
+
+    title_max: int | None = None
+    pictures_min: int = 0
+    pictures_max: int | None = None
+    picture_extensions: tuple[str, ...] = ()  # lower-case, with the dot; empty: any
 
 
 class CallFailed(Exception):
@@ -371,6 +479,20 @@ class Connector:
     # The marketplace accepts or refuses an order line by line (Mirakl's OR21): the lines that pass validation
     # are placed and the others refused, for good (the marketplace will not offer them again).
     accepts_lines: ClassVar[bool] = False
+    # An ERP that issues the store's invoices: seconds between reads of what it issued (`fetch_invoices`); None: never.
+    invoice_poll_every: ClassVar[float | None] = None
+    # Reconciliation: the flows that put each kind of drift right (a stock difference is repaired by sending the
+    # stock again; a paused or missing listing by sending the product). A kind not here is only reported.
+    repairs: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "stock_higher": ("inventory",),
+        "stock_lower": ("inventory",),
+        "price": ("price",),
+        "status": ("product",),
+        "missing": ("product",),
+    }
+    # A focused read asks the marketplace what changed since the last read (Mirakl's differential export), not for
+    # listing ids: the engine sends one `ReadRequest(mode="focused", since=…)` instead of the ids.
+    reads_changes_since: ClassVar[bool] = False
     oauth: ClassVar[bool] = False  # connected by the seller's authorisation (OAuth2)
     pkce: ClassVar[bool] = False  # the authorisation uses PKCE (S256)
     code_parameter: ClassVar[str] = "code"  # the callback's query parameter with the code (Amazon: spapi_oauth_code)
@@ -449,6 +571,10 @@ class Connector:
         """Read the next page of orders from the marketplace's feed, from `cursor` on."""
         raise NotImplementedError
 
+    def fetch_invoices(self, cursor: str | None) -> FetchedInvoices:
+        """Read the next page of invoices (NF-e) the ERP issued for the store's orders, from `cursor` on."""
+        raise NotImplementedError
+
     def resolve(self, notice: Notice) -> Resolved:
         """Read what a notification points at, with the seller's credentials."""
         return Resolved()
@@ -457,9 +583,46 @@ class Connector:
         """Tell the marketplace the order was integrated (or why not); `outcome.lines` says it line by line."""
         return Outcome.ok("acknowledgement not needed")
 
+    def read_listings(self, request: ReadRequest) -> ReadBack:
+        """Read back what the marketplace holds of the seller's listings, in its cheapest way (reconciliation).
+        Calls go through `context.limits` as any other; the engine gives a read a context whose limits only spend
+        spare quota, so that it never starves the sends."""
+        raise NotImplementedError
+
     def test_connection(self) -> Outcome:
         """Check the settings and credentials without changing anything."""
         raise NotImplementedError
+
+    # -- the marketplace's catalog structure (category mapping, checks before sending) ------------------------
+    # A connector that implements `category_tree` and `category_attributes` gets the category and attribute
+    # mapping page and the checks before sending; `predict_category` where the marketplace has a predictor.
+    def category_tree(self) -> list[MarketplaceCategory]:
+        """The marketplace's categories (every level; `leaf` says which take products)."""
+        raise NotImplementedError
+
+    def category_attributes(self, category_ids: list[str]) -> dict[str, list[MarketplaceAttribute]]:
+        """The attributes of each of these categories (asked together: some marketplaces list them in one call)."""
+        raise NotImplementedError
+
+    def predict_category(self, title: str) -> list[MarketplaceCategory]:
+        """The marketplace's own guess of a product's category from its title, best first (empty: no predictor)."""
+        return []
+
+    @classmethod
+    def listing_rules(cls, settings: Mapping[str, Any]) -> ListingRules:
+        """What every listing must respect on this marketplace (title length, pictures), for these settings."""
+        return ListingRules()
+
+    @classmethod
+    def default_category(cls, store_category: str, settings: Mapping[str, Any]) -> str:
+        """The marketplace category an unmapped store category is sent as (Mercado Livre adds the site's prefix)."""
+        return store_category
+
+    @classmethod
+    def sent_attributes(cls, send: ProductSend, settings: Mapping[str, Any]) -> Mapping[str, str]:
+        """The attributes a product send carries, by the marketplace's ids, as this connector builds them (with
+        those it fills from the product's own fields: brand, EAN, dimensions)."""
+        return {name: str(value) for name, value in send.attributes.items()}
 
     # -- OAuth (connectors with `oauth = True`) --------------------------------------------------------------
     def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str | None) -> str:

@@ -64,10 +64,25 @@ def problem(connector: str, kind: str) -> str | None:
     return None
 
 
+def maps_catalog(cls: type[Connector]) -> bool:
+    """Whether the connector reads the marketplace's category tree and attributes (category and attribute mapping,
+    checks before sending)."""
+    return _implements(cls, "category_tree") and _implements(cls, "category_attributes")
+
+
+def reads_back(connector: str) -> bool:
+    """Whether the connector registered as `connector` can read its listings back (reconciliation)."""
+    return _registered_implements(connector, "read_listings")
+
+
 def can_preview(connector: str) -> bool:
     """Whether the connector's marketplace judges a listing before it is sent (`Connector.preview`)."""
+    return _registered_implements(connector, "preview")
+
+
+def _registered_implements(connector: str, method: str) -> bool:
     try:
         cls = get_connector_class(connector)
     except LookupError:
         return False
-    return _implements(cls, "preview")
+    return _implements(cls, method)

@@ -137,7 +137,7 @@ class HttpClient:
             content = orjson.dumps(json)
             sent_headers["Content-Type"] = "application/json"
         sent_headers.update(headers or {})
-        url = _encode(self.base_url + path) + (f"?{urlencode(params)}" if params else "")
+        url = _encode(self.base_url + path) + (f"?{urlencode(params, doseq=True)}" if params else "")
         try:
             result.status, answer_headers, raw = self._exchange(method, url, content, sent_headers)
         except TransportError as exc:

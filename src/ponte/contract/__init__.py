@@ -68,8 +68,8 @@ Amazon's comma-separated arrays, Bling's repeated `codigos[]`, Mirakl's comma-se
 string); JSON, form and multipart bodies (a `format: binary` field must come as a file part); Swagger's `x-nullable`
 and OpenAPI 3.0's `nullable`; readOnly / writeOnly spared from `required` by direction; Mirakl's discriminators;
 strict mode (`strict`). Where a spec is loose or wrong, `bundled` says what is read otherwise and why (Mirakl's
-optional fields may be null; Bling's "Ignorado no método POST" ids are readOnly), and `KNOWN_EXAMPLE_FAULTS` lists
-the examples that disagree with their own schemas. `jsonschema_rs` gives the verdict and `jsonschema` the reasons
+optional fields may be null; Bling's "Ignorado no método POST" ids are readOnly, and its ErrorResponse's dotted
+"error.type" requires `error`), and `KNOWN_EXAMPLE_FAULTS` lists the examples that disagree with their own schemas. `jsonschema_rs` gives the verdict and `jsonschema` the reasons
 (`schemas.Checker`): a valid request costs tens of microseconds (`bench/bench_contract.py`).
 """
 

@@ -119,13 +119,21 @@ OPTIONAL_NULLABLE = frozenset({"mirakl"})
 # Bling lists `id` as required in objects a POST creates (a sales order's installments) and says of it "Ignorado no
 # método POST": it is the API's to give. Read as readOnly, `required` spares it in requests, as OpenAPI says.
 READ_ONLY_PHRASE = {"bling": "Ignorado no método"}
+# Bling's ErrorResponse requires "error.type", "message" and "description" beside its one property `error`: the path of
+# the nested field, and the nested object's own fields. Read as requiring `error`, whose schema (Error) requires
+# type, message and description, as every error answer in Bling's pages has them (bling.md § 2).
+DOTTED_REQUIRED = frozenset({"bling"})
 
 
 @cache
 def contract(name: str) -> Contract:
     """The contract of a bundled API: "amazon" (its SP-API models together), "mirakl" or "bling"."""
     folder = spec_dir(name)
-    options = {"optional_nullable": name in OPTIONAL_NULLABLE, "read_only_phrase": READ_ONLY_PHRASE.get(name)}
+    options = {
+        "optional_nullable": name in OPTIONAL_NULLABLE,
+        "read_only_phrase": READ_ONLY_PHRASE.get(name),
+        "dotted_required": name in DOTTED_REQUIRED,
+    }
     return Contract(name, [ApiSpec(folder / file, **options) for file in SPEC_FILES[name]])  # type: ignore[arg-type]
 
 

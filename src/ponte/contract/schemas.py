@@ -42,7 +42,12 @@ _active = threading.local()  # discriminator targets being checked, so inheritan
 
 
 def normalise(
-    node: Any, *, nullable: str | None, optional_nullable: bool = False, read_only_phrase: str | None = None
+    node: Any,
+    *,
+    nullable: str | None,
+    optional_nullable: bool = False,
+    read_only_phrase: str | None = None,
+    dotted_required: bool = False,
 ) -> None:
     """Make an OpenAPI document's schemas plain JSON Schema, in place, before anything reads them.
 
@@ -52,7 +57,9 @@ def normalise(
     numbers (otherwise no value satisfies it). `optional_nullable` lets every property
     an object does not require be null, for a spec that never says nullable but whose API answers null (Mirakl).
     `read_only_phrase` marks readOnly a property whose description says the API ignores it in requests (Bling's
-    "Ignorado no método POST" on an `id` it also lists as required).
+    "Ignorado no método POST" on an `id` it also lists as required). `dotted_required` reads a `required` that names
+    a nested field by its path ("error.type", beside the nested object's own fields) as requiring the object, whose
+    own schema says what it requires (Bling's ErrorResponse).
 
     OpenAPI spares a readOnly property from `required` in a request, and a writeOnly one in an answer: an object
     whose `required` names one keeps, instead, `x-required-request` and `x-required-response`, which each validator
@@ -78,6 +85,8 @@ def normalise(
             _allow_null(item)
         if read_only_phrase and read_only_phrase in str(item.get("description", "")):
             item.setdefault("readOnly", True)
+        if dotted_required and isinstance(item.get("required"), list) and isinstance(item.get("properties"), dict):
+            _undot_required(item)
         if optional_nullable and isinstance(item.get("properties"), dict):
             required: list[Any] = item["required"] if isinstance(item.get("required"), list) else []
             for name, prop in item["properties"].items():
@@ -85,6 +94,16 @@ def normalise(
                     _allow_null(prop)
         stack.extend(value for key, value in item.items() if key not in NOT_SCHEMAS)
     _split_required(node)
+
+
+def _undot_required(item: dict[str, Any]) -> None:
+    """{"required": ["error.type", "message"], "properties": {"error": …}} → {"required": ["error"], …}."""
+    names = [str(n) for n in item["required"]]
+    heads = {n.split(".", 1)[0] for n in names if "." in n}
+    if not heads & set(item["properties"]):
+        return
+    kept = [n for n in names if "." not in n and n in item["properties"]]
+    item["required"] = kept + sorted(h for h in heads if h in item["properties"] and h not in kept)
 
 
 def _split_required(node: Any) -> None:

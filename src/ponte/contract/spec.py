@@ -55,12 +55,15 @@ class ApiSpec:
         name: str | None = None,
         optional_nullable: bool = False,
         read_only_phrase: str | None = None,
+        dotted_required: bool = False,
     ) -> None:
-        """`optional_nullable`, `read_only_phrase`: readings of a spec's loose ends (see `schemas.normalise`)."""
+        """`optional_nullable`, `read_only_phrase`, `dotted_required`: readings of a spec's loose ends (see
+        `schemas.normalise`)."""
         if source is None and document is None:
             raise ValueError("an ApiSpec needs a file or a document")
         self.optional_nullable = optional_nullable
         self.read_only_phrase = read_only_phrase
+        self.dotted_required = dotted_required
         self.source = Path(source) if source is not None else None
         self.name = name or (self.source.stem if self.source else "spec")
         self._document = document
@@ -96,6 +99,7 @@ class ApiSpec:
             nullable=keyword,
             optional_nullable=self.optional_nullable,
             read_only_phrase=self.read_only_phrase,
+            dotted_required=self.dotted_required,
         )
         self.consumes = tuple(document.get("consumes") or ())
         self.base_paths = _base_paths(document)

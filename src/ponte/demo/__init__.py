@@ -1,21 +1,25 @@
 """The demo store: a believable catalog, marketplaces on the sandbox, shipping rules, orders and their defects.
 
-`load_demo` writes the store once; `place_demo_orders` plays buyers on the sandbox marketplaces;
-`invoice_demo_orders` invoices some placed orders so tracking flows too.
+`load_demo` writes the store once; `place_demo_orders` plays buyers on the sandbox marketplaces. The store's ERP is
+the emulated Bling (`ponte.connectors.bling.demo`): placed orders go there, and its NF-e come back so that tracking
+flows too; `invoice_demo_orders` invoices orders from the store itself, for a demo without its ERP.
 """
 
 from __future__ import annotations
 
 import random
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, select
 
 from ponte.auth import create_user, get_or_create_account
+from ponte.connectors.bling import demo as bling_demo
 from ponte.domain import Role
 from ponte.domain.checks import nfe_check_digit
 from ponte.engine.credentials import StoredCredentials
 from ponte.secrets import SecretBox
+from ponte.services import mapping
 from ponte.services.affiliates import create_affiliate, update_affiliate
 from ponte.services.catalog import SkuInput, save_skus
 from ponte.services.orders import set_tracking
@@ -48,9 +52,10 @@ def register_sellers(sandbox_url: str, ponte_url: str = "http://127.0.0.1:8000")
     address as the callback of the apps that notify."""
     for marketplace in MARKETPLACES:
         marketplace.prepare(sandbox_url, ponte_url)
+    bling_demo.prepare(sandbox_url, ponte_url)
 
 
-def load_demo(conn: Connection, *, box: SecretBox, sandbox_url: str, erp_url: str | None = None) -> int:
+def load_demo(conn: Connection, *, box: SecretBox, sandbox_url: str, erp: bool = True) -> int:
     """Write the demo store (account, users, affiliates, shipping, catalog); returns the account id."""
     account_id = get_or_create_account(conn, slug=ACCOUNT, name="Casa & Cia (demo)")
     for email, role in USERS:
@@ -77,16 +82,16 @@ def load_demo(conn: Connection, *, box: SecretBox, sandbox_url: str, erp_url: st
             settings=marketplace.settings(sandbox_url),
             **marketplace.options,
         )
-    if erp_url:
+    if erp:  # the store's ERP: the emulated Bling, through the real connector
         create_affiliate(
             conn,
             box=box,
             account_id=account_id,
-            code="ERP",
-            name="ERP Bling (demo)",
+            code=bling_demo.CODE,
+            name="Bling (ERP)",
             kind="erp",
-            connector="webhook",
-            settings={"url": erp_url, "secret": "demo-erp-secret"},
+            connector="bling",
+            settings=bling_demo.settings(sandbox_url),
         )
     save_skus(conn, account_id=account_id, items=[SkuInput.model_validate(s) for s in demo_skus()], actor="demo")
     return account_id
@@ -97,8 +102,10 @@ def point_at_sandbox(conn: Connection, *, box: SecretBox, sandbox_url: str) -> N
     rows = conn.execute(select(affiliates)).all()
     for row in rows:
         marketplace = by_code(row.code)
-        if row.connector == "webhook" and row.code == "ERP":
+        if row.connector == "webhook" and row.code == "ERP":  # the ERP of demos loaded before Bling's connector
             wanted = {"url": f"{sandbox_url}/_erp/orders"}
+        elif row.connector == "bling" and row.code == bling_demo.CODE:
+            wanted = {k: v for k, v in bling_demo.settings(sandbox_url).items() if k.endswith("url")}
         elif marketplace is not None and marketplace.connector == row.connector:
             wanted = {k: v for k, v in marketplace.settings(sandbox_url).items() if k.endswith("url")}
         else:
@@ -120,6 +127,25 @@ def connect_demo_sellers(db: Database, *, box: SecretBox, settings: Settings, sa
             continue
         grant, identity = module.authorised(sandbox_url)
         StoredCredentials(db, box, affiliate.id).store(grant, identity)
+    erp = found.get(bling_demo.CODE)
+    if erp is not None and erp.connector == "bling":
+        StoredCredentials(db, box, erp.id).store(*bling_demo.authorised(sandbox_url))
+
+
+def read_marketplace_structures(db: Database, *, box: SecretBox, settings: Settings) -> list[str]:
+    """Read the category tree and attributes of every demo marketplace that has them (Mercado Livre, Carrefour), as
+    an operator would with "Ler a árvore" on the mapping page: the checks before sending then stop the demo's
+    products filed under parent categories or missing attributes, and "Corrigir" leads to the mapping. Returns what
+    could not be read (the demo goes on without it)."""
+    with db.read() as conn:
+        account_id = _account_id(conn)
+        found = [a for a in account_affiliates(conn, account_id=account_id) if mapping.can_map(a)]
+    problems = []
+    for affiliate in found:
+        fetched = mapping.fetch_structure(db, box=box, settings=settings, affiliate=affiliate, account_id=account_id)
+        if fetched.error:
+            problems.append(f"{affiliate.code}: {fetched.error}")
+    return problems
 
 
 def _account_id(conn: Connection) -> int:
@@ -184,17 +210,9 @@ def invoice_demo_orders(
     With `sandbox_url`, the buyers first cancel `cancelled` of them on their marketplace, as happens:
     their tracking is then refused (the order cannot be shipped any more).
     """
-    rows = conn.execute(
-        select(orders.c.external_id, affiliates.c.code)
-        .join(affiliates, affiliates.c.id == orders.c.affiliate_id)
-        .where(orders.c.account_id == account_id, orders.c.status == "placed")
-        .order_by(orders.c.id)
-    ).all()
+    rows = _placed(conn, account_id)
     if sandbox_url:
-        for row in rows[:cancelled]:
-            marketplace = by_code(row.code)
-            if marketplace is not None:
-                marketplace.cancel(sandbox_url, row.external_id)
+        cancel_demo_orders(conn, account_id=account_id, sandbox_url=sandbox_url, count=cancelled)
     done = 0
     for n, row in enumerate(rows):
         if n >= len(rows) * share:
@@ -214,6 +232,26 @@ def invoice_demo_orders(
         )
         done += 1
     return done
+
+
+def _placed(conn: Connection, account_id: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(orders.c.external_id, affiliates.c.code)
+            .join(affiliates, affiliates.c.id == orders.c.affiliate_id)
+            .where(orders.c.account_id == account_id, orders.c.status == "placed")
+            .order_by(orders.c.id)
+        ).all()
+    )
+
+
+def cancel_demo_orders(conn: Connection, *, account_id: int, sandbox_url: str, count: int = 2) -> None:
+    """The buyers cancel `count` placed orders on their marketplace, as happens: their tracking is then refused (the
+    order cannot be shipped any more)."""
+    for row in _placed(conn, account_id)[:count]:
+        marketplace = by_code(row.code)
+        if marketplace is not None:
+            marketplace.cancel(sandbox_url, row.external_id)
 
 
 def demo_invoice_xml(key: str) -> str:

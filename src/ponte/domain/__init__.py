@@ -43,6 +43,7 @@ class Trigger(StrEnum):
     REPROCESS = "reprocess"  # a person asked for it
     IMPORT = "import"  # an order fetched from a marketplace feed or webhook
     EXTERNAL = "external"  # reported by a system outside Ponte
+    RECONCILIATION = "reconciliation"  # reading the marketplace back found it holds something else
 
 
 class Role(StrEnum):

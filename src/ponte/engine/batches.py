@@ -25,15 +25,24 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from ponte.clock import now
-from ponte.connectors.base import BatchResult, BatchSpec, CallFailed, Connector, Outcome, Send, SubmissionRef
+from ponte.connectors.base import (
+    BatchResult,
+    BatchSpec,
+    CallFailed,
+    Connector,
+    Outcome,
+    ProductSend,
+    Send,
+    SubmissionRef,
+)
 from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Deferred
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import Disposition, Flow, Status
 from ponte.engine import payloads
 from ponte.engine.queue import Claim, LaneKey, claim_due, count_due, park, postpone_due, release
 from ponte.engine.recording import Work, record_works
-from ponte.services.rules import rules_by_account
 from ponte.store.affiliates import Affiliate, affiliates_by_id
+from ponte.store.rules import rules_by_account
 from ponte.store.submissions import (
     DONE,
     FAILED,
@@ -190,6 +199,11 @@ def _send(
         key = (claim.flow, claim.entity)
         try:
             sends[key], _, sent[key] = _build(catalog, affiliate, claim.flow, claim.entity)
+            made = sends[key]
+            stopped = catalog.check(affiliate, made) if isinstance(made, ProductSend) else None
+            if stopped is not None:  # would certainly be refused: not sent (engine/mapping.py)
+                outcomes[claim.entity] = stopped
+                del sends[key]
         except payloads.EntityGone as exc:
             outcomes[claim.entity] = Outcome.error(
                 str(exc), category="state_conflict", disposition=Disposition.TERMINAL

@@ -10,15 +10,20 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from ponte.connectors.base import (
+    Connector,
     Listing,
     OrderLine,
     OrderSend,
+    Outcome,
     PriceSend,
     ProductSend,
     StockSend,
     TrackingSend,
 )
-from ponte.store.affiliates import Affiliate
+from ponte.connectors.registry import get_connector_class
+from ponte.engine import mapping as mapping_rules
+from ponte.store import mappings as stored
+from ponte.store.affiliates import Affiliate, affiliates_by_id
 from ponte.store.catalog import available_stocks, listings_of, skus_by_code, warehouse_stocks
 from ponte.store.tables import affiliates, orders
 
@@ -60,6 +65,7 @@ class Catalog:
         self.stock = available_stocks(conn, sku_ids=ids)
         self.per_warehouse = warehouse_stocks(conn, sku_ids=ids)
         self.listings = listings_of(conn, [(affiliate_id, code) for _, affiliate_id, code in wanted])
+        self.mappings = load_mappings(conn, wanted, self.skus)
 
     def _sku(self, account_id: int, code: str) -> Row[Any]:
         row = self.skus.get((account_id, code))
@@ -73,7 +79,7 @@ class Catalog:
     def product(self, affiliate: Affiliate, code: str) -> ProductSend:
         row = self._sku(affiliate.account_id, code)
         quantity, _ = min_availability_rule(self._quantity(row), affiliate.min_availability)
-        return ProductSend(
+        send = ProductSend(
             sku=row.sku,
             name=row.name,
             brand=row.brand,
@@ -92,6 +98,23 @@ class Catalog:
             quantity=quantity,
             listing=_listing(self.listings.get((affiliate.id, code))),
         )
+        return self._mapped(affiliate, send)
+
+    def _mapped(self, affiliate: Affiliate, send: ProductSend) -> ProductSend:
+        mapping = self.mappings.get(affiliate.id)
+        cls = _connector_class(affiliate)
+        if mapping is None or cls is None:
+            return send
+        return mapping_rules.apply(send, mapping, cls, affiliate.settings)
+
+    def check(self, affiliate: Affiliate, send: ProductSend) -> Outcome | None:
+        """Why the marketplace would certainly refuse this (mapped) product send, known without asking it."""
+        cls = _connector_class(affiliate)
+        if cls is None:
+            return None
+        mapping = self.mappings.get(affiliate.id) or mapping_rules.AffiliateMapping()
+        rules = cls.listing_rules(affiliate.settings)
+        return mapping_rules.check(send, mapping, rules, cls.sent_attributes(send, affiliate.settings))
 
     def price(self, affiliate: Affiliate, code: str) -> PriceSend:
         row = self._sku(affiliate.account_id, code)
@@ -120,6 +143,47 @@ class Catalog:
             list_price=row.list_price,
         )
         return send, warning
+
+
+def _connector_class(affiliate: Affiliate) -> type[Connector] | None:
+    try:
+        return get_connector_class(affiliate.connector)
+    except LookupError:
+        return None
+
+
+def load_mappings(
+    conn: Connection, keys: list[tuple[int, int, str]], sku_rows: dict[tuple[int, str], Row[Any]]
+) -> dict[int, mapping_rules.AffiliateMapping]:
+    """Each affiliate's mapping and cached marketplace structure that these (account, affiliate, SKU) sends need,
+    in a few queries for the whole batch."""
+    affiliate_ids = {affiliate_id for _, affiliate_id, _ in keys}
+    if not affiliate_ids:
+        return {}
+    found = {affiliate_id: mapping_rules.AffiliateMapping() for affiliate_id in affiliate_ids}
+    for (affiliate_id, scope, key), m in stored.category_mappings(
+        conn, affiliate_ids=affiliate_ids, skus_wanted=[code for _, _, code in keys]
+    ).items():
+        (found[affiliate_id].skus if scope == "sku" else found[affiliate_id].categories)[key] = m
+    for (affiliate_id, category), rules in stored.attribute_mappings_of(conn, affiliate_ids=affiliate_ids).items():
+        found[affiliate_id].attributes[category] = rules
+    for (affiliate_id, _), cached in stored.taxonomy(conn, affiliate_ids=affiliate_ids, keys=[stored.TREE]).items():
+        found[affiliate_id].tree = mapping_rules.tree_from_cache(cached.data)
+    # The attribute lists of the categories these sends go to.
+    by_id = affiliates_by_id(conn, affiliate_ids)
+    wanted: set[str] = set()
+    for account_id, affiliate_id, code in keys:
+        row, affiliate = sku_rows.get((account_id, code)), by_id.get(affiliate_id)
+        cls = _connector_class(affiliate) if affiliate else None
+        if row is None or affiliate is None or cls is None:
+            continue
+        target = mapping_rules.target_category(code, row.category, found[affiliate_id], cls, affiliate.settings)
+        if target:
+            wanted.add(stored.attributes_key(target))
+    for (affiliate_id, key), cached in stored.taxonomy(conn, affiliate_ids=affiliate_ids, keys=wanted).items():
+        category = key.removeprefix("attributes:")
+        found[affiliate_id].requirements[category] = mapping_rules.requirements_from_cache(cached.data)
+    return found
 
 
 def order_row(conn: Connection, account_id: int, affiliate_id: int | None, external_id: str) -> Row[Any]:

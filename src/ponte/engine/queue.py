@@ -18,10 +18,10 @@ from sqlalchemy import Connection, Update, bindparam, func, insert, or_, select,
 from ponte.clock import now as clock_now
 from ponte.connectors.capabilities import supports
 from ponte.domain import Flow, Status, Trigger
-from ponte.services.audit import record
-from ponte.store.db import insert_many, upsert
+from ponte.store.audit import record
+from ponte.store.db import insert_many
 from ponte.store.filters import IntegrationFilter
-from ponte.store.tables import When, affiliates, attempt_bodies, attempts, integrations, job_runs
+from ponte.store.tables import When, affiliates, attempt_bodies, attempts, integrations
 
 
 @dataclass(frozen=True)
@@ -122,19 +122,21 @@ _MARK_SQLITE = text(
 
 def mark_catalog_changed(
     conn: Connection, account_id: int, codes: Mapping[Flow, list[str]], actor: str | None = None
-) -> None:
-    """Queue each flow's SKUs for every enabled marketplace of the account: one `mark_changed` per flow."""
+) -> int:
+    """Queue each flow's SKUs for every enabled marketplace of the account: one `mark_changed` per flow. Returns
+    the integrations marked."""
     wanted = {flow: flow_codes for flow, flow_codes in codes.items() if flow_codes}
     if not wanted:
-        return
+        return 0
     a = affiliates.c
     query = select(a.id, a.connector).where(a.account_id == account_id, a.enabled.is_(True), a.kind == "marketplace")
     rows = list(conn.execute(query))
+    marked = 0
     for flow, flow_codes in wanted.items():
         # Only the marketplaces whose connector can carry the flow (capabilities.py): nothing is queued for one
         # that cannot, where it would fail for ever.
         targets = [r.id for r in rows if supports(r.connector, flow.value, "marketplace")]
-        mark_changed(
+        marked += mark_changed(
             conn,
             account_id=account_id,
             flow=flow.value,
@@ -142,18 +144,7 @@ def mark_catalog_changed(
             trigger=Trigger.CHANGE,
             actor=actor,
         )
-
-
-def claim_run(conn: Connection, *, job: str, now: datetime, every: timedelta) -> bool:
-    """Claim this run of a periodic job all workers share (alert evaluation): True for the one worker that
-    finds it has not run for `every`, False for the others until then. One statement, committed by the caller."""
-    stmt = upsert(conn, job_runs).values(name=job, ran_at=now)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[job_runs.c.name],
-        set_={"ran_at": stmt.excluded.ran_at},
-        where=job_runs.c.ran_at <= now - every,
-    )
-    return conn.execute(stmt.returning(job_runs.c.name)).first() is not None
+    return marked
 
 
 @dataclass(frozen=True)

@@ -101,3 +101,38 @@ class SharedLimits:
                 burst=max(1.0, limit.burst * self.margins[1]),
                 now=self.clock(),
             )
+
+
+class SpareLimits:
+    """The same shared buckets, for reads that must never starve the sends (reconciliation): a read takes a token
+    only when the bucket holds more than `reserve` of its burst beyond it, so that a send arriving finds its tokens
+    there. A busy queue keeps the bucket below the reserve, and the reads stop until it refills; an idle one lets
+    them spend the whole rate."""
+
+    def __init__(self, limits: SharedLimits, *, reserve: float = 0.5, sleep: Callable[[float], None] = time.sleep):
+        self.limits = limits
+        self.reserve = reserve
+        self.sleep = sleep
+
+    def acquire(self, operation: str, cost: float = 1.0) -> None:
+        limit = self.limits.rates.get(operation)
+        if limit is None:
+            return
+        burst = max(1.0, limit.burst * self.limits.margins[1])
+        kept = min(burst - cost, burst * self.reserve)  # a burst of one keeps nothing back: it waits its turn
+        for _ in range(2):
+            level = self.limits.available(operation)
+            short = kept + cost - level
+            if short <= 0:
+                break
+            wait = short / (limit.rate * self.limits.margins[0])
+            if wait > self.limits.max_wait:
+                raise Deferred(wait, f"{operation} has no spare quota for a low-priority read")
+            self.sleep(wait)
+        self.limits.acquire(operation, cost)
+
+    def pause(self, operation: str, seconds: float) -> None:
+        self.limits.pause(operation, seconds)
+
+    def available(self, operation: str) -> float:
+        return self.limits.available(operation)

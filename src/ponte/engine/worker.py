@@ -14,14 +14,14 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
-from ponte.alerts import evaluate_alerts_when_due
 from ponte.clock import now
 from ponte.connectors import outbound
 from ponte.connectors.base import CallFailed, Connector, Outcome
@@ -30,19 +30,21 @@ from ponte.domain import Disposition, Flow, Status
 from ponte.engine import batches, payloads
 from ponte.engine.connectors import connector_for
 from ponte.engine.feeds import poll_order_feeds
+from ponte.engine.invoices import poll_invoice_feeds
 from ponte.engine.notifications import process_notifications
 from ponte.engine.orders import place_order
 from ponte.engine.queue import Claim, claim_due, release
+from ponte.engine.reconcile import Reconciler
 from ponte.engine.recording import DEPENDENT_FLOWS, Work, record_works
 from ponte.knowledge import AccountRule
 from ponte.secrets import SecretBox
-from ponte.services.rules import rules_by_account
 from ponte.settings import Settings
 from ponte.store.affiliates import Affiliate, affiliates_by_id
 from ponte.store.counters import fold_status_deltas
 from ponte.store.db import Database
 from ponte.store.partitions import create_month_partitions, prune_attempts
 from ponte.store.ratelimits import pause_bucket, paused_keys
+from ponte.store.rules import rules_by_account
 from ponte.store.sessions import forget_expired
 from ponte.store.tables import integrations
 
@@ -51,10 +53,9 @@ log = logging.getLogger("ponte.worker")
 CATALOG_FLOWS = (Flow.PRODUCT.value, *DEPENDENT_FLOWS)  # sends built from the SKU alone (payloads.Catalog)
 PRODUCT_WAIT = 0.05  # a held price or stock send is due this long after its product's send
 MAINTENANCE_EVERY = 3600.0  # seconds between partition and retention housekeeping
-ALERTS_EVERY = 60.0  # seconds between evaluations of the alert rules
+RECONCILE_EVERY = 30.0  # seconds between looks at the reconciliation passes due (each reads a slice, then yields)
 # A worker evaluates when no worker has for this long: a little under its own period, so that with one worker
 # it is every minute, and with many, whichever comes first after it.
-ALERTS_CLAIM = timedelta(seconds=ALERTS_EVERY * 0.9)
 
 
 def start_window(lease_seconds: float, http_timeout: float) -> float:
@@ -91,8 +92,26 @@ def not_connected(error: CredentialsMissing | CredentialsRevoked, affiliate: Aff
     return Outcome.error(text, category="auth_invalid", disposition=Disposition.FIX, code="not_connected")
 
 
+@dataclass(frozen=True)
+class Periodic:
+    """A job the worker's loop runs every `every` seconds besides the sends (alert evaluation, given by the
+    command that starts the worker: the engine does not know what the jobs are)."""
+
+    name: str
+    every: float
+    run: Callable[[], int]  # what it did, as the worker's other steps report it
+
+
 class Worker:
-    def __init__(self, db: Database, settings: Settings, *, owner: str | None = None, box: SecretBox | None = None):
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        owner: str | None = None,
+        box: SecretBox | None = None,
+        periodic: Sequence[Periodic] = (),
+    ):
         self.db = db
         self.settings = settings
         outbound.allow(settings.outbound_allow)  # the operator's exceptions to the outbound address policy
@@ -102,7 +121,11 @@ class Worker:
         self._pool = ThreadPoolExecutor(settings.worker_concurrency, thread_name_prefix="ponte-send")
         self._last_poll = 0.0
         self._last_maintenance = 0.0
-        self._last_alerts = 0.0
+        self.periodic = tuple(periodic)
+        self._last_periodic = dict.fromkeys((job.name for job in self.periodic), 0.0)
+        self._last_reconcile = 0.0
+        self._reconciling: Future[int] | None = None
+        self.reconciler = Reconciler(db, settings, self.box, owner=self.owner)
         self._stop: threading.Event | None = None  # set by run(): a stop request leaves unstarted sends
 
     # -- the step ---------------------------------------------------------------------------------
@@ -211,9 +234,13 @@ class Worker:
         connector = self._connector(affiliate)
         flow, code = claim.flow, claim.entity
         if flow == Flow.PRODUCT.value:
-            return connector.send_product(catalog.product(affiliate, code)), None
+            product = catalog.product(affiliate, code)
+            stopped = catalog.check(affiliate, product)  # a product that would certainly be refused is not sent
+            return (stopped or connector.send_product(product)), None
         if flow == Flow.PRICE.value:
-            return connector.send_price(catalog.price(affiliate, code)), None
+            priced = catalog.price(affiliate, code)
+            sent = {"sku": priced.sku, "price": None if priced.price is None else str(priced.price)}
+            return connector.send_price(priced), sent  # what reconciliation holds the marketplace's price to
         if flow == Flow.INVENTORY.value:
             send, warning = catalog.inventory(affiliate, code)
             return self._inventory_sent(connector, send, warning), {"sku": send.sku, "quantity": send.quantity}
@@ -310,9 +337,30 @@ class Worker:
         """Read the order feeds whose interval has passed (every one with `force`); returns how many orders were new."""
         return poll_order_feeds(self.db, self._connector, force=force)
 
+    def poll_invoices(self, *, force: bool = False) -> int:
+        """Read the invoices ERPs issued (whose interval has passed; every one with `force`); returns how many were new."""
+        return poll_invoice_feeds(self.db, self._connector, force=force)
+
     def process_notifications(self) -> int:
         """Read what marketplaces notified (orders…) with each seller's token; returns how many were handled."""
         return process_notifications(self.db, self._connector)
+
+    def reconcile(self) -> int:
+        """A slice of every reconciliation pass due (full passes at the account's interval, focused ones between);
+        returns the listings read back."""
+        return self.reconciler.run_due()
+
+    def _reconcile_beside(self) -> None:
+        """Reconciliation reads in one of the send threads, beside the loop: a slice takes seconds (its reads wait
+        for spare quota), and the loop must go on claiming sends meanwhile. One slice at a time; a slice that read
+        something is followed at once by the next, an idle one waits RECONCILE_EVERY."""
+        running = self._reconciling
+        if running is not None and not running.done():
+            return
+        busy = running is not None and running.exception() is None and running.result() > 0
+        if busy or time.monotonic() - self._last_reconcile >= RECONCILE_EVERY:
+            self._last_reconcile = time.monotonic()
+            self._reconciling = self._pool.submit(self._guarded, self.reconcile)
 
     def poll_submissions(self, *, force: bool = False) -> int:
         """Look at submissions due a poll (every open one with `force`); returns how many were looked at."""
@@ -443,16 +491,17 @@ class Worker:
                 self._last_poll = time.monotonic()
                 self._guarded(self.poll_orders)
                 self._guarded(self.process_notifications)
+                self._guarded(self.poll_invoices)
                 self._guarded(self.poll_submissions)
                 self._guarded(self.fold_counters)
             if time.monotonic() - self._last_maintenance >= MAINTENANCE_EVERY:
                 self._last_maintenance = time.monotonic()
                 self._guarded(self.maintain)
-            if time.monotonic() - self._last_alerts >= ALERTS_EVERY:
-                self._last_alerts = time.monotonic()
-                self._guarded(
-                    lambda: evaluate_alerts_when_due(self.db, self.settings, every=ALERTS_CLAIM, box=self.box)
-                )
+            for job in self.periodic:
+                if time.monotonic() - self._last_periodic[job.name] >= job.every:
+                    self._last_periodic[job.name] = time.monotonic()
+                    self._guarded(job.run)
+            self._reconcile_beside()
             done = self._guarded(self.run_once)
             if on_step:
                 on_step(done)

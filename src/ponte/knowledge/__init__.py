@@ -7,13 +7,25 @@ Public interface (the engine, API, web and CLI use only this):
     normalise_message(message) -> str                  grouping key for causes; cause_key(category, message)
     load_knowledge(path=None) -> Knowledge             validated data (cached); KnowledgeError when a file is wrong
     categories() / article(category, locale) / render_article_html(category, locale)
+    marketplace_articles() / marketplace_article(names) / help_path(category, marketplaces) / search(query, locale)
     validate_account_rule(rule)                        KnowledgeError when an account rule is unusable
 The data lives in ponte/knowledge/data/ or in the directory named by PONTE_KNOWLEDGE_DIR.
 """
 
 from __future__ import annotations
 
-from ponte.knowledge.articles import article, categories, render_article_html
+from ponte.knowledge.articles import (
+    SearchHit,
+    article,
+    categories,
+    help_path,
+    help_texts,
+    marketplace_article,
+    marketplace_articles,
+    render_article_html,
+    search,
+    with_marketplace_help,
+)
 from ponte.knowledge.classifier import (
     AccountRule,
     Explanation,
@@ -30,6 +42,7 @@ __all__ = [
     "Explanation",
     "Knowledge",
     "KnowledgeError",
+    "SearchHit",
     "article",
     "categories",
     "cause_key",
@@ -37,8 +50,14 @@ __all__ = [
     "clear_knowledge_cache",
     "explain_text",
     "explanation_json",
+    "help_path",
+    "help_texts",
     "load_knowledge",
+    "marketplace_article",
+    "marketplace_articles",
     "normalise_message",
     "render_article_html",
+    "search",
     "validate_account_rule",
+    "with_marketplace_help",
 ]

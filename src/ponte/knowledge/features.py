@@ -1,5 +1,6 @@
 """What the statistical reader sees in a message: words reduced to their stems, pairs of neighbouring stems,
-the category vocabulary they belong to, and the attempt's marketplace, flow, HTTP status and code.
+the first five letters of each longer word, the category vocabulary they belong to, and the attempt's marketplace,
+flow, HTTP status and code.
 
 A message may be Portuguese, Spanish or English (often mixed with English codes). Each message is given one
 language by its function words, and its words are stemmed with that language's Snowball stemmer, so that
@@ -21,6 +22,7 @@ import snowballstemmer
 from ponte.knowledge.text import fold
 
 LANGUAGES = ("pt", "es", "en")
+PREFIX = 5  # letters of a word kept as a language-independent feature
 _STEMMER_NAMES = {"pt": "portuguese", "es": "spanish", "en": "english"}
 
 
@@ -168,8 +170,11 @@ def features(
     found = [f"w:{s}" for s in stems]
     found.extend(f"b:{a}_{b}" for a, b in itertools.pairwise(stems))
     found.extend(f"v:{category}" for category in vocabulary.categories_in(stems))
-    # No pieces of words (character n-grams): in grouped cross-validation they learnt each source's spelling
-    # habits and cost 4 points of accuracy on sources not seen (74 % -> 79 % without them).
+    # The first letters of each longer word, whatever its language: "certificado"/"certificate",
+    # "configuração"/"configuration"/"configuración" meet where their stems do not. Unlike character n-grams
+    # (which in grouped cross-validation learnt each source's spelling habits and cost 4 points), one prefix per
+    # word gained 1.6 points on sources not seen.
+    found.extend(dict.fromkeys(f"p:{t[:PREFIX]}" for t in tokens if len(t) > PREFIX and t not in STOPWORDS))
     if marketplace:
         found.append(f"m:{marketplace}")
     if flow:

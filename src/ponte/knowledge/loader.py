@@ -20,6 +20,7 @@ from ponte.domain import Disposition
 from ponte.knowledge import codes as code_tables
 from ponte.knowledge.codes import CodeEntry
 from ponte.knowledge.features import EMPTY_VOCABULARY, Vocabulary
+from ponte.knowledge.help import HELP_LOCALES, HelpError, MarketplaceArticle, check_links, load_marketplace_articles
 from ponte.knowledge.model import LinearModel, ModelError, load_model
 from ponte.knowledge.text import fold, fold_pattern, required_literals
 
@@ -103,6 +104,7 @@ class Knowledge:
     aliases: dict[str, str]  # connector or alias name -> marketplace
     http_status: dict[str, str]  # "429" or "5xx" -> category
     articles: dict[tuple[str, str], str] = field(default_factory=dict)  # (category, locale) -> Markdown
+    marketplace_articles: dict[str, MarketplaceArticle] = field(default_factory=dict)  # marketplace -> article
     # Which patterns can possibly match a text (see candidates()): literal -> patterns needing it,
     # trigram -> literals keyed by it.
     literal_patterns: dict[str, frozenset[int]] = field(default_factory=dict)
@@ -199,6 +201,7 @@ def _load_cached(directory: str) -> Knowledge:
         aliases=aliases,
         http_status=_load_http_status(root / "http_status.yaml", categories),
         articles=_load_articles(root / "articles", categories),
+        marketplace_articles=_load_marketplace_articles(root / "articles" / "marketplaces", categories),
         codes=_load_code_tables(root / "codes", categories),
         vocabulary=_load_vocabulary(root / "vocabulary.yaml", categories),
         model=_load_model(root / "model.json", categories),
@@ -408,17 +411,31 @@ def _load_http_status(path: Path, categories: dict[str, Category]) -> dict[str, 
 
 
 def _load_articles(directory: Path, categories: dict[str, Category]) -> dict[tuple[str, str], str]:
+    """Each category's article in pt-BR and English (required) and Spanish (optional: English stands in)."""
     articles: dict[tuple[str, str], str] = {}
     for code in categories:
-        for locale in LOCALES:
+        for locale in HELP_LOCALES:
             path = directory / f"{code}.{locale}.md"
             if not path.is_file():
+                if locale not in LOCALES:
+                    continue
                 raise KnowledgeError(f"articles: missing help article {path.name} for category {code!r}")
             text = path.read_text(encoding="utf-8").strip()
             if not text:
                 raise KnowledgeError(f"articles: {path.name} is empty")
+            try:
+                check_links(path.name, text, set(categories))
+            except HelpError as error:
+                raise KnowledgeError(f"articles: {error}")
             articles[(code, locale)] = text
     return articles
+
+
+def _load_marketplace_articles(directory: Path, categories: dict[str, Category]) -> dict[str, MarketplaceArticle]:
+    try:
+        return load_marketplace_articles(directory, categories)
+    except HelpError as error:
+        raise KnowledgeError(f"articles/marketplaces: {error}")
 
 
 def _index_trigrams(

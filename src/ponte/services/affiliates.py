@@ -19,10 +19,10 @@ from ponte.connectors.registry import InvalidConnectorSettings, get_connector_cl
 from ponte.engine.connectors import connector_for
 from ponte.engine.worker import not_connected
 from ponte.secrets import SecretBox, SecretsError
-from ponte.services.audit import record
 from ponte.services.errors import InputError, NotFound
 from ponte.settings import Settings
 from ponte.store.affiliates import Affiliate, account_affiliates, find_affiliate
+from ponte.store.audit import record
 from ponte.store.credentials import credentials_of
 from ponte.store.db import Database
 from ponte.store.tables import affiliates

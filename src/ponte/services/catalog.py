@@ -3,7 +3,7 @@ enabled marketplace pending, so the worker sends the newest data."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -114,9 +114,15 @@ def _sku_ids(conn: Connection, account_id: int, codes: Iterable[str]) -> dict[st
 
 
 def save_skus(
-    conn: Connection, *, account_id: int, items: Sequence[SkuInput], actor: str | None = None
+    conn: Connection,
+    *,
+    account_id: int,
+    items: Sequence[SkuInput],
+    actor: str | None = None,
+    flows: Collection[Flow] | None = None,
 ) -> dict[str, int]:
-    """Create or replace SKUs' catalog data (and price/stock where given); returns each SKU's id."""
+    """Create or replace SKUs' catalog data (and price/stock where given); returns each SKU's id. The product flow
+    (and price, stock where given) is marked pending; `flows` narrows that to the flows a change concerns."""
     if not items:
         return {}
     when = now()
@@ -140,12 +146,14 @@ def save_skus(
     _write_stock(
         conn, account_id, [(ids[i.sku], warehouse, n) for i in items for warehouse, n in (i.stock or {}).items()], when
     )
-    flows = {
+    marked = {
         Flow.PRODUCT: list(latest),
         Flow.PRICE: list(dict.fromkeys(i.sku for i in items if i.price is not None)),
         Flow.INVENTORY: list(dict.fromkeys(i.sku for i in items if i.stock is not None)),
     }
-    mark_catalog_changed(conn, account_id, flows, actor)
+    if flows is not None:
+        marked = {flow: codes for flow, codes in marked.items() if flow in flows}
+    mark_catalog_changed(conn, account_id, marked, actor)
     return ids
 
 

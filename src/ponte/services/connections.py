@@ -325,6 +325,11 @@ def recent_attempts(
 # -- counts ----------------------------------------------------------------------------------------
 
 
+def counted_by_counters(filter: IntegrationFilter) -> bool:
+    """Whether `tab_counts` reads this filter's counts from the kept counters (cheap to ask again and again)."""
+    return _is_plain(filter)
+
+
 def _is_plain(filter: IntegrationFilter) -> bool:
     """A filter a per-(account, flow, affiliate, status) counters table can answer exactly."""
     return not (filter.categories or filter.date_from or filter.date_to or filter.entity_prefix or filter.words)
@@ -586,27 +591,3 @@ def sku_matrix(conn: Connection, *, account_id: int, sku: str, history_limit: in
     cells = {(r.flow, r.affiliate_id): r for r in rows}
     history = _history(conn, account_id, where[1:], history_limit)
     return SkuMatrix(sku=sku, catalog=catalog, flows=flows, affiliates=columns, cells=cells, history=history)
-
-
-def list_orders(conn: Connection, *, account_id: int, prefix: str | None = None, limit: int = 50) -> list[Any]:
-    """The store's latest orders (with affiliate code and order-flow status) for the orders page."""
-    status = (
-        select(integrations.c.status)
-        .where(
-            integrations.c.account_id == account_id,
-            integrations.c.flow == Flow.ORDER.value,
-            integrations.c.entity == orders.c.external_id,
-            integrations.c.affiliate_id == orders.c.affiliate_id,
-        )
-        .scalar_subquery()
-    )
-    query = (
-        select(orders, affiliates.c.code.label("affiliate_code"), status.label("integration_status"))
-        .join(affiliates, affiliates.c.id == orders.c.affiliate_id)
-        .where(orders.c.account_id == account_id)
-        .order_by(orders.c.received_at.desc(), orders.c.id.desc())
-        .limit(min(limit, MAX_LIMIT))
-    )
-    if prefix:
-        query = query.where(orders.c.external_id.startswith(prefix, autoescape=True))
-    return list(conn.execute(query))

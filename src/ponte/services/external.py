@@ -22,8 +22,8 @@ from ponte.clock import now as clock_now
 from ponte.domain import Flow, Status, Trigger
 from ponte.engine.queue import append_attempts
 from ponte.knowledge import AccountRule, classify, normalise_message
-from ponte.services.rules import account_rules
 from ponte.store.db import upsert
+from ponte.store.rules import account_rules
 from ponte.store.tables import affiliates, external_batches, integrations
 
 MAX_BATCH = 1000

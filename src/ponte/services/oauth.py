@@ -16,10 +16,10 @@ from ponte.connectors.registry import get_connector_class
 from ponte.engine.connectors import connector_for
 from ponte.engine.queue import reprocess_integrations
 from ponte.secrets import SecretBox
-from ponte.services.audit import record
 from ponte.services.errors import InputError
 from ponte.settings import Settings
 from ponte.store.affiliates import Affiliate, find_affiliate
+from ponte.store.audit import record
 from ponte.store.db import Database
 from ponte.store.filters import IntegrationFilter
 from ponte.store.oauth import save_state, take_state

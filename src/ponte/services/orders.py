@@ -6,14 +6,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, select
 
-from ponte.clock import now
-from ponte.connectors.capabilities import supports
-from ponte.domain import Flow
 from ponte.domain.checks import nfe_key_is_valid
 from ponte.engine.intake import IncomingOrder, receive_orders
-from ponte.engine.queue import mark_changed
+from ponte.engine.invoices import invoice_order
 from ponte.services.catalog import input_error
 from ponte.services.errors import InputError, NotFound
 from ponte.store.tables import affiliates, orders
@@ -84,18 +81,7 @@ def set_tracking(
     order = get_order(conn, account_id=account_id, external_id=external_id)
     if order.status not in ("placed", "invoiced"):
         raise InputError(f"order {external_id} is {order.status}: only a placed order can be invoiced", field="status")
-    conn.execute(
-        update(orders)
-        .where(orders.c.id == order.id)
-        .values(**tracking.model_dump(), status="invoiced", updated_at=now())
-    )
-    source = conn.execute(
-        select(affiliates.c.connector, affiliates.c.kind).where(affiliates.c.id == order.affiliate_id)
-    ).one()
-    if supports(source.connector, Flow.TRACKING.value, source.kind):  # a connector that cannot is never asked
-        mark_changed(
-            conn, account_id=account_id, flow=Flow.TRACKING.value, keys=[(order.affiliate_id, external_id)], actor=actor
-        )
+    invoice_order(conn, order=order, values=tracking.model_dump(), actor=actor)
 
 
 def money(value: Any) -> Decimal:

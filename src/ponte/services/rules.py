@@ -6,9 +6,7 @@ When an operator meets an unmapped message, a rule added here applies from the n
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from ponte.clock import now
 from ponte.domain import Flow, Status
@@ -20,32 +18,11 @@ from ponte.knowledge import (
     normalise_message,
     validate_account_rule,
 )
-from ponte.services.audit import record
 from ponte.services.errors import InputError, NotFound
+from ponte.store.audit import record
 from ponte.store.corrections import Correction, add_corrections
+from ponte.store.rules import account_rules
 from ponte.store.tables import affiliates, error_rules, integrations
-
-
-def _rule(row: Row) -> AccountRule:
-    return AccountRule(row.pattern, row.category, row.connector, row.flow, id=str(row.id))
-
-
-def rules_by_account(conn: Connection, *, account_ids: Iterable[int]) -> dict[int, list[AccountRule]]:
-    """Every rule of these accounts, ready for `classify(account_rules=...)`."""
-    found: dict[int, list[AccountRule]] = {}
-    for row in conn.execute(select(error_rules).where(error_rules.c.account_id.in_(list(account_ids)))):
-        found.setdefault(row.account_id, []).append(_rule(row))
-    return found
-
-
-def account_rules(conn: Connection, *, account_id: int) -> list[AccountRule]:
-    return rules_by_account(conn, account_ids=[account_id]).get(account_id, [])
-
-
-def list_rules(conn: Connection, *, account_id: int) -> list[Row]:
-    return list(
-        conn.execute(select(error_rules).where(error_rules.c.account_id == account_id).order_by(error_rules.c.id))
-    )
 
 
 def add_rule(

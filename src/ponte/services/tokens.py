@@ -10,8 +10,8 @@ from sqlalchemy import Connection, Row, insert, or_, select, update
 from ponte.auth import Principal, hash_token, new_token
 from ponte.clock import now
 from ponte.domain import Role
-from ponte.services import audit
 from ponte.services.errors import InputError, NotFound
+from ponte.store import audit
 from ponte.store.tables import api_tokens
 
 # last_used_at is informative; writing it on every call would turn each read into a write.

@@ -53,6 +53,12 @@ def warehouse_stocks(conn: Connection, *, sku_ids: Iterable[int]) -> dict[int, d
     return found
 
 
+def stock_quantities(conn: Connection, *, sku_id: int) -> dict[str, int]:
+    """The SKU's quantity per warehouse, as the store set it (reservations not taken off)."""
+    query = select(stock.c.warehouse, stock.c.quantity).where(stock.c.sku_id == sku_id).order_by(stock.c.warehouse)
+    return {str(warehouse): int(quantity) for warehouse, quantity in conn.execute(query)}
+
+
 def find_sla(conn: Connection, *, account_id: int, postal_code: str, weight_g: int) -> Row[Any] | None:
     """The fastest, then cheapest, shipping rule that covers this postal code and weight."""
     r = shipping_rules.c

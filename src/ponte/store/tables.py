@@ -479,7 +479,56 @@ listings = Table(
     Column("listing_id", String(120), nullable=False),
     Column("data", JSON),  # the connector's other ids and facts (user product id, status, listing type…)
     Column("updated_at", When, nullable=False),
+    # When a reconciliation pass last read the listing back from the marketplace: what a complete pass did not see
+    # (checked before it started) is missing there.
+    Column("checked_at", When),
     Index("ix_listings_listing", "affiliate_id", "listing_id"),
+)
+
+# -- catalog mapping (issue 21) ------------------------------------------------------------------------
+
+# What the store's categories are on each marketplace: a store category's mapping (scope "category", key the
+# store's category) or one SKU's own (scope "sku", key the SKU code), which wins over its category's.
+category_mappings = Table(
+    "category_mappings",
+    metadata,
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), primary_key=True),
+    Column("scope", String(8), primary_key=True),
+    Column("key", String(120), primary_key=True),
+    _account(),
+    Column("target", String(120), nullable=False),  # the marketplace's category id
+    Column("target_name", String(300)),
+    Column("updated_by", String(254)),
+    Column("updated_at", When, nullable=False),
+)
+
+# How one of a marketplace category's attributes is filled: from a store attribute (its values mapped through
+# `value_map` where given) or a fixed value.
+attribute_mappings = Table(
+    "attribute_mappings",
+    metadata,
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), primary_key=True),
+    Column("category", String(120), primary_key=True),  # the marketplace's category id
+    Column("attribute", String(100), primary_key=True),  # the marketplace's attribute id
+    _account(),
+    Column("source", String(8), nullable=False),  # store | fixed
+    Column("store_attribute", String(100)),
+    Column("value", String(500)),
+    Column("value_map", JSON, nullable=False),  # store value -> marketplace value
+    Column("updated_by", String(254)),
+    Column("updated_at", When, nullable=False),
+)
+
+# The marketplace's own tree and attribute lists, as its connector last fetched them: key "tree" or
+# "attributes:<category id>". Checks before sending read only this, never the marketplace.
+marketplace_taxonomy = Table(
+    "marketplace_taxonomy",
+    metadata,
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(140), primary_key=True),
+    _account(),
+    Column("data", JSON, nullable=False),
+    Column("fetched_at", When, nullable=False),
 )
 
 # Work the marketplace accepted and judges later (a feed, an import): polled until it resolves, then each item's
@@ -546,6 +595,68 @@ audit_log = Table(
     Column("detail", JSON, nullable=False),
     Column("created_at", When, nullable=False),
     Index("ix_audit_log_account", "account_id", "id"),
+)
+
+# -- reconciliation (issue 25) ---------------------------------------------------------------------------
+
+# Each account's reconciliation settings: how often a full pass reads every listing back, how often a focused
+# pass reads the recently sent and low-stock ones, and per drift kind whether Ponte repairs or only reports it.
+reconcile_settings = Table(
+    "reconcile_settings",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("full_every_hours", Integer, nullable=False, server_default="24"),
+    Column("focused_every_minutes", Integer, nullable=False, server_default="60"),
+    Column("low_stock", Integer, nullable=False, server_default="5"),
+    Column("actions", JSON, nullable=False),  # drift kind → "repair" | "report"
+    Column("updated_at", When, nullable=False),
+)
+
+# One affiliate's reconciliation: the pass under way (mode, where to resume, when) and when the last ones ended. A
+# worker holds it with a lease while it reads a slice of the pass.
+reconcile_passes = Table(
+    "reconcile_passes",
+    metadata,
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), primary_key=True),
+    _account(),
+    Column("mode", String(8)),  # full | focused: the pass under way; None: none
+    Column("cursor", Text),
+    Column("since", When),  # a focused pass: changes since then
+    Column("listing_ids", JSON),  # a focused pass: the listings to read
+    Column("started_at", When),
+    Column("due_at", When),
+    Column("read_count", Integer, nullable=False, server_default="0"),
+    Column("found_count", Integer, nullable=False, server_default="0"),
+    Column("lease_owner", String(64)),
+    Column("lease_until", When),
+    Column("last_full_at", When),
+    Column("last_focused_at", When),
+    Column("last_error", Text),
+)
+
+# A difference between what the marketplace holds and what the store says (a drift), one row per listing and
+# kind: found again it is refreshed, gone it is resolved. Values are kept as text as the screens show them.
+drifts = Table(
+    "drifts",
+    metadata,
+    _id(),
+    _account(),
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), nullable=False),
+    Column("listing_id", String(120), nullable=False),
+    Column("sku", String(64)),
+    Column("kind", String(16), nullable=False),  # stock_higher | stock_lower | price | status | missing | unknown
+    Column("status", String(16), nullable=False),  # open | repairing | resolved
+    Column("store_value", String(64)),
+    Column("sent_value", String(64)),
+    Column("held_value", String(64)),
+    Column("cause", String(200)),
+    Column("found_at", When, nullable=False),
+    Column("seen_at", When, nullable=False),
+    Column("repaired_at", When),
+    Column("resolved_at", When),
+    UniqueConstraint("affiliate_id", "listing_id", "kind"),
+    Index("ix_drifts_account", "account_id", "affiliate_id", "status", "kind"),
+    Index("ix_drifts_sku", "account_id", "sku"),
 )
 
 # -- alerts (issue 8) --------------------------------------------------------------------------------

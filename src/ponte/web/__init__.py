@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ponte.web.i18n import pick_locale
+from ponte.i18n import pick_locale
 from ponte.web.session import LANG_COOKIE
 
 STATIC = Path(__file__).parent / "static"
@@ -21,7 +21,7 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     """Mount the pages and static files on the app."""
-    from ponte.web import affiliates, alerts, connections, overview, pages, rules
+    from ponte.web import affiliates, alerts, catalog, connections, drift, help, mapping, overview, pages, rules
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
@@ -30,6 +30,13 @@ def install(app: FastAPI) -> None:
     app.include_router(overview.router)
     app.include_router(alerts.router)
     app.include_router(rules.router)
+    app.include_router(catalog.router)
+    app.include_router(mapping.router)
+    app.include_router(drift.router)
+    app.include_router(help.router)
+    # Every article's links are held to the routes now, at start-up: a link to a screen that does not exist
+    # stops the start with the file's name, rather than answering a 404 to an operator later.
+    help.check_article_links(app)
 
     app.add_middleware(RememberLocale)
     app.add_middleware(SecurityHeaders)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from ponte.connectors.capabilities import reads_back
 from ponte.domain import Role
 from ponte.services.errors import InputError
 from ponte.web import policy_with_form_targets
@@ -103,6 +104,7 @@ def _page(request: Request, *, status_code: int = 200, **extra: Any) -> Response
         connections=connections,
         connector_name=_connector_name,
         connector_word=_connector_word,
+        reads_back=reads_back,
         **extra,
     )
     # "Conectar" posts here, and Ponte answers with the marketplace's consent page: the form may go there.

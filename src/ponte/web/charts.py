@@ -11,12 +11,7 @@ from html import escape
 
 from markupsafe import Markup
 
-from ponte.web.i18n import Translator
-
-WEEKDAYS = {
-    "pt-BR": ("seg", "ter", "qua", "qui", "sex", "sáb", "dom"),
-    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-}
+from ponte.i18n import Translator
 
 
 def _scale(values: list[int]) -> int:
@@ -64,7 +59,7 @@ def hourly_bars(
         x = pad_left + n * bar
         local = hour.astimezone(t.tz)
         if axis and local.hour == 0:
-            day = f"{WEEKDAYS[t.locale][local.weekday()]} {local.day:02d}"
+            day = t.weekday_day(local)
             parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{plot_h}" class="day"/>')
             parts.append(f'<text x="{x + 3:.1f}" y="{plot_h + 14}" class="tick">{escape(day)}</text>')
         if not total:

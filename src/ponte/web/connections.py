@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -33,7 +34,7 @@ def _flow(flow: str) -> str:
     return flow
 
 
-def _day(value: str | None, tz: Any, *, end: bool) -> datetime | None:
+def day_bound(value: str | None, tz: Any, *, end: bool) -> datetime | None:
     if not value:
         return None
     try:
@@ -53,8 +54,8 @@ def filter_from_query(request: Request, flow: str | None) -> IntegrationFilter:
         statuses=tuple(s for s in q.getlist("status") if s in STATUS_VALUES),
         affiliates=tuple(a for a in q.getlist("affiliate") if a),
         categories=tuple(c for c in q.getlist("category") if c),
-        date_from=_day(q.get("from"), tz, end=False),
-        date_to=_day(q.get("to"), tz, end=True),  # the "to" day is included
+        date_from=day_bound(q.get("from"), tz, end=False),
+        date_to=day_bound(q.get("to"), tz, end=True),  # the "to" day is included
         entity_prefix=(q.get("id") or "").strip() or None,
         words=(q.get("q") or "").strip() or None,
     )
@@ -106,6 +107,7 @@ def connections_page(request: Request, flow: str) -> Response:
         badges=badges,
         details=details,
         expand_all=expand_all,
+        digest=_counts_digest(counts, badges),
         affiliates=affiliate_options(request, principal.account_id),
         categories=explain.all_categories(t.locale),
         q=request.query_params,
@@ -114,20 +116,50 @@ def connections_page(request: Request, flow: str) -> Response:
 
 @router.get("/connections/{flow}/live", include_in_schema=False)
 def connections_live(request: Request, flow: str) -> Response:
-    """Rows whose state changed since the page drew them: `s` is "id.hash,id.hash…" as the page knows them."""
+    """What changed since the page drew itself: its rows ("s" is "id.hash,id.hash…" as the page knows them), the
+    status counts and tab badges ("c", their fingerprint as the page knows it) and how many new rows now come
+    before the page's first one. 204 when nothing did. Counts come from the kept counters; a filter the counters
+    cannot answer is re-counted only when one of its rows changed."""
     principal = current_principal(request)
+    flt = filter_from_query(request, _flow(flow))
     known: dict[int, str] = {}
     for part in (request.query_params.get("s") or "").split(",")[: connections.MAX_LIMIT]:
-        ident, _, digest = part.partition(".")
+        ident, _, row_digest = part.partition(".")
         row_id = as_id(ident)
         if row_id is not None:
-            known[row_id] = digest
+            known[row_id] = row_digest
     with request.app.state.db.read() as conn:
         rows = connections.current_rows(conn, account_id=principal.account_id, ids=list(known))
-    changed = [r for r in rows if stamp_hash(r.stamp) != known.get(r.id)]
-    if not changed:
+        changed = [r for r in rows if stamp_hash(r.stamp) != known.get(r.id)]
+        newest = connections.list_integrations(conn, account_id=principal.account_id, filter=flt, limit=PAGE_SIZE)
+        fresh = list(itertools.takewhile(lambda r: r.id not in known, newest.rows)) if known else []
+        recount = changed or connections.counted_by_counters(flt)
+        counts = (
+            connections.tab_counts(conn, account_id=principal.account_id, flow=flow, filter=flt) if recount else None
+        )
+        badges = connections.flow_error_counts(conn, account_id=principal.account_id)
+    digest = _counts_digest(counts, badges)
+    counts_changed = digest is not None and digest != request.query_params.get("c")
+    if not changed and not fresh and not counts_changed:
         return Response(status_code=204)
-    return render(request, "_live.html", rows=changed, flow=_flow(flow))
+    return render(
+        request,
+        "_live.html",
+        rows=changed,
+        flow=flow,
+        counts=counts if counts_changed else None,
+        badges=badges,
+        digest=digest,
+        new_rows=len(fresh),
+        flt=flt,
+    )
+
+
+def _counts_digest(counts: connections.Counts | None, badges: dict[str, int]) -> str | None:
+    """A fingerprint of what the counts and badges show: the page sends it back, to hear only of a change."""
+    if counts is None:
+        return None
+    return stamp_hash(repr((sorted(counts.by_status.items()), sorted(counts.capped), sorted(badges.items()))))
 
 
 @router.get("/integrations/{integration_id}", response_class=HTMLResponse, include_in_schema=False)

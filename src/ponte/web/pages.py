@@ -1,4 +1,4 @@
-"""Login and logout, orders (list, page, integration history), the SKU page, help articles and the causes view."""
+"""Login and logout, orders (list, page, integration history), the SKU page and the causes view."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from ponte.auth import authenticate
 from ponte.clock import now
 from ponte.domain import Flow, Role, Status
 from ponte.engine.queue import count_reprocessable, reprocess_integrations
-from ponte.services import connections, logins
-from ponte.services.errors import NotFound
+from ponte.services import connections, logins, order_list
 from ponte.services.logins import Throttle
+from ponte.services.order_list import STEPS, OrderQuery
 from ponte.store.tables import users
 from ponte.web import explain
-from ponte.web.connections import affiliate_options, filter_from_query, redirect_back
-from ponte.web.render import render, translator, url_with
+from ponte.web.connections import affiliate_options, day_bound, filter_from_query, redirect_back
+from ponte.web.render import STATUSES, render, translator, url_with
 from ponte.web.routing import PageRoute
 from ponte.web.session import (
     LOGIN_CSRF_COOKIE,
@@ -110,10 +110,27 @@ def logout(request: Request) -> Response:
 @router.get("/orders", response_class=HTMLResponse, include_in_schema=False)
 def orders_page(request: Request) -> Response:
     principal = current_principal(request)
-    prefix = (request.query_params.get("id") or "").strip() or None
+    q = request.query_params
+    tz = translator(request).tz
+    step = q.get("step") or None
+    query = OrderQuery(
+        affiliates=tuple(a for a in q.getlist("affiliate") if a),
+        statuses=tuple(s for s in q.getlist("status") if s in STATUSES),
+        step=step if step in STEPS else None,
+        received_from=day_bound(q.get("from"), tz, end=False),
+        received_to=day_bound(q.get("to"), tz, end=True),
+        prefix=(q.get("id") or "").strip() or None,
+    )
     with request.app.state.db.read() as conn:
-        rows = connections.list_orders(conn, account_id=principal.account_id, prefix=prefix, limit=100)
-    return render(request, "orders.html", orders=rows, prefix=prefix or "")
+        page = order_list.list_orders(conn, account_id=principal.account_id, query=query, cursor=q.get("cursor"))
+    return render(
+        request,
+        "orders.html",
+        page=page,
+        q=q,
+        steps=STEPS,
+        affiliates=[a for a in affiliate_options(request, principal.account_id) if a.kind == "marketplace"],
+    )
 
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -130,56 +147,6 @@ def order_history_page(request: Request, order_id: str) -> Response:
     with request.app.state.db.read() as conn:
         history = connections.order_history(conn, account_id=principal.account_id, order_id=order_id)
     return render(request, "order_history.html", h=history)
-
-
-@router.get("/skus/{sku:path}", response_class=HTMLResponse, include_in_schema=False)
-def sku_page(request: Request, sku: str) -> Response:
-    return _sku_page(request, sku)
-
-
-def _sku_page(request: Request, sku: str, preview: dict[str, Any] | None = None, status_code: int = 200) -> Response:
-    from ponte.connectors.capabilities import can_preview
-
-    principal = current_principal(request)
-    with request.app.state.db.read() as conn:
-        matrix = connections.sku_matrix(conn, account_id=principal.account_id, sku=sku)
-    previewable = {a.id for a in matrix.affiliates if matrix.catalog is not None and can_preview(a.connector)}
-    return render(request, "sku.html", status_code, m=matrix, previewable=previewable, preview=preview)
-
-
-@router.post("/skus/{sku:path}/preview", include_in_schema=False, dependencies=[Depends(check_csrf)])
-async def sku_preview(request: Request, sku: str) -> Response:
-    """The marketplace's verdict on the SKU as a listing before anything is listed (Amazon's VALIDATION_PREVIEW)."""
-    from ponte.services.errors import InputError
-    from ponte.services.previews import preview_listing
-    from ponte.web.routing import as_id
-
-    principal = require(request, Role.OPERATOR)
-    form = await request.form()
-    affiliate_id = as_id(form.get("affiliate"))
-    state = request.app.state
-    if affiliate_id is None:
-        return _sku_page(request, sku, {"affiliate": None, "status": "error", "message": "choose an affiliate"}, 400)
-    try:
-        outcome = await run_in_threadpool(
-            preview_listing, state.db, box=state.box, settings=state.settings, account_id=principal.account_id,
-            affiliate_id=affiliate_id, sku=sku,
-        )  # fmt: skip
-    except InputError as exc:
-        return _sku_page(request, sku, {"affiliate": affiliate_id, "status": "error", "message": str(exc)}, 400)
-    shown = {"affiliate": affiliate_id, "status": outcome.status.value, "message": outcome.message}
-    return _sku_page(request, sku, shown)
-
-
-@router.get("/help/{category}", response_class=HTMLResponse, include_in_schema=False)
-def help_page(request: Request, category: str) -> Response:
-    current_principal(request)
-    t = translator(request)
-    try:
-        html = explain.article_html(category, t.locale)
-    except LookupError:
-        raise NotFound(f"no help article for {category}")
-    return render(request, "help.html", article=html, cat=explain.category(category, t.locale))
 
 
 @router.get("/causes", response_class=HTMLResponse, include_in_schema=False)

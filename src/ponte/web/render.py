@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -14,13 +15,15 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ponte.domain import ORDER_FLOWS, Flow, Role
+from ponte.i18n import LANGUAGE_NAMES, Translator
+from ponte.services.affiliates import list_affiliates
 from ponte.web import explain
-from ponte.web.i18n import Translator
 from ponte.web.patterns import suggest_pattern
 from ponte.web.session import FLASH_COOKIE, request_locale
 
 TEMPLATES = Path(__file__).parent / "templates"
 FLOWS = [f.value for f in Flow]
+STATUSES = ("error", "warning", "pending", "success")
 STATUS_ICONS = {"success": "✓", "warning": "!", "error": "✕", "pending": "◷"}
 DEFAULT_TZ = "America/Sao_Paulo"
 
@@ -58,7 +61,8 @@ env.globals.update(
     stamp_hash=stamp_hash,
     is_order_flow=is_order_flow,
     Role=Role,
-    STATUSES=("error", "warning", "pending", "success"),
+    LANGUAGE_NAMES=LANGUAGE_NAMES,
+    STATUSES=STATUSES,
     suggest_pattern=suggest_pattern,
 )
 
@@ -86,12 +90,42 @@ def _flash(request: Request, t: Translator) -> str | None:
     key, _, number = (request.cookies.get(FLASH_COOKIE) or "").partition(":")
     if not key or not t.has(f"flash.{key}"):
         return None
-    n = int(number) if number.isdigit() else 0
-    # "1 integração enviada", "12 integrações enviadas": a catalog may give the one and zero forms apart.
-    for form in ("zero",) if n == 0 else ("one",) if n == 1 else ():
-        if t.has(f"flash.{key}.{form}"):
-            return t(f"flash.{key}.{form}")
-    return t(f"flash.{key}", n=t.number(n))
+    # "1 integração enviada", "12 integrações enviadas": the catalog gives the plural forms apart.
+    return t.plural(f"flash.{key}", int(number) if number.isdigit() else 0)
+
+
+def _help_links(request: Request, t: Translator) -> Callable[..., str]:
+    """help_url(category, affiliate_code): where a row's "?" leads. The account's affiliates are read once per page,
+    and only by a page that shows a "?"."""
+    known: dict[str, tuple[str, ...]] = {}
+
+    def help_url(category: str, affiliate: str | None = None) -> str:
+        if affiliate and not known:
+            known.update(_marketplace_names(request))
+        return explain.help_url(category, known.get(affiliate or "", ()), t.locale)
+
+    return help_url
+
+
+def help_targets(help_url: Callable[..., str], category: str, affiliates: list[str]) -> list[tuple[str, str]]:
+    """The distinct "?" targets of a group of rows: (the affiliate codes that lead there, the link)."""
+    targets: dict[str, list[str]] = {}
+    for code in affiliates:
+        targets.setdefault(help_url(category, code), []).append(code)
+    return [(" · ".join(codes), url) for url, codes in targets.items()]
+
+
+env.globals["help_targets"] = help_targets
+
+
+def _marketplace_names(request: Request) -> dict[str, tuple[str, ...]]:
+    """Affiliate code → (its marketplace, its connector): the names its help article may go by."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        return {"": ()}
+    with request.app.state.db.read() as conn:
+        found = list_affiliates(conn, account_id=principal.account_id)
+    return {"": (), **{a.code: (a.marketplace, a.connector) for a in found}}
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -108,6 +142,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "csrf": getattr(request.state, "csrf", ""),
         "url_with": lambda path=None, **kw: url_with(request, path, **kw),
         "explain": lambda category: explain.category(category, t.locale),
+        "help_url": _help_links(request, t),
         "flash": flash if not request.headers.get("hx-request") else None,
     }
     html = env.get_template(template).render(**base, **context)

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from ponte.domain import Flow, Role
 from ponte.services import rules
 from ponte.services.errors import InputError, NotFound
+from ponte.store import rules as stored_rules
 from ponte.web import explain
 from ponte.web.connections import redirect_back
 from ponte.web.render import render, translator
@@ -22,7 +23,7 @@ router = APIRouter(route_class=PageRoute)
 def _page(request: Request, *, status_code: int = 200, error: str | None = None, form: dict | None = None) -> Response:
     principal = current_principal(request)
     with request.app.state.db.read() as conn:
-        found = rules.list_rules(conn, account_id=principal.account_id)
+        found = stored_rules.list_rules(conn, account_id=principal.account_id)
     t = translator(request)
     query = request.query_params
     return render(

@@ -18,8 +18,8 @@ from fastapi import Request, Response
 from ponte.auth import Principal
 from ponte.clock import now
 from ponte.domain import Role
+from ponte.i18n import DEFAULT_LOCALE, negotiate, pick_locale
 from ponte.store import sessions
-from ponte.web.i18n import DEFAULT_LOCALE, pick_locale
 
 SESSION_COOKIE = "ponte_session"
 LOGIN_CSRF_COOKIE = "ponte_login_csrf"
@@ -138,7 +138,11 @@ async def check_csrf(request: Request) -> None:
 
 
 def request_locale(request: Request) -> str:
-    """?lang= wins (and is remembered by the middleware), then the cookie, then pt-BR."""
+    """?lang= wins (and is remembered by the middleware), then the cookie, then the browser's Accept-Language,
+    then pt-BR."""
     return (
-        pick_locale(request.query_params.get("lang")) or pick_locale(request.cookies.get(LANG_COOKIE)) or DEFAULT_LOCALE
+        pick_locale(request.query_params.get("lang"))
+        or pick_locale(request.cookies.get(LANG_COOKIE))
+        or negotiate(request.headers.get("accept-language"))
+        or DEFAULT_LOCALE
     )

@@ -26,18 +26,23 @@ from ponte.connectors.base import (
     GrantRefused,
     Identity,
     Listing,
+    ListingRules,
+    MarketplaceAttribute,
+    MarketplaceCategory,
     Notice,
     Outcome,
     PriceSend,
     ProductSend,
     RateLimit,
+    ReadBack,
+    ReadRequest,
     Resolved,
     StockSend,
     TrackingSend,
 )
 from ponte.connectors.context import ConnectorContext
 from ponte.connectors.http import HttpResult
-from ponte.connectors.mercadolivre import listing, orders
+from ponte.connectors.mercadolivre import listing, orders, readback, taxonomy
 from ponte.connectors.mercadolivre.api import MeliApi, error_outcome, records, success_outcome
 from ponte.domain import Disposition, Status
 
@@ -250,9 +255,47 @@ class MercadoLivreConnector(Connector):
             self._uid = str(user) if user else str(self._seller()["id"])
         return self._uid
 
+    def user_id_quoted(self) -> str:
+        return _q(self._user_id())
+
+    def broken(self, result: HttpResult) -> Outcome:
+        return self._broken(result)
+
+    def read_listings(self, request: ReadRequest) -> ReadBack:
+        """The seller's items as Mercado Livre holds them (readback.py: the scan, then the multiget)."""
+        return readback.read(self, request)
+
     @staticmethod
     def _broken(result: HttpResult) -> Outcome:
         return Outcome.error("Mercado Livre's answer was not what its API documents", transient=True, **records(result))
+
+    # -- the catalog's structure (taxonomy.py) ---------------------------------------------------------------
+    def category_tree(self) -> list[MarketplaceCategory]:
+        return taxonomy.tree(self.api, self.config.site_id)
+
+    def category_attributes(self, category_ids: list[str]) -> dict[str, list[MarketplaceAttribute]]:
+        return {category_id: taxonomy.attributes(self.api, category_id) for category_id in category_ids}
+
+    def predict_category(self, title: str) -> list[MarketplaceCategory]:
+        return taxonomy.predict(self.api, self.config.site_id, title)
+
+    @classmethod
+    def listing_rules(cls, settings: Mapping[str, Any]) -> ListingRules:
+        # Title and pictures as the items API refuses them (mercadolivre.md § 2 and § 3).
+        return ListingRules(
+            title_max=listing.TITLE_LIMIT,
+            pictures_min=1,
+            pictures_max=listing.MAX_PICTURES,
+            picture_extensions=(".jpg", ".jpeg", ".png", ".webp"),
+        )
+
+    @classmethod
+    def default_category(cls, store_category: str, settings: Mapping[str, Any]) -> str:
+        return listing.site_category(store_category, str(settings.get("site_id") or "MLB"))
+
+    @classmethod
+    def sent_attributes(cls, send: ProductSend, settings: Mapping[str, Any]) -> Mapping[str, str]:
+        return {a["id"]: a["value_name"] for a in listing.attributes(send)}
 
     # -- products -----------------------------------------------------------------------------------------
     def send_product(self, send: ProductSend) -> Outcome:
@@ -315,12 +358,14 @@ class MercadoLivreConnector(Connector):
         item_id = found.listing_id
         sent = dict(found.data.get("sent") or {})
         body, description_changed = listing.changes(send, sent, site_id=self.config.site_id)
-        paused_by_us = found.data.get("status") == "paused"
-        if not send.active and not paused_by_us:
+        # Paused by Ponte, or found paused by reconciliation (`held`: paused in the seller's portal, say).
+        held = (found.data.get("held") or {}).get("status")
+        paused = (held or found.data.get("status")) == "paused"
+        if not send.active and not paused:
             body["status"] = "paused"
-        elif send.active and paused_by_us:
+        elif send.active and paused:
             body["status"] = "active"
-        facts = {k: v for k, v in found.data.items() if k != "linked"}
+        facts = {k: v for k, v in found.data.items() if k not in ("linked", "held")}
         result: HttpResult | None = None
         if body:
             result = self.api.call("api", "PUT", f"/items/{_q(item_id)}", json=body)

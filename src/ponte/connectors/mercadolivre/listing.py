@@ -18,6 +18,7 @@ from typing import Any
 from ponte.connectors.base import ProductSend
 
 TITLE_LIMIT = 60  # [S] mercadolivre.md § 2: longer titles are refused (item.title.length)
+MAX_PICTURES = 12  # a category's settings.max_pictures_per_item (12 on MLB's categories) [S] § 2
 _ATTRIBUTE_ID = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
 # Store attribute names people use for what Mercado Livre calls by these ids.
 KNOWN_NAMES = {
@@ -34,12 +35,16 @@ KNOWN_NAMES = {
 
 
 def category_of(send: ProductSend, site_id: str) -> str | None:
-    """The Mercado Livre category: the mapped one, else the store's when it already names one of the site's
-    (`MLB1055`), else the store's code under the site's prefix (the store's own tree mirrors Mercado Livre's ids)."""
-    given = send.marketplace_category or send.category
-    if not given:
-        return None
-    category = given.strip()
+    """The Mercado Livre category: the mapped one, else the store's as `site_category` reads it."""
+    if send.marketplace_category:
+        return send.marketplace_category
+    return site_category(send.category, site_id) if send.category else None
+
+
+def site_category(store_category: str, site_id: str) -> str:
+    """A store category as a category of the site: as it is when it already names one (`MLB1055`), else the
+    store's code under the site's prefix (a store tree that mirrors Mercado Livre's ids)."""
+    category = store_category.strip()
     if category.upper().startswith(site_id):
         return category.upper()
     return f"{site_id}{category}" if category.isdigit() else category

@@ -26,10 +26,14 @@ from ponte.connectors.base import (
     Connector,
     ConnectorSettings,
     FetchedOrders,
+    MarketplaceAttribute,
+    MarketplaceCategory,
     Outcome,
     PriceSend,
     ProductSend,
     RateLimit,
+    ReadBack,
+    ReadRequest,
     Send,
     StockSend,
     SubmissionPoll,
@@ -38,7 +42,7 @@ from ponte.connectors.base import (
 )
 from ponte.connectors.context import Deferred
 from ponte.connectors.http import HttpClient, HttpResult
-from ponte.connectors.mirakl import files, imports
+from ponte.connectors.mirakl import files, imports, readback, structure
 from ponte.connectors.mirakl.errors import DEFAULT_RETRY, failure, records
 from ponte.connectors.mirakl.offers import Offer, offer_of
 from ponte.connectors.mirakl.orders import acceptance, incoming_order, tracking
@@ -50,6 +54,9 @@ log = logging.getLogger("ponte.connectors.mirakl")
 MINUTE = 60.0
 REPORT_LIMIT = 2 * 1024 * 1024  # error reports: a refused line is ~200 bytes, 10,000 of them fit twice over
 OFFERS_PER_BATCH = 20_000  # claims in one offer batch: a SKU's price and stock are one offer
+# OF51's file with the compared columns only is ~60 bytes an offer: 100,000 offers are 6 MB.
+EXPORT_LIMIT = 64 * 1024 * 1024
+EXPORT_TIMEOUT = 120.0
 
 
 class MiraklConnector(Connector):
@@ -62,7 +69,22 @@ class MiraklConnector(Connector):
         "OF01": RateLimit(rate=1 / MINUTE, burst=1),  # "Once per minute with offers only"
         "P41": RateLimit(rate=1 / (15 * MINUTE), burst=1),  # "Every 15 minutes, for each seller"
         "A01": RateLimit(rate=1 / (24 * 3600), burst=1),  # "Once per day"
+        "H11": RateLimit(rate=1 / 3600, burst=1),  # the catalog structure: "Every hour" (H11, PM11, VL11)
+        "PM11": RateLimit(rate=1 / 3600, burst=1),
+        "VL11": RateLimit(rate=1 / 3600, burst=1),
+        "OF51": RateLimit(rate=1 / (24 * 3600), burst=1),  # the offers export in full: "once per day"
+        "OF51-differential": RateLimit(rate=1 / MINUTE, burst=1),  # with last_request_date: "once per minute"
     }
+    # Reconciliation: an offer carries price, stock and its state, and OF24 makes a deleted one again: every drift
+    # Ponte can put right is put right by sending the offer. A focused read asks what changed (OF51 differential).
+    repairs: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "stock_higher": ("inventory",),
+        "stock_lower": ("inventory",),
+        "price": ("price",),
+        "status": ("inventory",),
+        "missing": ("inventory",),
+    }
+    reads_changes_since = True
     # Every price or stock change rides in the next offer batch (an offer carries both: one call takes them all),
     # every new product in the next product import.
     batches: ClassVar[Mapping[str, BatchSpec]] = {
@@ -91,18 +113,21 @@ class MiraklConnector(Connector):
         self._key = settings.api_key.get_secret_value()
         self.http = HttpClient(settings.base_url, timeout=self.timeout, body_limit=self.body_limit, secrets=[self._key])
         self.reports = HttpClient(settings.base_url, timeout=self.timeout, body_limit=REPORT_LIMIT, secrets=[self._key])
+        self.exports = HttpClient(
+            settings.base_url, timeout=max(self.timeout, EXPORT_TIMEOUT), body_limit=EXPORT_LIMIT, secrets=[self._key]
+        )
 
     @property
     def operator(self) -> str:
         return self.config.operator
 
-    def call(self, method: str, path: str, *, report: bool = False, **kwargs: Any) -> HttpResult:
+    def call(self, method: str, path: str, *, report: bool = False, export: bool = False, **kwargs: Any) -> HttpResult:
         """One request with the shop's key (raw, no "Bearer": spec securitySchemes Shop-API-Key) and shop_id."""
         params = dict(kwargs.pop("params", None) or {})
         if self.config.shop_id is not None:
             params["shop_id"] = self.config.shop_id
         headers = {"Authorization": self._key, **(kwargs.pop("headers", None) or {})}
-        client = self.reports if report else self.http
+        client = self.exports if export else self.reports if report else self.http
         return client.request(method, path, params=params or None, headers=headers, **kwargs)
 
     def failed(self, result: HttpResult, what: str, operation: str | None = None) -> Outcome:
@@ -227,6 +252,19 @@ class MiraklConnector(Connector):
             http_status=shipped.status,
         )
 
+    # -- the catalog's structure (structure.py) ----------------------------------------------------------------
+
+    def category_tree(self) -> list[MarketplaceCategory]:
+        return structure.tree(self)
+
+    def category_attributes(self, category_ids: list[str]) -> dict[str, list[MarketplaceAttribute]]:
+        return structure.attributes(self, category_ids)
+
+    @classmethod
+    def sent_attributes(cls, send: ProductSend, settings: Mapping[str, Any]) -> Mapping[str, str]:
+        row = files.product_row(send, send.marketplace_category or send.category, "EAN")
+        return {name: files.cell(value) for name, value in row.items() if value is not None}
+
     # -- the connection test ----------------------------------------------------------------------------------
 
     def test_connection(self) -> Outcome:
@@ -261,6 +299,11 @@ class MiraklConnector(Connector):
             outcome.message += ": the shop is not open, its offers are not shown to buyers"
         return outcome
 
+    def read_listings(self, request: ReadRequest) -> ReadBack:
+        """The shop's offers as Mirakl holds them (readback.py: OF51 in full, or what changed since)."""
+        return readback.read(self, request)
+
     def close(self) -> None:
         self.http.close()
         self.reports.close()
+        self.exports.close()

@@ -24,6 +24,13 @@
   }
 
   document.addEventListener("click", (event) => {
+    const navToggle = event.target.closest("#nav-toggle");
+    if (navToggle) {
+      const open = navToggle.getAttribute("aria-expanded") !== "true";
+      navToggle.setAttribute("aria-expanded", open ? "true" : "false");
+      navToggle.closest(".topbar").classList.toggle("nav-open", open);
+      return;
+    }
     const button = event.target.closest(".expander");
     if (button) { toggle(button); return; }
     // A click on a row (not on its links, buttons or inputs) opens its details, as operators expect.
@@ -73,24 +80,41 @@
     });
   }
 
-  // Live refresh: ask which visible rows changed; swap only those, keeping filter, selection and open details.
+  // Live refresh: ask what changed — visible rows, status counts, tab badges, new rows ahead of the first one —
+  // and swap only that, keeping filter, selection and open details.
   function liveTick(indicator) {
     const rows = $$("tr.row[data-stamp]");
-    if (!rows.length || document.hidden) return;
+    if (document.hidden) return;
     const known = rows.slice(0, 500).map((r) => r.dataset.id + "." + r.dataset.stamp).join(",");
-    fetch(indicator.dataset.liveUrl + "?s=" + encodeURIComponent(known), { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+    const url = indicator.dataset.liveUrl;
+    const query = (url.indexOf("?") === -1 ? "?" : "&") + "s=" + encodeURIComponent(known) + "&c=" + encodeURIComponent(indicator.dataset.counts || "");
+    fetch(url + query, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
       .then((response) => {
         indicator.classList.toggle("is-off", !response.ok);
         return response.status === 200 ? response.text() : "";
       })
-      .then((html) => { if (html) swapRows(html); })
+      .then((html) => { if (html) applyLive(indicator, html); })
       .catch(() => indicator.classList.add("is-off"));
   }
 
-  function swapRows(html) {
+  function applyLive(indicator, html) {
     const template = document.createElement("template");
-    template.innerHTML = "<table><tbody>" + html + "</tbody></table>";
-    $$("tr.row", template.content).forEach((fresh) => {
+    template.innerHTML = html;
+    const meta = $("#live-meta", template.content);
+    if (meta) {
+      if (meta.dataset.counts) indicator.dataset.counts = meta.dataset.counts;
+      ["#counts", "#tabs"].forEach((sel) => {
+        const fresh = $(sel, meta), current = $(sel);
+        if (fresh && current) current.replaceWith(fresh);
+      });
+      const bar = $("#new-rows"), link = $(".new-rows-link", meta);
+      if (bar) { bar.replaceChildren(); if (link) bar.appendChild(link); }
+    }
+    swapRows(template.content);
+  }
+
+  function swapRows(content) {
+    $$("tr.row", content).forEach((fresh) => {
       const current = document.getElementById(fresh.id);
       if (!current) return;
       const wasOpen = $(".expander", current).getAttribute("aria-expanded") === "true";
@@ -103,7 +127,27 @@
       if (window.htmx) htmx.process(fresh);
       if (wasOpen) loadDetails(fresh.dataset.id);
     });
+    resort();
     updateSelected();
+  }
+
+  // The list's order: newest processing first, never-processed rows before, then by id (as the server sorts).
+  function resort() {
+    const body = $("#rows");
+    if (!body) return;
+    const rows = $$("tr.row", body);
+    const key = (r) => [r.dataset.at || "~", -Number(r.dataset.id)];
+    const sorted = rows.slice().sort((a, b) => {
+      const x = key(a), y = key(b);
+      return x[0] === y[0] ? y[1] - x[1] : (x[0] < y[0] ? 1 : -1);
+    });
+    if (sorted.every((r, i) => r === rows[i])) return;
+    const more = document.getElementById("more-row");  // "load more" stays last
+    sorted.forEach((row) => {
+      const details = document.getElementById("d-" + row.dataset.id);
+      body.insertBefore(row, more);
+      if (details) body.insertBefore(details, more);
+    });
   }
 
   document.addEventListener("DOMContentLoaded", () => {

@@ -82,6 +82,7 @@ async def stats(h: MeliHandlers, request: Request) -> Response:
     return answer(
         {
             "refreshes": h.state.refreshes,
+            "throttled": h.state.throttled,
             "delivered": h.state.delivered,
             "items": len(h.state.items),
             "orders": len(h.state.orders),
@@ -101,18 +102,24 @@ async def find_items(h: MeliHandlers, request: Request) -> Response:
 
 
 async def change_item(h: MeliHandlers, request: Request) -> Response:
-    """`{status?, price?, available_quantity?, sold_quantity?, ...}`: a change made in the seller's portal, behind
-    Ponte's back (a promotion, a pause, a manual edit), or a sale that freezes the title."""
+    """`{status?, sub_status?, deal_ids?, price?, available_quantity?, sold_quantity?, deleted?, ...}`: a change
+    made in the seller's portal, behind Ponte's back (a promotion, a pause, a manual edit, a deletion), or a sale
+    that freezes the title. `deleted: true` removes the item: the API answers 404 for it from then on."""
     body = await json_body(request)
     item = h.state.items.get(request.path_params["item_id"])
     if item is None:
         raise Refused(404, "Item not found", "not_found")
     with h.state.lock:
+        if body.get("deleted") is True:
+            del h.state.items[item.id]
+            return answer(items.item_json(item) | {"deleted": True})
         for key, value in body.items():
             if key == "status":
                 item.status = str(value)
             elif key == "sold_quantity":
                 item.sold_quantity = int(value)
+            elif key in ("sub_status", "deal_ids"):
+                setattr(item, key, [str(v) for v in value or []])
             else:
                 item.body[key] = value
     return answer(items.item_json(item))

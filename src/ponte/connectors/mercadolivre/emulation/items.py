@@ -14,6 +14,11 @@ from ponte.connectors.mercadolivre.emulation.rules import Cause
 from ponte.connectors.mercadolivre.emulation.state import Item
 
 FROZEN_AFTER_SALE = ("title", "condition", "buying_mode")  # [O] mercadolivre.md § 2
+SEARCH_LIMIT, OFFSET_LIMIT, MULTIGET_LIMIT = (
+    100,
+    1000,
+    20,
+)  # the seller search's largest page, and how far offset paging goes
 
 
 def item_json(item: Item) -> dict[str, Any]:
@@ -39,6 +44,8 @@ def item_json(item: Item) -> dict[str, Any]:
         "attributes": [{"id": a["id"], "value_name": a.get("value_name")} for a in body.get("attributes") or []],
         "shipping": body.get("shipping") or {},
         "status": item.status,
+        "sub_status": list(item.sub_status),
+        "deal_ids": list(item.deal_ids),
     }
 
 
@@ -163,12 +170,15 @@ async def description(h: MeliHandlers, request: Request) -> Response:
 
 
 async def search(h: MeliHandlers, request: Request) -> Response:
-    """`GET /users/{id}/items/search` (`seller_sku`, `status`, `offset`, `limit`): the seller's item ids."""
+    """`GET /users/{id}/items/search` (`seller_sku`, `status`, `offset`, `limit`): the seller's item ids. With
+    `search_type=scan` no offset: a `scroll_id` to send back for the next page, until a page comes back empty
+    (developers.mercadolibre.com/pt-br/news/nova-modalidade-para-realizar-pesquisas-com-o-recurso-search/); offset
+    paging stops at 1,000 items, `limit` at 100."""
     _, seller = h.caller(request)
     if str(request.path_params["user_id"]) != str(seller.user_id):
         raise Refused(403, "The caller is not authorized to access this resource", "forbidden")
-    sku = request.query_params.get("seller_sku")
-    status = request.query_params.get("status")
+    query = request.query_params
+    sku, status = query.get("seller_sku"), query.get("status")
     mine = [
         item.id
         for item in h.state.items.values()
@@ -176,7 +186,18 @@ async def search(h: MeliHandlers, request: Request) -> Response:
         and (sku is None or _seller_sku(item) == sku)
         and (status is None or item.status == status)
     ]
-    offset, limit = int(request.query_params.get("offset") or 0), int(request.query_params.get("limit") or 50)
+    limit = min(SEARCH_LIMIT, _number(query.get("limit"), 50))
+    if query.get("search_type") == "scan":
+        offset = h.state.scrolls.pop(query["scroll_id"], -1) if query.get("scroll_id") else 0
+        if offset < 0:
+            raise Refused(400, "invalid scroll_id", "bad_request")
+        page = mine[offset : offset + limit]
+        scroll = h.state.scroll(offset + len(page)) if page else None
+        paging = {"limit": limit, "total": len(mine)}
+        return answer({"seller_id": str(seller.user_id), "results": page, "paging": paging, "scroll_id": scroll})
+    offset = _number(query.get("offset"), 0)
+    if offset + limit > OFFSET_LIMIT:
+        raise Refused(400, f"offset + limit must not exceed {OFFSET_LIMIT}: use search_type=scan", "bad_request")
     page = mine[offset : offset + limit]
     return answer(
         {
@@ -187,27 +208,26 @@ async def search(h: MeliHandlers, request: Request) -> Response:
     )
 
 
+def _number(text: str | None, default: int) -> int:
+    return int(text) if text and text.isdigit() else default
+
+
 async def multiget(h: MeliHandlers, request: Request) -> Response:
-    """`GET /items?ids=A,B` (at most 20): `[{"code", "body"}]`."""
+    """`GET /items?ids=A,B` (at most 20) `&attributes=id,price,…` (only those fields): `[{"code", "body"}]`."""
     _, seller = h.caller(request)
-    ids = [i for i in (request.query_params.get("ids") or "").split(",") if i][:20]
+    ids = [i for i in (request.query_params.get("ids") or "").split(",") if i]
+    if len(ids) > MULTIGET_LIMIT:
+        raise Refused(400, f"at most {MULTIGET_LIMIT} ids", "bad_request")
+    fields = [f for f in (request.query_params.get("attributes") or "").split(",") if f]
     found = []
     for item_id in ids:
         item = h.state.items.get(item_id)
         if item is None or item.seller_id != seller.user_id:
-            found.append(
-                {
-                    "code": 404,
-                    "body": {
-                        "message": f"Item with id {item_id} not found",
-                        "error": "not_found",
-                        "status": 404,
-                        "cause": [],
-                    },
-                }
-            )
+            gone = {"message": f"Item with id {item_id} not found", "error": "not_found", "status": 404, "cause": []}
+            found.append({"code": 404, "body": gone})
         else:
-            found.append({"code": 200, "body": item_json(item)})
+            shown = item_json(item)
+            found.append({"code": 200, "body": {k: shown[k] for k in fields if k in shown} if fields else shown})
     return answer(found)
 
 

@@ -97,6 +97,8 @@ def attributes_json(c: Category) -> list[dict[str, Any]]:
                 "values": [{"id": str(9000 + n), "name": v} for n, v in enumerate(allowed or ())],
                 "value_max_length": 255,
                 "attribute_group_id": "MAIN" if name in ("BRAND", "MODEL") else "OTHERS",
+                # number_unit attributes name the unit a bare number is read in [O] developers…/atributos
+                **({"default_unit": "g" if name.endswith("WEIGHT") else "cm"} if name in PACKAGE else {}),
             }
         )
     return found

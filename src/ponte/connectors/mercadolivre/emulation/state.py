@@ -53,6 +53,8 @@ class Item:
     description: str | None = None
     sold_quantity: int = 0
     user_product_id: str | None = None
+    sub_status: list[str] = field(default_factory=list)  # why it is not active ("out_of_stock", "suspended"…)
+    deal_ids: list[str] = field(default_factory=list)  # promotions that set its price
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
 
@@ -108,6 +110,7 @@ class MeliState:
             self.shipments: dict[int, Shipment] = {}
             self.buckets: dict[str, tuple[float, float]] = {}  # client_id → (tokens, at)
             self.counter = 0
+            self.scrolls: dict[str, int] = {}  # a scan's scroll_id → where its next page starts
             self.refreshes = 0  # refresh-token grants answered, for tests of the locked refresh
             self.throttled = 0  # requests answered 429
             self.delivered: list[dict[str, Any]] = []  # notifications posted to apps, with the answer's status
@@ -116,6 +119,13 @@ class MeliState:
         with self.lock:
             self.counter += 1
             return self.counter
+
+    def scroll(self, position: int) -> str:
+        """A new scroll_id for a scan that goes on from `position`."""
+        with self.lock:
+            scroll = secrets.token_urlsafe(24)
+            self.scrolls[scroll] = position
+            return scroll
 
     # -- grants -----------------------------------------------------------------------------------------
     def issue(self, client_id: str, user_id: int) -> dict[str, Any]:

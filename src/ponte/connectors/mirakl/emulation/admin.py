@@ -138,6 +138,24 @@ class Admin:
         }
         return JSONResponse({"count": len(shop.offers), "offers": offers, "products": sorted(shop.products)})
 
+    async def change_offer(self, request: Request) -> Response:
+        """`{price?, discount_price?, quantity?, active?, deleted?}`: the seller (or the operator) changes an offer in
+        Mirakl's back office, behind Ponte's back; `deleted: true` removes it."""
+        shop = self.operator.shops.get(int(request.path_params["shop_id"]))
+        sku = request.path_params["sku"]
+        if shop is None or sku not in shop.offers:
+            raise Refusal(404, "no such offer")
+        body = await request.json()
+        if body.get("deleted") is True:
+            del shop.offers[sku]
+            shop.deleted[sku] = self.operator.now()
+            return JSONResponse({"deleted": sku})
+        for key in ("price", "discount_price", "quantity", "active"):
+            if key in body:
+                shop.offers[sku][key] = body[key]
+        shop.applied[sku] = self.operator.now()
+        return JSONResponse(shop.offers[sku])
+
     async def calls(self, request: Request) -> Response:
         """Every call answered (`?operation=OF24` for one): its operation, shop, time and path."""
         operation = request.query_params.get("operation")

@@ -3,6 +3,8 @@ shop, OF02's and P42's import statuses, OR11's orders. tests/test_mirakl_emulati
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from ponte.connectors.mirakl.emulation.state import Import, Operator, Order, Shop, iso
@@ -194,3 +196,50 @@ def order(operator: Operator, order: Order) -> dict[str, Any]:
         body["shipping_carrier_code"] = order.tracking.get("carrier_code")
         body["shipping_company"] = order.tracking.get("carrier_name")
     return body
+
+
+# OF51's columns, in the order of the spec's example (the channel and custom columns left out).
+EXPORT_COLUMNS = (
+    "offer-id", "product-sku", "price", "total-price", "quantity", "state-code", "shop-id", "shop-name", "active",
+    "deleted", "origin-price", "discount-price", "currency-iso-code", "leadtime-to-ship", "logistic-class",
+    "shop-sku", "date-created", "last-updated",
+)  # fmt: skip
+
+
+def offer_id(sku: str) -> int:
+    """A stable offer id per shop SKU (Mirakl numbers offers; the emulation derives one)."""
+    return int.from_bytes(sku.encode()[:7].ljust(7, b"\0"), "big") % 9_000_000 + 1000
+
+
+def export_row(shop: Any, sku: str, offer: dict[str, Any]) -> dict[str, str]:
+    """One offer as OF51 lists it: `price` is what the customer pays (the discount price, when one applies),
+    `origin-price` the price before it."""
+    price = offer.get("price") or 0.0
+    paid = offer.get("discount_price") or price
+    changed = iso(shop.applied.get(sku, 0.0))
+    return {
+        "offer-id": str(offer_id(sku)), "product-sku": str(offer.get("product_id") or sku), "price": f"{paid:.2f}",
+        "total-price": f"{paid:.2f}", "quantity": str(offer.get("quantity") or 0),
+        "state-code": str(offer.get("state_code") or ""), "shop-id": str(shop.id), "shop-name": shop.name,
+        "active": "true" if offer.get("active", True) else "false", "deleted": "false",
+        "origin-price": f"{price:.2f}", "discount-price": f"{offer['discount_price']:.2f}" if offer.get("discount_price") else "",
+        "currency-iso-code": "BRL", "leadtime-to-ship": str(offer.get("leadtime_to_ship") or ""),
+        "logistic-class": str(offer.get("logistic_class") or ""), "shop-sku": sku, "date-created": changed,
+        "last-updated": changed,
+    }  # fmt: skip
+
+
+def deleted_row(shop: Any, sku: str) -> dict[str, str]:
+    """A deleted offer in a differential export: "only offer-id, product-sku, shop-id, shop-sku, active and deleted"."""
+    return {"offer-id": str(offer_id(sku)), "product-sku": sku, "shop-id": str(shop.id), "shop-sku": sku,
+            "active": "false", "deleted": "true"}  # fmt: skip
+
+
+def export_csv(rows: list[dict[str, str]], fields: list[str]) -> bytes:
+    columns = [c for c in EXPORT_COLUMNS if not fields or c in fields]
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([row.get(c, "") for c in columns])
+    return out.getvalue().encode("utf-8")

@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ponte.connectors.mirakl.emulation import answers
+from ponte.connectors.mirakl.emulation import answers, structure
 from ponte.connectors.mirakl.emulation.judge import judge, offer_rows, read_csv, report
 from ponte.connectors.mirakl.emulation.state import PAGE, Import, Operator, Shop, parse_iso
 
@@ -158,6 +158,39 @@ class SellerApi:
         if imp.status != "COMPLETE" or not imp.errors:
             raise Refusal(404, f"No error report for import {imp.id}")
         return Response(report(imp), media_type="application/octet-stream")
+
+    # -- the catalog's structure: H11, PM11, VL11 -------------------------------------------------------------
+
+    async def hierarchies(self, request: Request) -> Response:
+        self.shop(request, "H11")
+        return JSONResponse({"hierarchies": structure.hierarchies(self.operator)})
+
+    async def attributes(self, request: Request) -> Response:
+        self.shop(request, "PM11")
+        return JSONResponse({"attributes": structure.attributes(self.operator, request.query_params.get("hierarchy"))})
+
+    async def values_lists(self, request: Request) -> Response:
+        self.shop(request, "VL11")
+        return JSONResponse({"values_lists": structure.values_lists(request.query_params.get("code"))})
+
+    async def offers_export(self, request: Request) -> Response:
+        """OF51: the shop's offers as a CSV file (`;`-separated, the spec's example's columns), sorted by offer id.
+        Without `last_request_date`, every active offer (`include_inactive_offers` adds the others), at most once a
+        day; with it, the offers changed since then, deleted ones included (only their ids and `deleted`), at most
+        once a minute. `include_fields` keeps only the columns named."""
+        query = request.query_params
+        since = parse_iso(query["last_request_date"]) if query.get("last_request_date") else None
+        shop = self.shop(request, "OF51" if since is None else "OF51-differential")
+        inactive = since is not None or query.get("include_inactive_offers") == "true"
+        rows = [
+            answers.export_row(shop, sku, offer)
+            for sku, offer in sorted(shop.offers.items(), key=lambda kv: answers.offer_id(kv[0]))
+            if (since is None or shop.applied.get(sku, 0.0) >= since) and (inactive or offer.get("active", True))
+        ]
+        if since is not None:
+            rows += [answers.deleted_row(shop, sku) for sku, at in sorted(shop.deleted.items()) if at >= since]
+        fields = [f for f in (query.get("include_fields") or "").split(",") if f]
+        return Response(answers.export_csv(rows, fields), media_type="text/csv")
 
     # -- orders ---------------------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import io
 from typing import Any
 
 from ponte.connectors.mirakl.emulation.state import OFFER_STATES, Import, Operator, Shop
+from ponte.connectors.mirakl.emulation.structure import value_problem
 from ponte.domain.checks import gtin_is_valid
 
 OFFER_KEYS = {  # OF24 field → OF01 column
@@ -107,6 +108,8 @@ def product_problem(operator: Operator, row: dict[str, str]) -> str | None:
     missing = [name for name in operator.categories[category] if not row.get(name.lower())]
     if missing:
         return f"The attribute '{missing[0]}' is mandatory for category '{category}'"
+    if refused := value_problem(operator, category, row):
+        return refused
     if sku in operator.review:
         return "The product is waiting for the operator's validation"
     return None
@@ -164,6 +167,7 @@ def _apply(operator: Operator, shop: Shop, row: dict[str, str], imp: Import) -> 
         "import_id": imp.id,
     }
     shop.applied[sku] = operator.now()
+    shop.deleted.pop(sku, None)
 
 
 def report(imp: Import) -> bytes:

@@ -28,6 +28,11 @@ INTERVALS: dict[str, float] = {
     "P41": 900.0,
     "OR11": 60.0,
     "A01": 86_400.0,
+    "H11": 3600.0,  # the catalog structure: "Maximum usage: Every hour" (H11, PM11, VL11)
+    "PM11": 3600.0,
+    "VL11": 3600.0,
+    "OF51": 86_400.0,  # the offers export in full: "once per day"
+    "OF51-differential": 60.0,  # with last_request_date: "once per minute"
 }
 PER_IMPORT = {"OF02": 60.0, "OF03": 60.0, "P42": 60.0}  # polling one import: once a minute
 GRACE = 2.0  # seconds of clock skew forgiven between a client's rate limiter and the emulation's clock
@@ -42,6 +47,7 @@ class Shop:
     offers: dict[str, dict[str, Any]] = field(default_factory=dict)  # shop_sku → the offer's fields
     products: dict[str, dict[str, Any]] = field(default_factory=dict)  # shop sku → the integrated product's row
     applied: dict[str, float] = field(default_factory=dict)  # shop_sku → when its offer last changed (clock)
+    deleted: dict[str, float] = field(default_factory=dict)  # shop_sku → when its offer was deleted (OF51's "deleted")
 
 
 @dataclass

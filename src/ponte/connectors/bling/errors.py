@@ -1,0 +1,132 @@
+"""Bling's errors read the way Ponte reads errors: its code table (errors.yaml) first, the knowledge base after.
+
+Every API v3 error comes in one envelope (spec `ErrorResponse`; bling.md § 2)::
+
+    {"error": {"type": "VALIDATION_ERROR", "message": "Não foi possível salvar a venda",
+               "description": "…", "fields": [{"code": 49, "msg": "…", "element": "parcelas",
+               "collection": [{"index": 1, "code": 12, "msg": "Id da forma de pagamento inválido."}]}]}}
+
+The OAuth endpoint answers in it too (`type` = `invalid_grant`…). 429 (`TOO_MANY_REQUESTS`) and 5xx are transient.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ponte.connectors.base import Outcome
+from ponte.connectors.http import HttpResult
+from ponte.domain import Disposition
+from ponte.knowledge.text import fold
+
+TABLE = Path(__file__).with_name("errors.yaml")
+# A 429 without Retry-After (Bling sends none that its pages document) holds the operation this long: the limit is
+# per second, so a second clears it.
+DEFAULT_RETRY = 1.0
+
+
+@dataclass(frozen=True)
+class Reading:
+    category: str
+    disposition: Disposition
+
+
+@dataclass(frozen=True)
+class Table:
+    codes: dict[str, Reading]
+    statuses: dict[int, Reading]
+    messages: tuple[tuple[re.Pattern[str], Reading], ...]
+
+    def read(self, *, message: str = "", code: str | None = None, status: int | None = None) -> Reading | None:
+        """What Bling meant, when the table knows: by code, then by words, then by HTTP status."""
+        if code and code in self.codes:
+            return self.codes[code]
+        folded = fold(message)
+        for pattern, reading in self.messages:
+            if pattern.search(folded):
+                return reading
+        return self.statuses.get(status) if status is not None else None
+
+
+def _reading(entry: dict[str, Any]) -> Reading:
+    return Reading(str(entry["category"]), Disposition(str(entry["disposition"])))
+
+
+@cache
+def table(path: Path = TABLE) -> Table:
+    """The connector's error table, read once."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return Table(
+        codes={str(code): _reading(entry) for code, entry in (data.get("codes") or {}).items()},
+        statuses={int(status): _reading(entry) for status, entry in (data.get("statuses") or {}).items()},
+        messages=tuple((re.compile(entry["match"]), _reading(entry)) for entry in data.get("messages") or []),
+    )
+
+
+def _field_messages(fields: Any) -> list[str]:
+    """Each field's message, its collection's (an installment's, an item's) after it, in Bling's words."""
+    found: list[str] = []
+    for field in fields if isinstance(fields, list) else []:
+        if not isinstance(field, dict):
+            continue
+        if field.get("msg"):
+            found.append(str(field["msg"]))
+        found += _field_messages(field.get("collection"))
+    return found
+
+
+def body_message(body: Any, status: int | None) -> tuple[str, str | None]:
+    """(message, code) of an error answer: the envelope's message, then its fields' messages (or its description);
+    the code is the envelope's `type`."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        head = str(error.get("message") or error.get("type") or f"HTTP {status}")
+        details = _field_messages(error.get("fields"))
+        if not details and error.get("description"):
+            details = [str(error["description"])]
+        text = f"{head.rstrip('.')}: {'; '.join(details)}" if details and details != [head] else head
+        return text, None if error.get("type") is None else str(error["type"])
+    if isinstance(body, str) and body.strip():
+        return body.strip()[:1000], None
+    return f"HTTP {status}", None
+
+
+def records(result: HttpResult) -> dict[str, Any]:
+    return {"request": result.record_request(), "response": result.record_response(), "http_status": result.status}
+
+
+def explained(outcome: Outcome) -> Outcome:
+    """The outcome with the table's category and disposition, when it knows the error."""
+    reading = table().read(message=outcome.message, code=outcome.code, status=outcome.http_status)
+    if reading is not None:
+        outcome.category, outcome.disposition = reading.category, reading.disposition
+        outcome.transient = reading.disposition == Disposition.TRANSIENT
+    return outcome
+
+
+def failure(result: HttpResult, what: str = "") -> Outcome:
+    """The error Outcome of a call that did not succeed, in Bling's words."""
+    recorded = records(result)
+    if result.error is not None:
+        return Outcome.error(
+            f"{what}: {result.error}" if what else result.error, transient=True, category="marketplace_unavailable",
+            disposition=Disposition.TRANSIENT, **recorded,
+        )  # fmt: skip
+    message, code = body_message(result.body, result.status)
+    status = result.status or 0
+    if status == 429:
+        return Outcome.error(
+            message, code=code, transient=True, category="rate_limited", disposition=Disposition.TRANSIENT,
+            retry_after=result.retry_after or DEFAULT_RETRY, **recorded,
+        )  # fmt: skip
+    if status >= 500:
+        return Outcome.error(
+            message, code=code, transient=True, category="marketplace_unavailable",
+            disposition=Disposition.TRANSIENT, retry_after=result.retry_after, **recorded,
+        )  # fmt: skip
+    return explained(Outcome.error(message, code=code, **recorded))

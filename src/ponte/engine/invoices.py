@@ -1,0 +1,185 @@
+"""Invoices read back from an ERP: the NF-e it issued for an order Ponte handed it, and the tracking it has.
+
+An ERP connector that declares `invoice_poll_every` is read at that interval (`fetch_invoices`), claimed by one
+worker per affiliate per interval and resumed where the last read stopped (the ERP affiliate's feed cursor: an ERP
+has no order feed of its own). Each invoice is checked (a 44-digit key with a valid check digit, the XML of that
+key), kept on the order, written in the order's history as an attempt of the ERP's order integration, and the
+tracking flow takes it to the order's marketplace. An invoice already kept is recognised and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, Row
+
+from ponte.clock import now
+from ponte.connectors.base import CallFailed, Connector, Invoice
+from ponte.connectors.capabilities import supports
+from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Deferred
+from ponte.connectors.registry import get_connector_class
+from ponte.domain import Disposition, Flow, Status, Trigger
+from ponte.domain.checks import nfe_key_is_valid
+from ponte.engine.queue import append_attempts, mark_changed
+from ponte.engine.recording import storable, system_name
+from ponte.knowledge import normalise_message
+from ponte.store.affiliates import Affiliate, enabled_affiliates
+from ponte.store.db import Database
+from ponte.store.feeds import claim_feed, save_cursor
+from ponte.store.invoices import integration_of, note_state, order_by_external_id, save_invoice
+from ponte.store.tables import affiliates
+
+log = logging.getLogger("ponte.worker")
+
+MAX_PAGES = 20  # pages read per ERP per poll: a long backlog is read over several polls
+BODY_LIMIT = 16_384
+
+
+def invoice_order(conn: Connection, *, order: Row[Any], values: dict[str, Any], actor: str | None = None) -> None:
+    """Keep an order's invoice and shipment and queue telling its marketplace (the tracking flow)."""
+    save_invoice(conn, order_id=order.id, values=values, now=now())
+    source = conn.execute(
+        affiliates.select().with_only_columns(affiliates.c.connector, affiliates.c.kind)
+        .where(affiliates.c.id == order.affiliate_id)
+    ).one()  # fmt: skip
+    if supports(source.connector, Flow.TRACKING.value, source.kind):  # a connector that cannot is never asked
+        mark_changed(
+            conn,
+            account_id=order.account_id,
+            flow=Flow.TRACKING.value,
+            keys=[(order.affiliate_id, order.external_id)],
+            actor=actor,
+        )
+
+
+def _interval(affiliate: Affiliate) -> float | None:
+    try:
+        cls = get_connector_class(affiliate.connector)
+    except LookupError:
+        return None
+    if affiliate.kind != "erp" or cls.fetch_invoices is Connector.fetch_invoices:
+        return None
+    return cls.invoice_poll_every
+
+
+def poll_invoice_feeds(db: Database, connector_for: Callable[[Affiliate], Connector], *, force: bool = False) -> int:
+    """Read the invoices of every enabled ERP whose interval has passed; returns how many invoices were new."""
+    with db.read() as conn:
+        candidates = [(a, every) for a in enabled_affiliates(conn) if (every := _interval(a)) is not None]
+    new = 0
+    for affiliate, every in candidates:
+        try:
+            new += _poll_one(db, affiliate, every, connector_for, force)
+        except (CredentialsMissing, CredentialsRevoked) as exc:
+            log.info("invoices of %s not read: %s", affiliate.code, exc)
+        except Deferred:
+            pass  # its rate limit is spent: the next interval reads it
+        except CallFailed as failed:
+            log.warning("invoices of %s: %s", affiliate.code, failed.outcome.message)
+        except Exception:  # one ERP's broken settings must not stop the others
+            log.warning("reading the invoices of %s failed: %s", affiliate.code, traceback.format_exc())
+    return new
+
+
+def _poll_one(
+    db: Database, affiliate: Affiliate, every: float, connector_for: Callable[[Affiliate], Connector], force: bool
+) -> int:
+    with db.write() as conn:
+        claimed, cursor = claim_feed(conn, affiliate_id=affiliate.id, every=every, now=now(), force=force)
+    if not claimed:
+        return 0
+    connector = connector_for(affiliate)
+    new = 0
+    for _ in range(MAX_PAGES):
+        page = connector.fetch_invoices(cursor)
+        if page.outcome is not None and page.outcome.status == Status.ERROR:
+            log.warning("invoices of %s: %s", affiliate.code, page.outcome.message)
+            break
+        with db.write() as conn:
+            for invoice in page.invoices:
+                with conn.begin_nested():  # one bad invoice rolls back alone
+                    new += record_invoice(conn, erp=affiliate, invoice=invoice)
+            save_cursor(conn, affiliate_id=affiliate.id, cursor=page.cursor)
+        cursor = page.cursor
+        if not page.more:
+            break
+    return new
+
+
+def _problem(invoice: Invoice) -> str | None:
+    if not nfe_key_is_valid(invoice.invoice_key):
+        return f"{invoice.invoice_key!r} is not a valid NF-e access key (44 digits with a correct check digit)"
+    if invoice.invoice_xml is not None and invoice.invoice_key not in invoice.invoice_xml:
+        return "the NF-e's XML is not the document of its key (the access key is not in it)"
+    return None
+
+
+def record_invoice(conn: Connection, *, erp: Affiliate, invoice: Invoice) -> bool:
+    """Keep one invoice an ERP issued; True when it was new. Only an order Ponte handed to this ERP takes it."""
+    order = order_by_external_id(conn, account_id=erp.account_id, external_id=invoice.order_id)
+    handed = integration_of(
+        conn, account_id=erp.account_id, flow=Flow.ORDER.value, affiliate_id=erp.id, entity=invoice.order_id
+    )
+    if order is None or handed is None:
+        log.info("%s issued NF-e %s for order %s, which Ponte did not hand it", erp.code, invoice.reference,
+                 invoice.order_id)  # fmt: skip
+        return False
+    if order.invoice_key == invoice.invoice_key:
+        return False
+    if order.invoice_key:  # invoiced by another source (the API, a file): the marketplace already has that NF-e
+        text = (
+            f"{erp.code} issued NF-e {invoice.invoice_key}, but the order was already invoiced with "
+            f"{order.invoice_key}: kept as it was"
+        )
+        _note(conn, erp, handed.id, Status.WARNING, text, invoice)
+        return False
+    problem = _problem(invoice)
+    if problem is None and order.status not in ("placed", "invoiced"):
+        problem = f"order {invoice.order_id} is {order.status}: its NF-e is not sent to the marketplace"
+    if problem is not None:
+        _note(conn, erp, handed.id, Status.ERROR, f"{erp.code} issued an NF-e Ponte cannot use: {problem}", invoice)
+        return False
+    values = {
+        "invoice_key": invoice.invoice_key,
+        "invoice_xml": invoice.invoice_xml,
+        "carrier": (invoice.carrier or "")[:64] or None,
+        "tracking_number": (invoice.tracking_number or "")[:64] or None,
+    }
+    invoice_order(conn, order=order, values=values)
+    tracking = f", tracking {invoice.tracking_number}" if invoice.tracking_number else ""
+    text = invoice.message or f"NF-e {invoice.invoice_key} issued in {erp.code}{tracking}"
+    _note(conn, erp, handed.id, Status.SUCCESS, text, invoice)
+    return True
+
+
+def _note(
+    conn: Connection, erp: Affiliate, integration_id: int, status: Status, message: str, invoice: Invoice
+) -> None:
+    """The order's history gets the invoice as an attempt of the ERP's order integration (what the ERP reported)."""
+    at = now()
+    failed = status == Status.ERROR
+    category = "invoice_tracking_rejected" if failed else None
+    disposition = Disposition.FIX.value if failed else None
+    row = {
+        "account_id": erp.account_id,
+        "integration_id": integration_id,
+        "trigger": Trigger.EXTERNAL.value,
+        "actor": None,
+        "reason": None,
+        "system": system_name(erp),
+        "status": status.value,
+        "message": storable(message, 4000),
+        "code": "nfe_invalid" if failed else None,
+        "category": category,
+        "disposition": disposition,
+        "http_status": None,
+        "started_at": at,
+        "duration_ms": 0,
+    }
+    append_attempts(conn, [(row, invoice.request, invoice.response)], BODY_LIMIT)
+    state = {"status": status.value, "message": row["message"], "code": row["code"], "category": category,
+             "disposition": disposition, "cause": normalise_message(message)[:200] if failed else None}  # fmt: skip
+    note_state(conn, integration_id=integration_id, state=state, now=at)

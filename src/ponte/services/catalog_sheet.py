@@ -1,0 +1,121 @@
+"""A marketplace category's SKUs as a spreadsheet (issue 21): one line per SKU with the marketplace's attributes as
+columns (required ones first, marked *), filled as Ponte would send them; edited in Excel and imported back, each
+line's attributes saved on the SKU (by the marketplace's ids) or the line rejected with why. Sellers fix catalogs in
+spreadsheets. CSV with `;` and a BOM, as Excel in Brazil opens it; text that would run as a formula is neutralised."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
+
+from ponte.connectors.registry import get_connector_class
+from ponte.domain import Flow
+from ponte.engine import payloads
+from ponte.engine.mapping import Requirement, requirements_from_cache
+from ponte.engine.queue import mark_catalog_changed
+from ponte.exports import neutralise
+from ponte.services.errors import InputError
+from ponte.services.mapping import skus_in_target
+from ponte.store import mappings as stored
+from ponte.store.affiliates import Affiliate
+from ponte.store.audit import record
+
+FIXED = ("sku", "name")
+MAX_LINES = 20_000
+
+
+def _requirements(conn: Connection, affiliate: Affiliate, category: str) -> list[Requirement]:
+    key = stored.attributes_key(category)
+    cached = stored.taxonomy(conn, affiliate_ids=[affiliate.id], keys=[key]).get((affiliate.id, key))
+    if cached is None:
+        raise InputError(f"the attributes of {category} have not been read yet", field="category")
+    return sorted(requirements_from_cache(cached.data), key=lambda r: (not r.required, r.id))
+
+
+def export_csv(conn: Connection, *, account_id: int, affiliate: Affiliate, category: str) -> str:
+    """The category's SKUs with its attributes as columns, valued as the mapping fills them now."""
+    requirements = _requirements(conn, affiliate, category)
+    codes = skus_in_target(conn, account_id=account_id, affiliate=affiliate, target=category)
+    catalog = payloads.Catalog(conn, [(account_id, affiliate.id, code) for code in codes])
+    cls = get_connector_class(affiliate.connector)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([*FIXED, *(f"{r.id}*" if r.required else r.id for r in requirements)])
+    for code in codes:
+        send = catalog.product(affiliate, code)
+        values = {k.casefold(): v for k, v in cls.sent_attributes(send, affiliate.settings).items()}
+        row = [send.sku, send.name, *(values.get(r.id.casefold(), "") for r in requirements)]
+        writer.writerow([neutralise(str(value)) for value in row])
+    return "\ufeff" + out.getvalue()
+
+
+@dataclass
+class SheetReport:
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, sku, why)
+
+
+def import_csv(
+    conn: Connection, *, account_id: int, affiliate: Affiliate, category: str, text: str, actor: str
+) -> SheetReport:
+    """Save each line's attribute values on its SKU; a line with an unknown SKU, a SKU of another category or a
+    value the marketplace does not list is rejected whole, the others saved. The saved SKUs are sent again."""
+    requirements = {r.id.casefold(): r for r in _requirements(conn, affiliate, category)}
+    reader = csv.reader(
+        io.StringIO(text.lstrip("\ufeff")), delimiter=";" if text.count(";") >= text.count(",") else ","
+    )
+    header = [h.strip().rstrip("*").strip() for h in next(reader, [])]
+    if not header or header[0].casefold() != "sku":
+        raise InputError("the first column must be sku", field="file")
+    columns = [(i, requirements[h.casefold()]) for i, h in enumerate(header) if h.casefold() in requirements]
+    wanted = set(skus_in_target(conn, account_id=account_id, affiliate=affiliate, target=category))
+    report, changes = SheetReport(), {}
+    for line, row in enumerate(reader, start=2):
+        if line > MAX_LINES + 1:
+            report.rejected.append((line, "", f"more than {MAX_LINES} lines: the rest was not read"))
+            break
+        sku = (row[0] if row else "").strip().lstrip("'")
+        if not sku:
+            continue
+        if sku not in wanted:
+            report.rejected.append((line, sku, f"SKU {sku} is not in category {category}"))
+            continue
+        values, why = _line_values(row, columns)
+        if why:
+            report.rejected.append((line, sku, why))
+        elif values:
+            changes[sku] = values
+    rows = stored.skus_by_code(conn, account_id=account_id, codes=changes)
+    updated = []
+    for sku, values in sorted(changes.items()):
+        current = dict(rows[sku].attributes or {})
+        if {**current, **values} == current:
+            report.unchanged += 1
+            continue
+        stored.set_attributes(conn, sku_id=rows[sku].id, attributes={**current, **values})
+        updated.append(sku)
+    report.updated = len(updated)
+    mark_catalog_changed(conn, account_id, {Flow.PRODUCT: updated}, actor)
+    record(
+        conn, account_id=account_id, actor=actor, action="catalog.sheet_import",
+        detail={"affiliate": affiliate.code, "category": category, "updated": report.updated,
+                "rejected": len(report.rejected)},
+    )  # fmt: skip
+    return report
+
+
+def _line_values(row: list[str], columns: list[tuple[int, Requirement]]) -> tuple[dict[str, str], str | None]:
+    values = {}
+    for index, requirement in columns:
+        value = (row[index] if index < len(row) else "").strip().lstrip("'")[:500]
+        if not value:
+            continue
+        allowed = {v.casefold(): v for v in requirement.values}
+        if allowed and value.casefold() not in allowed:
+            return {}, f"{requirement.id}: '{value}' is not one of {', '.join(requirement.values[:10])}"
+        values[requirement.id] = allowed.get(value.casefold(), value)
+    return values, None
