@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit
 
 from ponte.clock import now
-from ponte.connectors.amazon import feeds, listings, notifications, orders
+from ponte.connectors.amazon import feeds, listings, notifications, orders, readback
 from ponte.connectors.amazon.api import AmazonApi
 from ponte.connectors.amazon.errors import failure, issues_outcome, records
 from ponte.connectors.amazon.settings import BRAZIL, LABELS, AmazonSettings
@@ -41,6 +41,8 @@ from ponte.connectors.base import (
     PriceSend,
     ProductSend,
     RateLimit,
+    ReadBack,
+    ReadRequest,
     Resolved,
     Send,
     StockSend,
@@ -267,6 +269,10 @@ class AmazonConnector(Connector):
     def send_inventory(self, send: StockSend) -> Outcome:
         patch = listings.stock_patch(send.quantity, send.handling_days, self.config)
         return self._patch(send.sku, send.listing, patch, "stock")
+
+    def read_listings(self, request: ReadRequest) -> ReadBack:
+        """The seller's listings as Amazon holds them (readback.py: searchListingsItems, 20 a page)."""
+        return readback.read(self, request)
 
     # -- many at once: JSON_LISTINGS_FEED ------------------------------------------------------------------
     def send_batch(self, flow: str, sends: list[Send]) -> BatchResult:
