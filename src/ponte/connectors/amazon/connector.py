@@ -126,6 +126,12 @@ class AmazonConnector(Connector):
         return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
 
     @classmethod
+    def default_category(cls, store_category: str, settings: Mapping[str, Any]) -> str:
+        """An unmapped store category is listed as the affiliate's default product type (PRODUCT): Amazon knows
+        product types, not the store's categories."""
+        return str(settings.get("product_type") or AmazonSettings.model_fields["product_type"].default)
+
+    @classmethod
     def emulation(cls) -> Any:
         from ponte.connectors.amazon.emulation import AmazonEmulation
 
