@@ -293,3 +293,42 @@ def test_a_document_amazon_cannot_read_fails_the_feed_as_fatal(amazon):
     assert (
         httpx.get(f"{amazon.url}/feeds/2021-06-30/feeds/{feed}", headers=headers).json()["processingStatus"] == "FATAL"
     )
+
+
+# -- reconciliation: what Amazon holds, read back -------------------------------------------------------------
+
+
+def test_the_listings_are_read_back_with_price_stock_and_status(amazon, contract_recorder):
+    from ponte.connectors.base import ReadRequest
+
+    connector, _ = listed(amazon)
+    listed(amazon, "CEL-002", ean="7896543210982")
+    issue = {
+        "code": "18027",
+        "message": "Image not downloadable.",
+        "severity": "ERROR",
+        "categories": ["INVALID_IMAGE"],
+    }
+    amazon.admin(f"listings/{SELLER_ID}/CEL-002/issues", issues=[issue])
+    page = connector.read_listings(ReadRequest(mode="full"))
+    contract_recorder.assert_reached("searchListingsItems")
+    assert page.outcome is None and page.cursor is None
+    held = {h.sku: h for h in page.listings}
+    first = held["CEL-001"]
+    assert (first.listing_id, first.price, first.quantity, first.status) == ("CEL-001", Decimal("899.00"), 10, "active")
+    assert first.detail["asin"] == "B0ACMEX100"
+    assert (held["CEL-002"].status, held["CEL-002"].cause) == ("inactive", "18027: Image not downloadable.")
+    focused = connector.read_listings(ReadRequest(mode="focused", listing_ids=("CEL-001", "GONE")))
+    assert [h.sku for h in focused.listings] == ["CEL-001"] and focused.missing == ("GONE",)
+
+
+def test_a_full_read_pages_twenty_listings_at_a_time(amazon, contract_recorder):
+    from ponte.connectors.base import ReadRequest
+
+    amazon.admin("listings", seller_id=SELLER_ID, skus=[f"S-{n:02d}" for n in range(25)], price=12.5, quantity=3)
+    connector = amazon.connector()
+    first = connector.read_listings(ReadRequest(mode="full"))
+    assert len(first.listings) == 20 and first.cursor
+    rest = connector.read_listings(ReadRequest(mode="full", cursor=first.cursor))
+    assert len(rest.listings) == 5 and rest.cursor is None
+    assert {h.price for h in rest.listings} == {Decimal("12.50")}

@@ -57,3 +57,33 @@ def test_a_seller_who_cancels_comes_back_with_the_reason_and_nothing_stored(serv
     expect(page.locator("[role=alert]")).to_contain_text("did not authorize")
     with server.db.read() as conn:
         assert read_credentials(conn, affiliate) is None
+
+
+def test_an_operator_previews_a_listing_on_the_sku_page_before_anything_is_listed(server, page, amazon) -> None:
+    from amazon_support import EAN
+    from ponte.connectors.base import Identity
+    from ponte.engine.credentials import StoredCredentials
+    from ponte.services.catalog import SkuInput, save_skus
+
+    affiliate = _store(server, amazon)
+    box = SecretBox.from_environment(server.settings.secret_key_file)
+    with server.db.write() as conn:
+        account = read_account(conn)
+        item = {"sku": "CEL-001", "name": "Smartphone X1", "ean": EAN, "price": "899.00", "stock": {"main": 3}}
+        save_skus(conn, account_id=account, items=[SkuInput.model_validate(item)])
+    StoredCredentials(server.db, box, affiliate).store(amazon.grant(), Identity(SELLER_ID, "Amazon.com.br"))
+    sign_in(page, server.url, ADA)
+    page.goto(f"{server.url}/skus/CEL-001")
+    page.get_by_role("button", name="Validar em Amazon (prévia, nada é publicado)").click()
+    result = page.locator(".preview-result")
+    expect(result).to_contain_text("90220: 'brand' is required but not supplied.")
+    shot(page, "amazon-sku-preview")
+    assert amazon.listings() == {}
+
+
+def read_account(conn) -> int:
+    from sqlalchemy import select
+
+    from ponte.store.tables import accounts
+
+    return int(conn.execute(select(accounts.c.id).where(accounts.c.slug == "loja-a")).scalar_one())

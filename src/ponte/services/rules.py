@@ -24,7 +24,6 @@ from ponte.knowledge import (
 )
 from ponte.knowledge.text import fold, fold_pattern
 from ponte.knowledge.user_patterns import PatternError, compile_pattern
-from ponte.store.audit import record
 from ponte.services.errors import InputError, NotFound
 from ponte.store.audit import record
 from ponte.store.corrections import Correction, add_corrections

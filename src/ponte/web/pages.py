@@ -17,7 +17,6 @@ from ponte.clock import now
 from ponte.domain import Flow, Role, Status
 from ponte.engine.queue import count_reprocessable, reprocess_integrations
 from ponte.services import causes, connections, logins, order_list
-from ponte.services.errors import NotFound
 from ponte.services.logins import Throttle
 from ponte.services.order_list import STEPS, OrderQuery
 from ponte.store.tables import users

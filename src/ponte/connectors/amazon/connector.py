@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit
 
 from ponte.clock import now
-from ponte.connectors.amazon import feeds, listings, notifications, orders
+from ponte.connectors.amazon import feeds, listings, notifications, orders, readback
 from ponte.connectors.amazon.api import AmazonApi
 from ponte.connectors.amazon.errors import failure, issues_outcome, records
 from ponte.connectors.amazon.settings import BRAZIL, LABELS, AmazonSettings
@@ -41,6 +41,8 @@ from ponte.connectors.base import (
     PriceSend,
     ProductSend,
     RateLimit,
+    ReadBack,
+    ReadRequest,
     Resolved,
     Send,
     StockSend,
@@ -122,6 +124,12 @@ class AmazonConnector(Connector):
     def consent_origin(cls, settings: Mapping[str, Any]) -> str | None:
         parts = urlsplit(str(settings.get("consent_url") or AmazonSettings.model_fields["consent_url"].default))
         return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
+
+    @classmethod
+    def default_category(cls, store_category: str, settings: Mapping[str, Any]) -> str:
+        """An unmapped store category is listed as the affiliate's default product type (PRODUCT): Amazon knows
+        product types, not the store's categories."""
+        return str(settings.get("product_type") or AmazonSettings.model_fields["product_type"].default)
 
     @classmethod
     def emulation(cls) -> Any:
@@ -230,14 +238,15 @@ class AmazonConnector(Connector):
         issues = list(answer.get("issues") or [])
         if send.listing is not None:  # listed before: what Amazon found since is read back with the answer
             seen = {(i.get("code"), i.get("message")) for i in issues}
-            issues += [i for i in self._issues_found(send.sku) if (i.get("code"), i.get("message")) not in seen]
+            issues += [i for i in self.listing_issues(send.sku) if (i.get("code"), i.get("message")) not in seen]
         outcome = issues_outcome(issues, accepted, **kept)
         outcome.listing, outcome.external_ref = listing, asin or send.sku
         return outcome
 
-    def _issues_found(self, sku: str) -> list[dict[str, Any]]:
+    def listing_issues(self, sku: str) -> list[dict[str, Any]]:
         """The issues Amazon holds against a listing (getListingsItem, includedData=issues): found after it accepted
-        the listing (LISTINGS_ITEM_ISSUES_CHANGE tells when). A listing not readable now adds none."""
+        the listing (LISTINGS_ITEM_ISSUES_CHANGE tells when). A listing not readable now adds none. This is the
+        listing's read-back: a platform reconciliation of listings would call it too."""
         params = self._params(includedData=["issues"])
         result = self.call("getListingsItem", "GET", self._item_path(sku), params=params)
         found = result.body.get("issues") if result.ok and isinstance(result.body, dict) else None
@@ -266,6 +275,10 @@ class AmazonConnector(Connector):
     def send_inventory(self, send: StockSend) -> Outcome:
         patch = listings.stock_patch(send.quantity, send.handling_days, self.config)
         return self._patch(send.sku, send.listing, patch, "stock")
+
+    def read_listings(self, request: ReadRequest) -> ReadBack:
+        """The seller's listings as Amazon holds them (readback.py: searchListingsItems, 20 a page)."""
+        return readback.read(self, request)
 
     # -- many at once: JSON_LISTINGS_FEED ------------------------------------------------------------------
     def send_batch(self, flow: str, sends: list[Send]) -> BatchResult:

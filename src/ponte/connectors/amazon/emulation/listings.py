@@ -180,6 +180,15 @@ def view(listing: Listing, marketplace_id: str, included: list[str]) -> dict[str
         item["attributes"] = listing.attributes
     if "issues" in included:
         item["issues"] = issues
+    if "offers" in included:
+        offer = (listing.attributes.get("purchasable_offer") or [{}])[0]
+        try:
+            price = offer["our_price"][0]["schedule"][0]["value_with_tax"]
+        except (KeyError, IndexError, TypeError):
+            price = None
+        if price is not None:
+            money = {"currencyCode": str(offer.get("currency") or "BRL"), "amount": f"{float(price):.2f}"}
+            item["offers"] = [{"marketplaceId": marketplace_id, "offerType": "B2C", "price": money}]
     if "fulfillmentAvailability" in included:
         item["fulfillmentAvailability"] = [
             {"fulfillmentChannelCode": str(e.get("fulfillment_channel_code")), "quantity": int(e.get("quantity") or 0)}
