@@ -40,7 +40,6 @@ from ponte.secrets import SecretBox
 from ponte.settings import Settings
 from ponte.store import reconcile as store
 from ponte.store.affiliates import Affiliate
-from ponte.store.catalog import available_stocks, skus_by_code
 from ponte.store.db import Database
 from ponte.store.reconcile import Drift, ReconcileSettings
 from ponte.store.tables import affiliates
@@ -72,36 +71,48 @@ class SliceReport:
 # -- comparing ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class StoreView:
-    """What the store says of the SKUs of a page, and what Ponte last sent and is sending."""
+    """What the store says of the SKUs of a page, what Ponte is sending, and (for the SKUs that drift) what it last
+    sent."""
 
     listing_skus: dict[str, str]  # listing id → SKU, for the listings Ponte keeps
-    skus: dict[str, Any]  # SKU → its row
-    offered: dict[str, int]  # SKU → the stock a send would offer now
-    states: dict[tuple[str, str], tuple[str, Any]]  # (flow, SKU) → (status, last_sent)
+    skus: dict[str, store.SkuFact]  # SKU → price, active, available stock
+    offered: dict[str, int]  # SKU → the stock a send would offer now (after the minimum-availability rule)
+    states: dict[tuple[str, str], str]  # (flow, SKU) → the integration's status
+    sent: dict[tuple[str, str], Any] = field(default_factory=dict)  # (flow, SKU) → last_sent, where read
 
 
 def store_view(conn: Connection, affiliate: Affiliate, held: Sequence[HeldListing], ids: Sequence[str]) -> StoreView:
-    listing_skus = store.skus_of_listings(conn, affiliate_id=affiliate.id, listing_ids=[*ids])
-    codes = sorted(set(listing_skus.values()) | {h.sku for h in held if h.sku})
-    skus = skus_by_code(conn, affiliate.account_id, codes)
-    stocks = available_stocks(conn, sku_ids=[r.id for r in skus.values()])
-    offered = {
-        code: min_availability_rule(stocks.get(row.id, 0), affiliate.min_availability)[0] for code, row in skus.items()
-    }
-    states = store.integration_states(conn, account_id=affiliate.account_id, affiliate_id=affiliate.id, codes=codes)
+    """The store's side of a page. A page of thousands (Mirakl's whole shop in one file) reads the affiliate's rows
+    whole rather than through IN lists of that length."""
+    whole = len(ids) > store.WHOLE
+    listing_skus = store.listing_skus(conn, affiliate_id=affiliate.id, listing_ids=None if whole else [*ids])
+    if whole:
+        skus = store.sku_facts(conn, account_id=affiliate.account_id, affiliate_id=affiliate.id)
+        others = sorted({h.sku for h in held if h.sku and h.sku not in skus})
+        skus |= store.sku_facts(conn, account_id=affiliate.account_id, codes=others)
+        states = store.integration_statuses(
+            conn, account_id=affiliate.account_id, affiliate_id=affiliate.id, codes=None
+        )
+    else:
+        codes = sorted(set(listing_skus.values()) | {h.sku for h in held if h.sku})
+        skus = store.sku_facts(conn, account_id=affiliate.account_id, codes=codes)
+        states = store.integration_statuses(
+            conn, account_id=affiliate.account_id, affiliate_id=affiliate.id, codes=codes
+        )
+    rule = affiliate.min_availability
+    offered = {code: min_availability_rule(fact.available, rule)[0] for code, fact in skus.items()}
     return StoreView(listing_skus, skus, offered, states)
 
 
 def _sent(view: StoreView, flow: str, sku: str, key: str) -> Any:
-    state = view.states.get((flow, sku))
-    return (state[1] or {}).get(key) if state and isinstance(state[1], dict) else None
+    sent = view.sent.get((flow, sku))
+    return sent.get(key) if isinstance(sent, dict) else None
 
 
 def _pending(view: StoreView, flow: str, sku: str) -> bool:
-    state = view.states.get((flow, sku))
-    return state is not None and state[0] == Status.PENDING.value
+    return view.states.get((flow, sku)) == Status.PENDING.value
 
 
 def _known_by_sku(view: StoreView, sku: str | None) -> bool:
@@ -110,8 +121,7 @@ def _known_by_sku(view: StoreView, sku: str | None) -> bool:
     if not sku or sku not in view.skus:
         return False
     return any(
-        (state := view.states.get((flow, sku))) is not None and state[0] in (Status.SUCCESS.value, Status.WARNING.value)
-        for flow in ("price", "inventory")
+        view.states.get((flow, sku)) in (Status.SUCCESS.value, Status.WARNING.value) for flow in ("price", "inventory")
     )
 
 
@@ -180,6 +190,17 @@ def compare_page(conn: Connection, affiliate: Affiliate, page: ReadBack) -> tupl
     """The drifts of a page read back, and the listing ids it looked at (to resolve what it no longer finds)."""
     ids = [h.listing_id for h in page.listings]
     view = store_view(conn, affiliate, page.listings, [*ids, *page.missing])
+    drifts = _compared(page, view)
+    drifting = sorted({d.sku for d in drifts if d.sku and d.kind in ("stock_higher", "stock_lower", "price")})
+    if drifting:  # what Ponte last sent, read for these few only: it tells the likely cause
+        view.sent = store.last_sent(conn, account_id=affiliate.account_id, affiliate_id=affiliate.id, codes=drifting)
+        again = {d.listing_id for d in drifts if d.sku in drifting}
+        drifts = [d for d in drifts if d.listing_id not in again]
+        drifts += _compared(ReadBack([h for h in page.listings if h.listing_id in again]), view)
+    return drifts, [*ids, *page.missing]
+
+
+def _compared(page: ReadBack, view: StoreView) -> list[Drift]:
     drifts: list[Drift] = []
     for held in page.listings:
         sku = view.listing_skus.get(held.listing_id)
@@ -195,7 +216,7 @@ def compare_page(conn: Connection, affiliate: Affiliate, page: ReadBack) -> tupl
         sku = view.listing_skus.get(listing_id)
         if sku is not None:
             drifts.append(Drift(listing_id, sku, "missing", "listed", None, "missing", "not found on the marketplace"))
-    return drifts, [*ids, *page.missing]
+    return drifts
 
 
 # -- recording and repairing ------------------------------------------------------------------------------
