@@ -93,6 +93,7 @@ def _pass(db: Database, settings: Settings, box: SecretBox, affiliate: Affiliate
     started = time.perf_counter()
     reports = reconciler.run_pass(affiliate, mode="full", slices=100_000)
     seconds = time.perf_counter() - started
+    reconciler.close()
     if not reports[-1].done:
         raise RuntimeError(f"the pass did not finish: {reports[-1]}")
     return seconds, sum(r.read for r in reports), sum(sum(r.found.values()) for r in reports)

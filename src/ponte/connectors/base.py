@@ -421,6 +421,9 @@ class Connector:
     # A focused read asks the marketplace what changed since the last read (Mirakl's differential export), not for
     # listing ids: the engine sends one `ReadRequest(mode="focused", since=…)` instead of the ids.
     reads_changes_since: ClassVar[bool] = False
+    # A full read comes in one answer holding every listing (Mirakl's OF51 file): the engine reads the store's side
+    # while it downloads.
+    reads_whole_shop: ClassVar[bool] = False
     oauth: ClassVar[bool] = False  # connected by the seller's authorisation (OAuth2)
     pkce: ClassVar[bool] = False  # the authorisation uses PKCE (S256)
 

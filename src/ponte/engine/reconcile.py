@@ -19,6 +19,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -83,24 +84,40 @@ class StoreView:
     sent: dict[tuple[str, str], Any] = field(default_factory=dict)  # (flow, SKU) → last_sent, where read
 
 
-def store_view(conn: Connection, affiliate: Affiliate, held: Sequence[HeldListing], ids: Sequence[str]) -> StoreView:
+def store_view(
+    conn: Connection,
+    affiliate: Affiliate,
+    held: Sequence[HeldListing],
+    ids: Sequence[str],
+    *,
+    whole: StoreView | None = None,
+) -> StoreView:
     """The store's side of a page. A page of thousands (Mirakl's whole shop in one file) reads the affiliate's rows
-    whole rather than through IN lists of that length."""
-    whole = len(ids) > store.WHOLE
-    listing_skus = store.listing_skus(conn, affiliate_id=affiliate.id, listing_ids=None if whole else [*ids])
-    if whole:
-        skus = store.sku_facts(conn, account_id=affiliate.account_id, affiliate_id=affiliate.id)
-        others = sorted({h.sku for h in held if h.sku and h.sku not in skus})
-        skus |= store.sku_facts(conn, account_id=affiliate.account_id, codes=others)
-        states = store.integration_statuses(
-            conn, account_id=affiliate.account_id, affiliate_id=affiliate.id, codes=None
-        )
-    else:
-        codes = sorted(set(listing_skus.values()) | {h.sku for h in held if h.sku})
-        skus = store.sku_facts(conn, account_id=affiliate.account_id, codes=codes)
-        states = store.integration_statuses(
-            conn, account_id=affiliate.account_id, affiliate_id=affiliate.id, codes=codes
-        )
+    whole rather than through IN lists of that length (or takes them as `whole`, read while the file downloaded)."""
+    if whole is not None or len(ids) > store.WHOLE:
+        view = whole or whole_view(conn, affiliate)
+        others = sorted({h.sku for h in held if h.sku and h.sku not in view.skus})
+        extra = store.sku_facts(conn, account_id=affiliate.account_id, codes=others) if others else {}
+        rule = affiliate.min_availability
+        return StoreView(
+            view.listing_skus, view.skus | extra,
+            view.offered | {code: min_availability_rule(f.available, rule)[0] for code, f in extra.items()},
+            view.states,
+        )  # fmt: skip
+    listing_skus = store.listing_skus(conn, affiliate_id=affiliate.id, listing_ids=[*ids])
+    codes = sorted(set(listing_skus.values()) | {h.sku for h in held if h.sku})
+    skus = store.sku_facts(conn, account_id=affiliate.account_id, codes=codes)
+    states = store.integration_statuses(conn, account_id=affiliate.account_id, affiliate_id=affiliate.id, codes=codes)
+    rule = affiliate.min_availability
+    offered = {code: min_availability_rule(fact.available, rule)[0] for code, fact in skus.items()}
+    return StoreView(listing_skus, skus, offered, states)
+
+
+def whole_view(conn: Connection, affiliate: Affiliate) -> StoreView:
+    """The store's side of every listing of the affiliate."""
+    listing_skus = store.listing_skus(conn, affiliate_id=affiliate.id, listing_ids=None)
+    skus = store.sku_facts(conn, account_id=affiliate.account_id, affiliate_id=affiliate.id)
+    states = store.integration_statuses(conn, account_id=affiliate.account_id, affiliate_id=affiliate.id, codes=None)
     rule = affiliate.min_availability
     offered = {code: min_availability_rule(fact.available, rule)[0] for code, fact in skus.items()}
     return StoreView(listing_skus, skus, offered, states)
@@ -186,10 +203,12 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def compare_page(conn: Connection, affiliate: Affiliate, page: ReadBack) -> tuple[list[Drift], list[str]]:
+def compare_page(
+    conn: Connection, affiliate: Affiliate, page: ReadBack, *, whole: StoreView | None = None
+) -> tuple[list[Drift], list[str]]:
     """The drifts of a page read back, and the listing ids it looked at (to resolve what it no longer finds)."""
     ids = [h.listing_id for h in page.listings]
-    view = store_view(conn, affiliate, page.listings, [*ids, *page.missing])
+    view = store_view(conn, affiliate, page.listings, [*ids, *page.missing], whole=whole)
     drifts = _compared(page, view)
     drifting = sorted({d.sku for d in drifts if d.sku and d.kind in ("stock_higher", "stock_lower", "price")})
     if drifting:  # what Ponte last sent, read for these few only: it tells the likely cause
@@ -291,6 +310,10 @@ class Reconciler:
         self.settings = settings
         self.box = box
         self.owner = owner
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="ponte-reconcile")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
     def run_due(self, *, now: datetime | None = None) -> int:
         """A slice of every pass due (starting the passes whose time has come); returns the listings read."""
@@ -370,10 +393,11 @@ class Reconciler:
                 chunk = tuple(ids[:100])
                 request = ReadRequest(mode="full" if mode == "full" else "focused", cursor=cursor, listing_ids=chunk,
                                       since=state.since)  # fmt: skip
+                prefetch = self._prefetch(affiliate, connector, request)
                 page = connector.read_listings(request)
                 if page.outcome is not None:
                     return self._failed(affiliate, state, report, page.outcome.message, cursor=cursor)
-                self._compare(affiliate, type(connector), page, config, report)
+                self._compare(affiliate, type(connector), page, config, report, whole=_result(prefetch))
                 if mode == "full":
                     cursor = page.cursor
                     finished = cursor is None
@@ -405,13 +429,24 @@ class Reconciler:
             store.save_pass(conn, affiliate_id=affiliate.id, owner=self.owner, values=values)
         return report
 
+    def _prefetch(self, affiliate: Affiliate, connector: Connector, request: ReadRequest) -> Future[StoreView] | None:
+        """A connector that reads the whole shop in one answer (Mirakl's OF51) keeps Ponte waiting for the file:
+        the store's side is read meanwhile, in another thread."""
+        if request.mode != "full" or not connector.reads_whole_shop:
+            return None
+        return self._pool.submit(self._whole_view, affiliate)
+
+    def _whole_view(self, affiliate: Affiliate) -> StoreView:
+        with self.db.read() as conn:
+            return whole_view(conn, affiliate)
+
     def _compare(
         self, affiliate: Affiliate, connector: type[Connector], page: ReadBack, config: ReconcileSettings,
-        report: SliceReport,
+        report: SliceReport, whole: StoreView | None = None,
     ) -> None:  # fmt: skip
         at = clock_now()
         with self.db.write() as conn:
-            found, looked_at = compare_page(conn, affiliate, page)
+            found, looked_at = compare_page(conn, affiliate, page, whole=whole)
             store.mark_checked(
                 conn, affiliate_id=affiliate.id, listing_ids=[h.listing_id for h in page.listings], now=at
             )
@@ -460,6 +495,10 @@ class Reconciler:
                 select(affiliates).where(affiliates.c.enabled.is_(True), affiliates.c.kind == "marketplace")
             )
             return [Affiliate.from_row(r) for r in rows if reads_back(r.connector)]
+
+
+def _result(future: Future[StoreView] | None) -> StoreView | None:
+    return None if future is None else future.result()
 
 
 def _mode_due(state: store.PassRow | None, config: ReconcileSettings, at: datetime) -> str | None:
