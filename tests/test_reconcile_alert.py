@@ -20,7 +20,7 @@ T = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 
 def _drift(sku: str, kind: str = "stock_higher") -> store.Drift:
-    return store.Drift(f"MLB-{sku}", sku, kind, "1", "1", "5", "changed on the marketplace")
+    return store.Drift(f"MLB-{sku}", sku, kind, "1", "1", "5", "changed_there")
 
 
 def test_an_oversell_opens_one_incident_with_one_message_until_it_is_repaired(

@@ -280,7 +280,8 @@ class HeldListing:
     """One listing as the marketplace holds it now (reconciliation reads these back).
 
     `status` in Ponte's words: active, paused, closed, under_review or inactive (the marketplace's own word is in
-    `detail`). `cause` is the marketplace's reason for a state, when it gives one (a promotion, a portal edit)."""
+    `detail`). `cause` is the marketplace's reason for a state, when it gives one, as a short word the Drift page
+    translates (`promotion`, `discount`, Mercado Livre's `sub_status` words); an unknown word is shown as it is."""
 
     listing_id: str
     sku: str | None  # the seller's SKU as the marketplace knows it (SELLER_SKU, shop_sku)

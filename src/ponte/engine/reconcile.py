@@ -143,14 +143,15 @@ def _known_by_sku(view: StoreView, sku: str | None) -> bool:
 
 
 def _why(held: HeldListing, sent: Any, now_value: Any) -> str:
-    """The likely cause: the marketplace's own word, else whether it changed there or the store changed since."""
+    """The likely cause, as a word of the Drift page's vocabulary (`drift.cause.<word>`): the marketplace's own
+    reason where it gives one, else whether it changed there or the store changed since Ponte's last send."""
     if held.cause:
         return held.cause
     if sent is not None and str(sent) != str(now_value):
-        return "changed on the marketplace after Ponte's last send"
+        return "changed_after_send"
     if sent is not None:
-        return "the store changed after Ponte's last send"
-    return "changed on the marketplace"
+        return "store_changed"
+    return "changed_there"
 
 
 def compare(held: HeldListing, sku: str, view: StoreView) -> list[Drift]:
@@ -192,9 +193,7 @@ def compare(held: HeldListing, sku: str, view: StoreView) -> list[Drift]:
     selling = held.status in ("active", "under_review")
     if selling != bool(row.active) and held.status != "under_review" and not _pending(view, "product", sku):
         store_status = "active" if row.active else "inactive"
-        cause = held.cause or (
-            "paused or closed outside Ponte" if row.active else "active while the store's SKU is not"
-        )
+        cause = held.cause or ("paused_outside" if row.active else "active_not_in_store")
         found.append(Drift(held.listing_id, sku, "status", store_status, None, held.status, cause))
     return found
 
@@ -229,12 +228,12 @@ def _compared(page: ReadBack, view: StoreView) -> list[Drift]:
             drifts += compare(held, str(held.sku), view)
         else:
             in_store = held.sku in view.skus if held.sku else False
-            cause = f"listed outside Ponte (SKU {held.sku})" if in_store else "not in the store's catalogue"
+            cause = "listed_outside" if in_store else "not_in_catalogue"
             drifts.append(Drift(held.listing_id, held.sku, "unknown", None, None, held.status, held.cause or cause))
     for listing_id in page.missing:
         sku = view.listing_skus.get(listing_id)
         if sku is not None:
-            drifts.append(Drift(listing_id, sku, "missing", "listed", None, "missing", "not found on the marketplace"))
+            drifts.append(Drift(listing_id, sku, "missing", "listed", None, "missing", "not_found"))
     return drifts
 
 
@@ -467,7 +466,7 @@ class Reconciler:
                 return
             view = store_view(conn, affiliate, [], [listing_id for listing_id, _ in gone])
             found = [
-                Drift(listing_id, sku, "missing", "listed", None, "missing", "not found on the marketplace")
+                Drift(listing_id, sku, "missing", "listed", None, "missing", "not_found")
                 for listing_id, sku in gone
                 if sku in view.skus and not _pending(view, "product", sku)
             ]

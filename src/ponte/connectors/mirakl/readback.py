@@ -62,7 +62,7 @@ def read(connector: MiraklConnector, request: ReadRequest) -> ReadBack:
                 price=_money(row[price_at]),
                 quantity=int(quantity) if quantity.isdigit() else None,
                 status="active" if row[active_at] == "true" else "inactive",
-                cause="a discount set on Mirakl" if row[discount_at] else None,
+                cause="discount" if row[discount_at] else None,
             )
         )
     return ReadBack(held, missing=tuple(deleted), complete=not differential)
