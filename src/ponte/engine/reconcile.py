@@ -352,7 +352,9 @@ class Reconciler:
                 conn, affiliate_id=affiliate.id, account_id=affiliate.account_id, owner=self.owner,
                 until=at + LEASE, now=at,
             ):  # fmt: skip
-                return SliceReport(affiliate.id, mode)
+                held = SliceReport(affiliate.id, mode)
+                held.deferred = LEASE.total_seconds()  # another worker reads this pass now
+                return held
             state = store.passes_of(conn, [affiliate.id])[affiliate.id]
             config = store.get_settings(conn, account_id=affiliate.account_id)
             if state.mode is None:
