@@ -73,3 +73,11 @@ def test_the_propagation_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
     with bench_database("sqlite", tmp_path) as settings:
         line = propagate_mercadolivre(settings, tmp_path, count=60, rate=20.0)
     assert LINE.match(line), line
+
+
+def test_the_reconcile_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
+    from bench.bench_reconcile import reconcile
+
+    with bench_database("sqlite", tmp_path) as settings:
+        lines = reconcile("sqlite", settings, tmp_path, count=300)
+    assert len(lines) == 2 and all(LINE.match(line) for line in lines), lines

@@ -20,7 +20,7 @@ T = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 
 def _drift(sku: str, kind: str = "stock_higher") -> store.Drift:
-    return store.Drift(f"MLB-{sku}", sku, kind, "1", "1", "5", "changed on the marketplace")
+    return store.Drift(f"MLB-{sku}", sku, kind, "1", "1", "5", "changed_there")
 
 
 def test_an_oversell_opens_one_incident_with_one_message_until_it_is_repaired(
@@ -49,3 +49,18 @@ def test_an_oversell_opens_one_incident_with_one_message_until_it_is_repaired(
     evaluate_alerts(db, settings, now=T + timedelta(hours=2), box=box)
     with db.read() as conn:
         assert conn.execute(select(alert_incidents.c.status)).scalar_one() == "resolved"
+
+
+def test_the_metrics_show_open_drift_by_kind(db: Any) -> None:
+    from ponte.metrics import DRIFTS_FOUND, render_metrics
+
+    with db.write() as conn:
+        shop = build_store(conn, "loja-m", {})
+        mlb = shop.affiliates["MLB"]
+        store.record_drifts(conn, account_id=shop.account_id, affiliate_id=mlb,
+                            found=[_drift("A"), _drift("B"), _drift("C", "price")], now=T)  # fmt: skip
+    DRIFTS_FOUND.labels("MLB", "stock_higher").inc(0)  # the series exists once a pass has run
+    text = render_metrics(db).decode()
+    assert 'ponte_drifts_open{affiliate="MLB",kind="stock_higher"} 2.0' in text
+    assert 'ponte_drifts_open{affiliate="MLB",kind="price"} 1.0' in text
+    assert "ponte_drifts_found_total" in text and "ponte_drifts_repaired_total" in text

@@ -25,9 +25,9 @@ def stores(db: Any) -> Any:
         a, b = two_stores(conn)
         mlb = a.affiliates["MLB"]
         found = [
-            store.Drift("MLB1", a.skus[0], "stock_higher", "2", "2", "9", "changed on the marketplace"),
+            store.Drift("MLB1", a.skus[0], "stock_higher", "2", "2", "9", "changed_there"),
             store.Drift("MLB2", "SKU-2", "price", "10.00", "10.00", "8.00", EVIL),
-            store.Drift("MLB3", '=HYPERLINK("x")', "unknown", None, None, "active", "not in the store's catalogue"),
+            store.Drift("MLB3", '=HYPERLINK("x")', "unknown", None, None, "active", "not_in_catalogue"),
         ]
         store.record_drifts(conn, account_id=a.account_id, affiliate_id=mlb, found=found, now=now())
     return a, b

@@ -309,7 +309,8 @@ class HeldListing:
     """One listing as the marketplace holds it now (reconciliation reads these back).
 
     `status` in Ponte's words: active, paused, closed, under_review or inactive (the marketplace's own word is in
-    `detail`). `cause` is the marketplace's reason for a state, when it gives one (a promotion, a portal edit)."""
+    `detail`). `cause` is the marketplace's reason for a state, when it gives one, as a short word the Drift page
+    translates (`promotion`, `discount`, Mercado Livre's `sub_status` words); an unknown word is shown as it is."""
 
     listing_id: str
     sku: str | None  # the seller's SKU as the marketplace knows it (SELLER_SKU, shop_sku)
@@ -493,6 +494,9 @@ class Connector:
     # A focused read asks the marketplace what changed since the last read (Mirakl's differential export), not for
     # listing ids: the engine sends one `ReadRequest(mode="focused", since=…)` instead of the ids.
     reads_changes_since: ClassVar[bool] = False
+    # A full read comes in one answer holding every listing (Mirakl's OF51 file): the engine reads the store's side
+    # while it downloads.
+    reads_whole_shop: ClassVar[bool] = False
     oauth: ClassVar[bool] = False  # connected by the seller's authorisation (OAuth2)
     pkce: ClassVar[bool] = False  # the authorisation uses PKCE (S256)
     code_parameter: ClassVar[str] = "code"  # the callback's query parameter with the code (Amazon: spapi_oauth_code)

@@ -19,6 +19,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -40,7 +41,6 @@ from ponte.secrets import SecretBox
 from ponte.settings import Settings
 from ponte.store import reconcile as store
 from ponte.store.affiliates import Affiliate
-from ponte.store.catalog import available_stocks, skus_by_code
 from ponte.store.db import Database
 from ponte.store.reconcile import Drift, ReconcileSettings
 from ponte.store.tables import affiliates
@@ -72,36 +72,64 @@ class SliceReport:
 # -- comparing ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class StoreView:
-    """What the store says of the SKUs of a page, and what Ponte last sent and is sending."""
+    """What the store says of the SKUs of a page, what Ponte is sending, and (for the SKUs that drift) what it last
+    sent."""
 
     listing_skus: dict[str, str]  # listing id → SKU, for the listings Ponte keeps
-    skus: dict[str, Any]  # SKU → its row
-    offered: dict[str, int]  # SKU → the stock a send would offer now
-    states: dict[tuple[str, str], tuple[str, Any]]  # (flow, SKU) → (status, last_sent)
+    skus: dict[str, store.SkuFact]  # SKU → price, active, available stock
+    offered: dict[str, int]  # SKU → the stock a send would offer now (after the minimum-availability rule)
+    states: dict[tuple[str, str], str]  # (flow, SKU) → the integration's status
+    sent: dict[tuple[str, str], Any] = field(default_factory=dict)  # (flow, SKU) → last_sent, where read
 
 
-def store_view(conn: Connection, affiliate: Affiliate, held: Sequence[HeldListing], ids: Sequence[str]) -> StoreView:
-    listing_skus = store.skus_of_listings(conn, affiliate_id=affiliate.id, listing_ids=[*ids])
+def store_view(
+    conn: Connection,
+    affiliate: Affiliate,
+    held: Sequence[HeldListing],
+    ids: Sequence[str],
+    *,
+    whole: StoreView | None = None,
+) -> StoreView:
+    """The store's side of a page. A page of thousands (Mirakl's whole shop in one file) reads the affiliate's rows
+    whole rather than through IN lists of that length (or takes them as `whole`, read while the file downloaded)."""
+    if whole is not None or len(ids) > store.WHOLE:
+        view = whole or whole_view(conn, affiliate)
+        others = sorted({h.sku for h in held if h.sku and h.sku not in view.skus})
+        extra = store.sku_facts(conn, account_id=affiliate.account_id, codes=others) if others else {}
+        rule = affiliate.min_availability
+        return StoreView(
+            view.listing_skus, view.skus | extra,
+            view.offered | {code: min_availability_rule(f.available, rule)[0] for code, f in extra.items()},
+            view.states,
+        )  # fmt: skip
+    listing_skus = store.listing_skus(conn, affiliate_id=affiliate.id, listing_ids=[*ids])
     codes = sorted(set(listing_skus.values()) | {h.sku for h in held if h.sku})
-    skus = skus_by_code(conn, affiliate.account_id, codes)
-    stocks = available_stocks(conn, sku_ids=[r.id for r in skus.values()])
-    offered = {
-        code: min_availability_rule(stocks.get(row.id, 0), affiliate.min_availability)[0] for code, row in skus.items()
-    }
-    states = store.integration_states(conn, account_id=affiliate.account_id, affiliate_id=affiliate.id, codes=codes)
+    skus = store.sku_facts(conn, account_id=affiliate.account_id, codes=codes)
+    states = store.integration_statuses(conn, account_id=affiliate.account_id, affiliate_id=affiliate.id, codes=codes)
+    rule = affiliate.min_availability
+    offered = {code: min_availability_rule(fact.available, rule)[0] for code, fact in skus.items()}
+    return StoreView(listing_skus, skus, offered, states)
+
+
+def whole_view(conn: Connection, affiliate: Affiliate) -> StoreView:
+    """The store's side of every listing of the affiliate."""
+    listing_skus = store.listing_skus(conn, affiliate_id=affiliate.id, listing_ids=None)
+    skus = store.sku_facts(conn, account_id=affiliate.account_id, affiliate_id=affiliate.id)
+    states = store.integration_statuses(conn, account_id=affiliate.account_id, affiliate_id=affiliate.id, codes=None)
+    rule = affiliate.min_availability
+    offered = {code: min_availability_rule(fact.available, rule)[0] for code, fact in skus.items()}
     return StoreView(listing_skus, skus, offered, states)
 
 
 def _sent(view: StoreView, flow: str, sku: str, key: str) -> Any:
-    state = view.states.get((flow, sku))
-    return (state[1] or {}).get(key) if state and isinstance(state[1], dict) else None
+    sent = view.sent.get((flow, sku))
+    return sent.get(key) if isinstance(sent, dict) else None
 
 
 def _pending(view: StoreView, flow: str, sku: str) -> bool:
-    state = view.states.get((flow, sku))
-    return state is not None and state[0] == Status.PENDING.value
+    return view.states.get((flow, sku)) == Status.PENDING.value
 
 
 def _known_by_sku(view: StoreView, sku: str | None) -> bool:
@@ -110,20 +138,20 @@ def _known_by_sku(view: StoreView, sku: str | None) -> bool:
     if not sku or sku not in view.skus:
         return False
     return any(
-        (state := view.states.get((flow, sku))) is not None and state[0] in (Status.SUCCESS.value, Status.WARNING.value)
-        for flow in ("price", "inventory")
+        view.states.get((flow, sku)) in (Status.SUCCESS.value, Status.WARNING.value) for flow in ("price", "inventory")
     )
 
 
 def _why(held: HeldListing, sent: Any, now_value: Any) -> str:
-    """The likely cause: the marketplace's own word, else whether it changed there or the store changed since."""
+    """The likely cause, as a word of the Drift page's vocabulary (`drift.cause.<word>`): the marketplace's own
+    reason where it gives one, else whether it changed there or the store changed since Ponte's last send."""
     if held.cause:
         return held.cause
     if sent is not None and str(sent) != str(now_value):
-        return "changed on the marketplace after Ponte's last send"
+        return "changed_after_send"
     if sent is not None:
-        return "the store changed after Ponte's last send"
-    return "changed on the marketplace"
+        return "store_changed"
+    return "changed_there"
 
 
 def compare(held: HeldListing, sku: str, view: StoreView) -> list[Drift]:
@@ -165,9 +193,7 @@ def compare(held: HeldListing, sku: str, view: StoreView) -> list[Drift]:
     selling = held.status in ("active", "under_review")
     if selling != bool(row.active) and held.status != "under_review" and not _pending(view, "product", sku):
         store_status = "active" if row.active else "inactive"
-        cause = held.cause or (
-            "paused or closed outside Ponte" if row.active else "active while the store's SKU is not"
-        )
+        cause = held.cause or ("paused_outside" if row.active else "active_not_in_store")
         found.append(Drift(held.listing_id, sku, "status", store_status, None, held.status, cause))
     return found
 
@@ -176,10 +202,23 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def compare_page(conn: Connection, affiliate: Affiliate, page: ReadBack) -> tuple[list[Drift], list[str]]:
+def compare_page(
+    conn: Connection, affiliate: Affiliate, page: ReadBack, *, whole: StoreView | None = None
+) -> tuple[list[Drift], list[str]]:
     """The drifts of a page read back, and the listing ids it looked at (to resolve what it no longer finds)."""
     ids = [h.listing_id for h in page.listings]
-    view = store_view(conn, affiliate, page.listings, [*ids, *page.missing])
+    view = store_view(conn, affiliate, page.listings, [*ids, *page.missing], whole=whole)
+    drifts = _compared(page, view)
+    drifting = sorted({d.sku for d in drifts if d.sku and d.kind in ("stock_higher", "stock_lower", "price")})
+    if drifting:  # what Ponte last sent, read for these few only: it tells the likely cause
+        view.sent = store.last_sent(conn, account_id=affiliate.account_id, affiliate_id=affiliate.id, codes=drifting)
+        again = {d.listing_id for d in drifts if d.sku in drifting}
+        drifts = [d for d in drifts if d.listing_id not in again]
+        drifts += _compared(ReadBack([h for h in page.listings if h.listing_id in again]), view)
+    return drifts, [*ids, *page.missing]
+
+
+def _compared(page: ReadBack, view: StoreView) -> list[Drift]:
     drifts: list[Drift] = []
     for held in page.listings:
         sku = view.listing_skus.get(held.listing_id)
@@ -189,13 +228,13 @@ def compare_page(conn: Connection, affiliate: Affiliate, page: ReadBack) -> tupl
             drifts += compare(held, str(held.sku), view)
         else:
             in_store = held.sku in view.skus if held.sku else False
-            cause = f"listed outside Ponte (SKU {held.sku})" if in_store else "not in the store's catalogue"
+            cause = "listed_outside" if in_store else "not_in_catalogue"
             drifts.append(Drift(held.listing_id, held.sku, "unknown", None, None, held.status, held.cause or cause))
     for listing_id in page.missing:
         sku = view.listing_skus.get(listing_id)
         if sku is not None:
-            drifts.append(Drift(listing_id, sku, "missing", "listed", None, "missing", "not found on the marketplace"))
-    return drifts, [*ids, *page.missing]
+            drifts.append(Drift(listing_id, sku, "missing", "listed", None, "missing", "not_found"))
+    return drifts
 
 
 # -- recording and repairing ------------------------------------------------------------------------------
@@ -270,6 +309,10 @@ class Reconciler:
         self.settings = settings
         self.box = box
         self.owner = owner
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="ponte-reconcile")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
     def run_due(self, *, now: datetime | None = None) -> int:
         """A slice of every pass due (starting the passes whose time has come); returns the listings read."""
@@ -309,7 +352,9 @@ class Reconciler:
                 conn, affiliate_id=affiliate.id, account_id=affiliate.account_id, owner=self.owner,
                 until=at + LEASE, now=at,
             ):  # fmt: skip
-                return SliceReport(affiliate.id, mode)
+                held = SliceReport(affiliate.id, mode)
+                held.deferred = LEASE.total_seconds()  # another worker reads this pass now
+                return held
             state = store.passes_of(conn, [affiliate.id])[affiliate.id]
             config = store.get_settings(conn, account_id=affiliate.account_id)
             if state.mode is None:
@@ -349,10 +394,11 @@ class Reconciler:
                 chunk = tuple(ids[:100])
                 request = ReadRequest(mode="full" if mode == "full" else "focused", cursor=cursor, listing_ids=chunk,
                                       since=state.since)  # fmt: skip
+                prefetch = self._prefetch(affiliate, connector, request)
                 page = connector.read_listings(request)
                 if page.outcome is not None:
                     return self._failed(affiliate, state, report, page.outcome.message, cursor=cursor)
-                self._compare(affiliate, type(connector), page, config, report)
+                self._compare(affiliate, type(connector), page, config, report, whole=_result(prefetch))
                 if mode == "full":
                     cursor = page.cursor
                     finished = cursor is None
@@ -384,13 +430,24 @@ class Reconciler:
             store.save_pass(conn, affiliate_id=affiliate.id, owner=self.owner, values=values)
         return report
 
+    def _prefetch(self, affiliate: Affiliate, connector: Connector, request: ReadRequest) -> Future[StoreView] | None:
+        """A connector that reads the whole shop in one answer (Mirakl's OF51) keeps Ponte waiting for the file:
+        the store's side is read meanwhile, in another thread."""
+        if request.mode != "full" or not connector.reads_whole_shop:
+            return None
+        return self._pool.submit(self._whole_view, affiliate)
+
+    def _whole_view(self, affiliate: Affiliate) -> StoreView:
+        with self.db.read() as conn:
+            return whole_view(conn, affiliate)
+
     def _compare(
         self, affiliate: Affiliate, connector: type[Connector], page: ReadBack, config: ReconcileSettings,
-        report: SliceReport,
+        report: SliceReport, whole: StoreView | None = None,
     ) -> None:  # fmt: skip
         at = clock_now()
         with self.db.write() as conn:
-            found, looked_at = compare_page(conn, affiliate, page)
+            found, looked_at = compare_page(conn, affiliate, page, whole=whole)
             store.mark_checked(
                 conn, affiliate_id=affiliate.id, listing_ids=[h.listing_id for h in page.listings], now=at
             )
@@ -411,7 +468,7 @@ class Reconciler:
                 return
             view = store_view(conn, affiliate, [], [listing_id for listing_id, _ in gone])
             found = [
-                Drift(listing_id, sku, "missing", "listed", None, "missing", "not found on the marketplace")
+                Drift(listing_id, sku, "missing", "listed", None, "missing", "not_found")
                 for listing_id, sku in gone
                 if sku in view.skus and not _pending(view, "product", sku)
             ]
@@ -439,6 +496,10 @@ class Reconciler:
                 select(affiliates).where(affiliates.c.enabled.is_(True), affiliates.c.kind == "marketplace")
             )
             return [Affiliate.from_row(r) for r in rows if reads_back(r.connector)]
+
+
+def _result(future: Future[StoreView] | None) -> StoreView | None:
+    return None if future is None else future.result()
 
 
 def _mode_due(state: store.PassRow | None, config: ReconcileSettings, at: datetime) -> str | None:

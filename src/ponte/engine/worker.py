@@ -523,6 +523,7 @@ class Worker:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        self.reconciler.close()
         cache = self._local.__dict__.get("connectors", {})
         for connector in cache.values():
             connector.close()

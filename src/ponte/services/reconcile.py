@@ -170,8 +170,13 @@ def export_csv(
     for r in rows:
         writer.writerow(
             [neutralise(str(v or "")) for v in (
-                r.sku, r.listing_id, labels.get(f"kind.{r.kind}", r.kind), r.store_value, r.sent_value, r.held_value,
-                r.cause, r.found_at.isoformat(timespec="seconds"), labels.get(f"status.{r.status}", r.status),
+                r.sku, r.listing_id, labels.get(f"kind.{r.kind}", r.kind), _word(labels, "value", r.store_value),
+                r.sent_value, _word(labels, "value", r.held_value), _word(labels, "cause", r.cause),
+                r.found_at.isoformat(timespec="seconds"), labels.get(f"status.{r.status}", r.status),
             )]
         )  # fmt: skip
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _word(labels: Mapping[str, str], group: str, word: str | None) -> str | None:
+    return labels.get(f"{group}.{word}", word) if word else word

@@ -12,6 +12,7 @@ from ponte.domain import Role
 from ponte.services import reconcile
 from ponte.store.reconcile import KINDS
 from ponte.web.connections import redirect_back
+from ponte.web.i18n import catalog
 from ponte.web.render import render, translator
 from ponte.web.routing import PageRoute, RowId, as_id
 from ponte.web.session import check_csrf, current_principal, require
@@ -37,6 +38,8 @@ def drift_export(request: Request, affiliate_id: RowId, kind: str | None = None)
     }
     labels |= {f"kind.{k}": t(f"drift.kind.{k}") for k in KINDS}
     labels |= {f"status.{s}": t(f"drift.status.{s}") for s in ("open", "repairing", "resolved")}
+    words = catalog(t.locale).items()
+    labels |= {key[len("drift.") :]: text for key, text in words if key.startswith(("drift.cause.", "drift.value."))}
     with request.app.state.db.read() as conn:
         body = reconcile.export_csv(
             conn, account_id=principal.account_id, affiliate_id=affiliate_id, kind=kind, labels=labels

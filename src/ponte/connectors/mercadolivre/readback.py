@@ -23,16 +23,8 @@ if TYPE_CHECKING:
 SCAN_PAGE = 100  # the scan's largest `limit` [O: the news page above]
 MULTIGET = 20  # ids per multiget [S] mercadolivre.md § 2
 FIELDS = "id,price,available_quantity,status,sub_status,attributes,deal_ids,tags"
-# Mercado Livre's words for why an item is not active, read into a cause people recognise.
-SUB_STATUS_CAUSES = {
-    "out_of_stock": "out of stock on Mercado Livre",
-    "deleted": "deleted on Mercado Livre",
-    "forbidden": "closed by Mercado Livre (forbidden)",
-    "suspended": "suspended by Mercado Livre",
-    "waiting_for_patch": "waiting for a correction asked by Mercado Livre",
-    "held": "held by Mercado Livre",
-    "freezed": "frozen by Mercado Livre",
-}
+# Mercado Livre's reasons an item is not active (`sub_status`), kept as the cause (the Drift page words them).
+SUB_STATUS_CAUSES = ("out_of_stock", "deleted", "forbidden", "suspended", "waiting_for_patch", "held", "freezed")
 
 
 def read(connector: MercadoLivreConnector, request: ReadRequest) -> ReadBack:
@@ -79,9 +71,9 @@ def held(item: dict[str, Any]) -> HeldListing:
     attributes = {a.get("id"): a.get("value_name") for a in item.get("attributes") or [] if isinstance(a, dict)}
     sub = [str(s) for s in item.get("sub_status") or []]
     status = str(item.get("status") or "")
-    cause = next((SUB_STATUS_CAUSES[s] for s in sub if s in SUB_STATUS_CAUSES), None)
+    cause = next((s for s in sub if s in SUB_STATUS_CAUSES), None)
     if item.get("deal_ids"):  # a promotion (a "deal") sets the price Mercado Livre shows
-        cause = cause or "a promotion on Mercado Livre"
+        cause = cause or "promotion"
     quantity = item.get("available_quantity")
     return HeldListing(
         listing_id=str(item.get("id")),

@@ -85,6 +85,7 @@ class MiraklConnector(Connector):
         "missing": ("inventory",),
     }
     reads_changes_since = True
+    reads_whole_shop = True
     # Every price or stock change rides in the next offer batch (an offer carries both: one call takes them all),
     # every new product in the next product import.
     batches: ClassVar[Mapping[str, BatchSpec]] = {

@@ -15,7 +15,7 @@ from datetime import UTC
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
-from ponte.connectors.base import HeldListing, ReadBack, ReadRequest
+from ponte.connectors.base import HeldListing, Outcome, ReadBack, ReadRequest
 
 if TYPE_CHECKING:
     from ponte.connectors.mirakl.connector import MiraklConnector
@@ -37,32 +37,39 @@ def read(connector: MiraklConnector, request: ReadRequest) -> ReadBack:
     if not result.ok:
         return ReadBack(outcome=connector.failed(result, "Reading the offers (OF51)", operation))
     text = result.body if isinstance(result.body, str) else ""
+    rows = csv.reader(io.StringIO(text), delimiter=";")
+    header = next(rows, [])
+    at = {name: n for n, name in enumerate(header)}
+    missing_column = [name for name in FIELDS.split(",") if name not in at]
+    if missing_column:
+        return ReadBack(outcome=Outcome.error(f"OF51 answered without the columns {', '.join(missing_column)}"))
+    sku_at, price_at, quantity_at = at["shop-sku"], at["price"], at["quantity"]
+    active_at, deleted_at, discount_at = at["active"], at["deleted"], at["discount-price"]
     held: list[HeldListing] = []
     deleted: list[str] = []
-    for row in csv.DictReader(io.StringIO(text), delimiter=";"):
-        sku = row.get("shop-sku") or ""
+    for row in rows:
+        sku = row[sku_at] if len(row) > sku_at else ""
         if not sku:
             continue
-        if row.get("deleted") == "true":
+        if row[deleted_at] == "true":
             deleted.append(sku)
             continue
-        quantity = row.get("quantity") or ""
+        quantity = row[quantity_at]
         held.append(
             HeldListing(
                 listing_id=sku,
                 sku=sku,
-                price=_money(row.get("price")),
+                price=_money(row[price_at]),
                 quantity=int(quantity) if quantity.isdigit() else None,
-                status="active" if row.get("active") == "true" else "inactive",
-                cause="a discount set on Mirakl" if row.get("discount-price") else None,
-                detail={"offer_id": row.get("offer-id"), "last_updated": row.get("last-updated")},
+                status="active" if row[active_at] == "true" else "inactive",
+                cause="discount" if row[discount_at] else None,
             )
         )
     return ReadBack(held, missing=tuple(deleted), complete=not differential)
 
 
-def _money(text: str | None) -> Decimal | None:
+def _money(text: str) -> Decimal | None:
     try:
-        return Decimal((text or "").replace(",", ".")).quantize(Decimal("0.01")) if text else None
+        return Decimal(text.replace(",", ".")) if text else None
     except InvalidOperation:
         return None

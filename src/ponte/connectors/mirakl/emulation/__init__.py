@@ -66,6 +66,7 @@ class MiraklEmulation(Emulation):
             Route("/_admin/orders", admin.place_order, methods=["POST"]),
             Route("/_admin/orders/{order_id}", admin.order, methods=["GET"]),
             Route("/_admin/shops/{shop_id}/offers", admin.offers, methods=["GET"]),
+            Route("/_admin/shops/{shop_id}/offers", admin.seed_offers, methods=["POST"]),
             Route("/_admin/shops/{shop_id}/products", admin.shop_products, methods=["POST"]),
             Route("/_admin/shops/{shop_id}/offers/{sku}", admin.change_offer, methods=["POST"]),
             Route("/_admin/calls", admin.calls, methods=["GET"]),

@@ -138,6 +138,19 @@ class Admin:
         }
         return JSONResponse({"count": len(shop.offers), "offers": offers, "products": sorted(shop.products)})
 
+    async def seed_offers(self, request: Request) -> Response:
+        """`{offers: [{shop_sku, price, quantity}]}`: offers the shop has already (the benchmarks' 100,000)."""
+        shop = self.operator.shops.get(int(request.path_params["shop_id"]))
+        if shop is None:
+            raise Refusal(404, "no such shop")
+        at = self.operator.now()
+        for offer in (await request.json())["offers"]:
+            sku = str(offer["shop_sku"])
+            shop.offers[sku] = {"shop_sku": sku, "product_id": sku, "product_id_type": "SHOP_SKU", "state_code": "11",
+                                "price": float(offer["price"]), "quantity": int(offer["quantity"])}  # fmt: skip
+            shop.applied[sku] = at
+        return JSONResponse({"count": len(shop.offers)})
+
     async def change_offer(self, request: Request) -> Response:
         """`{price?, discount_price?, quantity?, active?, deleted?}`: the seller (or the operator) changes an offer in
         Mirakl's back office, behind Ponte's back; `deleted: true` removes it."""
