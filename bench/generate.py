@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -29,6 +30,7 @@ from ponte.auth import get_or_create_account
 from ponte.clock import now
 from ponte.domain import Role
 from ponte.knowledge import classify, normalise_message
+from ponte.knowledge.search import search_text
 from ponte.secrets import SecretBox
 from ponte.services.affiliates import create_affiliate
 from ponte.services.tokens import create_token
@@ -207,7 +209,7 @@ class Rows:
             count + (1 if pending else 0), count, min(count, 3) if pending else 0, count,
             "retry" if pending else None, shown.text if shown else None, shown.code if shown else None,
             shown.category if shown else None, shown.disposition if shown else None, shown.cause if shown else None,
-            self.stamp(times[-1]) if times else None, self.stamp((times[0] if times else end) - timedelta(hours=1)),
+            _search_text(shown.text, shown.category) if shown else None, self.stamp(times[-1]) if times else None, self.stamp((times[0] if times else end) - timedelta(hours=1)),
         )  # fmt: skip
         return row, attempt_rows, bodies
 
@@ -241,10 +243,16 @@ class Rows:
         return attempt_id, self.stamp(when), orjson.dumps(request).decode(), orjson.dumps(response).decode()
 
 
+@lru_cache(maxsize=20_000)
+def _search_text(message: str, category: str | None) -> str | None:
+    """What Ponte writes beside a message for word searches (a pool's few thousand messages, computed once each)."""
+    return search_text(message, category=category)
+
+
 INTEGRATION_COLUMNS = (
     "id", "account_id", "flow", "affiliate_id", "entity", "status", "due_at", "change_seq", "claimed_seq",
     "retry_count", "attempt_count", "next_trigger", "message", "code", "category", "disposition", "cause",
-    "processed_at", "created_at",
+    "search_text", "processed_at", "created_at",
 )  # fmt: skip
 ATTEMPT_COLUMNS = (
     "id", "account_id", "integration_id", "trigger", "actor", "system", "status", "message", "code", "category",

@@ -21,6 +21,7 @@ from ponte.auth import create_user, get_or_create_account
 from ponte.clock import now
 from ponte.domain import Role
 from ponte.engine.queue import insert_attempt
+from ponte.knowledge.search import search_text
 from ponte.store.tables import affiliates, integrations, orders, skus
 
 PASSWORD = "correct horse battery"
@@ -194,6 +195,7 @@ def add_integration(
         "category": category if failed else None,
         "disposition": disposition if failed else None,
         "cause": normalise_message(message) if message and status == "error" else None,
+        "search_text": search_text(message, category=category if failed else None),
         "processed_at": None if status == "pending" and attempts == 0 else when,
         "attempt_count": attempts,
         "due_at": when if status == "pending" else None,
@@ -354,6 +356,7 @@ def complete(
         .values(
             status=status,
             message=message,
+            search_text=search_text(message),
             category=None,
             processed_at=when,
             due_at=None,

@@ -9,6 +9,8 @@ from factories import add_affiliate
 from needs import missing
 from ponte.auth import get_or_create_account
 from ponte.engine.queue import mark_changed
+from ponte.knowledge import categories
+from ponte.knowledge.search import search_text
 from ponte.services import connections
 from ponte.store import filters
 from ponte.store.db import Database
@@ -51,7 +53,12 @@ def _with_messages(db):
         affiliate_id = add_affiliate(conn, account, "MLB", "MLB")
         mark_changed(conn, account_id=account, flow="price", keys=[(affiliate_id, e) for e in MESSAGES])
         for entity, message in MESSAGES.items():
-            conn.execute(update(integrations).where(integrations.c.entity == entity).values(message=message))
+            conn.execute(update(integrations).where(integrations.c.entity == entity).values(**said(message)))
+
+
+def said(message, category=None):
+    """A message as Ponte writes it: with its search text."""
+    return {"message": message, "search_text": search_text(message, category=category)}
 
 
 def test_words_match_anywhere_in_the_message_whatever_the_case(db):
@@ -60,6 +67,29 @@ def test_words_match_anywhere_in_the_message_whatever_the_case(db):
     assert _matches(db, words="EAN inválido") == ["CC-0002"]  # every word, in any order
     assert _matches(db, words="zerado promoção") == ["CC-0100"]
     assert _matches(db, words="xyzzy") == []
+
+
+def test_words_match_without_accents_and_in_other_word_forms(db):
+    _with_messages(db)
+    assert _matches(db, words="armazem") == ["CC-0001"]  # "armazém" without its accent
+    assert _matches(db, words="ARMAZÉNS") == ["CC-0001"]  # a plural finds the singular
+    assert _matches(db, words="invalidos") == ["CC-0002"]
+    assert _matches(db, words="promocoes zerados") == ["CC-0100"]
+    assert _matches(db, words="estoques insuficientes") == ["CC-0001"]
+
+
+def test_words_match_the_category_name_in_any_language(db):
+    with db.write() as conn:
+        account = get_or_create_account(conn, slug="loja-a")
+        affiliate_id = add_affiliate(conn, account, "MLB", "MLB")
+        mark_changed(conn, account_id=account, flow="product", keys=[(affiliate_id, "IMG-1"), (affiliate_id, "IMG-2")])
+        i = integrations.c
+        conn.execute(update(integrations).where(i.entity == "IMG-1").values(**said("picture_url 404", "image_problem")))
+        conn.execute(update(integrations).where(i.entity == "IMG-2").values(**said("EAN 123 inválido", "invalid_gtin")))
+    titles = {c["code"]: c["title"] for c in categories()}
+    pt, en = titles["image_problem"]["pt-BR"], titles["image_problem"]["en"]
+    assert _matches(db, words=pt) == ["IMG-1"] and _matches(db, words=en.upper()) == ["IMG-1"]
+    assert _matches(db, words=titles["invalid_gtin"]["pt-BR"]) == ["IMG-2"]
 
 
 def test_postgresql_can_answer_word_searches_from_the_trigram_index(db):
@@ -75,7 +105,7 @@ def test_postgresql_can_answer_word_searches_from_the_trigram_index(db):
     with db.read() as conn:
         present = conn.execute(
             text("SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = :name"),
-            {"name": "ix_integrations_message_trgm"},
+            {"name": "ix_integrations_search_trgm"},
         ).scalar_one()
         assert present == 1
     with db.write() as conn:  # SET LOCAL needs a transaction; a read on PostgreSQL runs without one
@@ -86,7 +116,7 @@ def test_postgresql_can_answer_word_searches_from_the_trigram_index(db):
         compiled = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
         plan = "\n".join(conn.execute(text(f"EXPLAIN {compiled}")).scalars())
         found = sorted(conn.execute(query).scalars())
-    assert "ix_integrations_message_trgm" in plan
+    assert "ix_integrations_search_trgm" in plan
     assert found == ["CC-0001", "CC-0100"]
 
 
@@ -103,7 +133,7 @@ def test_postgresql_plans_a_repeated_word_search_for_its_words(db):
             for _ in range(12):
                 page = connections.list_integrations(conn, account_id=1, filter=IntegrationFilter(words="xyzzy"))
                 assert page.rows == []
-            assert [s for s in conn.execute(prepared).scalars() if "ILIKE" in s] == []
+            assert [s for s in conn.execute(prepared).scalars() if "search_text LIKE" in s] == []
         # Back in the pool, the connection prepares again what it runs often.
         with one.read() as conn:
             for _ in range(12):
@@ -135,7 +165,8 @@ def test_sqlite_names_the_few_rows_a_rare_word_may_be_in(db):
         assert sorted(rows_that_may_hold(conn, "EAN inválido") or []) == _ids(db, "CC-0002")
         assert sorted(rows_that_may_hold(conn, "ESTOQUE") or []) == _ids(db, "CC-0001", "CC-0100")
         assert rows_that_may_hold(conn, "é O") is None  # words too short for trigrams: it cannot tell
-        assert rows_that_may_hold(conn, "100%") is None  # a wildcard stays out of the index's patterns
+        assert rows_that_may_hold(conn, "100%") == []  # a wildcard stays out of the index's patterns
+        assert sorted(rows_that_may_hold(conn, "armazens") or []) == _ids(db, "CC-0001")  # by its stem
 
 
 def test_sqlite_leaves_a_common_word_to_the_list_walk(db, monkeypatch):
@@ -169,12 +200,12 @@ def test_the_sqlite_trigram_index_follows_every_write(db):
     _with_messages(db)
     i = integrations.c
     with db.write() as conn:
-        conn.execute(update(integrations).where(i.entity == "CC-0001").values(message="Categoria sem atributo cor"))
-        conn.execute(update(integrations).where(i.entity == "CC-0002").values(message=None))
+        conn.execute(update(integrations).where(i.entity == "CC-0001").values(**said("Categoria sem atributo cor")))
+        conn.execute(update(integrations).where(i.entity == "CC-0002").values(**said(None)))
         conn.execute(update(integrations).where(i.entity == "CC-0100").values(status="pending"))  # message kept
         other = add_affiliate(conn, 1, "MGLU", "Magalu")
         mark_changed(conn, account_id=1, flow="price", keys=[(other, "CC-0009")])
-        conn.execute(update(integrations).where(i.entity == "CC-0009").values(message="Estoque do armazém novo"))
+        conn.execute(update(integrations).where(i.entity == "CC-0009").values(**said("Estoque do armazém novo")))
     with db.read() as conn:
         assert sorted(rows_that_may_hold(conn, "armazém") or []) == _ids(db, "CC-0009")
         assert rows_that_may_hold(conn, "inválido") == []
@@ -196,7 +227,7 @@ def test_sqlite_answers_a_word_no_message_holds_without_walking_the_list(db):
         affiliate_id = add_affiliate(conn, account, "MLB", "MLB")
         keys = [(affiliate_id, f"SKU-{n:04d}") for n in range(2000)]
         mark_changed(conn, account_id=account, flow="price", keys=keys)
-        conn.execute(update(integrations).values(message="Estoque insuficiente no armazém"))
+        conn.execute(update(integrations).values(**said("Estoque insuficiente no armazém")))
 
     def steps(conditions) -> int:
         counted = 0

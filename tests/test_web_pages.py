@@ -80,8 +80,15 @@ def test_it_answers_a_bad_cursor_or_date_with_a_clear_400(client, stores):
     login(client, ALICE)
     assert client.get("/connections/order?cursor=nonsense", headers={"HX-Request": "true"}).status_code == 400
     answer = client.get("/connections/order?from=31/12/2026")
-    assert answer.status_code == 400 and "yyyy-mm-dd" in answer.text
-    assert client.get("/connections/nope").status_code == 400
+    assert answer.status_code == 400 and "31/12/2026 não é uma data (use aaaa-mm-dd)" in answer.text
+    answer = client.get("/connections/order?from=31/12/2026&lang=en")
+    assert answer.status_code == 400 and "31/12/2026 is not a date (use yyyy-mm-dd)" in answer.text
+    answer = client.get("/connections/nope?lang=es")
+    assert answer.status_code == 400 and "pestaña desconocida: nope" in answer.text
+    # Dates swapped: an error that says so, not an empty list.
+    answer = client.get("/connections/order?from=2026-12-10&to=2026-12-01&lang=pt-BR")
+    assert answer.status_code == 400 and "a data final vem antes da inicial" in answer.text
+    assert client.get("/connections/order?from=2026-12-01&to=2026-12-01").status_code == 200  # one whole day
 
 
 def test_it_pages_with_load_more(client, db, stores):

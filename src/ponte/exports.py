@@ -26,7 +26,9 @@ from zoneinfo import ZoneInfo
 import rustpy_xlsxwriter as xlsx
 from sqlalchemy import ColumnElement, Connection, String, func, select, type_coerce
 
+from ponte.domain.messages import from_columns
 from ponte.domain.privacy import mask_text
+from ponte.i18n import DEFAULT_LOCALE, LOCALES, Translator
 from ponte.metrics import timed_stream
 from ponte.services.connections import LIST_ORDER, after_key
 from ponte.store.db import Database
@@ -119,7 +121,17 @@ def _text(locale: str) -> dict[str, Any]:
 
 _i = integrations.c
 # After id and processed_at (the keyset), the exported columns; affiliate_id rather than a join.
-_COLUMNS = (_i.entity, _i.affiliate_id, _i.flow, _i.status, _i.category, _i.message, _i.attempt_count)
+_COLUMNS = (
+    _i.entity,
+    _i.affiliate_id,
+    _i.flow,
+    _i.status,
+    _i.category,
+    _i.message,
+    _i.attempt_count,
+    _i.message_key,
+    _i.message_params,
+)
 
 
 def _batches(conn: Connection, account_id: int, filter: IntegrationFilter, batch: int) -> Iterator[Sequence[Any]]:
@@ -185,10 +197,21 @@ class _Memo(dict[Any, str]):
         return value
 
 
+class _Recent(_Memo):
+    """A memo of the messages met lately: Ponte's messages repeat with their parameters (a SKU, a quantity), so it is
+    emptied now and then rather than grow with the file."""
+
+    def __missing__(self, key: Any) -> str:
+        if len(self) > 10_000:
+            self.clear()
+        return super().__missing__(key)
+
+
 def _translations(
-    conn: Connection, account_id: int, text: dict[str, Any], titles: Mapping[str, str]
-) -> tuple[_Memo, _Memo, _Memo, _Memo]:
-    """Memos for the affiliate, flow, status and category columns: translated and neutralised."""
+    conn: Connection, account_id: int, text: dict[str, Any], titles: Mapping[str, str], locale: str
+) -> tuple[_Memo, _Memo, _Memo, _Memo, _Memo]:
+    """Memos for the affiliate, flow, status, category and (Ponte's own) message columns: translated and
+    neutralised."""
     labels = {
         r.id: f"{r.code} · {r.name}"
         for r in conn.execute(
@@ -204,6 +227,7 @@ def _translations(
             labels[affiliate_id] = f"{found.code} · {found.name}" if found else ""
         return neutralise(labels[affiliate_id])
 
+    t = Translator(locale if locale in LOCALES else DEFAULT_LOCALE)
     flows: Mapping[str, str] = text["flow"]
     statuses: Mapping[str, str] = text["status"]
     return (
@@ -211,6 +235,7 @@ def _translations(
         _Memo(lambda flow: neutralise(flows.get(flow, flow))),
         _Memo(lambda status: neutralise(statuses.get(status, status))),
         _Memo(lambda category: neutralise(titles.get(category, category)) if category else ""),
+        _Recent(lambda said: neutralise(t.said(from_columns(said[0], said[1]), said[2]))),
     )
 
 
@@ -248,7 +273,7 @@ def export_integrations(
 
     def batches(convert: Callable[..., list[Any]]) -> Iterator[list[Any]]:
         with db.read() as conn:
-            memos = _translations(conn, account_id, text, titles)
+            memos = _translations(conn, account_id, text, titles, locale)
             for rows in _batches(conn, account_id, filter, batch):
                 yield convert(_masked(rows) if masked else rows, local, *memos)
 
@@ -275,6 +300,7 @@ def _excel_rows(columns: Sequence[str]) -> Callable[..., list[dict[str, Any]]]:
         flow: _Memo,
         status: _Memo,
         category: _Memo,
+        said: _Memo,
     ) -> list[dict[str, Any]]:
         return [
             {
@@ -284,13 +310,21 @@ def _excel_rows(columns: Sequence[str]) -> Callable[..., list[dict[str, Any]]]:
                 c3: status[status_],
                 c4: local(when) if when is not None else None,
                 c5: category[category_],
-                c6: ("'" + message if message.startswith(danger) else message) if message else "",
+                c6: _message(message, key, params, said, danger),
                 c7: attempts,
             }
-            for _, when, entity, affiliate_id, flow_, status_, category_, message, attempts in rows
+            for _, when, entity, affiliate_id, flow_, status_, category_, message, attempts, key, params in rows
         ]
 
     return convert
+
+
+def _message(message: str | None, key: str | None, params: str | None, said: _Memo, danger: tuple[str, ...]) -> str:
+    """A row's message: Ponte's own in the file's language (once per distinct message), a marketplace's as it came;
+    neutralised either way (a parameter may hold a marketplace's words)."""
+    if key:
+        return said[(key, params, message)]
+    return ("'" + message if message.startswith(danger) else message) if message else ""
 
 
 def _csv_rows(pattern: str) -> Callable[..., list[tuple[Any, ...]]]:
@@ -304,6 +338,7 @@ def _csv_rows(pattern: str) -> Callable[..., list[tuple[Any, ...]]]:
         flow: _Memo,
         status: _Memo,
         category: _Memo,
+        said: _Memo,
     ) -> list[tuple[Any, ...]]:
         return [
             (
@@ -313,10 +348,10 @@ def _csv_rows(pattern: str) -> Callable[..., list[tuple[Any, ...]]]:
                 status[status_],
                 when and date(local(when)),
                 category[category_],
-                ("'" + message if message.startswith(danger) else message) if message else "",
+                _message(message, key, params, said, danger),
                 attempts,
             )
-            for _, when, entity, affiliate_id, flow_, status_, category_, message, attempts in rows
+            for _, when, entity, affiliate_id, flow_, status_, category_, message, attempts, key, params in rows
         ]
 
     date: Callable[[datetime], str]

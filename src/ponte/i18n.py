@@ -11,17 +11,21 @@ Which language: a page's `?lang=`, then the remembered cookie, then the browser'
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from datetime import datetime as DateTime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
+
+from ponte.domain.messages import Message
 
 LOCALES = ("pt-BR", "en", "es")
 DEFAULT_LOCALE = "pt-BR"
@@ -82,7 +86,21 @@ class Translator:
 
     def __call__(self, key: str, **values: object) -> str:
         text = catalog(self.locale).get(key) or catalog(DEFAULT_LOCALE).get(key) or key
-        return text.format(**values) if values else text
+        return _Formatter(self).vformat(text, (), values) if values else text
+
+    def message(self, message: Message) -> str:
+        """Ponte's own message in this language; a count `n` picks the plural form."""
+        n = message.params.get("n")
+        if isinstance(n, int) and not isinstance(n, bool):
+            return self.plural(message.key, n, **{k: v for k, v in message.params.items() if k != "n"})
+        return self(message.key, **message.params)
+
+    def said(self, message: Message | None, text: str | None = "") -> str:
+        """What a row says: Ponte's own message in this language when the catalogs know its key, else the text
+        as it was stored (a marketplace's words, verbatim, or an old row's)."""
+        if isinstance(message, Message) and self.has(message.key):
+            return self.message(message)
+        return text if isinstance(text, str) else ""
 
     def has(self, key: str) -> bool:
         return key in catalog(self.locale)
@@ -127,6 +145,38 @@ class Translator:
         if amount is None:
             return "—" if value is None or value == "" else str(value)
         return format_currency(amount, "BRL", locale=babel_locale(self.locale))
+
+
+def english(message: Message) -> str:
+    """The English text of a message: what the `message` column keeps beside its key, for search and old readers."""
+    return Translator("en").message(message)
+
+
+class _Formatter(string.Formatter):
+    """str.format with Ponte's fields: a nested Message (or a list of them) in the same language, and the specs
+    `{x:n}` (a grouped number), `{x:money}` (reais) and `{x:pct}` (one decimal)."""
+
+    def __init__(self, t: Translator) -> None:
+        self.t = t
+
+    def get_value(self, key: int | str, args: Any, kwargs: Any) -> Any:
+        # A stored message older or newer than this catalog may lack a field: it shows empty, never fails.
+        return kwargs.get(key) if isinstance(key, str) else super().get_value(key, args, kwargs)
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if value is None:
+            return "—"
+        if isinstance(value, Message):
+            value = self.t.message(value)
+        elif isinstance(value, (list, tuple)):
+            value = "; ".join(self.t.message(v) if isinstance(v, Message) else str(v) for v in value)
+        if format_spec == "n":
+            return self.t.number(value) if isinstance(value, int) else str(value)
+        if format_spec == "money":
+            return self.t.money(value)
+        if format_spec == "pct":
+            return self.t.decimal(value, 1)
+        return str(super().format_field(value, format_spec))
 
 
 def _decimal(value: object) -> Decimal | None:

@@ -19,6 +19,7 @@ from sqlalchemy import CTE, Connection, and_, bindparam, case, func, literal, or
 from ponte.alerts import rhythm
 from ponte.alerts.rules import CREDENTIALS, ERROR_RATE, PENDING_AGE, QUIET_ORDERS, STOCK_DRIFT, Rule
 from ponte.domain import Flow, Status
+from ponte.domain.messages import Message, from_columns
 from ponte.store.db import literal_rows
 from ponte.store.reconcile import oversell_counts
 from ponte.store.tables import When, affiliates, attempts, integrations, orders
@@ -159,30 +160,42 @@ def credentials(conn: Connection, rules: list[Rule], now: datetime) -> dict[int,
     messages = _refusal_messages(conn, {(rule.account_id, affiliate_id) for rule, affiliate_id, _, _ in refused}, now)
     found: dict[int, list[Finding]] = defaultdict(list)
     for rule, affiliate_id, since, n in refused:
-        message = messages.get((rule.account_id, affiliate_id)) or ""
-        facts = {"errors": n, "message": message[:300], "since": since.isoformat()}
+        message, said = messages.get((rule.account_id, affiliate_id)) or ("", None)
+        facts: dict[str, Any] = {"errors": n, "message": message[:300], "since": since.isoformat()}
+        if said is not None:  # Ponte's own words: each channel reads them in its language
+            facts["said"] = said.as_json()
         found[rule.id].append(Finding(rule, f"{rule.id}:{affiliate_id}", None, affiliate_id, facts))
     return found
 
 
-def _refusal_messages(conn: Connection, refused: set[tuple[int, int]], now: datetime) -> dict[tuple[int, int], str]:
+def _refusal_messages(
+    conn: Connection, refused: set[tuple[int, int]], now: datetime
+) -> dict[tuple[int, int], tuple[str, Message | None]]:
     """The message of the newest rejection of each (account, affiliate) in the last day: one statement, each
     message read newest first on the (account_id, started_at) index until the first rejection."""
     if not refused:
         return {}
     wanted = literal_rows("refused", ("account_id", "affiliate_id"), sorted(refused))
     i, a = integrations.c, attempts.c
-    newest = (
-        select(a.message)
-        .join(integrations, i.id == a.integration_id)
-        .where(a.account_id == wanted.c.account_id, i.affiliate_id == wanted.c.affiliate_id)
-        .where(a.category.in_(AUTH_CATEGORIES), a.started_at >= now - CREDENTIALS_LOOKBACK)
-        .order_by(a.started_at.desc())
-        .limit(1)
-        .scalar_subquery()
+
+    def newest(column: Any) -> Any:
+        return (
+            select(column)
+            .join(integrations, i.id == a.integration_id)
+            .where(a.account_id == wanted.c.account_id, i.affiliate_id == wanted.c.affiliate_id)
+            .where(a.category.in_(AUTH_CATEGORIES), a.started_at >= now - CREDENTIALS_LOOKBACK)
+            .order_by(a.started_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    query = select(
+        wanted.c.account_id, wanted.c.affiliate_id, newest(a.message), newest(a.message_key), newest(a.message_params)
     )
-    query = select(wanted.c.account_id, wanted.c.affiliate_id, newest)
-    return {(int(account_id), int(affiliate_id)): message for account_id, affiliate_id, message in conn.execute(query)}
+    return {
+        (int(account_id), int(affiliate_id)): (message or "", from_columns(key, params))
+        for account_id, affiliate_id, message, key, params in conn.execute(query)
+    }
 
 
 def _aware(value: Any) -> datetime:

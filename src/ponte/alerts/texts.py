@@ -13,6 +13,7 @@ from babel.dates import format_datetime
 from babel.numbers import format_decimal
 
 from ponte.alerts.rules import CREDENTIALS, ERROR_RATE, PENDING_AGE, QUIET_ORDERS
+from ponte.domain.messages import Message
 from ponte.i18n import Translator, babel_locale
 
 TZ = ZoneInfo("America/Sao_Paulo")
@@ -53,6 +54,8 @@ def body(kind: str, facts: dict[str, Any], *, locale: str, affiliate: str, flow:
 def _values(facts: dict[str, Any], locale: str, affiliate: str, flow: str | None) -> dict[str, Any]:
     flow_word = word(f"flow.{flow}", locale) if flow else word("all", locale)
     values = {**facts, "affiliate": affiliate, "flow": flow_word}
+    if "said" in facts:  # the marketplace's refusal is verbatim; Ponte's own words are read in the channel's language
+        values["message"] = Translator(locale).said(Message.from_json(facts["said"]), facts.get("message"))
     if "gap_minutes" in facts:
         values["gap"] = duration(facts["gap_minutes"])
         values["usual"] = duration(facts["usual_minutes"])

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from ponte.api.schemas import Strict
 from ponte.domain import Flow, Status
+from ponte.services.connections import check_date_range
 from ponte.store.filters import IntegrationFilter
 
 MAX_CHOICES = 50
@@ -34,6 +35,7 @@ def make_filter(
     search: str | None,
     words: str | None,
 ) -> IntegrationFilter:
+    check_date_range(_aware(date_from), _aware(date_to), field="date_to")
     return IntegrationFilter(
         flow=flow.value if flow else None,
         statuses=tuple(s.value for s in status or ()),

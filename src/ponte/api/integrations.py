@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, replace
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.responses import StreamingResponse
@@ -16,8 +16,10 @@ from ponte.api.filters import FilterIn, filter_query
 from ponte.api.schemas import NOT_FOUND, Strict, json_response
 from ponte.clock import now
 from ponte.domain import Status
+from ponte.domain.messages import Message
 from ponte.engine.queue import count_reprocessable, reprocess_integrations
 from ponte.exports import export_integrations
+from ponte.i18n import Translator
 from ponte.knowledge import categories as knowledge_categories
 from ponte.services import connections
 from ponte.services.errors import NotFound
@@ -27,6 +29,12 @@ router = APIRouter(prefix="/integrations", tags=["integrations"])
 Filter = Annotated[IntegrationFilter, Depends(filter_query)]
 IntegrationId = Annotated[int, Path(ge=1, le=2**62)]
 MAX_IDS = connections.MAX_LIMIT
+
+
+KEY_HELP = (
+    "Ponte's own message: its key in Ponte's catalogs (`message` is then in the Accept-Language's language, with "
+    "`message_params` filled in); null when `message` is a marketplace's words, verbatim"
+)
 
 
 class IntegrationOut(BaseModel):
@@ -48,6 +56,8 @@ class IntegrationOut(BaseModel):
     attempt_count: int
     next_trigger: str | None
     next_actor: str | None
+    message_key: str | None = Field(description=KEY_HELP)
+    message_params: dict[str, Any] | None = Field(default=None, validation_alias="message_params_out")
 
 
 class AttemptOut(BaseModel):
@@ -66,6 +76,8 @@ class AttemptOut(BaseModel):
     duration_ms: int
     request: str | None = Field(description="What was sent, cut to the body limit")
     response: str | None = Field(description="What came back, cut to the body limit")
+    message_key: str | None = Field(default=None, description=KEY_HELP)
+    message_params: dict[str, Any] | None = Field(default=None, validation_alias="message_params_out")
 
 
 class IntegrationPage(BaseModel):
@@ -115,8 +127,19 @@ class ReprocessOut(BaseModel):
     dry_run: bool
 
 
-def _out(row: connections.IntegrationRow) -> IntegrationOut:
-    return IntegrationOut.model_validate(row)
+_Said = TypeVar("_Said", "IntegrationOut", "AttemptOut")
+
+
+def _in_language(out: _Said, said: Message | None, t: Translator) -> _Said:
+    """Ponte's own message in the reader's language, with its key and parameters for machines."""
+    if said is not None:
+        out.message = t.said(said, out.message)
+        out.message_params = said.as_json()["params"]
+    return out
+
+
+def _out(row: connections.IntegrationRow, t: Translator) -> IntegrationOut:
+    return _in_language(IntegrationOut.model_validate(row), row.said, t)
 
 
 @router.get("", response_model=IntegrationPage, summary="List integrations (filters, search, cursor pagination)")
@@ -124,6 +147,7 @@ def list_integrations(
     principal: Viewer,
     db: Db,
     filter: Filter,
+    reader: ReaderLocale,
     cursor: Annotated[str | None, Query(max_length=500, description="From the previous page's next_cursor")] = None,
     limit: Annotated[int, Query(ge=1, le=connections.MAX_LIMIT)] = 50,
 ) -> Response:
@@ -131,7 +155,8 @@ def list_integrations(
         page = connections.list_integrations(
             conn, account_id=principal.account_id, filter=filter, cursor=cursor, limit=limit
         )
-    return json_response(IntegrationPage(items=[_out(r) for r in page.rows], next_cursor=page.next_cursor))
+    t = Translator(reader)
+    return json_response(IntegrationPage(items=[_out(r, t) for r in page.rows], next_cursor=page.next_cursor))
 
 
 @router.get("/counts", response_model=CountsOut, summary="Integrations per status under a filter")
@@ -205,16 +230,18 @@ def read_integration(
     principal: Viewer,
     db: Db,
     integration_id: IntegrationId,
+    reader: ReaderLocale,
     attempts: Annotated[int, Query(ge=1, le=connections.MAX_LIMIT, description="How many attempts")] = 100,
 ) -> Response:
     with db.read() as conn:
         got = connections.get_integration(
             conn, account_id=principal.account_id, integration_id=integration_id, attempt_limit=attempts
         )
+    t = Translator(reader)
     return json_response(
         IntegrationDetailOut(
-            integration=_out(got.row),
-            attempts=[AttemptOut.model_validate(asdict(a)) for a in got.attempts],
+            integration=_out(got.row, t),
+            attempts=[_in_language(AttemptOut.model_validate(asdict(a)), a.said, t) for a in got.attempts],
             more_attempts=got.more_attempts,
         )
     )

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ponte.i18n import DEFAULT_LOCALE, Translator, negotiate
 from ponte.secrets import SecretsError
 from ponte.services.errors import InputError, NotFound
 
@@ -94,9 +95,12 @@ async def _problem(_request: Request, exc: Exception) -> Response:
     return problem_response(exc.status, exc.detail, field=exc.field, headers=exc.headers)
 
 
-async def _input(_request: Request, exc: Exception) -> Response:
+async def _input(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, InputError)
-    return problem_response(422, exc.message, field=exc.field)
+    detail = exc.message
+    if exc.said is not None:  # Ponte's own words, in the caller's Accept-Language
+        detail = Translator(negotiate(request.headers.get("accept-language")) or DEFAULT_LOCALE).said(exc.said, detail)
+    return problem_response(422, detail, field=exc.field)
 
 
 async def _not_found(_request: Request, exc: Exception) -> Response:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 
 from ponte.domain import Disposition, Status
+from ponte.domain.messages import Message
+from ponte.i18n import english
 
 if TYPE_CHECKING:
     from ponte.connectors.context import ConnectorContext
@@ -32,6 +34,8 @@ class Outcome:
     `category` and `disposition` are the connector's own reading of an error when it is sure of it
     (a documented error code); otherwise leave them None and the knowledge base classifies `message`.
     `transient` is a hint for errors the connector knows are temporary (timeouts, 5xx, 429).
+    The message is the marketplace's own text, verbatim, or Ponte's own words as a `Message` (a catalog key and
+    its parameters): then `said` keeps it, shown in each reader's language, and `message` its English text.
     """
 
     status: Status
@@ -47,23 +51,39 @@ class Outcome:
     external_ref: str | None = None  # the marketplace's id for the entity, when it gives one
     listing: Listing | None = None  # the listing a product send created, found or changed
     lines: tuple[LineDecision, ...] = ()  # an order's placement: each line accepted or refused (acknowledge_order)
+    said: Message | None = None  # Ponte's own words, when `message` is their English text
 
     @classmethod
-    def ok(cls, message: str = "", **kwargs: Any) -> Outcome:
-        return cls(Status.SUCCESS, message, **kwargs)
+    def of(cls, status: Status, message: str | Message, **kwargs: Any) -> Outcome:
+        if isinstance(message, Message):
+            return cls(status, english(message), said=message, **kwargs)
+        return cls(status, message, **kwargs)
 
     @classmethod
-    def warning(cls, message: str, **kwargs: Any) -> Outcome:
-        return cls(Status.WARNING, message, **kwargs)
+    def ok(cls, message: str | Message = "", **kwargs: Any) -> Outcome:
+        return cls.of(Status.SUCCESS, message, **kwargs)
 
     @classmethod
-    def error(cls, message: str, **kwargs: Any) -> Outcome:
-        return cls(Status.ERROR, message, **kwargs)
+    def warning(cls, message: str | Message, **kwargs: Any) -> Outcome:
+        return cls.of(Status.WARNING, message, **kwargs)
 
     @classmethod
-    def pending(cls, message: str, **kwargs: Any) -> Outcome:
+    def error(cls, message: str | Message, **kwargs: Any) -> Outcome:
+        return cls.of(Status.ERROR, message, **kwargs)
+
+    @classmethod
+    def pending(cls, message: str | Message, **kwargs: Any) -> Outcome:
         """Accepted by the marketplace, judged later (a feed or an import): the item's result comes by polling."""
-        return cls(Status.PENDING, message, **kwargs)
+        return cls.of(Status.PENDING, message, **kwargs)
+
+    def say(self, message: Message) -> None:
+        """Replace the message with Ponte's own words."""
+        self.message, self.said = english(message), message
+
+    @property
+    def words(self) -> Message:
+        """The message as a parameter of another message: Ponte's own words, or the marketplace's verbatim."""
+        return self.said or Message("msg.verbatim", {"text": self.message})
 
 
 @dataclass(frozen=True)

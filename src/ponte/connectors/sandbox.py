@@ -26,6 +26,7 @@ from ponte.connectors.base import (
 )
 from ponte.connectors.http import HttpClient, HttpResult
 from ponte.domain import Disposition, Status
+from ponte.domain.messages import Message, say
 
 FEED_PAGE = 50
 
@@ -70,7 +71,7 @@ def body_message(body: Any, status: int | None) -> tuple[str, str | None]:
     return f"HTTP {status}", None
 
 
-def outcome_from_result(result: HttpResult, message: str = "", external_ref: str | None = None) -> Outcome:
+def outcome_from_result(result: HttpResult, message: str | Message = "", external_ref: str | None = None) -> Outcome:
     """The Outcome of one exchange: transport trouble, 429 and 5xx are transient; other errors keep their words."""
     record = {"request": result.record_request(), "response": result.record_response(), "http_status": result.status}
     if result.refused:  # an address Ponte may not call (outbound.py): retrying cannot help, the setting must change
@@ -201,28 +202,29 @@ class SandboxConnector(Connector):
         outcome.category, outcome.disposition = "auth_invalid", Disposition.FIX
         return outcome
 
-    def _send(self, method: str, path: str, payload: Any, message: str, ref_key: str | None = None) -> Outcome:
+    def _send(self, method: str, path: str, payload: Any, said: str, ref_key: str | None = None) -> Outcome:
+        """Send and read the answer; `said` is the catalog key of what success says (with the marketplace's `ref`)."""
         result = self._call(method, path, json=payload)
         if isinstance(result, Outcome):
             return result
         ref = None
         if ref_key and result.ok and isinstance(result.body, dict) and result.body.get(ref_key) is not None:
             ref = str(result.body[ref_key])
-        return outcome_from_result(result, message.format(ref=ref), external_ref=ref)
+        return outcome_from_result(result, say(said, ref=ref), external_ref=ref)
 
     # -- flows ------------------------------------------------------------------------------------------
 
     def send_product(self, send: ProductSend) -> Outcome:
         """PUT the SKU's catalog data; success carries the marketplace's item id as external_ref."""
-        return self._send("PUT", f"/items/{_q(send.sku)}", product_body(send), "listed as {ref}", ref_key="id")
+        return self._send("PUT", f"/items/{_q(send.sku)}", product_body(send), "msg.send.listed_as", ref_key="id")
 
     def send_price(self, send: PriceSend) -> Outcome:
         body = {"list_price": _num(send.list_price), "price": _num(send.price)}
-        return self._send("PUT", f"/items/{_q(send.sku)}/price", body, "price updated", ref_key="id")
+        return self._send("PUT", f"/items/{_q(send.sku)}/price", body, "msg.send.price_updated", ref_key="id")
 
     def send_inventory(self, send: StockSend) -> Outcome:
         body = {"quantity": send.quantity, "handling_days": send.handling_days or 0}
-        return self._send("PUT", f"/items/{_q(send.sku)}/stock", body, "stock updated", ref_key="id")
+        return self._send("PUT", f"/items/{_q(send.sku)}/stock", body, "msg.send.stock_updated", ref_key="id")
 
     def send_tracking(self, send: TrackingSend) -> Outcome:
         body = {
@@ -232,7 +234,7 @@ class SandboxConnector(Connector):
             "items": [{"sku": line.sku, "quantity": line.quantity} for line in send.items],
         }
         path = f"/orders/{_q(send.order_id)}/shipment"
-        return self._send("POST", path, body, "shipment {ref} recorded", ref_key="shipment_id")
+        return self._send("POST", path, body, "msg.send.shipment_recorded", ref_key="shipment_id")
 
     def fetch_orders(self, cursor: str | None) -> FetchedOrders:
         """The next page of the seller's new orders, normalised to Ponte's incoming-order shape."""
@@ -250,7 +252,7 @@ class SandboxConnector(Connector):
     def acknowledge_order(self, external_id: str, outcome: Outcome) -> Outcome:
         integrated = outcome.status in (Status.SUCCESS, Status.WARNING)
         body = {"status": "integrated" if integrated else "rejected", "message": outcome.message[:500]}
-        return self._send("POST", f"/orders/{_q(external_id)}/ack", body, "acknowledged")
+        return self._send("POST", f"/orders/{_q(external_id)}/ack", body, "msg.send.acknowledged")
 
     def test_connection(self) -> Outcome:
         """Get a new token and read the seller's profile."""

@@ -23,6 +23,7 @@ from ponte.connectors.base import Connector, ConnectorSettings, FetchedOrders, O
 from ponte.connectors.http import HttpClient, header_problem
 from ponte.connectors.sandbox import outcome_from_result
 from ponte.domain import Disposition
+from ponte.domain.messages import say
 
 SIGNATURE_HEADER = "X-Ponte-Signature"
 TIMESTAMP_HEADER = "X-Ponte-Timestamp"
@@ -111,7 +112,7 @@ class WebhookConnector(Connector):
         }
         result = self.http.request("POST", self._path, content=body, headers=headers)
         result.sent = envelope  # content= bypasses the client's record of what was sent
-        outcome = outcome_from_result(result, f"delivered ({delivery_id})")
+        outcome = outcome_from_result(result, say("msg.send.delivered", delivery=delivery_id))
         if outcome.http_status in (401, 403):
             # The receiver refused the signature or the key: the shared secret or headers are wrong.
             outcome.category, outcome.disposition = "integration_config", Disposition.FIX

@@ -38,6 +38,7 @@ from ponte.connectors.base import (
 from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Deferred
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import Disposition, Flow, Status
+from ponte.domain.messages import Message, say
 from ponte.engine import payloads
 from ponte.engine.queue import Claim, LaneKey, claim_due, count_due, park, postpone_due, release
 from ponte.engine.recording import Work, record_works
@@ -210,7 +211,7 @@ def _send(
                 del sends[key]
         except payloads.EntityGone as exc:
             outcomes[claim.entity] = Outcome.error(
-                str(exc), category="state_conflict", disposition=Disposition.TERMINAL
+                exc.message, category="state_conflict", disposition=Disposition.TERMINAL
             )
     result = BatchResult()
     if sends:
@@ -224,7 +225,9 @@ def _send(
             result = BatchResult({entity: call.outcome for _, entity in sends})
         except Exception as exc:
             log.error("batch send of %s %s failed: %s", affiliate.code, flow, traceback.format_exc())
-            failed = Outcome.error(f"Internal error in connector {affiliate.connector}: {exc}", transient=True)
+            failed = Outcome.error(
+                say("msg.internal.connector", connector=affiliate.connector, error=str(exc)), transient=True
+            )
             result = BatchResult({entity: failed for _, entity in sends})
     outcomes.update(result.outcomes)
     submission = result.submission
@@ -234,16 +237,14 @@ def _send(
     duration = int((time.perf_counter() - t0) * 1000)
     works, items = [], []
     for claim in claims:
-        outcome = outcomes.get(claim.entity) or Outcome.error(
-            "the marketplace's answer to the batch did not mention this SKU", transient=True
-        )
+        outcome = outcomes.get(claim.entity) or Outcome.error(say("msg.batch.not_mentioned"), transient=True)
         works.append(Work(claim, affiliate, outcome, started, duration, sent.get((claim.flow, claim.entity))))
         if submission is not None and outcome.status == Status.PENDING:
             items.append(asdict(claim) | {"ref": submission.refs.get(claim.entity, "")})
     return works, (None if submission is None else (submission, items))
 
 
-def _build(catalog: payloads.Catalog, affiliate: Affiliate, flow: str, entity: str) -> tuple[Send, str | None, Any]:
+def _build(catalog: payloads.Catalog, affiliate: Affiliate, flow: str, entity: str) -> tuple[Send, Message | None, Any]:
     if flow == Flow.PRODUCT.value:
         return catalog.product(affiliate, entity), None, None
     if flow == Flow.PRICE.value:
@@ -303,7 +304,7 @@ def _poll(worker: Worker, submission: SubmissionRow, affiliate: Affiliate, rules
     if not poll.done:
         if now() - submission.created_at > GIVE_UP_AFTER:
             gave_up = Outcome.error(
-                f"{affiliate.code} did not judge submission {submission.external_id} within a day; it will be sent again",
+                say("msg.batch.not_judged", affiliate=affiliate.code, submission=submission.external_id),
                 transient=True,
                 category="marketplace_unavailable",
                 disposition=Disposition.TRANSIENT,
@@ -315,7 +316,12 @@ def _poll(worker: Worker, submission: SubmissionRow, affiliate: Affiliate, rules
                 conn, submission_id=submission.id, at=now() + timedelta(seconds=poll.poll_after), detail=poll.detail
             )
         return
-    accepted = f"Accepted by {affiliate.code} in {submission.operation} {submission.external_id}"
+    accepted = say(
+        "msg.batch.accepted",
+        affiliate=affiliate.code,
+        operation=submission.operation,
+        submission=submission.external_id,
+    )
     outcomes = {
         entity: poll.failed or poll.outcomes.get(entity) or Outcome.ok(accepted, external_ref=None) for entity in refs
     }

@@ -20,6 +20,7 @@ from ponte.connectors.base import LineDecision, Outcome
 from ponte.connectors.capabilities import supports
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import Disposition, Flow, Status, Trigger
+from ponte.domain.messages import Message, say
 from ponte.engine.payloads import order_row
 from ponte.engine.queue import mark_catalog_changed, mark_changed
 from ponte.store.affiliates import Affiliate
@@ -27,7 +28,7 @@ from ponte.store.catalog import available_stock, find_sla
 from ponte.store.tables import affiliates, integrations, orders, skus, stock
 
 
-def _fail(message: str, category: str, disposition: Disposition = Disposition.FIX, **kw: Any) -> Outcome:
+def _fail(message: Message, category: str, disposition: Disposition = Disposition.FIX, **kw: Any) -> Outcome:
     return Outcome.error(message, category=category, disposition=disposition, code=category, **kw)
 
 
@@ -38,19 +39,15 @@ class _Line:
     item: dict[str, Any]
     sku: Row[Any] | None
     problem: Outcome | None
-    remark: str = ""
+    remark: Message | None = None
 
 
 def _check_line(conn: Connection, order: Row, affiliate: Affiliate, item: dict[str, Any]) -> _Line:
     sku = conn.execute(select(skus).where(skus.c.account_id == order.account_id, skus.c.sku == item["sku"])).first()
     if sku is None:
-        return _Line(
-            item, None, _fail(f"SKU {item['sku']} of the order does not exist in the store catalog", "sku_not_linked")
-        )
+        return _Line(item, None, _fail(say("msg.order.sku_unknown", sku=item["sku"]), "sku_not_linked"))
     if not sku.active or sku.price is None:
-        return _Line(
-            item, sku, _fail(f"SKU {sku.sku} is inactive or has no price for this sales channel", "sku_not_sellable")
-        )
+        return _Line(item, sku, _fail(say("msg.order.sku_not_sellable", sku=sku.sku), "sku_not_sellable"))
     mapped = conn.execute(
         select(integrations.c.external_ref).where(
             integrations.c.account_id == order.account_id,
@@ -64,19 +61,22 @@ def _check_line(conn: Connection, order: Row, affiliate: Affiliate, item: dict[s
         return _Line(
             item,
             sku,
-            _fail(f"SKU {sku.sku} is not mapped on {affiliate.code}: send the product first", "sku_not_linked"),
+            _fail(say("msg.order.sku_not_mapped", sku=sku.sku, affiliate=affiliate.code), "sku_not_linked"),
         )
     available = available_stock(conn, sku_id=sku.id)
     if available < item["quantity"]:
         return _Line(
             item,
             sku,
-            _fail(f"SKU {sku.sku} out of stock: {item['quantity']} ordered, {available} available", "out_of_stock"),
+            _fail(
+                say("msg.order.out_of_stock", sku=sku.sku, ordered=int(item["quantity"]), available=int(available)),
+                "out_of_stock",
+            ),
         )
     problem = _price_problem(Decimal(item["price"]), sku.price, affiliate)
     if problem and affiliate.price_divergence_action != "approve":
         return _Line(item, sku, problem)
-    return _Line(item, sku, None, problem.message + " (approved by the affiliate's rule)" if problem else "")
+    return _Line(item, sku, None, say("msg.order.approved_remark", problem=problem.words) if problem else None)
 
 
 def _price_problem(offered: Decimal, store_price: Decimal, affiliate: Affiliate) -> Outcome | None:
@@ -86,9 +86,12 @@ def _price_problem(offered: Decimal, store_price: Decimal, affiliate: Affiliate)
     if diff <= Decimal(affiliate.price_tolerance_pct):
         return None
     held = affiliate.price_divergence_action == "hold"
-    message = (
-        f"Order price {offered} differs from the store price {store_price} by {diff:.1f}% "
-        f"(tolerance {affiliate.price_tolerance_pct}%)" + ("; held for manual review" if held else "")
+    message = say(
+        "msg.order.price_divergence_held" if held else "msg.order.price_divergence",
+        offered=offered,
+        store=store_price,
+        diff=f"{diff:.1f}",
+        tolerance=affiliate.price_tolerance_pct,
     )
     return _fail(message, "price_divergence")
 
@@ -196,7 +199,7 @@ def _refuse(conn: Connection, order: Row, affiliate: Affiliate, lines: list[_Lin
     failure.lines = _decisions(lines, failure)
     if _takes_lines(affiliate):
         conn.execute(update(orders).where(orders.c.id == order.id).values(status="refused", updated_at=now()))
-        failure.message = f"Refused on {affiliate.code}: {failure.message}"
+        failure.say(say("msg.order.refused_on", affiliate=affiliate.code, reason=failure.words))
         failure.disposition = Disposition.TERMINAL
     return failure
 
@@ -208,11 +211,9 @@ def place_order(conn: Connection, *, account_id: int, affiliate: Affiliate, exte
     order = order_row(conn, account_id, affiliate.id, external_id)
     request = {"order_id": external_id, "items": order.items, "postal_code": order.postal_code}
     if order.status in ("placed", "invoiced"):
-        return Outcome.ok(f"Order {external_id} was already placed; nothing done again", request=request)
+        return Outcome.ok(say("msg.order.already_placed", order=external_id), request=request)
     if order.status in ("cancelled", "refused"):
-        return _fail(
-            f"Order {external_id} is {order.status} and cannot be placed", "state_conflict", Disposition.TERMINAL
-        )
+        return _fail(say(f"msg.order.{order.status}", order=external_id), "state_conflict", Disposition.TERMINAL)
     lines = [_check_line(conn, order, affiliate, item) for item in order.items]
     passed = [line for line in lines if line.problem is None]
     refused = [line for line in lines if line.problem is not None]
@@ -225,7 +226,7 @@ def place_order(conn: Connection, *, account_id: int, affiliate: Affiliate, exte
     rule = find_sla(conn, account_id=account_id, postal_code=order.postal_code, weight_g=weight)
     if rule is None:
         failure = _fail(
-            f"No shipping rule (SLA) delivers {weight} g to postal code {order.postal_code}",
+            say("msg.order.no_sla", weight=int(weight), postal_code=order.postal_code),
             "sla_unavailable",
             request=request,
         )
@@ -250,12 +251,16 @@ def _place(conn: Connection, order: Row, lines: list[_Line], rule: Any, request:
         )
     conn.execute(update(orders).where(orders.c.id == order.id).values(values))
     _hand_to_erps(conn, order.account_id, order.external_id)
-    message = f"Order placed with SLA {rule.sla} ({rule.days} days)"
+    message = say("msg.order.placed", sla=rule.sla, n=int(rule.days))
     remarks = [line.remark for line in passed if line.remark]
-    remarks += [f"line {line.item['sku']} refused: {line.problem.message}" for line in refused if line.problem]
+    remarks += [
+        say("msg.order.line_refused", sku=line.item["sku"], reason=line.problem.words)
+        for line in refused
+        if line.problem
+    ]
     response = {"placed": True, "sla": rule.sla}
     if remarks:
-        text = f"{message}; {'; '.join(remarks)}"
+        text = say("msg.order.placed_with_remarks", placed=message, remarks=remarks)
         return Outcome.warning(text, request=request, response=response, lines=_decisions(lines))
     return Outcome.ok(message, request=request, response=response, lines=_decisions(lines))
 

@@ -21,7 +21,9 @@ from ponte.connectors.base import (
     TrackingSend,
 )
 from ponte.connectors.registry import get_connector_class
+from ponte.domain.messages import Message, say
 from ponte.engine import mapping as mapping_rules
+from ponte.i18n import english
 from ponte.store import mappings as stored
 from ponte.store.affiliates import Affiliate, affiliates_by_id
 from ponte.store.catalog import available_stocks, listings_of, skus_by_code, warehouse_stocks
@@ -31,12 +33,16 @@ from ponte.store.tables import affiliates, orders
 class EntityGone(LookupError):
     """The SKU or order behind an integration no longer exists in the store."""
 
+    def __init__(self, message: Message) -> None:
+        super().__init__(english(message))
+        self.message = message
 
-def min_availability_rule(quantity: int, min_availability: int | None) -> tuple[int, str | None]:
+
+def min_availability_rule(quantity: int, min_availability: int | None) -> tuple[int, Message | None]:
     """The stock to offer, and a warning when the affiliate's minimum-availability rule replaced it with 0."""
     if min_availability is not None and 0 < quantity <= min_availability:
         # Below the line, sell nothing rather than oversell.
-        return 0, f"Available stock {quantity} is at or below the minimum of {min_availability}: 0 was sent"
+        return 0, say("msg.send.below_minimum", quantity=quantity, minimum=min_availability)
     return quantity, None
 
 
@@ -76,7 +82,7 @@ class Catalog:
     def _sku(self, account_id: int, code: str) -> Row[Any]:
         row = self.skus.get((account_id, code))
         if row is None:
-            raise EntityGone(f"SKU {code} no longer exists in the store catalog")
+            raise EntityGone(say("msg.send.sku_gone", sku=code))
         return row
 
     def _quantity(self, row: Row[Any]) -> int:
@@ -135,7 +141,7 @@ class Catalog:
             handling_days=row.handling_days,
         )
 
-    def inventory(self, affiliate: Affiliate, code: str) -> tuple[StockSend, str | None]:
+    def inventory(self, affiliate: Affiliate, code: str) -> tuple[StockSend, Message | None]:
         """The stock to send, and a warning when the minimum-availability rule replaced it with 0."""
         row = self._sku(affiliate.account_id, code)
         quantity, warning = min_availability_rule(self._quantity(row), affiliate.min_availability)
@@ -198,7 +204,7 @@ def order_row(conn: Connection, account_id: int, affiliate_id: int | None, exter
         query = query.where(orders.c.affiliate_id == affiliate_id)
     row = conn.execute(query).first()
     if row is None:
-        raise EntityGone(f"order {external_id} no longer exists in the store")
+        raise EntityGone(say("msg.send.order_gone", order=external_id))
     return row
 
 

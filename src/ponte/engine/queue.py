@@ -317,10 +317,13 @@ def insert_attempt(conn: Connection, *, values: dict[str, Any], request: Any, re
 # What an attempt may change on its integration besides status, due time and retry count (see `finish`).
 STATE_KEYS = (
     "message",
+    "message_key",
+    "message_params",
     "code",
     "category",
     "disposition",
     "cause",
+    "search_text",
     "processed_at",
     "external_ref",
     "last_sent",

@@ -12,9 +12,11 @@ from sqlalchemy import Connection
 from ponte.clock import now
 from ponte.connectors.base import Outcome
 from ponte.domain import Disposition, Flow, Status, Trigger
+from ponte.domain.messages import as_columns
 from ponte.engine.queue import Claim, Result, mark_changed, record_results
 from ponte.engine.retry import next_step
 from ponte.knowledge import AccountRule, classify, normalise_message
+from ponte.knowledge.search import search_text
 from ponte.metrics import CLASSIFIER_SECONDS, observe_attempt, timed
 from ponte.settings import Settings
 from ponte.store.affiliates import Affiliate
@@ -95,6 +97,7 @@ def result_for(work: Work, rules: list[AccountRule], settings: Settings) -> Resu
         "system": system_name(work.affiliate),
         "status": outcome.status.value,
         "message": storable(outcome.message, 4000),
+        **as_columns(outcome.said),
         "code": storable(outcome.code, 120),
         "category": category,
         "disposition": disposition.value if disposition else None,
@@ -107,11 +110,13 @@ def result_for(work: Work, rules: list[AccountRule], settings: Settings) -> Resu
         "due_at": step.due_at,
         "retry_count": step.retry_count,
         "message": storable(outcome.message, 4000),
+        **as_columns(outcome.said),
         "code": storable(outcome.code, 120),
         "category": category,
         "disposition": disposition.value if disposition else None,
         "processed_at": now(),
         "cause": normalise_message(storable(outcome.message, 4000) or "")[:200] if category else None,
+        "search_text": search_text(storable(outcome.message, 4000), said=outcome.said, category=category),
     }
     if step.status == Status.PENDING and step.due_at is not None:
         state["next_trigger"] = Trigger.RETRY.value  # the next attempt is an automatic retry

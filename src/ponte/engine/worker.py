@@ -27,6 +27,7 @@ from ponte.connectors import outbound
 from ponte.connectors.base import CallFailed, Connector, Outcome
 from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Deferred
 from ponte.domain import Disposition, Flow, Status
+from ponte.domain.messages import Message, from_columns, say
 from ponte.engine import batches, payloads
 from ponte.engine.connectors import connector_for
 from ponte.engine.feeds import poll_order_feeds
@@ -70,11 +71,10 @@ def affiliate_pause_key(affiliate: Affiliate) -> str:
     return f"{affiliate.connector}:affiliate:{affiliate.id}:*"
 
 
-def _unlisted(claim: Claim, affiliate: Affiliate, product_error: str) -> Work:
+def _unlisted(claim: Claim, affiliate: Affiliate, product_error: Message) -> Work:
     """The attempt of a price or stock send that cannot be made: the marketplace refused the product itself."""
     outcome = Outcome.error(
-        f"Not sent: {affiliate.code} has not listed this product yet. Fix the product's error and reprocess it "
-        f"(price and stock follow it). Product error: {product_error[:300]}",
+        say("msg.send.not_listed", affiliate=affiliate.code, product_error=product_error),
         category="sku_not_linked",
         disposition=Disposition.FIX,
         code="product_not_listed",
@@ -86,9 +86,9 @@ def not_connected(error: CredentialsMissing | CredentialsRevoked, affiliate: Aff
     """No call is made for an affiliate the seller has not authorised, or whose authorisation was refused: one
     error per send, fixed by connecting again (not retried: a refused grant does not come back by itself)."""
     if isinstance(error, CredentialsMissing):
-        text = f"{affiliate.code} is not connected yet: connect it on the Affiliates page, then reprocess"
+        text = say("msg.affiliate.not_connected", affiliate=affiliate.code)
     else:
-        text = f"{affiliate.code} refused Ponte's authorisation ({error}): reconnect it on the Affiliates page"
+        text = say("msg.affiliate.authorisation_refused", affiliate=affiliate.code, error=str(error))
     return Outcome.error(text, category="auth_invalid", disposition=Disposition.FIX, code="not_connected")
 
 
@@ -201,7 +201,7 @@ class Worker:
         try:
             if not affiliate.enabled:
                 outcome = Outcome.error(
-                    f"Affiliate {affiliate.code} is disabled",
+                    say("msg.affiliate.disabled", affiliate=affiliate.code),
                     category="integration_config",
                     disposition=Disposition.FIX,
                 )
@@ -210,14 +210,18 @@ class Worker:
         except Deferred:
             raise
         except payloads.EntityGone as exc:
-            outcome = Outcome.error(str(exc), category="state_conflict", disposition=Disposition.TERMINAL)
+            outcome = Outcome.error(exc.message, category="state_conflict", disposition=Disposition.TERMINAL)
         except (CredentialsMissing, CredentialsRevoked) as exc:
             outcome = not_connected(exc, affiliate)
         except CallFailed as failed:
             outcome = failed.outcome
         except NotImplementedError:  # queued before its connector's capabilities were checked: never retried
             outcome = Outcome.error(
-                f"Connector {affiliate.connector} cannot send {claim.flow}: change the affiliate's kind or connector",
+                say(
+                    "msg.connector.cannot_send",
+                    connector=affiliate.connector,
+                    flow=say(f"alert.msg.flow.{claim.flow}"),
+                ),
                 category="integration_config",
                 disposition=Disposition.FIX,
             )
@@ -229,7 +233,9 @@ class Worker:
                 claim.entity,
                 traceback.format_exc(),
             )
-            outcome = Outcome.error(f"Internal error in connector {affiliate.connector}: {exc}", transient=True)
+            outcome = Outcome.error(
+                say("msg.internal.connector", connector=affiliate.connector, error=str(exc)), transient=True
+            )
         return Work(claim, affiliate, outcome, started, int((time.perf_counter() - t0) * 1000), last_sent)
 
     def _call(self, claim: Claim, affiliate: Affiliate, catalog: payloads.Catalog) -> tuple[Outcome, Any]:
@@ -256,10 +262,11 @@ class Worker:
         return connector.send_order(order), None
 
     @staticmethod
-    def _inventory_sent(connector: Connector, send: Any, warning: str | None) -> Outcome:
+    def _inventory_sent(connector: Connector, send: Any, warning: Message | None) -> Outcome:
         outcome = connector.send_inventory(send)
         if warning and outcome.status == Status.SUCCESS:
-            outcome.status, outcome.message = Status.WARNING, warning
+            outcome.status = Status.WARNING
+            outcome.say(warning)
         return outcome
 
     def _send_lane(self, lane: batches.Lane) -> int:
@@ -280,10 +287,10 @@ class Worker:
             with conn.begin_nested():  # one bad order rolls back alone, never the batch
                 outcome = place_order(conn, account_id=claim.account_id, affiliate=affiliate, external_id=claim.entity)
         except payloads.EntityGone as exc:
-            outcome = Outcome.error(str(exc), category="state_conflict", disposition=Disposition.TERMINAL)
+            outcome = Outcome.error(exc.message, category="state_conflict", disposition=Disposition.TERMINAL)
         except Exception as exc:
             log.error("placing order %s failed: %s", claim.entity, traceback.format_exc())
-            outcome = Outcome.error(f"Internal error placing the order: {exc}", transient=True)
+            outcome = Outcome.error(say("msg.internal.placing", error=str(exc)), transient=True)
         return Work(claim, affiliate, outcome, started, int((time.perf_counter() - t0) * 1000))
 
     # -- recording ----------------------------------------------------------------------------------
@@ -318,7 +325,7 @@ class Worker:
                 return self.record(conn, [work], rules)[0]
         except Exception as exc:
             log.exception("recording the attempt of integration %s failed", work.claim.id)
-            failed = Outcome.error(f"Internal error recording the attempt: {type(exc).__name__}", transient=True)
+            failed = Outcome.error(say("msg.internal.recording", error=type(exc).__name__), transient=True)
             with conn.begin_nested():
                 return self.record(conn, [Work(work.claim, work.affiliate, failed, work.started_at, 0)], rules)[0]
 
@@ -429,7 +436,7 @@ class Worker:
     @staticmethod
     def _blocked_by_product(
         conn: Connection, claims: list[Claim], owner: str = ""
-    ) -> tuple[dict[int, datetime], dict[int, str]]:
+    ) -> tuple[dict[int, datetime], dict[int, Message]]:
         """Price and stock claims whose listing does not exist on the marketplace yet.
 
         A listing must exist before its price or stock can be set. While the product's send is pending they
@@ -446,7 +453,16 @@ class Worker:
         i = integrations.c
         rows = conn.execute(
             select(
-                i.account_id, i.affiliate_id, i.entity, i.status, i.message, i.due_at, i.lease_until, i.lease_owner
+                i.account_id,
+                i.affiliate_id,
+                i.entity,
+                i.status,
+                i.message,
+                i.message_key,
+                i.message_params,
+                i.due_at,
+                i.lease_until,
+                i.lease_owner,
             ).where(
                 # Every column of the (account, flow, affiliate, entity) key, so the lookup is by that index.
                 i.account_id.in_({account_id for account_id, _, _ in keys}),
@@ -457,7 +473,7 @@ class Worker:
             )
         )
         waiting: dict[int, datetime] = {}
-        refused: dict[int, str] = {}
+        refused: dict[int, Message] = {}
         at = now()
         soon = at + timedelta(seconds=PRODUCT_WAIT)
         for r in rows:
@@ -472,7 +488,9 @@ class Worker:
                 if r.status == Status.PENDING.value:
                     waiting[claim_id] = after
                 else:
-                    refused[claim_id] = r.message or ""
+                    refused[claim_id] = from_columns(r.message_key, r.message_params) or Message(
+                        "msg.verbatim", {"text": (r.message or "")[:300]}
+                    )
         return waiting, refused
 
     # -- the loop -----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import ColumnElement, Connection, Integer, Text, and_, func, or_, select, text
 
 from ponte.domain import SKU_FLOWS, Flow, Status
+from ponte.domain.messages import Message, from_columns, say
 from ponte.services.errors import InputError, NotFound
 from ponte.store.counters import read_cause_counts, read_status_counts
 from ponte.store.filters import IntegrationFilter
@@ -50,6 +51,13 @@ class IntegrationRow:
     attempt_count: int
     next_trigger: str | None
     next_actor: str | None
+    message_key: str | None = None
+    message_params_json: str | None = None
+
+    @property
+    def said(self) -> Message | None:
+        """Ponte's own message, to show in the reader's language (None: `message` is a marketplace's words)."""
+        return from_columns(self.message_key, self.message_params_json)
 
     @property
     def stamp(self) -> str:
@@ -83,6 +91,12 @@ class Attempt:
     request: str | None = None
     response: str | None = None
     flow: str | None = None  # filled in by order_history / sku history, which mix integrations
+    message_key: str | None = None
+    message_params_json: str | None = None
+
+    @property
+    def said(self) -> Message | None:
+        return from_columns(self.message_key, self.message_params_json)
 
 
 @dataclass(frozen=True)
@@ -136,6 +150,12 @@ class SkuMatrix:
 
 
 # -- cursors ---------------------------------------------------------------------------------------
+
+
+def check_date_range(date_from: datetime | None, date_to: datetime | None, *, field: str = "to") -> None:
+    """A range whose end is not after its start is a mistake (the dates swapped), not an empty list."""
+    if date_from is not None and date_to is not None and date_to <= date_from:
+        raise InputError(say("msg.input.reversed_dates"), field=field)
 
 
 def encode_cursor(row: IntegrationRow) -> str:
@@ -192,6 +212,8 @@ _ROW_COLUMNS = (
     integrations.c.attempt_count,
     integrations.c.next_trigger,
     integrations.c.next_actor,
+    integrations.c.message_key,
+    integrations.c.message_params.label("message_params_json"),
 )
 
 
@@ -264,6 +286,8 @@ _ATTEMPT_COLUMNS = (
     attempts.c.http_status,
     attempts.c.started_at,
     attempts.c.duration_ms,
+    attempts.c.message_key,
+    attempts.c.message_params.label("message_params_json"),
 )
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from ponte.domain.messages import Message
+from ponte.i18n import english
+
 
 class InputError(ValueError):
-    """The input cannot be accepted. `field` names the offending field when there is one."""
+    """The input cannot be accepted. `field` names the offending field when there is one. Given as a `Message`, the
+    edges tell it in the reader's language (`said`); `message` is its English text."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Message, *, field: str | None = None) -> None:
+        self.said = message if isinstance(message, Message) else None
+        self.message = english(message) if isinstance(message, Message) else message
+        super().__init__(self.message)
         self.field = field
 
 

@@ -22,6 +22,7 @@ from ponte.clock import now as clock_now
 from ponte.domain import Flow, Status, Trigger
 from ponte.engine.queue import append_attempts
 from ponte.knowledge import AccountRule, classify, normalise_message
+from ponte.knowledge.search import search_text
 from ponte.store.db import upsert
 from ponte.store.rules import account_rules
 from ponte.store.tables import affiliates, external_batches, integrations
@@ -260,6 +261,7 @@ def _attempt_row(
         "started_at": item.occurred_at,
         "duration_ms": item.duration_ms,
         "_cause": cause,
+        "_search": search_text(item.message, category=category),
     }
 
 
@@ -305,7 +307,7 @@ def _move_current_state(conn: Connection, rows: list[dict[str, Any]]) -> None:
         "at": [newest[key]["started_at"] for key in ids],
     }
     for column in _STATE:
-        columns[column] = [newest[key]["_cause" if column == "cause" else column] for key in ids]
+        columns[column] = [newest[key][_FROM_ROW.get(column, column)] for key in ids]
     if conn.dialect.name == "postgresql":
         _lock_in_order(conn, ids)
         conn.execute(_UPDATE_POSTGRES, columns)
@@ -315,7 +317,8 @@ def _move_current_state(conn: Connection, rows: list[dict[str, Any]]) -> None:
     conn.execute(_UPDATE_SQLITE, {"changes": json.dumps(list(zip(*columns.values(), strict=True)))})
 
 
-_STATE = ("status", "message", "code", "category", "disposition", "cause")
+_STATE = ("status", "message", "code", "category", "disposition", "cause", "search_text")
+_FROM_ROW = {"cause": "_cause", "search_text": "_search"}  # what the attempt row keeps them as
 # A report moves the state only when it is newer than what the integration shows and Ponte has not queued
 # (pending with a due time) or leased the integration itself.
 _FRESH = (
@@ -327,6 +330,8 @@ _SET = ",\n        ".join(
         "attempt_count = i.attempt_count + v.n",
         f"processed_at = CASE WHEN {_FRESH} THEN v.at ELSE i.processed_at END",
         *(f"{c} = CASE WHEN {_FRESH} THEN v.{c} ELSE i.{c} END" for c in _STATE),
+        # A report's message is the reporter's own words: no catalog key.
+        *(f"{c} = CASE WHEN {_FRESH} THEN NULL ELSE i.{c} END" for c in ("message_key", "message_params")),
     ]
 )
 # `i.id = ANY(...)` beside the join: the planner then fetches just the batch's rows by primary key, where the
@@ -338,8 +343,8 @@ _UPDATE_POSTGRES = text(
     FROM unnest(
         CAST(:id AS bigint[]), CAST(:n AS int[]), CAST(:at AS timestamptz[]), CAST(:status AS text[]),
         CAST(:message AS text[]), CAST(:code AS text[]), CAST(:category AS text[]), CAST(:disposition AS text[]),
-        CAST(:cause AS text[])
-    ) AS v(id, n, at, status, message, code, category, disposition, cause)
+        CAST(:cause AS text[]), CAST(:search_text AS text[])
+    ) AS v(id, n, at, status, message, code, category, disposition, cause, search_text)
     WHERE i.id = v.id AND i.id = ANY(CAST(:id AS bigint[]))
     """
 )
@@ -350,7 +355,7 @@ _UPDATE_SQLITE = text(
     FROM (
         SELECT value ->> 0 AS id, value ->> 1 AS n, value ->> 2 AS at, value ->> 3 AS status,
             value ->> 4 AS message, value ->> 5 AS code, value ->> 6 AS category, value ->> 7 AS disposition,
-            value ->> 8 AS cause
+            value ->> 8 AS cause, value ->> 9 AS search_text
         FROM json_each(:changes)
     ) AS v
     WHERE i.id = v.id

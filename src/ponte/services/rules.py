@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select,
 
 from ponte.clock import now
 from ponte.domain import Flow, Status
+from ponte.domain.messages import from_columns
 from ponte.knowledge import (
     AccountRule,
     Explanation,
@@ -22,6 +23,7 @@ from ponte.knowledge import (
     normalise_message,
     validate_account_rule,
 )
+from ponte.knowledge.search import search_text
 from ponte.knowledge.text import fold, fold_pattern
 from ponte.knowledge.user_patterns import PatternError, compile_pattern
 from ponte.services.errors import InputError, NotFound
@@ -142,7 +144,7 @@ def reclassify_errors(conn: Connection, *, account_id: int, actor: str | None = 
     marketplaces = {r.id: r.marketplace for r in conn.execute(query)}
     i = integrations.c
     rows = conn.execute(
-        select(i.id, i.affiliate_id, i.flow, i.message, i.code, i.category).where(
+        select(i.id, i.affiliate_id, i.flow, i.message, i.message_key, i.message_params, i.code, i.category).where(
             i.account_id == account_id, i.status == Status.ERROR.value
         )
     )
@@ -169,6 +171,11 @@ def reclassify_errors(conn: Connection, *, account_id: int, actor: str | None = 
                     "new_category": explanation.category,
                     "new_disposition": explanation.disposition.value,
                     "new_cause": cause,
+                    "new_search": search_text(
+                        row.message,
+                        said=from_columns(row.message_key, row.message_params),
+                        category=explanation.category,
+                    ),
                 }
             )
     if changes:
@@ -179,6 +186,7 @@ def reclassify_errors(conn: Connection, *, account_id: int, actor: str | None = 
                 category=bindparam("new_category"),
                 disposition=bindparam("new_disposition"),
                 cause=bindparam("new_cause"),
+                search_text=bindparam("new_search"),
             ),
             changes,
         )

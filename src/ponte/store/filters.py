@@ -9,18 +9,19 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, Connection, and_, column, false, func, or_, select, table, text
+from sqlalchemy import Boolean, ColumnElement, Connection, and_, column, false, func, select, table, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from ponte.knowledge.search import search_terms
 from ponte.store.db import plan_for_values
 from ponte.store.tables import affiliates, integrations
 
-# SQLite: migration 0010's trigram index of the messages, and how many rows a word may be in to be looked up
-# there. A rarer word's rows are read by id; a commoner one walks the list order, where its rows come soon.
-MESSAGES_INDEX = table("integrations_fts", column("rowid"), column("message"))
+# SQLite: the trigram index of the search texts (migrations 0010, 0016), and how many rows a word may be in to be
+# looked up there. A rarer word's rows are read by id; a commoner one walks the list order, where its rows come soon.
+SEARCH_INDEX = table("integrations_fts", column("rowid"), column("search_text"))
 RARE_ROWS = 200
-_HAS_MESSAGES_INDEX = text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'integrations_fts'")
+_HAS_SEARCH_INDEX = text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'integrations_fts'")
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class IntegrationFilter:
     date_from: datetime | None = None  # processed_at >= date_from
     date_to: datetime | None = None  # processed_at < date_to
     entity_prefix: str | None = None  # id or SKU prefix
-    words: str | None = None  # words of the message
+    words: str | None = None  # words of the message, its category's name (any accents, case or word form)
     cause: str | None = None  # one group of the causes view (the normalised message)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -91,24 +92,27 @@ class IntegrationFilter:
             # Rows recorded before causes existed group by their raw message (as the causes view does).
             where.append(func.coalesce(i.cause, i.message) == self.cause)
         if self.words:
-            terms = [w for w in self.words.split() if w]
-            where.append(and_(*[or_(i.message.ilike(f"%{_escape_like(w)}%", escape="\\")) for w in terms]))
+            # search_text is folded and stemmed (ponte.knowledge.search): each word's stem must be in it.
+            terms = search_terms(self.words)
+            if terms:
+                where.append(and_(*[i.search_text.like(f"%{_escape_like(t)}%", escape="\\") for t in terms]))
         return where
 
 
 def rows_that_may_hold(conn: Connection, words: str) -> list[int] | None:
-    """SQLite: the ids of the integrations whose messages may hold every word of three or more characters, from
-    the trigram index; None when it cannot tell (no such word, no index) or when RARE_ROWS or more may.
+    """SQLite: the ids of the integrations whose search texts may hold every searched stem of three or more
+    characters, from the trigram index; None when it cannot tell (no such stem, no index) or when RARE_ROWS or more
+    may.
 
     The index only narrows: the words' own conditions still decide which of the rows it names match. Its
-    triggers keep it in step with every write of a message (tests/test_filters.py checks it with FTS5's own
+    triggers keep it in step with every write of a search text (tests/test_filters.py checks it with FTS5's own
     integrity check), for a row it missed would be missing from the answer.
     """
-    # A trigram index cannot serve a shorter word; LIKE's wildcards and escape are kept out of its patterns.
-    terms = [w for w in words.split() if len(w) >= 3 and not any(c in w for c in "%_\\")]
-    if not terms or conn.execute(_HAS_MESSAGES_INDEX).first() is None:
+    # A trigram index cannot serve a shorter term; LIKE's wildcards and escape are kept out of its patterns.
+    terms = [w for w in search_terms(words) if len(w) >= 3 and not any(c in w for c in "%_\\")]
+    if not terms or conn.execute(_HAS_SEARCH_INDEX).first() is None:
         return None
-    query = select(MESSAGES_INDEX.c.rowid).where(*(MESSAGES_INDEX.c.message.like(f"%{w}%") for w in terms))
+    query = select(SEARCH_INDEX.c.rowid).where(*(SEARCH_INDEX.c.search_text.like(f"%{w}%") for w in terms))
     ids = [int(i) for i in conn.execute(query.limit(RARE_ROWS)).scalars()]
     return ids if len(ids) < RARE_ROWS else None
 

@@ -250,11 +250,16 @@ integrations = Table(
     Column("next_trigger", String(16)),
     Column("next_actor", String(254)),
     Column("next_reason", String(500)),
-    Column("message", Text),
+    Column("message", Text),  # in English when the message is Ponte's own (then message_key says which)
+    Column("message_key", String(80)),  # Ponte's own message: its catalog key (ponte/locales), shown in each language
+    Column("message_params", Text),  # … and its parameters, as JSON text
     Column("code", String(120)),
     Column("category", String(40)),
     Column("disposition", String(16)),
     Column("cause", String(200)),  # the error message normalised (ids, numbers stripped): groups errors by cause
+    # What a word search looks in: the message folded and stemmed in three languages, with the category's names
+    # (ponte.knowledge.search); written with the message. Trigram-indexed on both databases (migration 0016).
+    Column("search_text", Text),
     Column("external_ref", String(120)),  # the marketplace's id for this entity, once known
     Column("last_sent", JSON),  # what the last successful attempt sent (e.g. stock, for min availability)
     Column("processed_at", When),
@@ -330,6 +335,8 @@ attempts = Table(
     Column("system", String(200), nullable=False),  # who received it: affiliate code, ERP name
     Column("status", String(16), nullable=False),
     Column("message", Text),
+    Column("message_key", String(80)),  # as on integrations
+    Column("message_params", Text),
     Column("code", String(120)),
     Column("category", String(40)),
     Column("disposition", String(16)),

@@ -222,7 +222,7 @@ def test_connection(request: Request, affiliate_id: RowId) -> Response:
     with state.db.read() as conn:
         row = affiliates.get_affiliate(conn, account_id=principal.account_id, affiliate_id=affiliate_id)
     outcome = affiliates.check_connection(state.db, box=state.box, settings=state.settings, affiliate=row)
-    result = {"status": outcome.status.value, "message": outcome.message}
+    result = {"status": outcome.status.value, "message": outcome.message, "said": outcome.said}
     return _page(request, tested=affiliate_id, result=result)
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from sqlalchemy import select
 
 from ponte.domain import Flow, Role, Status
+from ponte.domain.messages import say
 from ponte.engine.queue import count_reprocessable, reprocess_integrations
 from ponte.exports import export_integrations
 from ponte.services import connections, rules
@@ -30,7 +31,7 @@ STATUS_VALUES = tuple(s.value for s in Status)
 
 def _flow(flow: str) -> str:
     if flow not in FLOW_VALUES:
-        raise InputError(f"unknown tab {flow!r}", field="flow")
+        raise InputError(say("msg.input.unknown_tab", tab=flow), field="flow")
     return flow
 
 
@@ -40,7 +41,7 @@ def day_bound(value: str | None, tz: Any, *, end: bool) -> datetime | None:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise InputError(f"{value!r} is not a date (use yyyy-mm-dd)", field="to" if end else "from")
+        raise InputError(say("msg.input.not_a_date", value=value), field="to" if end else "from")
     start = datetime.combine(day + timedelta(days=1) if end else day, time(0), tzinfo=tz)
     return start
 
@@ -49,13 +50,15 @@ def filter_from_query(request: Request, flow: str | None) -> IntegrationFilter:
     """The filter in the page's query string: status, affiliate, category, from/to (days), id prefix, words."""
     q = request.query_params
     tz = translator(request).tz
+    date_from, date_to = day_bound(q.get("from"), tz, end=False), day_bound(q.get("to"), tz, end=True)  # "to" included
+    connections.check_date_range(date_from, date_to)
     return IntegrationFilter(
         flow=flow,
         statuses=tuple(s for s in q.getlist("status") if s in STATUS_VALUES),
         affiliates=tuple(a for a in q.getlist("affiliate") if a),
         categories=tuple(c for c in q.getlist("category") if c),
-        date_from=day_bound(q.get("from"), tz, end=False),
-        date_to=day_bound(q.get("to"), tz, end=True),  # the "to" day is included
+        date_from=date_from,
+        date_to=date_to,
         entity_prefix=(q.get("id") or "").strip() or None,
         words=(q.get("q") or "").strip() or None,
     )
@@ -255,7 +258,7 @@ async def reprocess_filter(request: Request, flow: str) -> Response:
 def export(request: Request, flow: str, fmt: str) -> Response:
     principal = current_principal(request)
     if fmt not in ("xlsx", "csv"):
-        raise InputError("export as .xlsx or .csv", field="fmt")
+        raise InputError(say("msg.input.export_format"), field="fmt")
     flt = filter_from_query(request, _flow(flow))
     t = translator(request)
     chunks = export_integrations(

@@ -23,6 +23,7 @@ from ponte.connectors.base import CallFailed, Grant, GrantRefused, Outcome
 from ponte.connectors.context import ConnectorContext
 from ponte.connectors.http import HttpClient, HttpResult
 from ponte.domain import Disposition, Status
+from ponte.domain.messages import Message
 
 # A 429 without Retry-After (Mercado Livre documents none) pauses the operation this long: its guidance is
 # exponential backoff with jitter; the engine's retry schedule does the backoff, this only stops the burst.
@@ -114,7 +115,7 @@ def warnings_of(body: Any) -> list[dict[str, Any]]:
     return found + _causes(body, "warning")
 
 
-def success_outcome(result: HttpResult, message: str, **extra: Any) -> Outcome:
+def success_outcome(result: HttpResult, message: str | Message, **extra: Any) -> Outcome:
     remarks = warnings_of(result.body)
     if remarks:
         text = "; ".join(str(w.get("message") or w.get("code")) for w in remarks)

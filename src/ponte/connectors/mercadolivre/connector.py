@@ -45,6 +45,7 @@ from ponte.connectors.http import HttpResult
 from ponte.connectors.mercadolivre import listing, orders, readback, taxonomy
 from ponte.connectors.mercadolivre.api import MeliApi, error_outcome, records, success_outcome
 from ponte.domain import Disposition, Status
+from ponte.domain.messages import say
 
 CURRENCIES = {"MLB": "BRL", "MLA": "ARS", "MLM": "MXN", "MLC": "CLP", "MCO": "COP", "MLU": "UYU", "MPE": "PEN"}
 ORDER_RESOURCE = re.compile(r"^/orders/(\d{1,20})$")
@@ -236,7 +237,7 @@ class MercadoLivreConnector(Connector):
 
     def test_connection(self) -> Outcome:
         me = self._seller(fresh=True)
-        return Outcome.ok(f"Connected to Mercado Livre as {me.get('nickname')} ({me['id']})")
+        return Outcome.ok(say("msg.meli.connected", nickname=me.get("nickname"), id=me["id"]))
 
     def _seller(self, *, fresh: bool = False) -> dict[str, Any]:
         """`GET /users/me`: the seller's id, nickname and tags (read once per instance)."""
@@ -339,7 +340,7 @@ class MercadoLivreConnector(Connector):
             "sent": listing.sent_facts(body, send.description),
         }
         made = Listing(item_id, facts)
-        outcome = success_outcome(result, f"Listed on Mercado Livre as {item_id}", listing=made, external_ref=item_id)
+        outcome = success_outcome(result, say("msg.meli.listed", item=item_id), listing=made, external_ref=item_id)
         if send.description:
             described = self.api.call(
                 "api", "POST", f"/items/{_q(item_id)}/description", json={"plain_text": send.description}
@@ -351,7 +352,8 @@ class MercadoLivreConnector(Connector):
                     code=refused.code, listing=made, external_ref=item_id, **records(described),
                 )  # fmt: skip
         if item.get("status") == "under_review" and outcome.status == Status.SUCCESS:
-            outcome.status, outcome.message = Status.WARNING, f"Item {item_id} is under review by Mercado Livre"
+            outcome.status = Status.WARNING
+            outcome.say(say("msg.meli.under_review", item=item_id))
         return outcome
 
     def _update(self, send: ProductSend, found: Listing) -> Outcome:
@@ -385,8 +387,8 @@ class MercadoLivreConnector(Connector):
         )
         kept = Listing(item_id, {**facts, "sent": listing.sent_facts(wanted, send.description)})
         if result is None:
-            return Outcome.ok(f"Mercado Livre item {item_id} is up to date", listing=kept, external_ref=item_id)
-        return success_outcome(result, f"Mercado Livre item {item_id} updated", listing=kept, external_ref=item_id)
+            return Outcome.ok(say("msg.meli.up_to_date", item=item_id), listing=kept, external_ref=item_id)
+        return success_outcome(result, say("msg.meli.updated", item=item_id), listing=kept, external_ref=item_id)
 
     # -- price and stock ----------------------------------------------------------------------------------
     def _not_listed(self, sku: str) -> Outcome:
@@ -408,7 +410,7 @@ class MercadoLivreConnector(Connector):
         result = self.api.call("api", "PUT", f"/items/{_q(item_id)}", json={"price": float(send.price)})
         if not result.ok:
             return error_outcome(result)
-        return success_outcome(result, f"Price of {item_id} set to {send.price}", external_ref=item_id)
+        return success_outcome(result, say("msg.meli.price_set", item=item_id, price=send.price), external_ref=item_id)
 
     def send_inventory(self, send: StockSend) -> Outcome:
         if send.listing is None:
@@ -426,7 +428,9 @@ class MercadoLivreConnector(Connector):
             where = item_id
         if not result.ok:
             return error_outcome(result)
-        return success_outcome(result, f"Stock of {where} set to {send.quantity}", external_ref=item_id)
+        return success_outcome(
+            result, say("msg.meli.stock_set", where=where, quantity=send.quantity), external_ref=item_id
+        )
 
     def _multi_origin(self) -> bool:
         if self.config.stock_mode != "auto":
@@ -513,7 +517,7 @@ class MercadoLivreConnector(Connector):
         result = self.api.call("api", "POST", path, params=params, content=send.invoice_xml.encode(), headers=headers)
         if result.ok:
             return success_outcome(
-                result, f"NF-e {send.invoice_key or ''} sent to shipment {shipment_id}".replace("  ", " ")
+                result, say("msg.meli.invoice_sent", invoice=send.invoice_key or "", shipment=shipment_id)
             )
         refused = error_outcome(result)
         if result.status == 409 and refused.code == "shipment.invoice.already_uploaded":
@@ -554,7 +558,9 @@ class MercadoLivreConnector(Connector):
         result = self.api.call("api", "POST", f"/shipments/{_q(shipment_id)}/seller_notifications", json=body)
         if not result.ok:
             return error_outcome(result)
-        return success_outcome(result, f"Tracking {send.tracking_number} sent to shipment {shipment_id}")
+        return success_outcome(
+            result, say("msg.meli.tracking_sent", tracking=send.tracking_number, shipment=shipment_id)
+        )
 
     def close(self) -> None:
         self.api.close()
