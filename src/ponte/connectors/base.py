@@ -264,7 +264,7 @@ class Submission:
     operation: str
     external_id: str
     refs: dict[str, str]
-    message: str
+    message: str | Message  # what each entity's pending attempt says meanwhile
     poll_after: float = 60.0
     detail: dict[str, Any] = field(default_factory=dict)
     request: Any = None

@@ -27,6 +27,7 @@ from ponte.knowledge.text import fold, fold_pattern, required_literals
 DEFAULT_DIR = Path(__file__).parent / "data"
 ENV_VAR = "PONTE_KNOWLEDGE_DIR"
 LOCALES = ("pt-BR", "en")
+OPTIONAL_LOCALES = ("es",)  # titles, fixes and contacts may also be given in Spanish (English stands in otherwise)
 # Other parts of Ponte (engine, sandbox, connectors) name these; an edited copy may add categories, not drop these.
 REQUIRED_CATEGORIES = [
     "sla_unavailable",
@@ -288,7 +289,11 @@ def _texts(entry: dict[str, Any], key: str, where: str, required: bool = True) -
         text = value.get(locale)
         if not isinstance(text, str) or not text.strip():
             raise KnowledgeError(f"{where}: missing {locale} text in `{key}`")
-    return {locale: str(value[locale]).strip() for locale in LOCALES}
+    texts = {locale: str(value[locale]).strip() for locale in LOCALES}
+    for locale in OPTIONAL_LOCALES:
+        if isinstance(value.get(locale), str) and value[locale].strip():
+            texts[locale] = value[locale].strip()
+    return texts
 
 
 def _load_categories(path: Path) -> dict[str, Category]:

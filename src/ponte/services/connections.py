@@ -173,7 +173,7 @@ def decode_cursor(cursor: str) -> tuple[datetime | None, int]:
             raise ValueError("naive time")
         return when, int(data["i"])
     except (binascii.Error, ValueError, TypeError, KeyError, orjson.JSONDecodeError):
-        raise InputError("the cursor is not valid: start again from the first page", field="cursor")
+        raise InputError(say("msg.input.bad_cursor"), field="cursor")
 
 
 # The list's order, which exports follow too: newest processing first, never-processed rows before.
@@ -238,7 +238,7 @@ def list_integrations(
 ) -> Page:
     """One page of integrations matching `filter`, newest processing first; `next_cursor` is None on the last page."""
     if not 1 <= limit <= MAX_LIMIT:
-        raise InputError(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+        raise InputError(say("msg.input.limit", maximum=MAX_LIMIT), field="limit")
     where = filter.conditions_on(conn, account_id)
     if cursor:
         where.append(_after(cursor))

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import Connection, Row, select
 
 from ponte.domain.checks import nfe_key_is_valid
+from ponte.domain.messages import say
 from ponte.engine.intake import IncomingOrder, receive_orders
 from ponte.engine.invoices import invoice_order
 from ponte.services.catalog import input_error
@@ -80,7 +81,10 @@ def set_tracking(
         raise input_error(exc)
     order = get_order(conn, account_id=account_id, external_id=external_id)
     if order.status not in ("placed", "invoiced"):
-        raise InputError(f"order {external_id} is {order.status}: only a placed order can be invoiced", field="status")
+        raise InputError(
+            say("msg.input.not_invoiceable", order=external_id, state=say(f"order_state.{order.status}")),
+            field="status",
+        )
     invoice_order(conn, order=order, values=tracking.model_dump(), actor=actor)
 
 
@@ -88,4 +92,4 @@ def money(value: Any) -> Decimal:
     try:
         return Decimal(str(value))
     except InvalidOperation:
-        raise InputError(f"{value!r} is not an amount of money")
+        raise InputError(say("msg.input.not_money", value=str(value)))

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select,
 
 from ponte.clock import now
 from ponte.domain import Flow, Status
-from ponte.domain.messages import from_columns
+from ponte.domain.messages import from_columns, say
 from ponte.knowledge import (
     AccountRule,
     Explanation,
@@ -46,9 +46,9 @@ def add_rule(
     """Validate and store a rule; returns its id. A bad pattern or unknown category is an InputError."""
     pattern = pattern.strip()
     if not pattern or len(pattern) > 500:
-        raise InputError("pattern must have 1 to 500 characters", field="pattern")
+        raise InputError(say("msg.input.pattern_length"), field="pattern")
     if flow is not None and flow not in {f.value for f in Flow}:
-        raise InputError(f"flow must be one of {', '.join(f.value for f in Flow)}", field="flow")
+        raise InputError(say("msg.input.one_of", field="flow", choices=", ".join(f.value for f in Flow)), field="flow")
     try:
         validate_account_rule(AccountRule(pattern, category, connector, flow))
     except KnowledgeError as exc:

@@ -16,6 +16,7 @@ from starlette.datastructures import FormData
 
 from ponte.connectors.capabilities import reads_back
 from ponte.domain import Role
+from ponte.domain.messages import say
 from ponte.services.errors import InputError
 from ponte.web import policy_with_form_targets
 from ponte.web.connections import redirect_back
@@ -75,9 +76,11 @@ def _common_from_form(form: FormData) -> dict[str, Any]:
     try:
         tolerance = float(str(form.get("price_tolerance_pct") or "0").replace(",", "."))
     except ValueError:
-        raise InputError("price_tolerance_pct must be a number", field="price_tolerance_pct")
+        raise InputError(say("msg.input.not_a_number", field="price_tolerance_pct"), field="price_tolerance_pct")
     if min_av and not (min_av.isascii() and min_av.isdigit() and len(min_av) <= 8 and int(min_av) <= 10_000_000):
-        raise InputError("min_availability must be a whole number from 0 to 10000000", field="min_availability")
+        raise InputError(
+            say("msg.input.whole_number", field="min_availability", maximum=10_000_000), field="min_availability"
+        )
     return {
         "name": str(form.get("name") or ""),
         "kind": str(form.get("kind") or "marketplace"),

@@ -16,6 +16,7 @@ from ponte.alerts import channels as channel_service
 from ponte.alerts import incidents as incident_service
 from ponte.alerts import rules as rule_service
 from ponte.domain import Role
+from ponte.domain.messages import say
 from ponte.services.errors import InputError
 from ponte.store.tables import affiliates
 from ponte.web.connections import redirect_back
@@ -70,7 +71,7 @@ def _numbers(form: FormData) -> dict[str, Any]:
         try:
             values[name] = float(raw) if name == "threshold" else int(raw)
         except ValueError:
-            raise InputError(f"{name} must be a number", field=name)
+            raise InputError(say("msg.input.not_a_number", field=name), field=name)
     return values
 
 

@@ -48,6 +48,7 @@ from ponte.connectors.mirakl.offers import Offer, offer_of
 from ponte.connectors.mirakl.orders import acceptance, incoming_order, tracking
 from ponte.connectors.mirakl.settings import LABELS, MiraklSettings, operator_code
 from ponte.domain import Disposition, Status
+from ponte.domain.messages import say
 
 log = logging.getLogger("ponte.connectors.mirakl")
 
@@ -221,7 +222,8 @@ class MiraklConnector(Connector):
                 accepted = sum(1 for line in body["order_lines"] if line["accepted"])
                 refused = len(body["order_lines"]) - accepted
                 return Outcome.ok(
-                    f"{accepted} line(s) accepted, {refused} refused on {self.operator}", **records(result)
+                    say("msg.mirakl.lines_accepted", n=accepted, refused=refused, operator=self.operator),
+                    **records(result),
                 )
             answer = self.failed(result, "accepting the order (OR21)")
             if not answer.transient:
@@ -247,7 +249,7 @@ class MiraklConnector(Connector):
         if not shipped.ok:
             return self.failed(shipped, "confirming the shipment (OR24)")
         return Outcome.ok(
-            f"Tracking {send.tracking_number} sent (OR23) and shipment confirmed (OR24) on {self.operator}",
+            say("msg.mirakl.tracking_sent", tracking=send.tracking_number, operator=self.operator),
             request={"OR23": sent.record_request(), "OR24": shipped.record_request()},
             response={"OR23": sent.status, "OR24": shipped.status},
             http_status=shipped.status,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ponte.connectors.base import BatchResult, Listing, Outcome, Submission, SubmissionPoll, SubmissionRef
 from ponte.connectors.mirakl.errors import explained, line_error, records
 from ponte.connectors.mirakl.files import read_report
+from ponte.domain.messages import say
 
 if TYPE_CHECKING:
     from ponte.connectors.http import HttpResult
@@ -40,10 +41,10 @@ def submitted(
         )
         return BatchResult(dict.fromkeys(sent, refused))
     what = f"{OPERATIONS[api]} {import_id} ({api})"
-    waiting = (
-        f"Sent to {connector.operator} in {what}; waiting for the operator's catalog review"
-        if api == "P41"
-        else f"Sent to {connector.operator} in {what}; waiting for its report"
+    waiting = say(
+        "msg.mirakl.sent_for_review" if api == "P41" else "msg.mirakl.sent_for_report",
+        operator=connector.operator,
+        what=what,
     )
     answer = {"status": result.status, "body": result.body}
     outcomes = {
@@ -108,7 +109,7 @@ def poll_offers(connector: MiraklConnector, submission: SubmissionRef) -> Submis
         if isinstance(report, SubmissionPoll):
             return report
         outcomes = report
-    updated = f"Offer updated on {connector.operator} (import {import_id})"
+    updated = say("msg.mirakl.offer_updated", operator=connector.operator, import_id=import_id)
     for sku in submission.refs:
         outcomes.setdefault(sku, Outcome.ok(updated))
     return SubmissionPoll(done=True, outcomes=outcomes)
@@ -150,6 +151,6 @@ def poll_products(connector: MiraklConnector, submission: SubmissionRef) -> Subm
             id_type, _, product_id = ref.partition(":")
             listing = Listing(sku, {"product_id": product_id, "product_id_type": id_type})
             outcomes[sku] = Outcome.ok(
-                f"Product integrated by {connector.operator} (import {import_id})", listing=listing
+                say("msg.mirakl.product_integrated", operator=connector.operator, import_id=import_id), listing=listing
             )
     return SubmissionPoll(done=True, outcomes=outcomes)
