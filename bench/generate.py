@@ -30,7 +30,7 @@ from ponte.auth import get_or_create_account
 from ponte.clock import now
 from ponte.domain import Role
 from ponte.knowledge import classify, normalise_message
-from ponte.knowledge.search import search_text
+from ponte.knowledge.wordsearch import search_text
 from ponte.secrets import SecretBox
 from ponte.services.affiliates import create_affiliate
 from ponte.services.tokens import create_token

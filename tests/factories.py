@@ -21,7 +21,7 @@ from ponte.auth import create_user, get_or_create_account
 from ponte.clock import now
 from ponte.domain import Role
 from ponte.engine.queue import insert_attempt
-from ponte.knowledge.search import search_text
+from ponte.knowledge.wordsearch import search_text
 from ponte.store.tables import affiliates, integrations, orders, skus
 
 PASSWORD = "correct horse battery"

@@ -72,7 +72,9 @@ def test_it_explains_an_error_message_as_json():
     result = invoke("explain", "--connector", "mercadolivre", "--flow", "product", "--json", "item.category_id.invalid")
     body = json.loads(result.output)
     assert body["category"] == "invalid_category" and body["disposition"] == "fix"
-    assert set(body["fix"]) == {"pt-BR", "en"} and body["help"] == "/help/marketplace/mercadolivre#invalid_category"
+    assert (
+        set(body["fix"]) == {"pt-BR", "en", "es"} and body["help"] == "/help/marketplace/mercadolivre#invalid_category"
+    )
 
 
 def test_a_bad_database_url_is_a_sentence_not_a_traceback():

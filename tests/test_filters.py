@@ -10,7 +10,7 @@ from needs import missing
 from ponte.auth import get_or_create_account
 from ponte.engine.queue import mark_changed
 from ponte.knowledge import categories
-from ponte.knowledge.search import search_text
+from ponte.knowledge.wordsearch import search_text
 from ponte.services import connections
 from ponte.store import filters
 from ponte.store.db import Database

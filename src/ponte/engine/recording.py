@@ -16,7 +16,7 @@ from ponte.domain.messages import as_columns
 from ponte.engine.queue import Claim, Result, mark_changed, record_results
 from ponte.engine.retry import next_step
 from ponte.knowledge import AccountRule, classify, normalise_message
-from ponte.knowledge.search import search_text
+from ponte.knowledge.wordsearch import search_text
 from ponte.metrics import CLASSIFIER_SECONDS, observe_attempt, timed
 from ponte.settings import Settings
 from ponte.store.affiliates import Affiliate

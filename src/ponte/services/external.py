@@ -22,7 +22,7 @@ from ponte.clock import now as clock_now
 from ponte.domain import Flow, Status, Trigger
 from ponte.engine.queue import append_attempts
 from ponte.knowledge import AccountRule, classify, normalise_message
-from ponte.knowledge.search import search_text
+from ponte.knowledge.wordsearch import search_text
 from ponte.store.db import upsert
 from ponte.store.rules import account_rules
 from ponte.store.tables import affiliates, external_batches, integrations

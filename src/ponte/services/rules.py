@@ -23,9 +23,9 @@ from ponte.knowledge import (
     normalise_message,
     validate_account_rule,
 )
-from ponte.knowledge.search import search_text
 from ponte.knowledge.text import fold, fold_pattern
 from ponte.knowledge.user_patterns import PatternError, compile_pattern
+from ponte.knowledge.wordsearch import search_text
 from ponte.services.errors import InputError, NotFound
 from ponte.store.audit import record
 from ponte.store.corrections import Correction, add_corrections

@@ -13,7 +13,7 @@ from sqlalchemy import Boolean, ColumnElement, Connection, and_, column, false, 
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from ponte.knowledge.search import search_terms
+from ponte.knowledge.wordsearch import search_terms
 from ponte.store.db import plan_for_values
 from ponte.store.tables import affiliates, integrations
 
@@ -92,7 +92,7 @@ class IntegrationFilter:
             # Rows recorded before causes existed group by their raw message (as the causes view does).
             where.append(func.coalesce(i.cause, i.message) == self.cause)
         if self.words:
-            # search_text is folded and stemmed (ponte.knowledge.search): each word's stem must be in it.
+            # search_text is folded and stemmed (ponte.knowledge.wordsearch): each word's stem must be in it.
             terms = search_terms(self.words)
             if terms:
                 where.append(and_(*[i.search_text.like(f"%{_escape_like(t)}%", escape="\\") for t in terms]))

@@ -258,7 +258,7 @@ integrations = Table(
     Column("disposition", String(16)),
     Column("cause", String(200)),  # the error message normalised (ids, numbers stripped): groups errors by cause
     # What a word search looks in: the message folded and stemmed in three languages, with the category's names
-    # (ponte.knowledge.search); written with the message. Trigram-indexed on both databases (migration 0016).
+    # (ponte.knowledge.wordsearch); written with the message. Trigram-indexed on both databases (migration 0018).
     Column("search_text", Text),
     Column("external_ref", String(120)),  # the marketplace's id for this entity, once known
     Column("last_sent", JSON),  # what the last successful attempt sent (e.g. stock, for min availability)

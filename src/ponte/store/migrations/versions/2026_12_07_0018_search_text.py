@@ -2,7 +2,7 @@
 
 Each integration's message folded (lowercase, no accents) with its words' Snowball stems in Portuguese, Spanish and
 English, Ponte's own message in each language and its error category's name in each language
-(`ponte.knowledge.search`). Ponte writes it with the message; this migration fills it for the rows there are.
+(`ponte.knowledge.wordsearch`). Ponte writes it with the message; this migration fills it for the rows there are.
 
 The trigram indexes that served `message LIKE '%word%'` (0008 on PostgreSQL, 0010's FTS5 table on SQLite) now index
 `search_text`, which the search reads instead. Where pg_trgm or FTS5's trigram tokenizer is missing, searches
@@ -56,7 +56,7 @@ BATCH = 2000
 
 def _backfill(bind: sa.Connection) -> None:
     from ponte.domain.messages import from_columns
-    from ponte.knowledge.search import search_text
+    from ponte.knowledge.wordsearch import search_text
 
     rows = sa.table(
         "integrations",

@@ -4,7 +4,7 @@ Each integration keeps a `search_text`, written with its message: the message's 
 accents) and their Snowball stems in the three languages; Ponte's own message in each language; and its error
 category's name in each language. A searched word matches when its shortest stem is inside that text, so
 "descricao" finds "descrição", "imagem" finds "Problema com as imagens", and "sin stock" finds "out of stock"
-when the words are Ponte's. The databases' trigram indexes serve that substring test (migration 0016).
+when the words are Ponte's. The databases' trigram indexes serve that substring test (migration 0018).
 """
 
 from __future__ import annotations
