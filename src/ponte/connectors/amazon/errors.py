@@ -112,10 +112,10 @@ def failure(result: HttpResult, what: str) -> Outcome:
             message, code=code, transient=True, category="marketplace_unavailable",
             disposition=Disposition.TRANSIENT, retry_after=result.retry_after, **kept,
         )  # fmt: skip
-    reading = table().api_codes.get(code or "") or table().statuses.get(status)
+    known = table().api_codes.get(code or "") or table().statuses.get(status)
     outcome = Outcome.error(message, code=code, **kept)
-    if reading is not None:
-        outcome.category, outcome.disposition = reading.category, reading.disposition
+    if known is not None:
+        outcome.category, outcome.disposition = known.category, known.disposition
     return outcome
 
 
