@@ -139,7 +139,7 @@ def serve(
         settings = allowing(settings, sandbox.url)
         say(
             f"Sandbox marketplaces at {sandbox.url} (Mercado Livre at /mercadolivre, Mirakl at /mirakl,"
-            " Amazon at /amazon; test profile magalu)"
+            " Amazon at /amazon, Bling at /bling; test profile magalu)"
         )
     ponte_url = f"http://{options.host}:{options.port}"
     if options.demo and sandbox and prepare_demo(db, settings, sandbox.url, progress, ponte_url):

@@ -40,18 +40,24 @@ def poll_order_feeds(db: Database, connector_for: Callable[[Affiliate], Connecto
     """Read the order feed of every enabled marketplace whose interval has passed; returns how many orders were new."""
     with db.read() as conn:
         candidates = [(a, every) for a in enabled_affiliates(conn) if (every := _feed_interval(a)) is not None]
+    return read_each(candidates, "order feed", lambda a, every: _poll_one(db, a, every, connector_for, force))
+
+
+def read_each(candidates: list[tuple[Affiliate, float]], what: str, read_one: Callable[[Affiliate, float], int]) -> int:
+    """Read one feed (orders, an ERP's invoices) of each affiliate, each on its own: a grant refused, a rate limit
+    spent, a failed call or a bug is logged on that affiliate and the loop goes on to the others. Returns the sum."""
     new = 0
     for affiliate, every in candidates:
         try:
-            new += _poll_one(db, affiliate, every, connector_for, force)
+            new += read_one(affiliate, every)
         except (CredentialsMissing, CredentialsRevoked) as exc:
-            log.info("order feed of %s not read: %s", affiliate.code, exc)
+            log.info("%s of %s not read: %s", what, affiliate.code, exc)
         except Deferred:
             pass  # its rate limit is spent: the next interval reads it
         except CallFailed as failed:
-            log.warning("order feed of %s: %s", affiliate.code, failed.outcome.message)
-        except Exception:  # one marketplace's broken feed or settings must not stop the others
-            log.warning("reading the order feed of %s failed: %s", affiliate.code, traceback.format_exc())
+            log.warning("%s of %s: %s", what, affiliate.code, failed.outcome.message)
+        except Exception:  # one affiliate's broken feed or settings must not stop the others
+            log.warning("reading the %s of %s failed: %s", what, affiliate.code, traceback.format_exc())
     return new
 
 

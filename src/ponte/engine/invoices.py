@@ -10,19 +10,18 @@ tracking flow takes it to the order's marketplace. An invoice already kept is re
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, Row
 
 from ponte.clock import now
-from ponte.connectors.base import CallFailed, Connector, Invoice
+from ponte.connectors.base import Connector, Invoice
 from ponte.connectors.capabilities import supports
-from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Deferred
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import Disposition, Flow, Status, Trigger
 from ponte.domain.checks import nfe_key_is_valid
+from ponte.engine.feeds import read_each
 from ponte.engine.queue import append_attempts, mark_changed
 from ponte.engine.recording import storable, system_name
 from ponte.knowledge import normalise_message
@@ -71,19 +70,7 @@ def poll_invoice_feeds(db: Database, connector_for: Callable[[Affiliate], Connec
     """Read the invoices of every enabled ERP whose interval has passed; returns how many invoices were new."""
     with db.read() as conn:
         candidates = [(a, every) for a in enabled_affiliates(conn) if (every := _interval(a)) is not None]
-    new = 0
-    for affiliate, every in candidates:
-        try:
-            new += _poll_one(db, affiliate, every, connector_for, force)
-        except (CredentialsMissing, CredentialsRevoked) as exc:
-            log.info("invoices of %s not read: %s", affiliate.code, exc)
-        except Deferred:
-            pass  # its rate limit is spent: the next interval reads it
-        except CallFailed as failed:
-            log.warning("invoices of %s: %s", affiliate.code, failed.outcome.message)
-        except Exception:  # one ERP's broken settings must not stop the others
-            log.warning("reading the invoices of %s failed: %s", affiliate.code, traceback.format_exc())
-    return new
+    return read_each(candidates, "invoices", lambda a, every: _poll_one(db, a, every, connector_for, force))
 
 
 def _poll_one(

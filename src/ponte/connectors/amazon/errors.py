@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from ponte.connectors.base import Outcome
+from ponte.connectors.error_table import Reading, reading
 from ponte.connectors.http import HttpResult
 from ponte.domain import Disposition
 
@@ -25,12 +26,6 @@ TABLE = Path(__file__).with_name("errors.yaml")
 # A 429 whose answer says nothing of when to come back holds the operation this long; the models document no
 # Retry-After (amazon-sp-api.md § 5), and the engine's own backoff does the rest.
 DEFAULT_PAUSE = 2.0
-
-
-@dataclass(frozen=True)
-class Reading:
-    category: str
-    disposition: Disposition
 
 
 @dataclass(frozen=True)
@@ -58,7 +53,7 @@ class Table:
 
 
 def _readings(raw: Mapping[Any, Any] | None) -> dict[Any, Reading]:
-    return {key: Reading(str(v["category"]), Disposition(str(v["disposition"]))) for key, v in (raw or {}).items()}
+    return {key: reading(v) for key, v in (raw or {}).items()}
 
 
 @cache
@@ -117,10 +112,10 @@ def failure(result: HttpResult, what: str) -> Outcome:
             message, code=code, transient=True, category="marketplace_unavailable",
             disposition=Disposition.TRANSIENT, retry_after=result.retry_after, **kept,
         )  # fmt: skip
-    reading = table().api_codes.get(code or "") or table().statuses.get(status)
+    known = table().api_codes.get(code or "") or table().statuses.get(status)
     outcome = Outcome.error(message, code=code, **kept)
-    if reading is not None:
-        outcome.category, outcome.disposition = reading.category, reading.disposition
+    if known is not None:
+        outcome.category, outcome.disposition = known.category, known.disposition
     return outcome
 
 

@@ -11,18 +11,13 @@ The OAuth endpoint answers in it too (`type` = `invalid_grant`…). 429 (`TOO_MA
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ponte.connectors.base import Outcome
+from ponte.connectors.error_table import Table, load_table
 from ponte.connectors.http import HttpResult
 from ponte.domain import Disposition
-from ponte.knowledge.text import fold
 
 TABLE = Path(__file__).with_name("errors.yaml")
 # A 429 without Retry-After (Bling sends none that its pages document) holds the operation this long: the limit is
@@ -30,42 +25,9 @@ TABLE = Path(__file__).with_name("errors.yaml")
 DEFAULT_RETRY = 1.0
 
 
-@dataclass(frozen=True)
-class Reading:
-    category: str
-    disposition: Disposition
-
-
-@dataclass(frozen=True)
-class Table:
-    codes: dict[str, Reading]
-    statuses: dict[int, Reading]
-    messages: tuple[tuple[re.Pattern[str], Reading], ...]
-
-    def read(self, *, message: str = "", code: str | None = None, status: int | None = None) -> Reading | None:
-        """What Bling meant, when the table knows: by code, then by words, then by HTTP status."""
-        if code and code in self.codes:
-            return self.codes[code]
-        folded = fold(message)
-        for pattern, reading in self.messages:
-            if pattern.search(folded):
-                return reading
-        return self.statuses.get(status) if status is not None else None
-
-
-def _reading(entry: dict[str, Any]) -> Reading:
-    return Reading(str(entry["category"]), Disposition(str(entry["disposition"])))
-
-
-@cache
 def table(path: Path = TABLE) -> Table:
-    """The connector's error table, read once."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return Table(
-        codes={str(code): _reading(entry) for code, entry in (data.get("codes") or {}).items()},
-        statuses={int(status): _reading(entry) for status, entry in (data.get("statuses") or {}).items()},
-        messages=tuple((re.compile(entry["match"]), _reading(entry)) for entry in data.get("messages") or []),
-    )
+    """The connector's error table (errors.yaml), read once."""
+    return load_table(path)
 
 
 def _field_messages(fields: Any) -> list[str]:

@@ -7,59 +7,21 @@ machine 'code'/'message'"]; import errors come as report lines (OF03, P44, P47),
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ponte.connectors.base import Outcome
+from ponte.connectors.error_table import Table, load_table
 from ponte.connectors.http import HttpResult
 from ponte.domain import Disposition
-from ponte.knowledge.text import fold
 
 TABLE = Path(__file__).with_name("errors.yaml")
 DEFAULT_RETRY = 60.0  # seconds to hold an operation Mirakl refused with 429 and no Retry-After: its usual period
 
 
-@dataclass(frozen=True)
-class Reading:
-    category: str
-    disposition: Disposition
-
-
-@dataclass(frozen=True)
-class Table:
-    codes: dict[str, Reading]
-    statuses: dict[int, Reading]
-    messages: tuple[tuple[re.Pattern[str], Reading], ...]
-
-    def read(self, *, message: str = "", code: str | None = None, status: int | None = None) -> Reading | None:
-        """What Mirakl meant, when the table knows: by code, then by words, then by HTTP status."""
-        if code and code in self.codes:
-            return self.codes[code]
-        folded = fold(message)
-        for pattern, reading in self.messages:
-            if pattern.search(folded):
-                return reading
-        return self.statuses.get(status) if status is not None else None
-
-
-def _reading(entry: dict[str, Any]) -> Reading:
-    return Reading(str(entry["category"]), Disposition(str(entry["disposition"])))
-
-
-@cache
 def table(path: Path = TABLE) -> Table:
-    """The connector's error table, read once."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return Table(
-        codes={str(code): _reading(entry) for code, entry in (data.get("codes") or {}).items()},
-        statuses={int(status): _reading(entry) for status, entry in (data.get("statuses") or {}).items()},
-        messages=tuple((re.compile(entry["match"]), _reading(entry)) for entry in data.get("messages") or []),
-    )
+    """The connector's error table (errors.yaml), read once."""
+    return load_table(path)
 
 
 def explained(outcome: Outcome) -> Outcome:
