@@ -85,7 +85,9 @@ def _poll_one(
     for _ in range(MAX_PAGES):
         page = connector.fetch_invoices(cursor)
         if page.outcome is not None and page.outcome.status == Status.ERROR:
-            log.warning("invoices of %s: %s", affiliate.code, page.outcome.message)
+            # A 429 is the marketplace pacing the reads, not a fault: the next interval reads on.
+            level = logging.INFO if page.outcome.http_status == 429 else logging.WARNING
+            log.log(level, "invoices of %s: %s", affiliate.code, page.outcome.message)
             break
         with db.write() as conn:
             for invoice in page.invoices:
