@@ -66,6 +66,11 @@ class HttpResult:
         return {"status": self.status, "body": self.body, "error": self.error}
 
 
+def records(result: HttpResult) -> dict[str, Any]:
+    """What an Outcome keeps of a call: the request, the response and the HTTP status."""
+    return {"request": result.record_request(), "response": result.record_response(), "http_status": result.status}
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or HTTP date); None when absent or unreadable."""
     if not value:

@@ -19,7 +19,7 @@ import yaml
 
 from ponte.connectors.base import Outcome
 from ponte.connectors.error_table import Reading, reading
-from ponte.connectors.http import HttpResult
+from ponte.connectors.http import HttpResult, records
 from ponte.domain import Disposition
 
 TABLE = Path(__file__).with_name("errors.yaml")
@@ -68,10 +68,6 @@ def table() -> Table:
         attributes={str(k): v for k, v in _readings(data.get("attributes")).items()},
         family_codes=frozenset(str(c) for c in data.get("family_codes") or []),
     )
-
-
-def records(result: HttpResult) -> dict[str, Any]:
-    return {"request": result.record_request(), "response": result.record_response(), "http_status": result.status}
 
 
 def envelope(body: Any) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ import yaml
 from ponte.clock import now
 from ponte.connectors.base import CallFailed, Grant, GrantRefused, Outcome
 from ponte.connectors.context import ConnectorContext
-from ponte.connectors.http import HttpClient, HttpResult
+from ponte.connectors.http import HttpClient, HttpResult, records
 from ponte.domain import Disposition, Status
 from ponte.domain.messages import Message
 
@@ -60,10 +60,6 @@ def _causes(body: Any, kind: str | None = None) -> list[dict[str, Any]]:
     if kind == "error":
         return [c for c in found if c.get("type") != "warning"]
     return found
-
-
-def records(result: HttpResult) -> dict[str, Any]:
-    return {"request": result.record_request(), "response": result.record_response(), "http_status": result.status}
 
 
 def error_outcome(result: HttpResult) -> Outcome:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ponte.connectors.base import Outcome
 from ponte.connectors.error_table import Table, load_table
-from ponte.connectors.http import HttpResult
+from ponte.connectors.http import HttpResult, records
 from ponte.domain import Disposition
 
 TABLE = Path(__file__).with_name("errors.yaml")
@@ -52,10 +52,6 @@ def body_message(body: Any, status: int | None) -> tuple[str, str | None]:
     if isinstance(body, str) and body.strip():
         return body.strip()[:1000], None
     return f"HTTP {status}", None
-
-
-def records(result: HttpResult) -> dict[str, Any]:
-    return {"request": result.record_request(), "response": result.record_response(), "http_status": result.status}
 
 
 def failure(result: HttpResult, what: str) -> Outcome:
