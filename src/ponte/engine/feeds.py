@@ -10,9 +10,12 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from sqlalchemy import Connection
 
 from ponte.clock import now
-from ponte.connectors.base import CallFailed, Connector
+from ponte.connectors.base import CallFailed, Connector, FetchedOrders, Outcome
 from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Deferred
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import Flow, Status
@@ -64,6 +67,43 @@ def read_each(candidates: list[tuple[Affiliate, float]], what: str, read_one: Ca
 def _poll_one(
     db: Database, affiliate: Affiliate, every: float, connector_for: Callable[[Affiliate], Connector], force: bool
 ) -> int:
+    def keep(conn: Connection, page: FetchedOrders) -> int:
+        return record_incoming(
+            conn, affiliate_id=affiliate.id, account_id=affiliate.account_id, code=affiliate.code,
+            raw_orders=page.orders,
+        )  # fmt: skip
+
+    return read_pages(
+        db, affiliate, every, force, "order feed", connector_for, lambda c, cursor: c.fetch_orders(cursor), keep
+    )
+
+
+class Page(Protocol):
+    """One page of a feed a connector reads (orders, an ERP's invoices)."""
+
+    @property
+    def cursor(self) -> str | None: ...
+    @property
+    def more(self) -> bool: ...
+    @property
+    def outcome(self) -> Outcome | None: ...
+
+
+P = TypeVar("P", bound=Page)
+
+
+def read_pages(
+    db: Database,
+    affiliate: Affiliate,
+    every: float,
+    force: bool,
+    what: str,
+    connector_for: Callable[[Affiliate], Connector],
+    fetch: Callable[[Connector, str | None], P],
+    keep: Callable[[Connection, P], int],
+) -> int:
+    """Claim the affiliate's feed for this interval, then read its pages from the saved cursor: each page is kept
+    and its cursor saved in one transaction, so a crash reads on from the last page kept. Returns what `keep` counted."""
     with db.write() as conn:
         claimed, cursor = claim_feed(conn, affiliate_id=affiliate.id, every=every, now=now(), force=force)
     if not claimed:
@@ -71,20 +111,14 @@ def _poll_one(
     connector = connector_for(affiliate)
     new = 0
     for _ in range(MAX_PAGES):
-        page = connector.fetch_orders(cursor)
+        page = fetch(connector, cursor)
         if page.outcome is not None and page.outcome.status == Status.ERROR:
             # A 429 is the marketplace pacing the reads, not a fault: the next interval reads on.
             level = logging.INFO if page.outcome.http_status == 429 else logging.WARNING
-            log.log(level, "order feed of %s: %s", affiliate.code, page.outcome.message)
+            log.log(level, "%s of %s: %s", what, affiliate.code, page.outcome.message)
             break
         with db.write() as conn:
-            new += record_incoming(
-                conn,
-                affiliate_id=affiliate.id,
-                account_id=affiliate.account_id,
-                code=affiliate.code,
-                raw_orders=page.orders,
-            )
+            new += keep(conn, page)
             save_cursor(conn, affiliate_id=affiliate.id, cursor=page.cursor)
         cursor = page.cursor
         if not page.more:

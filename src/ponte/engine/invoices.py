@@ -16,18 +16,17 @@ from typing import Any
 from sqlalchemy import Connection, Row
 
 from ponte.clock import now
-from ponte.connectors.base import Connector, Invoice
+from ponte.connectors.base import Connector, FetchedInvoices, Invoice
 from ponte.connectors.capabilities import supports
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import Disposition, Flow, Status, Trigger
 from ponte.domain.checks import nfe_key_is_valid
-from ponte.engine.feeds import read_each
+from ponte.engine.feeds import read_each, read_pages
 from ponte.engine.queue import append_attempts, mark_changed
 from ponte.engine.recording import storable, system_name
 from ponte.knowledge import normalise_message
 from ponte.store.affiliates import Affiliate, enabled_affiliates
 from ponte.store.db import Database
-from ponte.store.feeds import claim_feed, save_cursor
 from ponte.store.invoices import (
     affiliate_connector,
     integration_of,
@@ -38,7 +37,6 @@ from ponte.store.invoices import (
 
 log = logging.getLogger("ponte.worker")
 
-MAX_PAGES = 20  # pages read per ERP per poll: a long backlog is read over several polls
 BODY_LIMIT = 16_384
 
 
@@ -76,28 +74,16 @@ def poll_invoice_feeds(db: Database, connector_for: Callable[[Affiliate], Connec
 def _poll_one(
     db: Database, affiliate: Affiliate, every: float, connector_for: Callable[[Affiliate], Connector], force: bool
 ) -> int:
-    with db.write() as conn:
-        claimed, cursor = claim_feed(conn, affiliate_id=affiliate.id, every=every, now=now(), force=force)
-    if not claimed:
-        return 0
-    connector = connector_for(affiliate)
-    new = 0
-    for _ in range(MAX_PAGES):
-        page = connector.fetch_invoices(cursor)
-        if page.outcome is not None and page.outcome.status == Status.ERROR:
-            # A 429 is the marketplace pacing the reads, not a fault: the next interval reads on.
-            level = logging.INFO if page.outcome.http_status == 429 else logging.WARNING
-            log.log(level, "invoices of %s: %s", affiliate.code, page.outcome.message)
-            break
-        with db.write() as conn:
-            for invoice in page.invoices:
-                with conn.begin_nested():  # one bad invoice rolls back alone
-                    new += record_invoice(conn, erp=affiliate, invoice=invoice)
-            save_cursor(conn, affiliate_id=affiliate.id, cursor=page.cursor)
-        cursor = page.cursor
-        if not page.more:
-            break
-    return new
+    def keep(conn: Connection, page: FetchedInvoices) -> int:
+        new = 0
+        for invoice in page.invoices:
+            with conn.begin_nested():  # one bad invoice rolls back alone
+                new += record_invoice(conn, erp=affiliate, invoice=invoice)
+        return new
+
+    return read_pages(
+        db, affiliate, every, force, "invoices", connector_for, lambda c, cursor: c.fetch_invoices(cursor), keep
+    )
 
 
 def _problem(invoice: Invoice) -> str | None:
