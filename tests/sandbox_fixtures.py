@@ -53,6 +53,15 @@ def allow_outbound(url: str) -> None:
     outbound.allow(load_settings().outbound_allow)
 
 
+@pytest.fixture(autouse=True)
+def _outbound_allowances_end_with_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a test allows (allow_outbound) ends with it: a port allowed for one test's server, freed and later given
+    to another test's server that must be refused, would otherwise still be allowed. Session fixtures (the
+    sandbox) are set up before this one, so their allowance stays."""
+    monkeypatch.setattr(outbound, "_allowed", outbound.allowed())
+    monkeypatch.setenv("PONTE_OUTBOUND_ALLOW", os.environ.get("PONTE_OUTBOUND_ALLOW", ""))
+
+
 @pytest.fixture(name="sandbox")
 def sandbox_fixture(sandbox_server: SandboxServer) -> SandboxServer:
     """The session's sandbox, emptied: no sellers, orders or faults, default limits, counters at zero."""
