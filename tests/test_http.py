@@ -52,6 +52,15 @@ class EchoHandler(BaseHTTPRequestHandler):
         raw = json.dumps({"path": self.path}).encode()
         if self.path == "/odd":
             return self._odd(raw)
+        if self.path == "/file":
+            return self._file()
+        if self.path == "/gone":
+            self.send_response(404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+            return None
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         if self.path == "/gzip":  # compressed although the client asked for the answer as it is
@@ -85,8 +94,22 @@ class EchoHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b"%x\r\n%s\r\n0\r\nContent-Type: text/plain\r\n\r\n" % (len(raw), raw))
 
+    def _file(self) -> None:
+        """A big file, written a line at a time as a server making an export does (chunked)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/csv")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for line in FILE_LINES:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+FILE_LINES = [b"sku;quantity\n", *(b"SKU-%05d;%d\n" % (n, n % 7) for n in range(20_000))]
 
 
 class EchoOnIPv6(Echo):
@@ -237,3 +260,37 @@ def test_a_refused_connection_is_an_error_not_an_exception() -> None:
     finally:
         client.close()
     assert answer.status is None and answer.error is not None and answer.error.startswith("connection failed: ")
+
+
+def test_a_file_goes_to_the_sink_as_it_arrives_whole_and_unkept(echo: Echo) -> None:
+    """A whole shop's export read while it downloads: every byte reaches the sink, in many chunks, past the body
+    cap that holds kept answers; nothing of it is kept in the result."""
+    client = HttpClient(echo.url, body_limit=1_024)
+    chunks: list[bytes] = []
+    try:
+        result = client.request("GET", "/file", sink=chunks.append)
+        kept = client.request("GET", "/file")
+    finally:
+        client.close()
+    assert result.ok and result.body is None and result.error is None
+    assert b"".join(chunks) == b"".join(FILE_LINES) and len(chunks) > 1
+    assert kept.error is not None and "too large" in kept.error  # the same file, kept, is capped
+
+
+def test_an_error_answer_is_kept_not_streamed(client: HttpClient) -> None:
+    chunks: list[bytes] = []
+    result = client.request("GET", "/gone", sink=chunks.append)
+    assert result.status == 404 and result.body == {"path": "/gone"} and chunks == []
+
+
+def test_what_the_sink_raises_reaches_the_caller_and_stops_the_transfer(client: HttpClient) -> None:
+    seen: list[bytes] = []
+
+    def sink(chunk: bytes) -> None:
+        seen.append(chunk)
+        raise ValueError("the file's header lacks a column")
+
+    with pytest.raises(ValueError, match="lacks a column"):
+        client.request("GET", "/file", sink=sink)
+    assert len(seen) == 1
+    assert client.request("GET", "/after").body == {"path": "/after"}  # the client goes on working

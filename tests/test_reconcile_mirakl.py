@@ -5,6 +5,7 @@ reported. The focused pass reads OF51's differential export: only what changed s
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -92,3 +93,41 @@ def test_a_renamed_export_parameter_is_a_departure_from_the_spec() -> None:
     assert mirakl.validate_request("GET", "/api/offers/export?include_fields=price&shop_id=1", strict=True) == []
     renamed = mirakl.validate_request("GET", "/api/offers/export?include_field=price", strict=True)
     assert renamed and any("include_field" in str(p) for p in renamed)
+
+
+def test_the_export_read_in_chunks_as_it_arrives_holds_what_the_whole_file_holds() -> None:
+    """OF51's CSV cut anywhere (inside a line, inside a quoted field running across lines) is read as the whole."""
+    from ponte.connectors.mirakl import readback
+
+    header = readback.FIELDS.replace(",", ";")
+    lines = [
+        f"{n};SKU-{n};{n},50;;{'9' if n % 3 else ''};{n % 5};{'true' if n % 4 else 'false'};false;2026-12-07"
+        for n in range(1, 60)
+    ]
+    lines[7] = '8;"SKU;8\n(two lines)";8,50;;;3;true;false;2026-12-07'
+    lines[9] = "10;SKU-10;10,50;;;0;true;true;2026-12-07"  # deleted
+    raw = ("\r\n".join([header, *lines]) + "\r\n").encode()
+
+    whole = readback._Offers(None)
+    whole.feed(raw)
+    whole.end()
+    for size in (1, 7, 64):
+        batches: list[list[Any]] = []
+        cut = readback._Offers(batches.append)
+        for start in range(0, len(raw), size):
+            cut.feed(raw[start : start + size])
+        cut.end()
+        assert [h for batch in batches for h in batch] == whole.held and cut.held == []
+        assert cut.deleted == whole.deleted == ["SKU-10"] and cut.streamed == len(whole.held) == 58
+    assert whole.held[7].sku == "SKU;8\n(two lines)" and whole.held[0].price == Decimal("1.50")
+    assert [h.cause for h in whole.held[:3]] == ["discount", "discount", None]
+
+
+def test_an_export_without_a_compared_column_is_refused() -> None:
+    from ponte.connectors.mirakl import readback
+
+    offers = readback._Offers(None)
+    with pytest.raises(readback.MissingColumns, match="quantity"):
+        offers.feed(
+            b"offer-id;shop-sku;price;origin-price;discount-price;active;deleted;last-updated\n1;A;1;;;true;false;x\n"
+        )

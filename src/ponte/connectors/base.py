@@ -10,7 +10,7 @@ current data; what it gives back is an `Outcome`, a `Submission` to poll, or `Fe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -351,6 +351,10 @@ class ReadRequest:
     cursor: str | None = None
     listing_ids: tuple[str, ...] = ()
     since: datetime | None = None
+    # A connector that reads the whole shop in one answer (`reads_whole_shop`) hands its listings to `sink` in
+    # batches as the answer arrives, and returns a ReadBack without them (`streamed` says how many): the engine
+    # compares them while the rest downloads.
+    sink: Callable[[list[HeldListing]], None] | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -364,6 +368,7 @@ class ReadBack:
     missing: tuple[str, ...] = ()
     complete: bool = True
     outcome: Outcome | None = None
+    streamed: int = 0  # listings handed to the request's sink instead of kept in `listings`
 
 
 @dataclass(frozen=True)

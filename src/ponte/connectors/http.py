@@ -9,7 +9,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -134,7 +134,10 @@ class HttpClient:
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
         params: dict[str, Any] | None = None,
+        sink: Callable[[bytes], None] | None = None,
     ) -> HttpResult:
+        """One exchange. `sink`: a success's body goes to it chunk by chunk as it arrives, uncapped and unkept (a
+        whole shop's file read while it downloads); `result.body` is then None. Other answers are kept as usual."""
         result = HttpResult(method=method, url=self.redact(f"{self.base_url}{path}"), sent=self._redact_any(json))
         started = time.perf_counter()
         sent_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
@@ -144,20 +147,22 @@ class HttpClient:
         sent_headers.update(headers or {})
         url = _encode(self.base_url + path) + (f"?{urlencode(params, doseq=True)}" if params else "")
         try:
-            result.status, answer_headers, raw = self._exchange(method, url, content, sent_headers)
+            result.status, answer_headers, raw = self._exchange(method, url, content, sent_headers, sink)
         except TransportError as exc:
             result.error, result.refused = str(exc), exc.refused
         else:
             result.headers = {k: v for k, v in answer_headers.items() if k not in SECRET_HEADERS}
-            result.body = self._decode(raw, answer_headers.get("content-type", ""), result)
+            streamed = sink is not None and result.status is not None and 200 <= result.status < 300
+            result.body = None if streamed else self._decode(raw, answer_headers.get("content-type", ""), result)
             if self.error_body_limit is not None and not result.ok:
                 result.body = _short(result.body, self.error_body_limit)
         result.elapsed_ms = int((time.perf_counter() - started) * 1000)
         return result
 
     def _exchange(
-        self, method: str, url: str, body: bytes | None, headers: dict[str, str]
-    ) -> tuple[int, dict[str, str], bytes]:
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str],
+        sink: Callable[[bytes], None] | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
         """One request and its answer, read up to a little past the cap, never the whole of a huge body."""
         lines = _header_lines(headers)
         if body is None and method in ("POST", "PUT", "PATCH"):
@@ -168,16 +173,27 @@ class HttpClient:
         raw = bytearray()
         answer: dict[str, str] = {}
         reading = False  # between an answer's status line and the blank line that ends its headers
+        success = False  # the last status line said 2xx: its body goes to the sink, if there is one
+        broken: list[Exception] = []  # what the sink raised
 
         def take_body(chunk: bytes) -> int | None:
+            if sink is not None and success:
+                try:
+                    sink(chunk)
+                except Exception as exc:  # libcurl cannot carry it: kept, the transfer stopped, raised below
+                    broken.append(exc)
+                    return 0
+                return None
             raw.extend(chunk)
             return 0 if len(raw) >= cap else None  # 0 stops the transfer: the rest is left unread
 
         def take_header(line: bytes) -> None:
-            nonlocal reading
+            nonlocal reading, success
             if line.startswith(b"HTTP/"):  # a status line, never a header, whatever its reason phrase holds
                 answer.clear()  # a new answer (after a 100 Continue): only the last one's headers count
                 reading = True
+                status = line.split(None, 2)[1:2]
+                success = bool(status) and status[0].startswith(b"2")
             elif not line.strip():
                 reading = False  # what comes after the last answer's headers are a chunked body's trailers
             elif reading:
@@ -218,6 +234,8 @@ class HttpClient:
             try:
                 handle.perform()
             except pycurl.error as exc:
+                if broken:
+                    raise broken[0] from None
                 if refused and exc.args[0] == pycurl.E_COULDNT_CONNECT:
                     raise TransportError(outbound.refused_message(_host_of(url)), refused=True) from None
                 if len(raw) < cap:

@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -53,6 +53,7 @@ SLICE_SECONDS = 20.0  # …or this long, whichever comes first: a stopping worke
 FOCUS_LIMIT = 1_000  # listings a focused pass reads at most
 RETRY_AFTER_ERROR = timedelta(minutes=15)
 ACTOR = "reconciliation"
+CENT = Decimal("0.01")  # prices closer than this are the same price
 
 
 @dataclass
@@ -176,7 +177,7 @@ def compare(held: HeldListing, sku: str, view: StoreView) -> list[Drift]:
             )
         )
     price = row.price
-    differs = held.price is not None and price is not None and abs(held.price - Decimal(price)) >= Decimal("0.01")
+    differs = held.price is not None and price is not None and abs(held.price - Decimal(price)) >= CENT
     if differs and not _pending(view, "price", sku):
         sent = _sent(view, "price", sku, "price")
         found.append(
@@ -208,14 +209,59 @@ def compare_page(
     """The drifts of a page read back, and the listing ids it looked at (to resolve what it no longer finds)."""
     ids = [h.listing_id for h in page.listings]
     view = store_view(conn, affiliate, page.listings, [*ids, *page.missing], whole=whole)
-    drifts = _compared(page, view)
+    return with_causes(conn, affiliate, _compared(page, view), page.listings, view), [*ids, *page.missing]
+
+
+def with_causes(
+    conn: Connection, affiliate: Affiliate, drifts: list[Drift], held: Sequence[HeldListing], view: StoreView
+) -> list[Drift]:
+    """The drifts again, those of stock and price with what Ponte last sent (read for these few only: it tells the
+    likely cause). `held` holds at least the listings that drift."""
     drifting = sorted({d.sku for d in drifts if d.sku and d.kind in ("stock_higher", "stock_lower", "price")})
-    if drifting:  # what Ponte last sent, read for these few only: it tells the likely cause
-        view.sent = store.last_sent(conn, account_id=affiliate.account_id, affiliate_id=affiliate.id, codes=drifting)
-        again = {d.listing_id for d in drifts if d.sku in drifting}
-        drifts = [d for d in drifts if d.listing_id not in again]
-        drifts += _compared(ReadBack([h for h in page.listings if h.listing_id in again]), view)
-    return drifts, [*ids, *page.missing]
+    if not drifting:
+        return drifts
+    view.sent = store.last_sent(conn, account_id=affiliate.account_id, affiliate_id=affiliate.id, codes=drifting)
+    again = {d.listing_id for d in drifts if d.sku in drifting}
+    kept = [d for d in drifts if d.listing_id not in again]
+    return kept + _compared(ReadBack([h for h in held if h.listing_id in again]), view)
+
+
+class StreamedComparison:
+    """A whole shop compared while its file downloads: each batch of listings the connector hands over (its
+    request's `sink`) is compared at once with the store's side, read meanwhile in another thread."""
+
+    def __init__(self, db: Database, affiliate: Affiliate, whole: Future[StoreView]) -> None:
+        self.db, self.affiliate, self.whole = db, affiliate, whole
+        self.drifts: list[Drift] = []
+        self.held: list[HeldListing] = []  # the listings that drift (their causes are read at the end)
+        self.looked_at: list[str] = []
+
+    def take(self, batch: list[HeldListing]) -> None:
+        view = self.view
+        others = sorted({h.sku for h in batch if h.sku and h.sku not in view.skus})
+        if others:  # listings of SKUs this affiliate never had: the store's word on them, added to the view
+            with self.db.read() as conn:
+                extra = store.sku_facts(conn, account_id=self.affiliate.account_id, codes=others)
+            rule = self.affiliate.min_availability
+            view.skus.update(extra)
+            view.offered.update({code: min_availability_rule(f.available, rule)[0] for code, f in extra.items()})
+        found = _compared(ReadBack(batch), view)
+        drifting = {d.listing_id for d in found}
+        self.held += [h for h in batch if h.listing_id in drifting]
+        self.drifts += found
+        self.looked_at += [h.listing_id for h in batch]
+
+    @property
+    def view(self) -> StoreView:
+        return self.whole.result()
+
+    def finish(self, conn: Connection, page: ReadBack) -> tuple[list[Drift], list[str]]:
+        """The drifts of the whole read (what it held and kept as well as what it streamed, and what it no longer
+        lists) and every listing id it looked at."""
+        found = self.drifts + _compared(page, self.view)
+        held = [*self.held, *page.listings]
+        looked_at = [*self.looked_at, *(h.listing_id for h in page.listings), *page.missing]
+        return with_causes(conn, self.affiliate, found, held, self.view), looked_at
 
 
 def _compared(page: ReadBack, view: StoreView) -> list[Drift]:
@@ -395,10 +441,13 @@ class Reconciler:
                 request = ReadRequest(mode="full" if mode == "full" else "focused", cursor=cursor, listing_ids=chunk,
                                       since=state.since)  # fmt: skip
                 prefetch = self._prefetch(affiliate, connector, request)
+                streamed = StreamedComparison(self.db, affiliate, prefetch) if prefetch is not None else None
+                if streamed is not None:
+                    request = replace(request, sink=streamed.take)
                 page = connector.read_listings(request)
                 if page.outcome is not None:
                     return self._failed(affiliate, state, report, page.outcome.message, cursor=cursor)
-                self._compare(affiliate, type(connector), page, config, report, whole=_result(prefetch))
+                self._compare(affiliate, type(connector), page, config, report, streamed=streamed)
                 if mode == "full":
                     cursor = page.cursor
                     finished = cursor is None
@@ -432,7 +481,7 @@ class Reconciler:
 
     def _prefetch(self, affiliate: Affiliate, connector: Connector, request: ReadRequest) -> Future[StoreView] | None:
         """A connector that reads the whole shop in one answer (Mirakl's OF51) keeps Ponte waiting for the file:
-        the store's side is read meanwhile, in another thread."""
+        the store's side is read meanwhile, in another thread, and the listings compared as they arrive."""
         if request.mode != "full" or not connector.reads_whole_shop:
             return None
         return self._pool.submit(self._whole_view, affiliate)
@@ -443,19 +492,21 @@ class Reconciler:
 
     def _compare(
         self, affiliate: Affiliate, connector: type[Connector], page: ReadBack, config: ReconcileSettings,
-        report: SliceReport, whole: StoreView | None = None,
+        report: SliceReport, streamed: StreamedComparison | None = None,
     ) -> None:  # fmt: skip
         at = clock_now()
         with self.db.write() as conn:
-            found, looked_at = compare_page(conn, affiliate, page, whole=whole)
-            store.mark_checked(
-                conn, affiliate_id=affiliate.id, listing_ids=[h.listing_id for h in page.listings], now=at
-            )
+            if streamed is not None:
+                found, looked_at = streamed.finish(conn, page)
+            else:
+                found, looked_at = compare_page(conn, affiliate, page)
+            held = looked_at[: len(looked_at) - len(page.missing)]  # the ids looked at end with those gone
+            store.mark_checked(conn, affiliate_id=affiliate.id, listing_ids=held, now=at)
             apply_drifts(
                 conn, affiliate=affiliate, connector=connector, found=found, looked_at=looked_at, settings=config,
                 now=at, report=report,
             )  # fmt: skip
-        report.read += len(page.listings)
+        report.read += len(page.listings) + page.streamed
 
     def _missing(
         self, affiliate: Affiliate, state: store.PassRow, config: ReconcileSettings, report: SliceReport
@@ -496,10 +547,6 @@ class Reconciler:
                 select(affiliates).where(affiliates.c.enabled.is_(True), affiliates.c.kind == "marketplace")
             )
             return [Affiliate.from_row(r) for r in rows if reads_back(r.connector)]
-
-
-def _result(future: Future[StoreView] | None) -> StoreView | None:
-    return None if future is None else future.result()
 
 
 def _mode_due(state: store.PassRow | None, config: ReconcileSettings, at: datetime) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ponte.connectors.mirakl.emulation.state import Import, Operator, Order, Shop, iso
@@ -235,11 +236,16 @@ def deleted_row(shop: Any, sku: str) -> dict[str, str]:
             "active": "false", "deleted": "true"}  # fmt: skip
 
 
-def export_csv(rows: list[dict[str, str]], fields: list[str]) -> bytes:
+def export_csv(rows: Iterable[dict[str, str]], fields: list[str], *, lines: int = 1_000) -> Iterator[bytes]:
+    """The file in pieces of `lines` rows, the header first, as a server sends a big export while it writes it."""
     columns = [c for c in EXPORT_COLUMNS if not fields or c in fields]
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\n")
     writer.writerow(columns)
-    for row in rows:
+    for n, row in enumerate(rows, 1):
         writer.writerow([row.get(c, "") for c in columns])
-    return out.getvalue().encode("utf-8")
+        if n % lines == 0:
+            yield out.getvalue().encode("utf-8")
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue().encode("utf-8")

@@ -10,11 +10,13 @@ with a machine 'code'/'message'"].
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ponte.connectors.mirakl.emulation import answers, structure
 from ponte.connectors.mirakl.emulation.judge import judge, offer_rows, read_csv, report
@@ -182,15 +184,18 @@ class SellerApi:
         since = parse_iso(query["last_request_date"]) if query.get("last_request_date") else None
         shop = self.shop(request, "OF51" if since is None else "OF51-differential")
         inactive = since is not None or query.get("include_inactive_offers") == "true"
-        rows = [
-            answers.export_row(shop, sku, offer)
+        chosen = [
+            (sku, offer)
             for sku, offer in sorted(shop.offers.items(), key=lambda kv: answers.offer_id(kv[0]))
             if (since is None or shop.applied.get(sku, 0.0) >= since) and (inactive or offer.get("active", True))
         ]
+        rows: Iterable[dict[str, str]] = (answers.export_row(shop, sku, offer) for sku, offer in chosen)
         if since is not None:
-            rows += [answers.deleted_row(shop, sku) for sku, at in sorted(shop.deleted.items()) if at >= since]
+            gone = [answers.deleted_row(shop, sku) for sku, at in sorted(shop.deleted.items()) if at >= since]
+            rows = itertools.chain(rows, gone)
         fields = [f for f in (query.get("include_fields") or "").split(",") if f]
-        return Response(answers.export_csv(rows, fields), media_type="text/csv")
+        # Sent as it is written (chunked), as a big export is: the reader may start before the last line exists.
+        return StreamingResponse(answers.export_csv(rows, fields), media_type="text/csv")
 
     # -- orders ---------------------------------------------------------------------------------------------
 
