@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from ponte.clock import now as clock_now
 from ponte.connectors.base import Connector, HeldListing, ReadBack, ReadRequest
@@ -40,10 +40,9 @@ from ponte.metrics import DRIFTS_FOUND, DRIFTS_REPAIRED
 from ponte.secrets import SecretBox
 from ponte.settings import Settings
 from ponte.store import reconcile as store
-from ponte.store.affiliates import Affiliate
+from ponte.store.affiliates import Affiliate, enabled_affiliates
 from ponte.store.db import Database
 from ponte.store.reconcile import Drift, ReconcileSettings
-from ponte.store.tables import affiliates
 
 log = logging.getLogger("ponte.reconcile")
 
@@ -543,10 +542,8 @@ class Reconciler:
 
     def _affiliates(self) -> list[Affiliate]:
         with self.db.read() as conn:
-            rows = conn.execute(
-                select(affiliates).where(affiliates.c.enabled.is_(True), affiliates.c.kind == "marketplace")
-            )
-            return [Affiliate.from_row(r) for r in rows if reads_back(r.connector)]
+            found = enabled_affiliates(conn)
+        return [a for a in found if a.kind == "marketplace" and reads_back(a.connector)]
 
 
 def _mode_due(state: store.PassRow | None, config: ReconcileSettings, at: datetime) -> str | None:

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from ponte.connectors.base import HeldListing, Outcome, ReadBack, ReadRequest
+from ponte.domain.messages import say
 
 if TYPE_CHECKING:
     from ponte.connectors.mirakl.connector import MiraklConnector
@@ -44,7 +45,7 @@ def read(connector: MiraklConnector, request: ReadRequest) -> ReadBack:
             "GET", "/api/offers/export", params=params, export=True, sink=offers.feed if request.sink else None
         )
     except MissingColumns as missing:
-        return ReadBack(outcome=Outcome.error(f"OF51 answered without the columns {', '.join(missing.args)}"))
+        return _without(missing)
     if not result.ok:
         return ReadBack(outcome=connector.failed(result, "Reading the offers (OF51)", operation))
     try:
@@ -52,12 +53,16 @@ def read(connector: MiraklConnector, request: ReadRequest) -> ReadBack:
             offers.feed((result.body if isinstance(result.body, str) else "").encode())
         offers.end()
     except MissingColumns as missing:
-        return ReadBack(outcome=Outcome.error(f"OF51 answered without the columns {', '.join(missing.args)}"))
+        return _without(missing)
     return ReadBack(offers.held, missing=tuple(offers.deleted), complete=not differential, streamed=offers.streamed)
 
 
 class MissingColumns(ValueError):
     """OF51's header lacks columns the comparison needs (their names are the args)."""
+
+
+def _without(missing: MissingColumns) -> ReadBack:
+    return ReadBack(outcome=Outcome.error(say("msg.mirakl.export_columns_missing", columns=", ".join(missing.args))))
 
 
 class _Offers:
