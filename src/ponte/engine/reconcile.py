@@ -234,8 +234,21 @@ class StreamedComparison:
         self.drifts: list[Drift] = []
         self.held: list[HeldListing] = []  # the listings that drift (their causes are read at the end)
         self.looked_at: list[str] = []
+        self.waiting: list[list[HeldListing]] = []  # batches that came before the store's side was read
 
     def take(self, batch: list[HeldListing]) -> None:
+        """A batch as it arrives: compared now if the store's side is read, else kept until it is (the download
+        does not wait for the database)."""
+        self.waiting.append(batch)
+        if self.whole.done():
+            self._compare_waiting()
+
+    def _compare_waiting(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        for batch in waiting:
+            self._compare(batch)
+
+    def _compare(self, batch: list[HeldListing]) -> None:
         view = self.view
         others = sorted({h.sku for h in batch if h.sku and h.sku not in view.skus})
         if others:  # listings of SKUs this affiliate never had: the store's word on them, added to the view
@@ -257,6 +270,7 @@ class StreamedComparison:
     def finish(self, conn: Connection, page: ReadBack) -> tuple[list[Drift], list[str]]:
         """The drifts of the whole read (what it held and kept as well as what it streamed, and what it no longer
         lists) and every listing id it looked at."""
+        self._compare_waiting()
         found = self.drifts + _compared(page, self.view)
         held = [*self.held, *page.listings]
         looked_at = [*self.looked_at, *(h.listing_id for h in page.listings), *page.missing]
