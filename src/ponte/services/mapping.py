@@ -168,11 +168,22 @@ class CategoryPage:
     overrides: list[stored.CategoryMapping] = field(default_factory=list)
 
 
+def _leaves(tree: stored.Cached | None) -> list[Leaf]:
+    nodes = list(tree.data) if tree else []
+    return [Leaf(str(n["id"]), str(n["name"]), str(n.get("path") or n["name"])) for n in nodes if n.get("leaf")]
+
+
+def leaves_of(conn: Connection, *, affiliate: Affiliate) -> list[Leaf]:
+    """The leaves of the affiliate's cached tree (what a SKU may be mapped to); empty before the first fetch."""
+    return _leaves(
+        stored.taxonomy(conn, affiliate_ids=[affiliate.id], keys=[stored.TREE]).get((affiliate.id, stored.TREE))
+    )
+
+
 def category_page(conn: Connection, *, account_id: int, affiliate: Affiliate) -> CategoryPage:
     cached = stored.taxonomy(conn, affiliate_ids=[affiliate.id], keys=[stored.TREE, SUGGESTIONS])
     tree = cached.get((affiliate.id, stored.TREE))
-    nodes = list(tree.data) if tree else []
-    leaves = [Leaf(str(n["id"]), str(n["name"]), str(n.get("path") or n["name"])) for n in nodes if n.get("leaf")]
+    leaves = _leaves(tree)
     by_id = {leaf.id: leaf for leaf in leaves}
     predicted = dict(cached[(affiliate.id, SUGGESTIONS)].data) if (affiliate.id, SUGGESTIONS) in cached else {}
     mapping = _mapping(conn, affiliate)
@@ -217,7 +228,7 @@ def similar(text: str, leaves: Iterable[Leaf]) -> Leaf | None:
 # -- saving mappings ------------------------------------------------------------------------------------------
 
 
-def _leaf_name(conn: Connection, affiliate: Affiliate, target: str) -> str | None:
+def leaf_name(conn: Connection, affiliate: Affiliate, target: str) -> str | None:
     """The target's name when it is a leaf of the cached tree; InputError when the tree is cached and it is not."""
     cached = stored.taxonomy(conn, affiliate_ids=[affiliate.id], keys=[stored.TREE]).get((affiliate.id, stored.TREE))
     if cached is None:
@@ -245,7 +256,7 @@ def map_category(
     target = (target or "").strip() or None
     if target and len(target) > 120:
         raise InputError("the category id is too long", field="target")
-    name = _leaf_name(conn, affiliate, target) if target else None
+    name = leaf_name(conn, affiliate, target) if target else None
     scope, key = ("sku", sku) if sku else ("category", store_category)
     if not key:
         raise InputError("no store category given", field="category")
