@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import SKU_FLOWS, Role
+from ponte.domain.messages import say
 from ponte.engine.mapping import FIELDS
 from ponte.services import catalog_sheet, mapping
 from ponte.services.affiliates import list_affiliates
@@ -227,6 +228,8 @@ async def import_sheet(request: Request, affiliate_id: RowId) -> Response:
     affiliate = _affiliate(request, principal.account_id, affiliate_id)
     form = await request.form()
     category, upload = str(form.get("category") or ""), form.get("file")
+    if "\x00" in category:  # its body is not searched for NULs, the file being binary (api/limits.py)
+        raise InputError(say("msg.bulk.bad_value", field="category"), field="category")
     request.scope["query_string"] = urlencode({"category": category}).encode()
     if isinstance(upload, str) or upload is None:
         return _attributes_page(
