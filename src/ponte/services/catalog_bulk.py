@@ -6,6 +6,7 @@ and writes who, why and the filter in the audit log. The catalog page and the AP
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -208,7 +209,13 @@ class Applied:
     matched: int = 0
     changed: int = 0
     pending: int = 0  # integrations marked pending
-    skus: list[str] = field(default_factory=list)  # the SKUs changed
+
+    def add(self, chunk: Applied) -> None:
+        self.matched, self.changed, self.pending = (
+            self.matched + chunk.matched,
+            self.changed + chunk.changed,
+            self.pending + chunk.pending,
+        )
 
 
 @dataclass
@@ -223,8 +230,9 @@ def start(db: Database, *, account_id: int, request: BulkRequest, actor: str) ->
     """Check the change (InputError, with nothing written, for a bad filter or action or no reason) and return it
     ready to run. Each step is a transaction of `CHUNK` SKUs: a 20,000-SKU change never holds one long transaction,
     and the page shows its progress. SKUs are read by id, so a change to a filtered field (brand X → Y on a filter
-    by brand X) still walks each SKU once; a run cut short is completed by running it again (what already changed
-    is not written twice). The audit entry, with the totals, is written when the last chunk is done."""
+    by brand X) still walks each SKU once; a run cut short (a closed page) is completed by running it again (what
+    already changed is not written twice). Each chunk that changes SKUs writes its audit entry (who, why, the filter,
+    the SKUs) in its own transaction: no change goes unrecorded, however the run ends."""
     if not request.reason.strip():
         raise InputError(say("msg.bulk.reason"), field="reason")
     with db.read() as conn:
@@ -237,19 +245,18 @@ def start(db: Database, *, account_id: int, request: BulkRequest, actor: str) ->
 def _steps(
     db: Database, account_id: int, request: BulkRequest, actor: str, where: SkuFilter, plan: _Plan
 ) -> Iterator[Applied]:
-    done, after = Applied(), 0
+    done, after, run = Applied(), 0, secrets.token_hex(6)
     while True:
         with db.write() as conn:
             rows = find_skus(conn, account_id=account_id, filter=where, after_id=after, limit=CHUNK)
-            if rows:
-                _apply_chunk(conn, account_id, plan, rows, actor, done)
+            chunk, codes = _apply_chunk(conn, account_id, plan, rows, actor)
+            if codes:
+                _audit(conn, account_id, request, actor, run=run, chunk=chunk, codes=codes)
         if not rows:
-            break
+            return
+        done.add(chunk)
         after = rows[-1].id
         yield done
-    with db.write() as conn:
-        _audit(conn, account_id, request, actor, done)
-    yield done
 
 
 def apply(db: Database, *, account_id: int, request: BulkRequest, actor: str) -> Applied:
@@ -261,17 +268,18 @@ def apply(db: Database, *, account_id: int, request: BulkRequest, actor: str) ->
 
 
 def _apply_chunk(
-    conn: Connection, account_id: int, plan: _Plan, rows: list[Row[Any]], actor: str, done: Applied
-) -> None:
+    conn: Connection, account_id: int, plan: _Plan, rows: list[Row[Any]], actor: str
+) -> tuple[Applied, list[str]]:
+    """Write the change to the chunk's SKUs that differ; their counts, and their codes."""
+    if not rows:
+        return Applied(), []
     current = plan.current(rows, conn)
     changing = [r for r in rows if current[r.sku] != plan.new]
     codes = [r.sku for r in changing]
-    done.matched += len(rows)
-    done.changed += len(changing)
-    done.skus.extend(codes)
+    done = Applied(len(rows), len(changing))
     action = plan.action
     if not changing:
-        return
+        return done, codes
     if action.kind == "category_mapping":
         assert plan.affiliate is not None
         stored.save_sku_overrides(
@@ -279,8 +287,8 @@ def _apply_chunk(
             target_name=plan.target_name, actor=actor,
         )  # fmt: skip
         keys = [(plan.affiliate.id, code) for code in codes]  # this marketplace only
-        done.pending += mark_changed(conn, account_id=account_id, flow=Flow.PRODUCT.value, keys=keys, actor=actor)
-        return
+        done.pending = mark_changed(conn, account_id=account_id, flow=Flow.PRODUCT.value, keys=keys, actor=actor)
+        return done, codes
     if action.kind == "attribute":
         name = str(action.attribute)
         attributes = {r.id: _with(dict(r.attributes or {}), name, plan.new) for r in changing}
@@ -290,7 +298,8 @@ def _apply_chunk(
         set_sku_field(conn, account_id=account_id, sku_ids=[r.id for r in changing], name=str(action.field),
                       value=plan.new)  # fmt: skip
         flows = flows_of((str(action.field),))
-    done.pending += mark_catalog_changed(conn, account_id, {flow: codes for flow in flows}, actor)
+    done.pending = mark_catalog_changed(conn, account_id, {flow: codes for flow in flows}, actor)
+    return done, codes
 
 
 def _with(attributes: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
@@ -301,12 +310,15 @@ def _with(attributes: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
     return attributes
 
 
-def _audit(conn: Connection, account_id: int, request: BulkRequest, actor: str, done: Applied) -> None:
+def _audit(
+    conn: Connection, account_id: int, request: BulkRequest, actor: str, *, run: str, chunk: Applied, codes: list[str]
+) -> None:
     record(
         conn, account_id=account_id, actor=actor, action="catalog.bulk",
-        detail={"reason": request.reason.strip(), "filter": request.filter.model_dump(exclude_none=True, mode="json"),
-                "action": request.action.model_dump(exclude_none=True, mode="json"), "matched": done.matched,
-                "changed": done.changed, "pending": done.pending, "skus": done.skus[:100]},
+        detail={"run": run, "reason": request.reason.strip(),
+                "filter": request.filter.model_dump(exclude_none=True, mode="json"),
+                "action": request.action.model_dump(exclude_none=True, mode="json"),
+                "changed": chunk.changed, "pending": chunk.pending, "skus": codes},
     )  # fmt: skip
 
 

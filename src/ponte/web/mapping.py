@@ -145,7 +145,9 @@ async def map_category(request: Request, affiliate_id: RowId) -> Response:
                 target=target, actor=principal.actor, sku=sku,
             )  # fmt: skip
     except InputError as exc:
-        return _category_page(request, affiliate_id, status_code=400, error=exc.message)
+        return _category_page(
+            request, affiliate_id, status_code=400, error=translator(request).said(exc.said, exc.message)
+        )
     back = f"/catalog/mapping/{affiliate_id}?{urlencode({'sku': sku} if sku else {'category': category})}"
     return redirect_back(request, back, f"mapping_saved:{n}")
 
@@ -195,7 +197,13 @@ async def map_attribute(request: Request, affiliate_id: RowId) -> Response:
             )  # fmt: skip
     except InputError as exc:
         request.scope["query_string"] = urlencode({"category": category}).encode()
-        return _attributes_page(request, affiliate_id, status_code=400, error=exc.message, focus=attribute)
+        return _attributes_page(
+            request,
+            affiliate_id,
+            status_code=400,
+            error=translator(request).said(exc.said, exc.message),
+            focus=attribute,
+        )
     back = f"/catalog/mapping/{affiliate_id}/attributes?{urlencode({'category': category})}"
     return redirect_back(request, back, f"mapping_saved:{n}")
 
@@ -248,7 +256,9 @@ async def import_sheet(request: Request, affiliate_id: RowId) -> Response:
                 actor=principal.actor,
             )  # fmt: skip
     except InputError as exc:
-        return _attributes_page(request, affiliate_id, status_code=400, error=exc.message)
+        return _attributes_page(
+            request, affiliate_id, status_code=400, error=translator(request).said(exc.said, exc.message)
+        )
     return _attributes_page(request, affiliate_id, report=report)
 
 
