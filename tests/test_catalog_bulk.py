@@ -155,6 +155,23 @@ def test_a_bad_filter_or_action_is_refused_whole_and_changes_nothing(
         assert conn.execute(select(func.count()).select_from(category_mappings)).scalar_one() == 0
 
 
+def test_another_store_s_bulk_change_never_reaches_this_store(db: Any, store: Any) -> None:
+    with db.write() as conn:
+        other = build_store(conn, "loja-b", {})
+        add_sku(conn, other.account_id, "PON-001", "Tênis da loja B", attributes={"Cor": "Azul"})
+    done = catalog_bulk.apply(db, account_id=other.account_id, request=bulk(SET_BLACK, brand="Ponte"), actor="bob")
+    assert (done.matched, done.changed) == (1, 1)
+    with db.read() as conn:
+        rows = conn.execute(select(skus.c.account_id, skus.c.attributes).where(skus.c.sku == "PON-001")).all()
+    assert {account: a["Cor"] for account, a in rows} == {store.account_id: "Azul", other.account_id: "Preto"}
+    assert {entity for entity, _, _ in pending(db)} == {"PON-001"}
+    with db.read() as conn:
+        marked = conn.execute(select(integrations.c.account_id).where(integrations.c.status == "pending")).scalars()
+        assert set(marked) == {other.account_id}
+    with pytest.raises(InputError):  # an affiliate code of store A means nothing to store B
+        catalog_bulk.apply(db, account_id=other.account_id, request=bulk(SET_BLACK, affiliate="XYZ"), actor="bob")
+
+
 def test_two_thousand_skus_change_in_chunks_even_when_the_change_leaves_the_filter(db: Any, store: Any) -> None:
     with db.write() as conn:
         conn.execute(skus.insert(), [{"account_id": store.account_id, "sku": f"LOT-{n:05d}", "name": f"Meia {n}", "brand": "Lote", "category": "Meias", "attributes": {}, "images": [], "created_at": store_now(), "updated_at": store_now()} for n in range(2000)])  # fmt: skip

@@ -89,6 +89,15 @@ def test_the_catalog_and_its_preview_fit_a_phone(meli, server, page, hub):
     shot(page, "catalog-bulk-5-phone-preview-pt")
 
 
+def test_the_catalog_fits_the_screen_in_english_and_spanish_too(meli, server, page, hub):
+    sign_in(page, server.url, ALICE, lang="en")
+    for lang, count in (("en", "3 SKUs"), ("es", "3 SKU")):
+        page.goto(server.url + f"/catalog?category=1000&lang={lang}")
+        expect(page.locator("#catalog-count")).to_have_text(count)
+        assert sideways_overflow(page) == []
+        shot(page, f"catalog-bulk-6-desktop-{lang}")
+
+
 def test_the_attribute_sheet_goes_out_and_back_in_as_excel(meli, server, page, hub):
     sign_in(page, server.url, ALICE, lang="pt-BR")
     page.goto(server.url + f"/catalog/mapping/{hub.affiliate}/attributes?category=MLB1002")
