@@ -17,11 +17,11 @@ from sqlalchemy import Connection, Row
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import Flow, Status
 from ponte.domain.messages import say
-from ponte.engine.mapping import AffiliateMapping, target_category
+from ponte.engine.mapping import target_category
 from ponte.engine.queue import mark_catalog_changed, mark_changed
 from ponte.services.catalog_edit import flows_of
 from ponte.services.errors import InputError
-from ponte.services.mapping import Leaf, can_map, leaf_name, leaves_of
+from ponte.services.mapping import Leaf, affiliate_mapping, can_map, leaf_name, leaves_of
 from ponte.store import mappings as stored
 from ponte.store.affiliates import Affiliate, account_affiliates
 from ponte.store.audit import record
@@ -142,10 +142,7 @@ class _Plan:
         if a.kind == "field":
             return {r.sku: getattr(r, str(a.field)) or (False if a.field == "active" else None) for r in rows}
         assert self.affiliate is not None
-        mapping = AffiliateMapping()
-        found = stored.category_mappings(conn, affiliate_ids=[self.affiliate.id], skus_wanted=[r.sku for r in rows])
-        for (_, scope, key), m in found.items():
-            (mapping.skus if scope == "sku" else mapping.categories)[key] = m
+        mapping = affiliate_mapping(conn, self.affiliate, [r.sku for r in rows])
         cls = get_connector_class(self.affiliate.connector)
         return {r.sku: target_category(r.sku, r.category, mapping, cls, self.affiliate.settings) for r in rows}
 

@@ -123,7 +123,7 @@ def _attribute(a: MarketplaceAttribute) -> dict[str, Any]:
 
 def _targets(conn: Connection, *, account_id: int, affiliate: Affiliate) -> dict[str, str | None]:
     """Each store category's marketplace category (mapped, or as the connector would send it)."""
-    mapping = _mapping(conn, affiliate)
+    mapping = affiliate_mapping(conn, affiliate)
     cls = get_connector_class(affiliate.connector)
     return {
         c.category: target_category("", c.category, mapping, cls, affiliate.settings)
@@ -131,9 +131,11 @@ def _targets(conn: Connection, *, account_id: int, affiliate: Affiliate) -> dict
     }
 
 
-def _mapping(conn: Connection, affiliate: Affiliate) -> AffiliateMapping:
+def affiliate_mapping(conn: Connection, affiliate: Affiliate, skus_wanted: list[str] | None = None) -> AffiliateMapping:
+    """The affiliate's category mappings and SKU overrides (only `skus_wanted`'s when given)."""
     mapping = AffiliateMapping()
-    for (_, scope, key), m in stored.category_mappings(conn, affiliate_ids=[affiliate.id]).items():
+    found = stored.category_mappings(conn, affiliate_ids=[affiliate.id], skus_wanted=skus_wanted)
+    for (_, scope, key), m in found.items():
         (mapping.skus if scope == "sku" else mapping.categories)[key] = m
     return mapping
 
@@ -186,7 +188,7 @@ def category_page(conn: Connection, *, account_id: int, affiliate: Affiliate) ->
     leaves = _leaves(tree)
     by_id = {leaf.id: leaf for leaf in leaves}
     predicted = dict(cached[(affiliate.id, SUGGESTIONS)].data) if (affiliate.id, SUGGESTIONS) in cached else {}
-    mapping = _mapping(conn, affiliate)
+    mapping = affiliate_mapping(conn, affiliate)
     cls = get_connector_class(affiliate.connector)
     rows = []
     for c in stored.store_categories(conn, account_id=account_id):
@@ -284,13 +286,13 @@ def target_of(conn: Connection, *, account_id: int, affiliate: Affiliate, sku: s
     if row is None:
         return None
     cls = get_connector_class(affiliate.connector)
-    return target_category(sku, row.category, _mapping(conn, affiliate), cls, affiliate.settings)
+    return target_category(sku, row.category, affiliate_mapping(conn, affiliate), cls, affiliate.settings)
 
 
 def skus_in_target(conn: Connection, *, account_id: int, affiliate: Affiliate, target: str) -> list[str]:
     """The SKUs that go to the marketplace category `target` on this affiliate."""
     categories = [c for c, t in _targets(conn, account_id=account_id, affiliate=affiliate).items() if t == target]
-    mapping = _mapping(conn, affiliate)
+    mapping = affiliate_mapping(conn, affiliate)
     own = {code for code, m in mapping.skus.items() if m.target == target}
     moved = set(mapping.skus) - own
     found = [
