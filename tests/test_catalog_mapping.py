@@ -13,7 +13,7 @@ from ponte.app import create_app
 from ponte.services import mapping
 from ponte.services.affiliates import get_affiliate
 from ponte.services.errors import InputError
-from ponte.store.tables import attempts, audit_log
+from ponte.store.tables import attempts, audit_log, skus
 from servers import serving
 from test_mercadolivre_flows import MeliHub
 
@@ -177,3 +177,47 @@ def test_a_spreadsheet_of_the_category_is_exported_fixed_and_imported_with_its_r
     hub.drain()
     assert hub.row("product", "TV-1").status == "success"
     assert hub.row("product", "TV-2").code == "ponte.check.attribute"
+
+
+def test_the_spreadsheet_goes_both_ways_as_xlsx_with_formulas_neutralised(hub: MeliHub) -> None:
+    import io
+    import os
+    import tempfile
+
+    from python_calamine import CalamineWorkbook
+
+    from ponte.exports import write_xlsx
+    from ponte.services import catalog_sheet
+
+    hub.save("TV-1", category="1002", name='=HYPERLINK("http://x")', attributes={"MODEL": "@T50"})
+    hub.save("TV-2", category="1002", attributes={"MODEL": "T55"})
+    fetch(hub)
+    with hub.db.read() as conn:
+        book = catalog_sheet.export_xlsx(conn, account_id=hub.account, affiliate=affiliate(hub), category="MLB1002")
+        text = catalog_sheet.export_csv(conn, account_id=hub.account, affiliate=affiliate(hub), category="MLB1002")
+    header, *rows = CalamineWorkbook.from_filelike(io.BytesIO(book)).get_sheet_by_index(0).to_python()
+    assert header[:2] == ["sku", "name"] and "VOLTAGE*" in header
+    by_sku = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+    assert by_sku["TV-1"]["name"] == '\'=HYPERLINK("http://x")' and by_sku["TV-1"]["MODEL*"] == "'@T50"
+    assert "'=HYPERLINK" in text and ";'@T50;" in text  # the CSV neutralises the same cells
+    by_sku["TV-1"]["VOLTAGE*"], by_sku["TV-2"]["VOLTAGE*"] = "220V", "300V"  # the second is not in the list
+    fd, path = tempfile.mkstemp(suffix=".xlsx")
+    os.close(fd)
+    try:
+        write_xlsx(path, iter(by_sku.values()), tuple(header), sheet="x", date_format="yyyy-mm-dd", rows_per_sheet=100, expected=2)  # fmt: skip
+        with open(path, "rb") as fh:
+            edited = fh.read()
+    finally:
+        os.unlink(path)
+    lines = catalog_sheet.read_sheet(edited, "MLB-MLB1002.xlsx")
+    with hub.db.write() as conn:
+        report = catalog_sheet.import_sheet(
+            conn, account_id=hub.account, affiliate=affiliate(hub), category="MLB1002", lines=lines, actor="alice"
+        )
+    assert report.updated == 1 and [(line, sku) for line, sku, _ in report.rejected] == [(3, "TV-2")]
+    with hub.db.read() as conn:
+        saved = conn.execute(select(skus.c.attributes).where(skus.c.sku == "TV-1")).scalar_one()
+    assert saved["VOLTAGE"] == "220V" and saved["MODEL"] == "@T50"  # the neutralising ' is not saved
+    with pytest.raises(InputError) as unreadable:
+        catalog_sheet.read_sheet(b"PK\x03\x04 not really a workbook", "x.xlsx")
+    assert unreadable.value.field == "file"

@@ -22,7 +22,7 @@ from ponte.services.orders import set_tracking
 from ponte.services.shipping import add_shipping_rule
 from ponte.store.affiliates import affiliates_by_id
 from ponte.store.catalog import save_listings
-from ponte.store.tables import attempts, integrations, orders
+from ponte.store.tables import affiliates, attempts, integrations, orders
 from sandbox_fixtures import nfe_key
 
 
@@ -185,6 +185,23 @@ def test_thousands_of_price_and_stock_changes_leave_in_one_call_and_each_sku_is_
     assert [a.status for a in last] == ["pending", "success"]  # its own attempts: submitted, then judged
     offer = hub.mirakl.offers(codes[1])["offers"][codes[1]]
     assert (offer["price"], offer["quantity"]) == (999.0, 4) and offer["discount_price"] == 799.0
+
+
+def test_a_stock_below_the_minimum_sent_in_a_batch_is_a_warning_as_a_single_send_makes_it(hub):
+    codes = ["SKU-1", "SKU-2"]
+    hub.seeded(*codes)
+    with hub.db.write() as conn:  # the affiliate offers nothing of a SKU with 5 or fewer in stock
+        conn.execute(update(affiliates).where(affiliates.c.id == hub.affiliate).values(min_availability=5))
+        set_stocks(conn, account_id=hub.account, items=[StockInput(sku="SKU-1", quantity=3), StockInput(sku="SKU-2", quantity=9)])  # fmt: skip
+    hub.drain()
+    hub.minute()
+    hub.minute()
+    low, plenty = hub.row("inventory", "SKU-1"), hub.row("inventory", "SKU-2")
+    assert (low.status, low.message_key) == ("warning", "msg.send.below_minimum")
+    assert "3" in low.message and "5" in low.message
+    assert plenty.status == "success" and plenty.message_key != "msg.send.below_minimum"
+    offers = hub.mirakl.offers(*codes)["offers"]
+    assert (offers["SKU-1"]["quantity"], offers["SKU-2"]["quantity"]) == (0, 9)
 
 
 def test_changes_made_after_a_batch_left_wait_for_the_next_minute_and_leave_together(hub):

@@ -1,4 +1,5 @@
-"""Catalog routes: SKU product data, price and stock, one at a time or in bulk with a result per item."""
+"""Catalog routes: SKU product data, price and stock, one at a time or in bulk with a result per item; and a change
+to every SKU a filter matches, previewed first (`dry_run`)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from sqlalchemy import Connection, select
 from ponte.api.deps import Db, Operator, Viewer
 from ponte.api.schemas import NOT_FOUND, BulkResult, ItemResult, bulk_result
 from ponte.auth import Principal
-from ponte.services import catalog
+from ponte.services import catalog, catalog_bulk
 from ponte.services.catalog import PriceInput, SkuInput, StockInput
+from ponte.services.catalog_bulk import BulkRequest
 from ponte.store.db import Database
 from ponte.store.tables import stock
 
@@ -128,3 +130,38 @@ def _write_valid(db: Database, principal: Principal, items: list[dict[str, Any]]
             if result.ok and result.key in unknown:
                 result.ok, result.error, result.field = False, f"SKU {result.key} not found", "sku"
     return bulk_result(results)
+
+
+class BulkChange(BaseModel):
+    sku: str
+    name: str
+    before: Any
+    after: Any
+
+
+class BulkOut(BaseModel):
+    dry_run: bool
+    matched: int = Field(description="SKUs the filter matches")
+    changed: int = Field(description="SKUs that change (dry run: that would change)")
+    unchanged: int = Field(description="SKUs that already have the value")
+    pending: int = Field(default=0, description="Integrations marked pending (0 in a dry run)")
+    sample: list[BulkChange] = Field(default_factory=list, description="A dry run's first changes, before → after")
+
+
+@router.post("/catalog/bulk", response_model=BulkOut, summary="Set a value on every SKU a filter matches")
+def bulk_change(principal: Operator, db: Db, request: BulkRequest) -> BulkOut:
+    """Set a marketplace category (each SKU's own, on one affiliate), an attribute or a field for every SKU the
+    filter matches. With `dry_run` (the default) nothing is written: the answer says how many match and would
+    change, with the first changes. Applied, only the SKUs that change are written and their integrations marked
+    pending; `reason` is then required and kept in the audit log."""
+    if request.dry_run:
+        with db.read() as conn:
+            found = catalog_bulk.preview(conn, account_id=principal.account_id, request=request)
+        sample = [BulkChange(sku=c.sku, name=c.name, before=c.before, after=c.after) for c in found.sample]
+        return BulkOut(dry_run=True, matched=found.matched, changed=found.changing, unchanged=found.unchanged,
+                       sample=sample)  # fmt: skip
+    done = catalog_bulk.apply(db, account_id=principal.account_id, request=request, actor=principal.actor)
+    return BulkOut(
+        dry_run=False, matched=done.matched, changed=done.changed, unchanged=done.matched - done.changed,
+        pending=done.pending,
+    )  # fmt: skip

@@ -93,6 +93,9 @@ def _content_length(scope: Scope) -> int | None:
 # holding one would fail at the database as a 500; no field of Ponte has a use for it.
 _NUL = re.compile(rb"\x00|%00|(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
 NUL_DETAIL = "the request holds a NUL character (\\u0000 or %00), which no field accepts"
+# The pages whose multipart form carries a binary file (an .xlsx is a zip, full of NUL bytes): their bodies are not
+# searched, and the route refuses a NUL in its text fields itself (web/mapping.py `import_sheet`).
+BINARY_UPLOADS = re.compile(r"/catalog/mapping/[0-9]+/import")
 
 
 class RefuseNulMiddleware:
@@ -107,6 +110,9 @@ class RefuseNulMiddleware:
             return
         if _NUL.search(scope.get("raw_path") or b"") or _NUL.search(scope.get("query_string") or b""):
             await _refuse_nul(scope, send)
+            return
+        if BINARY_UPLOADS.fullmatch(scope["path"]) and _is_multipart(scope):
+            await self.app(scope, receive, send)
             return
         tail = b""
         started = False
@@ -132,6 +138,10 @@ class RefuseNulMiddleware:
         except NulInRequest:
             if not started:
                 await _refuse_nul(scope, send)
+
+
+def _is_multipart(scope: Scope) -> bool:
+    return any(name == b"content-type" and value.startswith(b"multipart/form-data") for name, value in scope["headers"])
 
 
 class NulInRequest(StarletteHTTPException):

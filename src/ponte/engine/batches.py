@@ -194,6 +194,7 @@ def _send(
     sends: dict[tuple[str, str], Send] = {}  # (flow, entity): a lane of flows that go together holds both
     outcomes: dict[str, Outcome] = {}
     sent: dict[tuple[str, str], Any] = {}
+    warnings: dict[tuple[str, str], Message] = {}  # the minimum-availability rule's, as a single send gives them
     with worker.db.read() as conn:
         catalog = payloads.Catalog(
             conn,
@@ -203,7 +204,9 @@ def _send(
     for claim in claims:
         key = (claim.flow, claim.entity)
         try:
-            sends[key], _, sent[key] = _build(catalog, affiliate, claim.flow, claim.entity)
+            sends[key], warning, sent[key] = _build(catalog, affiliate, claim.flow, claim.entity)
+            if warning is not None:
+                warnings[key] = warning
             made = sends[key]
             stopped = catalog.check(affiliate, made) if isinstance(made, ProductSend) else None
             if stopped is not None:  # would certainly be refused: not sent (engine/mapping.py)
@@ -238,9 +241,14 @@ def _send(
     works, items = [], []
     for claim in claims:
         outcome = outcomes.get(claim.entity) or Outcome.error(say("msg.batch.not_mentioned"), transient=True)
+        warning = warnings.get((claim.flow, claim.entity))  # the stock's, not its price's of the same offer
+        outcome = payloads.warned(outcome, warning)
         works.append(Work(claim, affiliate, outcome, started, duration, sent.get((claim.flow, claim.entity))))
         if submission is not None and outcome.status == Status.PENDING:
-            items.append(asdict(claim) | {"ref": submission.refs.get(claim.entity, "")})
+            item = asdict(claim) | {"ref": submission.refs.get(claim.entity, "")}
+            if warning is not None:  # said when the marketplace's verdict comes (`_settle`)
+                item["warning"] = warning.as_json()
+            items.append(item)
     return works, (None if submission is None else (submission, items))
 
 
@@ -344,7 +352,8 @@ def _settle(
     works = []
     for item in submission.items:
         claim = Claim(**{name: item[name] for name in Claim.__dataclass_fields__})
-        works.append(Work(claim, affiliate, outcomes[claim.entity], started, duration))
+        outcome = payloads.warned(outcomes[claim.entity], Message.from_json(item.get("warning")))
+        works.append(Work(claim, affiliate, outcome, started, duration))
     with worker.db.write() as conn:
         record_works(conn, works, owner=f"submission:{submission.id}", rules=rules, settings=worker.settings)
         finish_submission(conn, submission_id=submission.id, status=status, now=now())

@@ -4,6 +4,7 @@ as the typed records connectors take (ponte.connectors.base)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +22,7 @@ from ponte.connectors.base import (
     TrackingSend,
 )
 from ponte.connectors.registry import get_connector_class
+from ponte.domain import Status
 from ponte.domain.messages import Message, say
 from ponte.engine import mapping as mapping_rules
 from ponte.i18n import english
@@ -44,6 +46,16 @@ def min_availability_rule(quantity: int, min_availability: int | None) -> tuple[
         # Below the line, sell nothing rather than oversell.
         return 0, say("msg.send.below_minimum", quantity=quantity, minimum=min_availability)
     return quantity, None
+
+
+def warned(outcome: Outcome, warning: Message | None) -> Outcome:
+    """A send the marketplace accepted but that carried a warning of Ponte's (the minimum-availability rule sent 0
+    instead of the stock) is recorded as a warning saying so: the same for a single send and a batch's item."""
+    if warning is None or outcome.status != Status.SUCCESS:
+        return outcome
+    marked = replace(outcome, status=Status.WARNING)
+    marked.say(warning)
+    return marked
 
 
 def _listing(row: Row[Any] | None) -> Listing | None:

@@ -263,11 +263,7 @@ class Worker:
 
     @staticmethod
     def _inventory_sent(connector: Connector, send: Any, warning: Message | None) -> Outcome:
-        outcome = connector.send_inventory(send)
-        if warning and outcome.status == Status.SUCCESS:
-            outcome.status = Status.WARNING
-            outcome.say(warning)
-        return outcome
+        return payloads.warned(connector.send_inventory(send), warning)
 
     def _send_lane(self, lane: batches.Lane) -> int:
         """Send one batch lane (a Mirakl offer batch, an Amazon feed) and record it; returns the rows swept in."""

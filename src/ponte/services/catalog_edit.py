@@ -130,7 +130,7 @@ def save(conn: Connection, *, account_id: int, sku: str, values: Mapping[str, An
     changed = tuple(name for name in FIELDS if _differs(before.get(name), after.get(name)))
     if not changed:
         return Saved((), (), 0)
-    flows = _flows(changed)
+    flows = flows_of(changed)
     save_skus(conn, account_id=account_id, items=[checked.item], actor=actor, flows=())
     pending = mark_catalog_changed(conn, account_id, {flow: [sku] for flow in flows}, actor)
     record(
@@ -141,7 +141,8 @@ def save(conn: Connection, *, account_id: int, sku: str, values: Mapping[str, An
     return Saved(changed, tuple(f.value for f in flows), pending)
 
 
-def _flows(changed: tuple[str, ...]) -> set[Flow]:
+def flows_of(changed: tuple[str, ...]) -> set[Flow]:
+    """The flows that send these fields."""
     if "active" in changed:  # paused or back: the listing, its price and its stock
         return {Flow.PRODUCT, Flow.PRICE, Flow.INVENTORY}
     flows = set()

@@ -1,22 +1,30 @@
 """A marketplace category's SKUs as a spreadsheet (issue 21): one line per SKU with the marketplace's attributes as
 columns (required ones first, marked *), filled as Ponte would send them; edited in Excel and imported back, each
 line's attributes saved on the SKU (by the marketplace's ids) or the line rejected with why. Sellers fix catalogs in
-spreadsheets. CSV with `;` and a BOM, as Excel in Brazil opens it; text that would run as a formula is neutralised."""
+spreadsheets. Excel's .xlsx, or CSV with `;` and a BOM as Excel in Brazil opens it, both ways; text that would run as
+a formula is neutralised in both."""
 
 from __future__ import annotations
 
 import csv
 import io
+import os
+import re
+import tempfile
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
 
+from python_calamine import CalamineWorkbook
 from sqlalchemy import Connection
 
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import Flow
+from ponte.domain.messages import say
 from ponte.engine import payloads
 from ponte.engine.mapping import Requirement, requirements_from_cache
 from ponte.engine.queue import mark_catalog_changed
-from ponte.exports import neutralise
+from ponte.exports import neutralise, write_xlsx
 from ponte.services.errors import InputError
 from ponte.services.mapping import skus_in_target
 from ponte.store import mappings as stored
@@ -35,21 +43,67 @@ def _requirements(conn: Connection, affiliate: Affiliate, category: str) -> list
     return sorted(requirements_from_cache(cached.data), key=lambda r: (not r.required, r.id))
 
 
-def export_csv(conn: Connection, *, account_id: int, affiliate: Affiliate, category: str) -> str:
-    """The category's SKUs with its attributes as columns, valued as the mapping fills them now."""
+def sheet_lines(conn: Connection, *, account_id: int, affiliate: Affiliate, category: str) -> list[list[str]]:
+    """The sheet's header and a line per SKU of the category, valued as the mapping fills them now; every cell a
+    spreadsheet would run as a formula neutralised (names and values are the seller's and the marketplace's text)."""
     requirements = _requirements(conn, affiliate, category)
     codes = skus_in_target(conn, account_id=account_id, affiliate=affiliate, target=category)
     catalog = payloads.Catalog(conn, [(account_id, affiliate.id, code) for code in codes])
     cls = get_connector_class(affiliate.connector)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([*FIXED, *(f"{r.id}*" if r.required else r.id for r in requirements)])
+    lines = [[*FIXED, *(f"{r.id}*" if r.required else r.id for r in requirements)]]
     for code in codes:
         send = catalog.product(affiliate, code)
         values = {k.casefold(): v for k, v in cls.sent_attributes(send, affiliate.settings).items()}
         row = [send.sku, send.name, *(values.get(r.id.casefold(), "") for r in requirements)]
-        writer.writerow([neutralise(str(value)) for value in row])
+        lines.append([neutralise(str(value)) for value in row])
+    return [[neutralise(cell) for cell in lines[0]], *lines[1:]]
+
+
+def export_csv(conn: Connection, *, account_id: int, affiliate: Affiliate, category: str) -> str:
+    """The category's SKUs with its attributes as columns, `;`-separated with a BOM."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerows(sheet_lines(conn, account_id=account_id, affiliate=affiliate, category=category))
     return "\ufeff" + out.getvalue()
+
+
+def export_xlsx(conn: Connection, *, account_id: int, affiliate: Affiliate, category: str) -> bytes:
+    """The same sheet as an Excel workbook (every cell text: an EAN or a code keeps its leading zeros)."""
+    header, *lines = sheet_lines(conn, account_id=account_id, affiliate=affiliate, category=category)
+    fd, path = tempfile.mkstemp(prefix="ponte-sheet-", suffix=".xlsx")
+    os.close(fd)
+    try:
+        records = (dict(zip(header, line, strict=True)) for line in lines)
+        write_xlsx(path, iter(records), tuple(header), sheet=re.sub(r"[][:*?/\\]", "-", category)[:31] or "sheet", date_format="yyyy-mm-dd",
+                   rows_per_sheet=MAX_LINES, expected=len(lines))  # fmt: skip
+        with open(path, "rb") as fh:
+            return fh.read()
+    finally:
+        os.unlink(path)
+
+
+def read_sheet(data: bytes, filename: str) -> list[list[str]]:
+    """An uploaded sheet's lines as text cells: an .xlsx (its first sheet, read with calamine) or a CSV (`;` or `,`,
+    with or without a BOM). InputError when an .xlsx cannot be read."""
+    if filename.lower().endswith(".xlsx") or data[:4] == b"PK\x03\x04":  # a zip: Excel's own format
+        try:
+            sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
+            rows = sheet.to_python(skip_empty_area=False, nrows=MAX_LINES + 2)
+        except Exception as exc:  # calamine's errors are its own types: a damaged file, a password, not xlsx
+            raise InputError(say("msg.sheet.unreadable", error=type(exc).__name__), field="file") from None
+        return [[_cell(value) for value in row] for row in rows]
+    text = data.decode("utf-8", "replace").lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(text), delimiter=";" if text.count(";") >= text.count(",") else ",")
+    return [row for _, row in zip(range(MAX_LINES + 2), reader, strict=False)]
+
+
+def _cell(value: Any) -> str:
+    """An Excel cell as the text typed: 7891234567895.0 → "7891234567895", a date as its ISO text."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return "" if value is None else str(value)
 
 
 @dataclass
@@ -62,12 +116,20 @@ class SheetReport:
 def import_csv(
     conn: Connection, *, account_id: int, affiliate: Affiliate, category: str, text: str, actor: str
 ) -> SheetReport:
+    """`import_sheet` of a CSV's text."""
+    return import_sheet(
+        conn, account_id=account_id, affiliate=affiliate, category=category, actor=actor,
+        lines=read_sheet(text.encode(), "sheet.csv"),
+    )  # fmt: skip
+
+
+def import_sheet(
+    conn: Connection, *, account_id: int, affiliate: Affiliate, category: str, lines: list[list[str]], actor: str
+) -> SheetReport:
     """Save each line's attribute values on its SKU; a line with an unknown SKU, a SKU of another category or a
     value the marketplace does not list is rejected whole, the others saved. The saved SKUs are sent again."""
     requirements = {r.id.casefold(): r for r in _requirements(conn, affiliate, category)}
-    reader = csv.reader(
-        io.StringIO(text.lstrip("\ufeff")), delimiter=";" if text.count(";") >= text.count(",") else ","
-    )
+    reader = iter(lines)
     header = [h.strip().rstrip("*").strip() for h in next(reader, [])]
     if not header or header[0].casefold() != "sku":
         raise InputError("the first column must be sku", field="file")

@@ -123,7 +123,7 @@ def _attribute(a: MarketplaceAttribute) -> dict[str, Any]:
 
 def _targets(conn: Connection, *, account_id: int, affiliate: Affiliate) -> dict[str, str | None]:
     """Each store category's marketplace category (mapped, or as the connector would send it)."""
-    mapping = _mapping(conn, affiliate)
+    mapping = affiliate_mapping(conn, affiliate)
     cls = get_connector_class(affiliate.connector)
     return {
         c.category: target_category("", c.category, mapping, cls, affiliate.settings)
@@ -131,9 +131,11 @@ def _targets(conn: Connection, *, account_id: int, affiliate: Affiliate) -> dict
     }
 
 
-def _mapping(conn: Connection, affiliate: Affiliate) -> AffiliateMapping:
+def affiliate_mapping(conn: Connection, affiliate: Affiliate, skus_wanted: list[str] | None = None) -> AffiliateMapping:
+    """The affiliate's category mappings and SKU overrides (only `skus_wanted`'s when given)."""
     mapping = AffiliateMapping()
-    for (_, scope, key), m in stored.category_mappings(conn, affiliate_ids=[affiliate.id]).items():
+    found = stored.category_mappings(conn, affiliate_ids=[affiliate.id], skus_wanted=skus_wanted)
+    for (_, scope, key), m in found.items():
         (mapping.skus if scope == "sku" else mapping.categories)[key] = m
     return mapping
 
@@ -168,14 +170,25 @@ class CategoryPage:
     overrides: list[stored.CategoryMapping] = field(default_factory=list)
 
 
+def _leaves(tree: stored.Cached | None) -> list[Leaf]:
+    nodes = list(tree.data) if tree else []
+    return [Leaf(str(n["id"]), str(n["name"]), str(n.get("path") or n["name"])) for n in nodes if n.get("leaf")]
+
+
+def leaves_of(conn: Connection, *, affiliate: Affiliate) -> list[Leaf]:
+    """The leaves of the affiliate's cached tree (what a SKU may be mapped to); empty before the first fetch."""
+    return _leaves(
+        stored.taxonomy(conn, affiliate_ids=[affiliate.id], keys=[stored.TREE]).get((affiliate.id, stored.TREE))
+    )
+
+
 def category_page(conn: Connection, *, account_id: int, affiliate: Affiliate) -> CategoryPage:
     cached = stored.taxonomy(conn, affiliate_ids=[affiliate.id], keys=[stored.TREE, SUGGESTIONS])
     tree = cached.get((affiliate.id, stored.TREE))
-    nodes = list(tree.data) if tree else []
-    leaves = [Leaf(str(n["id"]), str(n["name"]), str(n.get("path") or n["name"])) for n in nodes if n.get("leaf")]
+    leaves = _leaves(tree)
     by_id = {leaf.id: leaf for leaf in leaves}
     predicted = dict(cached[(affiliate.id, SUGGESTIONS)].data) if (affiliate.id, SUGGESTIONS) in cached else {}
-    mapping = _mapping(conn, affiliate)
+    mapping = affiliate_mapping(conn, affiliate)
     cls = get_connector_class(affiliate.connector)
     rows = []
     for c in stored.store_categories(conn, account_id=account_id):
@@ -217,7 +230,7 @@ def similar(text: str, leaves: Iterable[Leaf]) -> Leaf | None:
 # -- saving mappings ------------------------------------------------------------------------------------------
 
 
-def _leaf_name(conn: Connection, affiliate: Affiliate, target: str) -> str | None:
+def leaf_name(conn: Connection, affiliate: Affiliate, target: str) -> str | None:
     """The target's name when it is a leaf of the cached tree; InputError when the tree is cached and it is not."""
     cached = stored.taxonomy(conn, affiliate_ids=[affiliate.id], keys=[stored.TREE]).get((affiliate.id, stored.TREE))
     if cached is None:
@@ -245,7 +258,7 @@ def map_category(
     target = (target or "").strip() or None
     if target and len(target) > 120:
         raise InputError("the category id is too long", field="target")
-    name = _leaf_name(conn, affiliate, target) if target else None
+    name = leaf_name(conn, affiliate, target) if target else None
     scope, key = ("sku", sku) if sku else ("category", store_category)
     if not key:
         raise InputError("no store category given", field="category")
@@ -273,13 +286,13 @@ def target_of(conn: Connection, *, account_id: int, affiliate: Affiliate, sku: s
     if row is None:
         return None
     cls = get_connector_class(affiliate.connector)
-    return target_category(sku, row.category, _mapping(conn, affiliate), cls, affiliate.settings)
+    return target_category(sku, row.category, affiliate_mapping(conn, affiliate), cls, affiliate.settings)
 
 
 def skus_in_target(conn: Connection, *, account_id: int, affiliate: Affiliate, target: str) -> list[str]:
     """The SKUs that go to the marketplace category `target` on this affiliate."""
     categories = [c for c, t in _targets(conn, account_id=account_id, affiliate=affiliate).items() if t == target]
-    mapping = _mapping(conn, affiliate)
+    mapping = affiliate_mapping(conn, affiliate)
     own = {code for code, m in mapping.skus.items() if m.target == target}
     moved = set(mapping.skus) - own
     found = [

@@ -4,13 +4,15 @@ listings."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import ColumnElement, Connection, Row, bindparam, exists, func, or_, select, update
 
+from ponte.clock import now
 from ponte.store.db import upsert
-from ponte.store.tables import listings, shipping_rules, skus, stock
+from ponte.store.tables import integrations, listings, shipping_rules, skus, stock
 
 
 def skus_by_code(conn: Connection, account_id: int, codes: Iterable[str]) -> dict[str, Row[Any]]:
@@ -124,3 +126,78 @@ def save_listings(
         for sku, (listing_id, data) in sorted(found.items())
     ]
     conn.execute(stmt, rows)
+
+
+# -- the catalog list and its filter (the catalog page, bulk changes) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class SkuFilter:
+    """Which SKUs of the catalog: the catalog page's filter, and what a bulk change applies to. Empty: all of them.
+    `status` is the product flow's status, on `affiliate_id` when given, on any affiliate otherwise."""
+
+    text: str | None = None  # the SKU code's beginning, or words of the name (case-insensitive)
+    category: str | None = None  # the store category ("" for SKUs without one)
+    brand: str | None = None
+    active: bool | None = None
+    affiliate_id: int | None = None
+    status: str | None = None
+
+    def conditions(self, account_id: int) -> list[ColumnElement[bool]]:
+        s = skus.c
+        where: list[ColumnElement[bool]] = [s.account_id == account_id]
+        if self.text:
+            where.append(
+                or_(s.sku.istartswith(self.text, autoescape=True), s.name.icontains(self.text, autoescape=True))
+            )
+        if self.category == "":
+            where.append(or_(s.category.is_(None), s.category == ""))
+        elif self.category is not None:
+            where.append(s.category == self.category)
+        if self.brand is not None:
+            where.append(s.brand == self.brand)
+        if self.active is not None:
+            where.append(s.active.is_(self.active))
+        if self.status is not None:
+            i = integrations.c
+            sent = [i.account_id == account_id, i.flow == "product", i.entity == s.sku, i.status == self.status]
+            if self.affiliate_id is not None:
+                sent.append(i.affiliate_id == self.affiliate_id)
+            where.append(exists().where(*sent))
+        return where
+
+
+def find_skus(
+    conn: Connection, *, account_id: int, filter: SkuFilter, after_id: int = 0, limit: int = 50
+) -> list[Row[Any]]:
+    """The SKUs the filter matches, by id from `after_id` (keyset pages: a change to the rows read does not move the
+    next page)."""
+    query = select(skus).where(*filter.conditions(account_id), skus.c.id > after_id).order_by(skus.c.id)
+    return list(conn.execute(query.limit(limit)))
+
+
+def count_skus(conn: Connection, *, account_id: int, filter: SkuFilter) -> int:
+    return int(conn.execute(select(func.count()).select_from(skus).where(*filter.conditions(account_id))).scalar_one())
+
+
+def catalog_brands(conn: Connection, *, account_id: int) -> list[str]:
+    """The brands the store's SKUs have (the filter's choices)."""
+    query = select(skus.c.brand).where(skus.c.account_id == account_id, skus.c.brand.is_not(None)).distinct()
+    return sorted(str(b) for b in conn.execute(query).scalars() if b)
+
+
+def set_sku_field(conn: Connection, *, account_id: int, sku_ids: Iterable[int], name: str, value: Any) -> None:
+    """Set one catalog column of these SKUs to the same value (a bulk change)."""
+    ids = sorted(set(sku_ids))
+    if ids:
+        stmt = update(skus).where(skus.c.account_id == account_id, skus.c.id.in_(ids))
+        conn.execute(stmt.values({name: value, "updated_at": now()}))
+
+
+def set_sku_attributes(conn: Connection, *, attributes: Mapping[int, Mapping[str, Any]]) -> None:
+    """Replace the attributes of SKUs (sku_id → all its attributes) with one executemany."""
+    if attributes:
+        when = now()
+        rows = [{"sku_id": i, "attrs": dict(a), "when": when} for i, a in sorted(attributes.items())]
+        stmt = update(skus).where(skus.c.id == bindparam("sku_id"))
+        conn.execute(stmt.values(attributes=bindparam("attrs"), updated_at=bindparam("when")), rows)

@@ -98,6 +98,33 @@ def save_category_mapping(
     conn.execute(stmt.on_conflict_do_update(index_elements=[c.affiliate_id, c.scope, c.key], set_=values))
 
 
+def save_sku_overrides(
+    conn: Connection,
+    *,
+    account_id: int,
+    affiliate_id: int,
+    skus: Iterable[str],
+    target: str,
+    target_name: str | None,
+    actor: str | None,
+) -> None:
+    """Map many SKUs of an affiliate to one marketplace category, over their store category's (one executemany)."""
+    codes = sorted(set(skus))
+    if not codes:
+        return
+    c = mapped_categories.c
+    values = {"target": target, "target_name": target_name, "updated_by": actor, "updated_at": now()}
+    stmt = upsert(conn, mapped_categories)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[c.affiliate_id, c.scope, c.key], set_={k: stmt.excluded[k] for k in values}
+    )
+    rows = [
+        {"affiliate_id": affiliate_id, "scope": "sku", "key": code, "account_id": account_id, **values}
+        for code in codes
+    ]
+    conn.execute(stmt, rows)
+
+
 def attribute_mappings_of(
     conn: Connection, *, affiliate_ids: Iterable[int], categories: Iterable[str] | None = None
 ) -> dict[tuple[int, str], list[AttributeMapping]]:

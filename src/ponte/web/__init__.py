@@ -21,7 +21,19 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     """Mount the pages and static files on the app."""
-    from ponte.web import affiliates, alerts, catalog, connections, drift, help, mapping, overview, pages, rules
+    from ponte.web import (
+        affiliates,
+        alerts,
+        catalog,
+        catalog_bulk,
+        connections,
+        drift,
+        help,
+        mapping,
+        overview,
+        pages,
+        rules,
+    )
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
@@ -31,6 +43,7 @@ def install(app: FastAPI) -> None:
     app.include_router(alerts.router)
     app.include_router(rules.router)
     app.include_router(catalog.router)
+    app.include_router(catalog_bulk.router)
     app.include_router(mapping.router)
     app.include_router(drift.router)
     app.include_router(help.router)

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import SKU_FLOWS, Role
+from ponte.domain.messages import say
 from ponte.engine.mapping import FIELDS
 from ponte.services import catalog_sheet, mapping
 from ponte.services.affiliates import list_affiliates
@@ -20,13 +21,17 @@ from ponte.services.errors import InputError, NotFound
 from ponte.store.affiliates import Affiliate, find_affiliate
 from ponte.store.catalog import skus_by_code
 from ponte.web.connections import redirect_back
-from ponte.web.render import env, render
+from ponte.web.render import env, render, translator
 from ponte.web.routing import PageRoute, RowId
 from ponte.web.session import check_csrf, current_principal, require
 
 router = APIRouter(route_class=PageRoute)
 SKU_FLOW_NAMES = {f.value for f in SKU_FLOWS}
 SHEET_LIMIT = 10 * 1024 * 1024
+SHEET_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 def fix_url(row: Any) -> str | None:
@@ -140,7 +145,9 @@ async def map_category(request: Request, affiliate_id: RowId) -> Response:
                 target=target, actor=principal.actor, sku=sku,
             )  # fmt: skip
     except InputError as exc:
-        return _category_page(request, affiliate_id, status_code=400, error=exc.message)
+        return _category_page(
+            request, affiliate_id, status_code=400, error=translator(request).said(exc.said, exc.message)
+        )
     back = f"/catalog/mapping/{affiliate_id}?{urlencode({'sku': sku} if sku else {'category': category})}"
     return redirect_back(request, back, f"mapping_saved:{n}")
 
@@ -190,21 +197,37 @@ async def map_attribute(request: Request, affiliate_id: RowId) -> Response:
             )  # fmt: skip
     except InputError as exc:
         request.scope["query_string"] = urlencode({"category": category}).encode()
-        return _attributes_page(request, affiliate_id, status_code=400, error=exc.message, focus=attribute)
+        return _attributes_page(
+            request,
+            affiliate_id,
+            status_code=400,
+            error=translator(request).said(exc.said, exc.message),
+            focus=attribute,
+        )
     back = f"/catalog/mapping/{affiliate_id}/attributes?{urlencode({'category': category})}"
     return redirect_back(request, back, f"mapping_saved:{n}")
 
 
-@router.get("/catalog/mapping/{affiliate_id}/export.csv", include_in_schema=False)
-def export_sheet(request: Request, affiliate_id: RowId) -> Response:
+@router.get("/catalog/mapping/{affiliate_id}/export.{fmt}", include_in_schema=False)
+def export_sheet(request: Request, affiliate_id: RowId, fmt: str) -> Response:
     principal = current_principal(request)
     affiliate = _affiliate(request, principal.account_id, affiliate_id)
     category = request.query_params.get("category") or ""
+    if fmt not in SHEET_TYPES:
+        raise NotFound("export as .xlsx or .csv")
     with request.app.state.db.read() as conn:
-        text = catalog_sheet.export_csv(conn, account_id=principal.account_id, affiliate=affiliate, category=category)
+        if fmt == "xlsx":
+            data = catalog_sheet.export_xlsx(
+                conn, account_id=principal.account_id, affiliate=affiliate, category=category
+            )
+        else:
+            text = catalog_sheet.export_csv(
+                conn, account_id=principal.account_id, affiliate=affiliate, category=category
+            )
+            data = text.encode("utf-8")
     name = f"{affiliate.code}-{category}".replace('"', "")[:80]
-    headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
-    return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8", headers=headers)
+    headers = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
+    return Response(data, media_type=SHEET_TYPES[fmt], headers=headers)
 
 
 @router.post("/catalog/mapping/{affiliate_id}/import", include_in_schema=False, dependencies=[Depends(check_csrf)])
@@ -213,20 +236,29 @@ async def import_sheet(request: Request, affiliate_id: RowId) -> Response:
     affiliate = _affiliate(request, principal.account_id, affiliate_id)
     form = await request.form()
     category, upload = str(form.get("category") or ""), form.get("file")
+    if "\x00" in category:  # its body is not searched for NULs, the file being binary (api/limits.py)
+        raise InputError(say("msg.bulk.bad_value", field="category"), field="category")
     request.scope["query_string"] = urlencode({"category": category}).encode()
     if isinstance(upload, str) or upload is None:
-        return _attributes_page(request, affiliate_id, status_code=400, error="choose the CSV file to import")
+        return _attributes_page(
+            request, affiliate_id, status_code=400, error=translator(request)("mapping.sheet.no_file")
+        )
     data = await upload.read(SHEET_LIMIT + 1)
     if len(data) > SHEET_LIMIT:
-        return _attributes_page(request, affiliate_id, status_code=400, error="the file is larger than 10 MB")
+        return _attributes_page(
+            request, affiliate_id, status_code=400, error=translator(request)("mapping.sheet.too_big")
+        )
     try:
+        lines = catalog_sheet.read_sheet(data, upload.filename or "")
         with request.app.state.db.write() as conn:
-            report = catalog_sheet.import_csv(
-                conn, account_id=principal.account_id, affiliate=affiliate, category=category,
-                text=data.decode("utf-8", "replace"), actor=principal.actor,
+            report = catalog_sheet.import_sheet(
+                conn, account_id=principal.account_id, affiliate=affiliate, category=category, lines=lines,
+                actor=principal.actor,
             )  # fmt: skip
     except InputError as exc:
-        return _attributes_page(request, affiliate_id, status_code=400, error=exc.message)
+        return _attributes_page(
+            request, affiliate_id, status_code=400, error=translator(request).said(exc.said, exc.message)
+        )
     return _attributes_page(request, affiliate_id, report=report)
 
 
