@@ -144,6 +144,33 @@ def test_an_order_reaches_bling_and_its_nfe_and_tracking_reach_the_marketplace(h
     assert "Sales order" in messages[1] and order.invoice_key in messages[2]
 
 
+def test_a_tracking_code_bling_gets_after_the_nfe_reaches_the_marketplace_when_it_comes(hub, bling):
+    """The carrier's code comes an hour after the NF-e: the marketplace refuses the shipment without it (red), the
+    next reads of Bling's invoices ask for it again, and once Bling has it the order is shipped (green)."""
+    bling.admin("config", tracking_seconds=3600)
+    order_id = hub.buy()
+    hub.drain()
+    bling.advance(121)
+    assert hub.worker.poll_invoices(force=True) == 1
+    assert hub.order(order_id).tracking_number is None
+    hub.drain()
+    assert hub.row("tracking", order_id, hub.marketplace).status == "error"  # the marketplace wants the code
+    assert hub.worker.poll_invoices(force=True) == 0 and hub.order(order_id).tracking_number is None
+    bling.advance(3600)
+    assert hub.worker.poll_invoices(force=True) == 0  # no new NF-e: the code of the one already kept
+    order = hub.order(order_id)
+    assert order.tracking_number and order.tracking_number.startswith("BL") and order.carrier == "Correios"
+    assert hub.row("tracking", order_id, hub.marketplace).status == "pending"
+    hub.drain()
+    assert hub.row("tracking", order_id, hub.marketplace).status == "success"
+    shipped = admin_get(hub.sandbox, f"/magalu/_admin/orders/{order_id}", seller=SELLER)
+    assert [s["tracking_number"] for s in shipped["shipments"]] == [order.tracking_number]
+    messages = [message for flow, code, _, message in hub.history(order_id) if code == "BLING"]
+    assert messages[-1] == f"BLING has the tracking code now: {order.tracking_number}"
+    steps = len(hub.history(order_id))
+    assert hub.worker.poll_invoices(force=True) == 0 and len(hub.history(order_id)) == steps  # asked for once
+
+
 def test_an_order_appears_once_in_bling_when_the_worker_dies_after_bling_answered(hub, bling, monkeypatch):
     order_id = hub.buy()
     real = Worker._record

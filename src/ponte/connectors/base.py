@@ -244,6 +244,18 @@ class Invoice:
 
 
 @dataclass
+class Tracking:
+    """A tracking code an ERP has for an order it invoiced earlier without one (the carrier's code often comes after
+    the NF-e)."""
+
+    order_id: str
+    tracking_number: str
+    carrier: str | None = None
+    request: Any = None
+    response: Any = None
+
+
+@dataclass
 class FetchedInvoices:
     """A page of an ERP's issued invoices and the cursor to resume from."""
 
@@ -602,6 +614,11 @@ class Connector:
 
     def fetch_invoices(self, cursor: str | None) -> FetchedInvoices:
         """Read the next page of invoices (NF-e) the ERP issued for the store's orders, from `cursor` on."""
+        raise NotImplementedError
+
+    def fetch_tracking(self, order_ids: list[str]) -> list[Tracking]:
+        """The tracking codes the ERP has now for these orders (the marketplace's order ids), invoiced earlier
+        without one; orders it has none for are left out."""
         raise NotImplementedError
 
     def resolve(self, notice: Notice) -> Resolved:

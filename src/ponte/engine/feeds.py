@@ -101,6 +101,7 @@ def read_pages(
     connector_for: Callable[[Affiliate], Connector],
     fetch: Callable[[Connector, str | None], P],
     keep: Callable[[Connection, P], int],
+    after: Callable[[Connector], object] | None = None,
 ) -> int:
     """Claim the affiliate's feed for this interval, then read its pages from the saved cursor: each page is kept
     and its cursor saved in one transaction, so a crash reads on from the last page kept. Returns what `keep` counted."""
@@ -116,11 +117,13 @@ def read_pages(
             # A 429 is the marketplace pacing the reads, not a fault: the next interval reads on.
             level = logging.INFO if page.outcome.http_status == 429 else logging.WARNING
             log.log(level, "%s of %s: %s", what, affiliate.code, page.outcome.message)
-            break
+            return new
         with db.write() as conn:
             new += keep(conn, page)
             save_cursor(conn, affiliate_id=affiliate.id, cursor=page.cursor)
         cursor = page.cursor
         if not page.more:
             break
+    if after is not None:  # what else the interval reads with the same connector (an ERP's late tracking codes)
+        after(connector)
     return new

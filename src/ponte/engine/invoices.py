@@ -11,24 +11,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row
 
 from ponte.clock import now
-from ponte.connectors.base import Connector, FetchedInvoices, Invoice
+from ponte.connectors.base import CallFailed, Connector, FetchedInvoices, Invoice
 from ponte.connectors.capabilities import supports
+from ponte.connectors.context import Deferred
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import Disposition, Flow, Status, Trigger
 from ponte.domain.checks import nfe_key_is_valid
+from ponte.domain.messages import Message, as_columns, say
 from ponte.engine.feeds import read_each, read_pages
 from ponte.engine.queue import append_attempts, mark_changed
 from ponte.engine.recording import storable, system_name
+from ponte.i18n import english
 from ponte.knowledge import normalise_message
 from ponte.store.affiliates import Affiliate, enabled_affiliates
 from ponte.store.db import Database
 from ponte.store.invoices import (
     affiliate_connector,
+    awaiting_tracking,
     integration_of,
     note_state,
     order_by_external_id,
@@ -38,6 +43,8 @@ from ponte.store.invoices import (
 log = logging.getLogger("ponte.worker")
 
 BODY_LIMIT = 16_384
+TRACKING_WINDOW = timedelta(days=15)  # invoiced orders whose tracking code is still asked for
+TRACKING_BATCH = 10  # orders asked for at each interval (Bling: two calls each, at 3 a second)
 
 
 def invoice_order(conn: Connection, *, order: Row[Any], values: dict[str, Any], actor: str | None = None) -> None:
@@ -81,9 +88,53 @@ def _poll_one(
                 new += record_invoice(conn, erp=affiliate, invoice=invoice)
         return new
 
+    late = (lambda c: late_tracking(db, affiliate, c)) if _reads_tracking(affiliate) else None
     return read_pages(
-        db, affiliate, every, force, "invoices", connector_for, lambda c, cursor: c.fetch_invoices(cursor), keep
-    )
+        db, affiliate, every, force, "invoices", connector_for, lambda c, cursor: c.fetch_invoices(cursor), keep,
+        after=late,
+    )  # fmt: skip
+
+
+def _reads_tracking(affiliate: Affiliate) -> bool:
+    return get_connector_class(affiliate.connector).fetch_tracking is not Connector.fetch_tracking
+
+
+def late_tracking(db: Database, affiliate: Affiliate, connector: Connector) -> int:
+    """Ask the ERP again for the tracking codes of orders it invoiced without one (a carrier's code often comes
+    hours after the NF-e), a few at a time; each code found is kept on its order and the tracking flow tells the
+    marketplace again. Returns how many were found. The rate limit spent or a failed call leaves it to the next
+    interval."""
+    with db.read() as conn:
+        waiting = awaiting_tracking(
+            conn, account_id=affiliate.account_id, erp_id=affiliate.id, since=now() - TRACKING_WINDOW,
+            limit=TRACKING_BATCH,
+        )  # fmt: skip
+    if not waiting:
+        return 0
+    try:
+        found = connector.fetch_tracking(waiting)
+    except (Deferred, CallFailed) as stopped:
+        log.info("late tracking codes of %s not read now: %s", affiliate.code, stopped)
+        return 0
+    for tracking in found:
+        with db.write() as conn:
+            order = order_by_external_id(conn, account_id=affiliate.account_id, external_id=tracking.order_id)
+            handed = integration_of(
+                conn, account_id=affiliate.account_id, flow=Flow.ORDER.value, affiliate_id=affiliate.id,
+                entity=tracking.order_id,
+            )  # fmt: skip
+            if order is None or handed is None or order.tracking_number or order.status != "invoiced":
+                continue
+            values = {"carrier": (tracking.carrier or order.carrier or "")[:64] or None,
+                      "tracking_number": tracking.tracking_number[:64]}  # fmt: skip
+            invoice_order(conn, order=order, values=values)
+            late = Invoice(
+                order_id=tracking.order_id, invoice_key=order.invoice_key, request=tracking.request,
+                response=tracking.response,
+            )  # fmt: skip
+            _note(conn, affiliate, handed.id, Status.SUCCESS, say("msg.invoice.late_tracking",
+                  erp=affiliate.code, tracking=tracking.tracking_number), late)  # fmt: skip
+    return len(found)
 
 
 def _problem(invoice: Invoice) -> str | None:
@@ -133,10 +184,12 @@ def record_invoice(conn: Connection, *, erp: Affiliate, invoice: Invoice) -> boo
 
 
 def _note(
-    conn: Connection, erp: Affiliate, integration_id: int, status: Status, message: str, invoice: Invoice
+    conn: Connection, erp: Affiliate, integration_id: int, status: Status, said: str | Message, invoice: Invoice
 ) -> None:
     """The order's history gets the invoice as an attempt of the ERP's order integration (what the ERP reported)."""
     at = now()
+    own = said if isinstance(said, Message) else None
+    message = english(own) if own is not None else str(said)
     failed = status == Status.ERROR
     category = "invoice_tracking_rejected" if failed else None
     disposition = Disposition.FIX.value if failed else None
@@ -149,6 +202,7 @@ def _note(
         "system": system_name(erp),
         "status": status.value,
         "message": storable(message, 4000),
+        **as_columns(own),
         "code": "nfe_invalid" if failed else None,
         "category": category,
         "disposition": disposition,
@@ -157,6 +211,6 @@ def _note(
         "duration_ms": 0,
     }
     append_attempts(conn, [(row, invoice.request, invoice.response)], BODY_LIMIT)
-    state = {"status": status.value, "message": row["message"], "code": row["code"], "category": category,
+    state = {"status": status.value, "message": row["message"], **as_columns(own), "code": row["code"], "category": category,
              "disposition": disposition, "cause": normalise_message(message)[:200] if failed else None}  # fmt: skip
     note_state(conn, integration_id=integration_id, state=state, now=at)

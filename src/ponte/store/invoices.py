@@ -21,6 +21,23 @@ def save_invoice(conn: Connection, *, order_id: int, values: dict[str, Any], now
     conn.execute(update(orders).where(orders.c.id == order_id).values(**values, status="invoiced", updated_at=now))
 
 
+def awaiting_tracking(conn: Connection, *, account_id: int, erp_id: int, since: datetime, limit: int) -> list[str]:
+    """The marketplace order ids of orders handed to this ERP and invoiced since `since` without a tracking code,
+    oldest first."""
+    i = integrations.c
+    handed = select(i.entity).where(i.account_id == account_id, i.flow == "order", i.affiliate_id == erp_id)
+    query = (
+        select(orders.c.external_id)
+        .where(
+            orders.c.account_id == account_id, orders.c.status == "invoiced", orders.c.invoice_key.is_not(None),
+            orders.c.tracking_number.is_(None), orders.c.updated_at >= since, orders.c.external_id.in_(handed),
+        )
+        .order_by(orders.c.updated_at, orders.c.id)
+        .limit(limit)
+    )  # fmt: skip
+    return list(conn.execute(query).scalars())
+
+
 def affiliate_connector(conn: Connection, *, affiliate_id: int) -> tuple[str, str]:
     """(connector, kind) of an affiliate."""
     row = conn.execute(select(affiliates.c.connector, affiliates.c.kind).where(affiliates.c.id == affiliate_id)).one()

@@ -27,6 +27,7 @@ from ponte.connectors.base import (
     OrderSend,
     Outcome,
     RateLimit,
+    Tracking,
 )
 from ponte.connectors.bling import sales
 from ponte.connectors.bling.api import BlingApi
@@ -284,6 +285,15 @@ class BlingConnector(Connector):
                 }
             },
         )
+
+    def fetch_tracking(self, order_ids: list[str]) -> list[Tracking]:
+        """Each order's sales order read again for the tracking code its volume has now (bling.md § 7)."""
+        found = []
+        for order_id in order_ids:
+            carrier, code = self._tracking(order_id)
+            if code:
+                found.append(Tracking(order_id, code, carrier, response={"codigoRastreamento": code}))
+        return found
 
     def _tracking(self, order_id: str) -> tuple[str | None, str | None]:
         """(service, tracking code) of the order's sales order volumes, where Bling has them."""

@@ -55,7 +55,7 @@ def routes(h: BlingHandlers) -> list[tuple[str, Callable[..., Any], list[str]]]:
 
     async def config(request: Request) -> Response:
         body = await json_body(request)
-        for name in ("rate", "daily", "nfe_seconds", "carrier"):
+        for name in ("rate", "daily", "nfe_seconds", "carrier", "tracking_seconds"):
             if name in body:
                 setattr(h.state.config, name, type(getattr(h.state.config, name))(body[name]))
         return answer(vars(h.state.config))

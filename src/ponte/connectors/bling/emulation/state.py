@@ -43,6 +43,7 @@ class Company:
     sales: dict[int, dict[str, Any]] = field(default_factory=dict)
     notes: dict[int, dict[str, Any]] = field(default_factory=dict)
     issued_at: dict[int, float] = field(default_factory=dict)  # sale id → when its NF-e is due (clock)
+    tracked_at: dict[int, float] = field(default_factory=dict)  # sale id → when its carrier's code comes (clock)
     calls: list[float] = field(default_factory=list)  # when each recent API call came (rate limit)
     day_calls: dict[str, int] = field(default_factory=dict)  # calls per day
 
@@ -60,6 +61,7 @@ class Config:
     daily: int = 120_000
     nfe_seconds: float = NFE_SECONDS
     carrier: str = "Correios"
+    tracking_seconds: float = 0.0  # the carrier's code comes this long after the NF-e (0: with it)
 
 
 class BlingState:
@@ -168,6 +170,14 @@ class BlingState:
                 if (sale.get("situacao") or {}).get("id") == 12:
                     continue  # cancelled before it was invoiced
                 self._note_for(company, sale)
+            for sale_id, due in list(company.tracked_at.items()):
+                if due <= now:
+                    del company.tracked_at[sale_id]
+                    self._tracking_for(company.sales[sale_id])
+
+    def _tracking_for(self, sale: dict[str, Any]) -> None:
+        for volume in (sale.get("transporte") or {}).get("volumes") or []:
+            volume["codigoRastreamento"] = f"BL{volume['id'] % 10**9:09d}BR"
 
     def _note_for(self, company: Company, sale: dict[str, Any]) -> None:
         note_id = self.next_id()
@@ -185,9 +195,12 @@ class BlingState:
         )
         key = body + str(nfe_check_digit(body))
         tracking = f"BL{number:09d}BR"
+        late = self.config.tracking_seconds > 0
+        if late:  # the volume's code comes later (tracked_at), as a carrier's does
+            company.tracked_at[sale["id"]] = self.now() + self.config.tracking_seconds
         sale["notaFiscal"] = {"id": note_id}
         sale["transporte"] = {**sale.get("transporte", {}), "volumes": [
-            {"id": self.next_id(), "servico": self.config.carrier, "codigoRastreamento": tracking}
+            {"id": self.next_id(), "servico": self.config.carrier, "codigoRastreamento": "" if late else tracking}
         ]}  # fmt: skip
         company.notes[note_id] = {
             "id": note_id,
