@@ -46,6 +46,33 @@ def test_a_code_given_apart_is_found_in_any_case():
     assert (found.category, found.disposition) == ("state_conflict", Disposition.TERMINAL)
 
 
+@pytest.mark.parametrize(
+    ("connector", "message", "code", "category", "disposition"),
+    [
+        ("bling", "Rejeição 204: Duplicidade de NF-e [nRec:351000012345678]", None, "state_conflict", "terminal"),
+        ("tiny", "Rejeicao: 280 - Certificado Transmissor invalido", None, "auth_invalid", "fix"),
+        ("bling", "cStat=611 xMotivo=Rejeicao: cEAN invalido", None, "invalid_gtin", "fix"),
+        ("bling", "[108] SEFAZ: Servico Paralisado Momentaneamente", None, "marketplace_unavailable", "transient"),
+        ("tiny", "692-Rejeição: Existe EPEC registrado para esta Série e Número", None, "state_conflict", "terminal"),
+        ("tiny", "Rejeição 635: NF-e com mesmo número e série já transmitida", None, "state_conflict", "wait"),
+        ("bling", "Rejeição 233: anything the ERP abbreviated", None, "buyer_data_invalid", "marketplace"),
+        ("sefaz", "Rejeição: Emissor não habilitado", "203", "seller_restricted", "marketplace"),
+    ],
+)
+def test_a_sefaz_rejection_is_read_by_its_cstat_whoever_relays_it(connector, message, code, category, disposition):
+    found = classify(connector=connector, flow="order", message=message, code=code)
+    assert (found.category, found.disposition.value, found.likely) == (category, disposition, False)
+    assert found.rule and found.rule.startswith("code:sefaz:")
+
+
+def test_the_nfe_table_never_reads_another_fiscal_documents_numbers():
+    # CT-e's 252 is not NF-e's 252; a number with no SEFAZ wording around it is not a cStat either.
+    assert not (classify(connector="bling", flow="order", message="CT-e Rejeição 252: xyz").rule or "").startswith(
+        "code:sefaz"
+    )
+    assert not (classify(connector="bling", flow="order", message="204: qqq").rule or "").startswith("code:sefaz")
+
+
 @pytest.fixture
 def connector_table(tmp_path):
     path = tmp_path / "mymarket.yaml"

@@ -83,6 +83,17 @@ _SNAKE_CODE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+){1,6}\b")
 # messages that differ only in them share one remembered answer.
 _LONG_NUMBER = re.compile(r"\d{7,}")
 
+# SEFAZ's NF-e/NFC-e rejections as ERPs relay them: "Rejeição 204: ...", "Rejeicao: 539 - ...", "cStat=204",
+# "692-Rejeição: ...", "[204] Rejeição: ...". Their code means the same whoever relays it (data/codes/sefaz.yaml).
+_SEFAZ_TABLE = "sefaz"
+_SEFAZ_NAMES = frozenset({"sefaz", "nfe", "nf-e", "nfce", "nfc-e"})
+_SEFAZ_HINTS = ("rejei", "cstat", "sefaz", "nf-e", "nfe", "nfc-e", "nfce", "nota fiscal")
+_SEFAZ_CODE = re.compile(
+    r"(?:rejei\w*|cstat|c_stat|codigo)\W{0,4}(\d{3})\b|\b(\d{3})\s*-\s*rejei|^\W{0,2}(\d{3})\b(?![.,]\d)"
+)
+# CT-e, MDF-e and NFS-e number their rejections differently: the NF-e table must not read them.
+_OTHER_FISCAL_DOCUMENT = re.compile(r"\b(?:ct-?e|cte-?os|mdf-?e|nfs-?e|dacte|damdfe)\b")
+
 _remembered: dict[tuple[object, ...], Explanation] = {}
 _remembered_for: list[Knowledge] = []
 _REMEMBER_AT_MOST = 50_000
@@ -137,8 +148,14 @@ def _knowledge_hit(
     http_status: int | None,
     code: str | None,
 ) -> _Hit:
+    fiscal = _sefaz_entry(kb, connector, marketplace, text, code)
+    if fiscal is not None:
+        return _Hit(fiscal.category, fiscal.disposition, fiscal.source)
     codes = _codes(code, text)
-    entry = code_tables.find(kb.codes, (connector, marketplace), flow, codes) if codes else None
+    names = (connector, marketplace)
+    if _SEFAZ_NAMES.intersection(names):
+        names = ()  # the NF-e table answered above or must not answer (another document's numbering)
+    entry = code_tables.find(kb.codes, names, flow, codes) if codes else None
     if entry is not None and not entry.family:
         return _Hit(entry.category, entry.disposition, entry.source)
     hit = _match_marketplace(kb, marketplace, flow, text, codes) or _match_patterns(kb, text)
@@ -150,6 +167,25 @@ def _knowledge_hit(
     if guess and not guess.likely:
         return guess
     return _match_status(kb, http_status) or guess or _Hit("unmapped", None, None)
+
+
+def _sefaz_entry(
+    kb: Knowledge, connector: str | None, marketplace: str | None, text: str, code: str | None
+) -> code_tables.CodeEntry | None:
+    """The NF-e table's entry for a message that reads as a SEFAZ rejection, whoever relays it (an ERP, a hub)."""
+    table = kb.codes.get(_SEFAZ_TABLE)
+    if not table:
+        return None
+    relayed = connector in _SEFAZ_NAMES or marketplace in _SEFAZ_NAMES
+    if not relayed and not any(hint in text for hint in _SEFAZ_HINTS):
+        return None
+    if _OTHER_FISCAL_DOCUMENT.search(text):
+        return None
+    found = _SEFAZ_CODE.search(text)
+    number = next((group for group in found.groups() if group), None) if found else None
+    if number is None and code and len(code.strip()) == 3 and code.strip().isdigit():
+        number = code.strip()
+    return table.get(number) if number else None
 
 
 def _model_guess(
