@@ -13,7 +13,7 @@ from ponte.domain import Disposition
 from ponte.knowledge import KnowledgeError, classify, clear_knowledge_cache, explain_text, load_knowledge
 from ponte.knowledge.classifier import MODEL_CONFIDENT, MODEL_GUESS
 from ponte.knowledge.codes import register_code_table, unregister_code_tables
-from ponte.knowledge.features import Vocabulary, features, language_of, stem, words
+from ponte.knowledge.features import Vocabulary, features, language_of, spell_codes, stem, words
 from ponte.knowledge.loader import DEFAULT_DIR
 from ponte.knowledge.model import Example, LinearModel, load_model, train
 
@@ -165,6 +165,49 @@ def test_codes_are_split_into_words():
         "missing",
         "required",
     ]
+
+
+@pytest.mark.parametrize(
+    ("message", "spelled"),
+    [
+        ("item.price.invalid", "item price invalid"),
+        ("INVALID_SKU", "invalid sku"),
+        ("QuotaExceeded", "quota exceeded"),
+        ("seller-not-authorized", "seller not authorized"),
+        ("SKUNotFound", "sku not found"),
+        ("E-mail inválido na NF-e", ""),  # hyphenated words are words, not codes
+        ("price 10.5 invalid", ""),
+    ],
+)
+def test_machine_codes_are_spelled_out_for_rules_and_patterns(message, spelled):
+    assert spell_codes(message) == spelled
+
+
+@pytest.mark.parametrize(
+    ("message", "category", "disposition"),
+    [
+        ("SELLER_NOT_AUTHORIZED", "seller_restricted", "marketplace"),
+        ("seller-not-authorized", "seller_restricted", "marketplace"),
+        ("ERR_ORDER_ALREADY_SHIPPED", "state_conflict", "terminal"),
+        ("INVALID_STATE_TRANSITION", "state_conflict", "terminal"),
+        ("OrderVersionConflict: modified by another process", "state_conflict", "wait"),
+    ],
+)
+def test_a_code_with_no_sentence_is_read_by_the_patterns_as_words(message, category, disposition):
+    found = classify(connector="somewhere", flow="order", message=message)
+    assert (found.category, found.disposition.value, found.likely) == (category, disposition, False)
+    assert found.rule and found.rule.startswith("pattern:")
+
+
+@pytest.mark.parametrize("message", ["E1234", "4023", "ERR-9981", " [E-77] "])
+def test_a_bare_vendor_number_is_a_likely_unmapped_never_terminal(message):
+    found = classify(connector="somewhere", flow="order", message=message)
+    assert (found.category, found.likely, found.rule) == ("unmapped", True, "code:unknown")
+    assert found.disposition is not Disposition.TERMINAL
+    # The HTTP status still says more than a number nobody documented.
+    assert classify(connector="somewhere", flow="order", message=message, http_status=503).category == (
+        "marketplace_unavailable"
+    )
 
 
 def test_inflections_meet_at_one_stem():

@@ -22,7 +22,7 @@ from functools import lru_cache
 
 from ponte.domain import Disposition
 from ponte.knowledge import codes as code_tables
-from ponte.knowledge.features import features
+from ponte.knowledge.features import features, spell_codes
 from ponte.knowledge.loader import Knowledge, KnowledgeError, Rule, load_knowledge
 from ponte.knowledge.text import fold, fold_pattern
 from ponte.knowledge.user_patterns import PatternError, UserMatcher, compile_pattern, user_matcher
@@ -94,6 +94,9 @@ _SEFAZ_CODE = re.compile(
 # CT-e, MDF-e and NFS-e number their rejections differently: the NF-e table must not read them.
 _OTHER_FISCAL_DOCUMENT = re.compile(r"\b(?:ct-?e|cte-?os|mdf-?e|nfs-?e|dacte|damdfe)\b")
 
+# A message that is only a vendor's code: letters, then digits ("E1234", "ERR-4023", "4023").
+_BARE_CODE = re.compile(r"^\W*[a-z]{0,6}[-_ ]?\d{2,}\W*$")
+
 _remembered: dict[tuple[object, ...], Explanation] = {}
 _remembered_for: list[Knowledge] = []
 _REMEMBER_AT_MOST = 50_000
@@ -158,7 +161,14 @@ def _knowledge_hit(
     entry = code_tables.find(kb.codes, names, flow, codes) if codes else None
     if entry is not None and not entry.family:
         return _Hit(entry.category, entry.disposition, entry.source)
-    hit = _match_marketplace(kb, marketplace, flow, text, codes) or _match_patterns(kb, text)
+    # Rules and patterns read machine codes as words too ("SELLER_NOT_AUTHORIZED", "QuotaExceeded",
+    # "item.price.invalid"): the spelled-out words follow the message on a line of their own, so a pattern
+    # matches either the message as written or its codes as words, never a mix of both.
+    readable = text
+    spelled = spell_codes(message)
+    if spelled:
+        readable = f"{text}\n{spelled}"
+    hit = _match_marketplace(kb, marketplace, flow, readable, codes) or _match_patterns(kb, readable)
     if hit:
         return hit
     if entry is not None:
@@ -166,7 +176,14 @@ def _knowledge_hit(
     guess = _model_guess(kb, marketplace, flow, message, http_status, code)
     if guess and not guess.likely:
         return guess
-    return _match_status(kb, http_status) or guess or _Hit("unmapped", None, None)
+    found = _match_status(kb, http_status) or guess
+    if found:
+        return found
+    if _BARE_CODE.match(text):
+        # A vendor's number with no words ("E1234", "4023"): nothing says what it is, so Ponte says it does not
+        # know, as a guess (shown "provável"), which is never terminal.
+        return _Hit("unmapped", None, "code:unknown", 0.0, True)
+    return _Hit("unmapped", None, None)
 
 
 def _sefaz_entry(

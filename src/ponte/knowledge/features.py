@@ -102,6 +102,30 @@ def words(message: str) -> list[str]:
     return _WORD.findall(fold(message))
 
 
+# Machine codes in a folded message: snake_case and dotted ("seller_not_authorized", "item.price.invalid") and
+# kebab with three parts or more ("seller-not-authorized"; "e-mail" and "nf-e" are words as they are).
+_MACHINE_CODE = re.compile(r"[a-z][a-z0-9]*(?:[_.][a-z0-9]+)+|[a-z]+(?:-[a-z]+){2,}")
+_CAMEL_CODE = re.compile(r"[a-z][A-Z]|[A-Z]{2}[a-z]")
+_CODE_SEPARATOR = re.compile(r"[_.-]+")
+
+
+def spell_codes(message: str) -> str:
+    """The message's machine codes written as words ("QuotaExceeded: INVALID_SKU" -> "quota exceeded invalid sku"),
+    or "" when it has none. CamelCase, snake_case, dotted and kebab codes; what is not a code is left out."""
+    if _CAMEL_CODE.search(message):
+        message = _CAMEL.sub(" ", message)
+        camel = True
+    else:
+        camel = False
+    text = fold(message)
+    codes = _MACHINE_CODE.findall(text) if ("_" in text or "." in text or "-" in text) else []
+    if not codes and not camel:
+        return ""
+    if camel:
+        return _CODE_SEPARATOR.sub(" ", text)
+    return " ".join(_CODE_SEPARATOR.sub(" ", code) for code in codes)
+
+
 def language_of(tokens: Iterable[str]) -> str:
     """pt, es or en by function words and typical endings; English when nothing tells (codes are English)."""
     score = {"pt": 0.0, "es": 0.0, "en": 0.0}
