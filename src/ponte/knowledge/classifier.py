@@ -2,7 +2,8 @@
 
 Order of evidence, most specific first:
   1. the account's own rules (scoped by connector and flow when they say so);
-  2. the marketplace's code tables (codes/<marketplace>.yaml and the connectors' own), by exact code;
+  2. the marketplace's code tables (codes/<marketplace>.yaml and the connectors' own), by exact code; SEFAZ's
+     NF-e rejection codes (codes/sefaz.yaml) first, for a message that reads as one, whoever relays it;
   3. the marketplace's rules, by error code and by message (rules/<marketplace>.yaml, then rules/_common.yaml);
   4. generic patterns per category in Portuguese, English and Spanish (patterns.yaml);
   5. the statistical model (model.json) when it is confident;
@@ -10,7 +11,8 @@ Order of evidence, most specific first:
   7. the model's low-confidence guess, marked `likely` (the screens say "provável"), never `terminal`;
   8. `unmapped`.
 It runs on every failed attempt, so everything is compiled once, each message is folded once, and answers are
-remembered per message shape (long numbers masked: ids never decide a category).
+remembered per message shape (long numbers masked: ids never decide a category). Machine codes
+("SELLER_NOT_AUTHORIZED", "QuotaExceeded") are spelled out as words for the rules and patterns (steps 3-4).
 """
 
 from __future__ import annotations
@@ -155,7 +157,7 @@ def _knowledge_hit(
     if fiscal is not None:
         return _Hit(fiscal.category, fiscal.disposition, fiscal.source)
     codes = _codes(code, text)
-    names = (connector, marketplace)
+    names: tuple[str | None, ...] = (connector, marketplace)
     if _SEFAZ_NAMES.intersection(names):
         names = ()  # the NF-e table answered above or must not answer (another document's numbering)
     entry = code_tables.find(kb.codes, names, flow, codes) if codes else None
