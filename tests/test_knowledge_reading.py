@@ -52,7 +52,10 @@ def test_a_code_given_apart_is_found_in_any_case():
         ("bling", "Rejeição 204: Duplicidade de NF-e [nRec:351000012345678]", None, "state_conflict", "terminal"),
         ("tiny", "Rejeicao: 280 - Certificado Transmissor invalido", None, "auth_invalid", "fix"),
         ("bling", "cStat=611 xMotivo=Rejeicao: cEAN invalido", None, "invalid_gtin", "fix"),
-        ("bling", "[108] SEFAZ: Servico Paralisado Momentaneamente", None, "marketplace_unavailable", "transient"),
+        ("bling", "cStat 108 - Servico Paralisado Momentaneamente", None, "marketplace_unavailable", "transient"),
+        ("bling", "[611] Rejeição: cEAN inválido", None, "invalid_gtin", "fix"),
+        ("tiny", "Código 204 - Rejeição: Duplicidade de NF-e", None, "state_conflict", "terminal"),
+        ("bling", "Rejeição: Duplicidade de NF-e", "204", "state_conflict", "terminal"),
         ("tiny", "692-Rejeição: Existe EPEC registrado para esta Série e Número", None, "state_conflict", "terminal"),
         ("tiny", "Rejeição 635: NF-e com mesmo número e série já transmitida", None, "state_conflict", "wait"),
         ("bling", "Rejeição 233: anything the ERP abbreviated", None, "buyer_data_invalid", "marketplace"),
@@ -71,6 +74,9 @@ def test_the_nfe_table_never_reads_another_fiscal_documents_numbers():
         "code:sefaz"
     )
     assert not (classify(connector="bling", flow="order", message="204: qqq").rule or "").startswith("code:sefaz")
+    # An HTTP status from SEFAZ's gateway is not the cStat with the same number (503 is a series outside SCAN's).
+    relayed = classify(connector="bling", flow="order", message="503 Service Unavailable - SEFAZ NF-e", code="503")
+    assert (relayed.category, relayed.disposition) == ("marketplace_unavailable", Disposition.TRANSIENT)
 
 
 @pytest.fixture

@@ -89,10 +89,11 @@ _LONG_NUMBER = re.compile(r"\d{7,}")
 # "692-Rejeição: ...", "[204] Rejeição: ...". Their code means the same whoever relays it (data/codes/sefaz.yaml).
 _SEFAZ_TABLE = "sefaz"
 _SEFAZ_NAMES = frozenset({"sefaz", "nfe", "nf-e", "nfce", "nfc-e"})
-_SEFAZ_HINTS = ("rejei", "cstat", "sefaz", "nf-e", "nfe", "nfc-e", "nfce", "nota fiscal")
-_SEFAZ_CODE = re.compile(
-    r"(?:rejei\w*|cstat|c_stat|codigo)\W{0,4}(\d{3})\b|\b(\d{3})\s*-\s*rejei|^\W{0,2}(\d{3})\b(?![.,]\d)"
-)
+_SEFAZ_HINTS = ("rejei", "cstat")
+_SEFAZ_CODE = re.compile(r"(?:rejei\w*|cstat|c_stat)\W{0,4}(\d{3})\b|\b(\d{3})\s*-\s*rejei")
+# "[204] Rejeição: ...", "Código 204 - Rejeição ...": a bare leading number is a cStat only beside the word
+# "rejeição" (a relayed "503 Service Unavailable" from SEFAZ's gateway is an HTTP status, not cStat 503).
+_SEFAZ_LEADING_CODE = re.compile(r"^\W{0,2}(\d{3})\b(?![.,]\d)|\bcodigo\W{0,4}(\d{3})\b")
 # CT-e, MDF-e and NFS-e number their rejections differently: the NF-e table must not read them.
 _OTHER_FISCAL_DOCUMENT = re.compile(r"\b(?:ct-?e|cte-?os|mdf-?e|nfs-?e|dacte|damdfe)\b")
 
@@ -196,14 +197,15 @@ def _sefaz_entry(
     if not table:
         return None
     relayed = connector in _SEFAZ_NAMES or marketplace in _SEFAZ_NAMES
-    if not relayed and not any(hint in text for hint in _SEFAZ_HINTS):
+    worded = any(hint in text for hint in _SEFAZ_HINTS)
+    if not (relayed or worded) or _OTHER_FISCAL_DOCUMENT.search(text):
         return None
-    if _OTHER_FISCAL_DOCUMENT.search(text):
-        return None
-    found = _SEFAZ_CODE.search(text)
+    found = _SEFAZ_CODE.search(text) if worded else None
+    if found is None and "rejei" in text:
+        found = _SEFAZ_LEADING_CODE.search(text)
     number = next((group for group in found.groups() if group), None) if found else None
     if number is None and code and len(code.strip()) == 3 and code.strip().isdigit():
-        number = code.strip()
+        number = code.strip()  # the attempt's code, from a SEFAZ connector or beside "rejeição"/"cStat"
     return table.get(number) if number else None
 
 
