@@ -74,6 +74,9 @@ def test_the_nfe_table_never_reads_another_fiscal_documents_numbers():
         "code:sefaz"
     )
     assert not (classify(connector="bling", flow="order", message="204: qqq").rule or "").startswith("code:sefaz")
+    assert not (
+        classify(connector="bling", flow="product", message="Anúncio rejeitado 204 vezes").rule or ""
+    ).startswith("code:sefaz")
     # An HTTP status from SEFAZ's gateway is not the cStat with the same number (503 is a series outside SCAN's).
     relayed = classify(connector="bling", flow="order", message="503 Service Unavailable - SEFAZ NF-e", code="503")
     assert (relayed.category, relayed.disposition) == ("marketplace_unavailable", Disposition.TRANSIENT)

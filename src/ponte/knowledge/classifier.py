@@ -89,8 +89,9 @@ _LONG_NUMBER = re.compile(r"\d{7,}")
 # "692-Rejeição: ...", "[204] Rejeição: ...". Their code means the same whoever relays it (data/codes/sefaz.yaml).
 _SEFAZ_TABLE = "sefaz"
 _SEFAZ_NAMES = frozenset({"sefaz", "nfe", "nf-e", "nfce", "nfc-e"})
-_SEFAZ_HINTS = ("rejei", "cstat")
-_SEFAZ_CODE = re.compile(r"(?:rejei\w*|cstat|c_stat)\W{0,4}(\d{3})\b|\b(\d{3})\s*-\s*rejei")
+# "Rejeição", not "rejeitado": "Anúncio rejeitado 204 vezes" is no cStat.
+_SEFAZ_HINTS = ("rejeicao", "cstat")
+_SEFAZ_CODE = re.compile(r"(?:rejeicao|cstat|c_stat)\W{0,4}(\d{3})\b|\b(\d{3})\s*-\s*rejeicao")
 # "[204] Rejeição: ...", "Código 204 - Rejeição ...": a bare leading number is a cStat only beside the word
 # "rejeição" (a relayed "503 Service Unavailable" from SEFAZ's gateway is an HTTP status, not cStat 503).
 _SEFAZ_LEADING_CODE = re.compile(r"^\W{0,2}(\d{3})\b(?![.,]\d)|\bcodigo\W{0,4}(\d{3})\b")
@@ -201,7 +202,7 @@ def _sefaz_entry(
     if not (relayed or worded) or _OTHER_FISCAL_DOCUMENT.search(text):
         return None
     found = _SEFAZ_CODE.search(text) if worded else None
-    if found is None and "rejei" in text:
+    if found is None and "rejeicao" in text:
         found = _SEFAZ_LEADING_CODE.search(text)
     number = next((group for group in found.groups() if group), None) if found else None
     if number is None and code and len(code.strip()) == 3 and code.strip().isdigit():
