@@ -13,7 +13,7 @@ from ponte.domain import Disposition
 from ponte.knowledge import KnowledgeError, classify, clear_knowledge_cache, explain_text, load_knowledge
 from ponte.knowledge.classifier import MODEL_CONFIDENT, MODEL_GUESS
 from ponte.knowledge.codes import register_code_table, unregister_code_tables
-from ponte.knowledge.features import Vocabulary, features, language_of, stem, words
+from ponte.knowledge.features import Vocabulary, features, language_of, spell_codes, stem, words
 from ponte.knowledge.loader import DEFAULT_DIR
 from ponte.knowledge.model import Example, LinearModel, load_model, train
 
@@ -44,6 +44,42 @@ def test_a_family_code_lets_the_message_say_which_attribute():
 def test_a_code_given_apart_is_found_in_any_case():
     found = classify(connector="mirakl", flow="order", message="Bad request", code="ORDER_INVALID_STATE")
     assert (found.category, found.disposition) == ("state_conflict", Disposition.TERMINAL)
+
+
+@pytest.mark.parametrize(
+    ("connector", "message", "code", "category", "disposition"),
+    [
+        ("bling", "Rejeição 204: Duplicidade de NF-e [nRec:351000012345678]", None, "state_conflict", "terminal"),
+        ("tiny", "Rejeicao: 280 - Certificado Transmissor invalido", None, "auth_invalid", "fix"),
+        ("bling", "cStat=611 xMotivo=Rejeicao: cEAN invalido", None, "invalid_gtin", "fix"),
+        ("bling", "cStat 108 - Servico Paralisado Momentaneamente", None, "marketplace_unavailable", "transient"),
+        ("bling", "[611] Rejeição: cEAN inválido", None, "invalid_gtin", "fix"),
+        ("tiny", "Código 204 - Rejeição: Duplicidade de NF-e", None, "state_conflict", "terminal"),
+        ("bling", "Rejeição: Duplicidade de NF-e", "204", "state_conflict", "terminal"),
+        ("tiny", "692-Rejeição: Existe EPEC registrado para esta Série e Número", None, "state_conflict", "terminal"),
+        ("tiny", "Rejeição 635: NF-e com mesmo número e série já transmitida", None, "state_conflict", "wait"),
+        ("bling", "Rejeição 233: anything the ERP abbreviated", None, "buyer_data_invalid", "marketplace"),
+        ("sefaz", "Rejeição: Emissor não habilitado", "203", "seller_restricted", "marketplace"),
+    ],
+)
+def test_a_sefaz_rejection_is_read_by_its_cstat_whoever_relays_it(connector, message, code, category, disposition):
+    found = classify(connector=connector, flow="order", message=message, code=code)
+    assert (found.category, found.disposition.value, found.likely) == (category, disposition, False)
+    assert found.rule and found.rule.startswith("code:sefaz:")
+
+
+def test_the_nfe_table_never_reads_another_fiscal_documents_numbers():
+    # CT-e's 252 is not NF-e's 252; a number with no SEFAZ wording around it is not a cStat either.
+    assert not (classify(connector="bling", flow="order", message="CT-e Rejeição 252: xyz").rule or "").startswith(
+        "code:sefaz"
+    )
+    assert not (classify(connector="bling", flow="order", message="204: qqq").rule or "").startswith("code:sefaz")
+    assert not (
+        classify(connector="bling", flow="product", message="Anúncio rejeitado 204 vezes").rule or ""
+    ).startswith("code:sefaz")
+    # An HTTP status from SEFAZ's gateway is not the cStat with the same number (503 is a series outside SCAN's).
+    relayed = classify(connector="bling", flow="order", message="503 Service Unavailable - SEFAZ NF-e", code="503")
+    assert (relayed.category, relayed.disposition) == ("marketplace_unavailable", Disposition.TRANSIENT)
 
 
 @pytest.fixture
@@ -138,6 +174,49 @@ def test_codes_are_split_into_words():
         "missing",
         "required",
     ]
+
+
+@pytest.mark.parametrize(
+    ("message", "spelled"),
+    [
+        ("item.price.invalid", "item price invalid"),
+        ("INVALID_SKU", "invalid sku"),
+        ("QuotaExceeded", "quota exceeded"),
+        ("seller-not-authorized", "seller not authorized"),
+        ("SKUNotFound", "sku not found"),
+        ("E-mail inválido na NF-e", ""),  # hyphenated words are words, not codes
+        ("price 10.5 invalid", ""),
+    ],
+)
+def test_machine_codes_are_spelled_out_for_rules_and_patterns(message, spelled):
+    assert spell_codes(message) == spelled
+
+
+@pytest.mark.parametrize(
+    ("message", "category", "disposition"),
+    [
+        ("SELLER_NOT_AUTHORIZED", "seller_restricted", "marketplace"),
+        ("seller-not-authorized", "seller_restricted", "marketplace"),
+        ("ERR_ORDER_ALREADY_SHIPPED", "state_conflict", "terminal"),
+        ("INVALID_STATE_TRANSITION", "state_conflict", "terminal"),
+        ("OrderVersionConflict: modified by another process", "state_conflict", "wait"),
+    ],
+)
+def test_a_code_with_no_sentence_is_read_by_the_patterns_as_words(message, category, disposition):
+    found = classify(connector="somewhere", flow="order", message=message)
+    assert (found.category, found.disposition.value, found.likely) == (category, disposition, False)
+    assert found.rule and found.rule.startswith("pattern:")
+
+
+@pytest.mark.parametrize("message", ["E1234", "4023", "ERR-9981", " [E-77] "])
+def test_a_bare_vendor_number_is_a_likely_unmapped_never_terminal(message):
+    found = classify(connector="somewhere", flow="order", message=message)
+    assert (found.category, found.likely, found.rule) == ("unmapped", True, "code:unknown")
+    assert found.disposition is not Disposition.TERMINAL
+    # The HTTP status still says more than a number nobody documented.
+    assert classify(connector="somewhere", flow="order", message=message, http_status=503).category == (
+        "marketplace_unavailable"
+    )
 
 
 def test_inflections_meet_at_one_stem():

@@ -2,7 +2,8 @@
 
 Order of evidence, most specific first:
   1. the account's own rules (scoped by connector and flow when they say so);
-  2. the marketplace's code tables (codes/<marketplace>.yaml and the connectors' own), by exact code;
+  2. the marketplace's code tables (codes/<marketplace>.yaml and the connectors' own), by exact code; SEFAZ's
+     NF-e rejection codes (codes/sefaz.yaml) first, for a message that reads as one, whoever relays it;
   3. the marketplace's rules, by error code and by message (rules/<marketplace>.yaml, then rules/_common.yaml);
   4. generic patterns per category in Portuguese, English and Spanish (patterns.yaml);
   5. the statistical model (model.json) when it is confident;
@@ -10,7 +11,8 @@ Order of evidence, most specific first:
   7. the model's low-confidence guess, marked `likely` (the screens say "provável"), never `terminal`;
   8. `unmapped`.
 It runs on every failed attempt, so everything is compiled once, each message is folded once, and answers are
-remembered per message shape (long numbers masked: ids never decide a category).
+remembered per message shape (long numbers masked: ids never decide a category). Machine codes
+("SELLER_NOT_AUTHORIZED", "QuotaExceeded") are spelled out as words for the rules and patterns (steps 3-4).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from functools import lru_cache
 
 from ponte.domain import Disposition
 from ponte.knowledge import codes as code_tables
-from ponte.knowledge.features import features
+from ponte.knowledge.features import features, spell_codes
 from ponte.knowledge.loader import Knowledge, KnowledgeError, Rule, load_knowledge
 from ponte.knowledge.text import fold, fold_pattern
 from ponte.knowledge.user_patterns import PatternError, UserMatcher, compile_pattern, user_matcher
@@ -83,6 +85,22 @@ _SNAKE_CODE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+){1,6}\b")
 # messages that differ only in them share one remembered answer.
 _LONG_NUMBER = re.compile(r"\d{7,}")
 
+# SEFAZ's NF-e/NFC-e rejections as ERPs relay them: "Rejeição 204: ...", "Rejeicao: 539 - ...", "cStat=204",
+# "692-Rejeição: ...", "[204] Rejeição: ...". Their code means the same whoever relays it (data/codes/sefaz.yaml).
+_SEFAZ_TABLE = "sefaz"
+_SEFAZ_NAMES = frozenset({"sefaz", "nfe", "nf-e", "nfce", "nfc-e"})
+# "Rejeição", not "rejeitado": "Anúncio rejeitado 204 vezes" is no cStat.
+_SEFAZ_HINTS = ("rejeicao", "cstat")
+_SEFAZ_CODE = re.compile(r"(?:rejeicao|cstat|c_stat)\W{0,4}(\d{3})\b|\b(\d{3})\s*-\s*rejeicao")
+# "[204] Rejeição: ...", "Código 204 - Rejeição ...": a bare leading number is a cStat only beside the word
+# "rejeição" (a relayed "503 Service Unavailable" from SEFAZ's gateway is an HTTP status, not cStat 503).
+_SEFAZ_LEADING_CODE = re.compile(r"^\W{0,2}(\d{3})\b(?![.,]\d)|\bcodigo\W{0,4}(\d{3})\b")
+# CT-e, MDF-e and NFS-e number their rejections differently: the NF-e table must not read them.
+_OTHER_FISCAL_DOCUMENT = re.compile(r"\b(?:ct-?e|cte-?os|mdf-?e|nfs-?e|dacte|damdfe)\b")
+
+# A message that is only a vendor's code: letters, then digits ("E1234", "ERR-4023", "4023").
+_BARE_CODE = re.compile(r"^\W*[a-z]{0,6}[-_ ]?\d{2,}\W*$")
+
 _remembered: dict[tuple[object, ...], Explanation] = {}
 _remembered_for: list[Knowledge] = []
 _REMEMBER_AT_MOST = 50_000
@@ -137,11 +155,24 @@ def _knowledge_hit(
     http_status: int | None,
     code: str | None,
 ) -> _Hit:
+    fiscal = _sefaz_entry(kb, connector, marketplace, text, code)
+    if fiscal is not None:
+        return _Hit(fiscal.category, fiscal.disposition, fiscal.source)
     codes = _codes(code, text)
-    entry = code_tables.find(kb.codes, (connector, marketplace), flow, codes) if codes else None
+    names: tuple[str | None, ...] = (connector, marketplace)
+    if _SEFAZ_NAMES.intersection(names):
+        names = ()  # the NF-e table answered above or must not answer (another document's numbering)
+    entry = code_tables.find(kb.codes, names, flow, codes) if codes else None
     if entry is not None and not entry.family:
         return _Hit(entry.category, entry.disposition, entry.source)
-    hit = _match_marketplace(kb, marketplace, flow, text, codes) or _match_patterns(kb, text)
+    # Rules and patterns read machine codes as words too ("SELLER_NOT_AUTHORIZED", "QuotaExceeded",
+    # "item.price.invalid"): the spelled-out words follow the message on a line of their own, so a pattern
+    # matches either the message as written or its codes as words, never a mix of both.
+    readable = text
+    spelled = spell_codes(message)
+    if spelled:
+        readable = f"{text}\n{spelled}"
+    hit = _match_marketplace(kb, marketplace, flow, readable, codes) or _match_patterns(kb, readable)
     if hit:
         return hit
     if entry is not None:
@@ -149,7 +180,34 @@ def _knowledge_hit(
     guess = _model_guess(kb, marketplace, flow, message, http_status, code)
     if guess and not guess.likely:
         return guess
-    return _match_status(kb, http_status) or guess or _Hit("unmapped", None, None)
+    found = _match_status(kb, http_status) or guess
+    if found:
+        return found
+    if _BARE_CODE.match(text):
+        # A vendor's number with no words ("E1234", "4023"): nothing says what it is, so Ponte says it does not
+        # know, as a guess (shown "provável"), which is never terminal.
+        return _Hit("unmapped", None, "code:unknown", 0.0, True)
+    return _Hit("unmapped", None, None)
+
+
+def _sefaz_entry(
+    kb: Knowledge, connector: str | None, marketplace: str | None, text: str, code: str | None
+) -> code_tables.CodeEntry | None:
+    """The NF-e table's entry for a message that reads as a SEFAZ rejection, whoever relays it (an ERP, a hub)."""
+    table = kb.codes.get(_SEFAZ_TABLE)
+    if not table:
+        return None
+    relayed = connector in _SEFAZ_NAMES or marketplace in _SEFAZ_NAMES
+    worded = any(hint in text for hint in _SEFAZ_HINTS)
+    if not (relayed or worded) or _OTHER_FISCAL_DOCUMENT.search(text):
+        return None
+    found = _SEFAZ_CODE.search(text) if worded else None
+    if found is None and "rejeicao" in text:
+        found = _SEFAZ_LEADING_CODE.search(text)
+    number = next((group for group in found.groups() if group), None) if found else None
+    if number is None and code and len(code.strip()) == 3 and code.strip().isdigit():
+        number = code.strip()  # the attempt's code, from a SEFAZ connector or beside "rejeição"/"cStat"
+    return table.get(number) if number else None
 
 
 def _model_guess(

@@ -102,6 +102,32 @@ def words(message: str) -> list[str]:
     return _WORD.findall(fold(message))
 
 
+# Machine codes as written: snake_case and dotted ("SELLER_NOT_AUTHORIZED", "item.price.invalid"), kebab with three
+# parts or more ("seller-not-authorized"; "e-mail" and "NF-e" are words as they are) and CamelCase ("QuotaExceeded",
+# "SKUNotFound"). Read token by token with string tests first: this runs on every message no answer was remembered
+# for, and a regular expression tried at every position of a sentence costs more than the classification.
+_SEPARATED_CODE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[_.-][A-Za-z0-9]+)+")
+_CAMEL_CODE = re.compile(r"[A-Z]?[a-z]+(?:[A-Z][a-z]+)+|[A-Z]{2,}(?:[A-Z][a-z]+)+")
+_CODE_SEPARATOR = re.compile(r"[_.-]+")
+
+
+def spell_codes(message: str) -> str:
+    """The message's machine codes written as words ("QuotaExceeded: INVALID_SKU" -> "quota exceeded invalid sku"),
+    or "" when it has none; what is not a code is left out."""
+    found: list[str] = []
+    for token in message.split():
+        if len(token) < 5:
+            continue
+        if "_" in token or "." in token.strip(".") or token.count("-") >= 2:
+            codes = [c for c in _SEPARATED_CODE.findall(token) if "_" in c or "." in c or c.count("-") >= 2]
+        elif not token.islower() and not token.isupper() and not token[1:].islower():
+            codes = _CAMEL_CODE.findall(token)
+        else:
+            continue
+        found.extend(_CODE_SEPARATOR.sub(" ", _CAMEL.sub(" ", code)).lower() for code in codes)
+    return " ".join(found)
+
+
 def language_of(tokens: Iterable[str]) -> str:
     """pt, es or en by function words and typical endings; English when nothing tells (codes are English)."""
     score = {"pt": 0.0, "es": 0.0, "en": 0.0}
