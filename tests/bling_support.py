@@ -132,7 +132,7 @@ DEPOSIT, SHOP_DEPOSIT = 14_888_000_001, 14_888_000_002
 CATALOG = [
     {
         "codigo": "CEL-001", "nome": "Smartphone Acme X1 128 GB", "preco": 1999.9, "gtin": "7891234567895",
-        "descricaoCurta": "Tela de 6,1 polegadas", "marca": "Acme", "pesoBruto": 0.35, "categoria": {"id": 7001},
+        "descricaoCurta": "Tela de 6,1 polegadas", "marca": "Acme", "pesoBruto": 0.35, "categoria": {"id": 1055},
         "dimensoes": {"largura": 8, "altura": 16, "profundidade": 1, "unidadeMedida": 1},
         "midia": {"video": {"url": ""}, "imagens": {"externas": [{"link": "https://img.example/cel-001.jpg"}]}},
         "saldos": {str(DEPOSIT): 12, str(SHOP_DEPOSIT): 3},

@@ -226,7 +226,7 @@ def test_it_reads_the_catalog_with_variations_as_skus_and_balances_per_deposit(b
     cel = found["CEL-001"]
     assert cel.values["ean"] == "7891234567895" and cel.values["price"] == Decimal("1999.9")
     assert cel.values["weight_g"] == 350 and cel.values["height_cm"] == Decimal("16.00")
-    assert cel.values["images"] == ["https://img.example/cel-001.jpg"] and cel.values["category"] == "7001"
+    assert cel.values["images"] == ["https://img.example/cel-001.jpg"] and cel.values["category"] == "1055"
     assert cel.stock == {f"bling:{DEPOSIT}": 12, f"bling:{SHOP_DEPOSIT}": 3}
     assert found["CAMISA-M"].values["price"] == Decimal("94.9")
     assert found["CAMISA-M"].values["description"] == "Algodão"  # what a variation leaves empty, from its parent

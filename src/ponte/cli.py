@@ -128,11 +128,14 @@ def worker_command(
     """Run a worker: claim due integrations and send them to the marketplaces."""
     from ponte.alerts import alerts_job
     from ponte.engine.worker import Worker
+    from ponte.services.erp_catalog import catalog_job, keep_notified
 
     setup_logging()
     with clear_errors():
         settings, db = open_db(data_dir, database_url)
-        worker = Worker(db, settings, periodic=[alerts_job(db, settings)])
+        worker = Worker(
+            db, settings, periodic=[alerts_job(db, settings), catalog_job(db, settings)], keep_catalog=keep_notified
+        )
         if once:
             total = worker.poll_orders()
             while done := worker.run_once():

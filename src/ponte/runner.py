@@ -31,6 +31,7 @@ from ponte.domain import Status
 from ponte.engine.worker import Worker
 from ponte.sandbox.server import SandboxServer
 from ponte.secrets import SecretBox
+from ponte.services.erp_catalog import catalog_job, keep_notified
 from ponte.settings import Settings
 from ponte.store.db import Database
 from ponte.store.migrate import migrate
@@ -147,7 +148,9 @@ def serve(
     stop = threading.Event()
     worker_thread = None
     if options.worker:
-        worker = Worker(db, settings, periodic=[alerts_job(db, settings)])
+        worker = Worker(
+            db, settings, periodic=[alerts_job(db, settings), catalog_job(db, settings)], keep_catalog=keep_notified
+        )
         worker_thread = threading.Thread(target=worker.run, args=(stop,), name="ponte-worker", daemon=True)
         worker_thread.start()
     say(f"Ponte is running at http://{options.host}:{options.port}/")

@@ -127,10 +127,10 @@ def save(conn: Connection, *, account_id: int, sku: str, values: Mapping[str, An
         raise InputError(f"{name}: {PROBLEMS[code]}", field=name)
     before = current(conn, account_id=account_id, sku=sku)
     after = checked.item.model_dump()
-    changed = tuple(name for name in FIELDS if _differs(before.get(name), after.get(name)))
+    changed = tuple(name for name in FIELDS if differs(before.get(name), after.get(name)))
     if not changed:
         return Saved((), (), 0)
-    flows = _flows(changed)
+    flows = flows_of(changed)
     save_skus(conn, account_id=account_id, items=[checked.item], actor=actor, flows=())
     pending = mark_catalog_changed(conn, account_id, {flow: [sku] for flow in flows}, actor)
     record(
@@ -141,7 +141,7 @@ def save(conn: Connection, *, account_id: int, sku: str, values: Mapping[str, An
     return Saved(changed, tuple(f.value for f in flows), pending)
 
 
-def _flows(changed: tuple[str, ...]) -> set[Flow]:
+def flows_of(changed: tuple[str, ...]) -> set[Flow]:
     if "active" in changed:  # paused or back: the listing, its price and its stock
         return {Flow.PRODUCT, Flow.PRICE, Flow.INVENTORY}
     flows = set()
@@ -154,7 +154,7 @@ def _flows(changed: tuple[str, ...]) -> set[Flow]:
     return flows
 
 
-def _differs(old: Any, new: Any) -> bool:
+def differs(old: Any, new: Any) -> bool:
     if isinstance(old, bool) or isinstance(new, bool):
         return bool(old) != bool(new)
     if isinstance(old, Decimal | int | float) or isinstance(new, Decimal | int | float):
