@@ -224,3 +224,13 @@ def test_an_import_keeps_to_blings_three_requests_a_second(make_hub, bling):
     done = hub.run_import()
     assert done.taken_count == 14
     assert bling.get("stats")["throttled"] == 0  # no 429 was seen
+
+
+def test_the_deposits_that_count_for_a_marketplace_are_a_setting(make_hub, bling):
+    bling.admin("products", company=COMPANY, products=CATALOG)
+    hub = make_hub(deposits=[SHOP_DEPOSIT], marketplace_deposits={"MLB": [DEPOSIT]})
+    hub.run_import()
+    hub.enrich()
+    hub.drain()
+    assert hub.stock("CEL-001") == {f"bling:{DEPOSIT}": 12, f"bling:{SHOP_DEPOSIT}": 3}  # Bling's balances, all kept
+    assert hub.listing("CEL-001")["quantity"] == 12  # what counts for MLB: its own deposit, not the shop's
