@@ -234,3 +234,20 @@ def test_the_deposits_that_count_for_a_marketplace_are_a_setting(make_hub, bling
     hub.drain()
     assert hub.stock("CEL-001") == {f"bling:{DEPOSIT}": 12, f"bling:{SHOP_DEPOSIT}": 3}  # Bling's balances, all kept
     assert hub.listing("CEL-001")["quantity"] == 12  # what counts for MLB: its own deposit, not the shop's
+
+
+def test_the_command_line_imports_with_a_progress_bar_and_reports_the_rejected(make_hub, bling, settings):
+    from typer.testing import CliRunner
+
+    from ponte.cli import app
+
+    bling.admin("products", company=COMPANY, products=[{"codigo": "NO-PRICE", "nome": "Brinde", "preco": 0}])
+    make_hub()
+    args = ["catalog", "import-erp", "--affiliate", "bling", "--locale", "pt-BR"]
+    args += ["--database-url", settings.database_url, "--data-dir", str(settings.data_dir)]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 2, result.output  # something was rejected
+    assert "2 produtos importados de BLING; 1 rejeitados." in result.output
+    assert "NO-PRICE: Sem preço no Bling" in result.output
+    unknown = CliRunner().invoke(app, [*args[:3], "NOPE", *args[4:]], catch_exceptions=False)
+    assert unknown.exit_code == 1 and "Não há afiliado NOPE nesta conta" in unknown.output

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ponte.cli_catalog import catalog_app
 from ponte.cli_common import (
     AccountOpt,
     CliError,
@@ -34,6 +35,7 @@ user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(knowledge_app, name="knowledge")
+app.add_typer(catalog_app, name="catalog")
 
 
 @app.callback()
