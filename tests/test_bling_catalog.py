@@ -251,3 +251,29 @@ def test_the_command_line_imports_with_a_progress_bar_and_reports_the_rejected(m
     assert "NO-PRICE: Sem preço no Bling" in result.output
     unknown = CliRunner().invoke(app, [*args[:3], "NOPE", *args[4:]], catch_exceptions=False)
     assert unknown.exit_code == 1 and "Não há afiliado NOPE nesta conta" in unknown.output
+
+
+def test_the_page_starts_an_import_shows_its_progress_and_lists_the_rejected(make_hub, bling, db, settings):
+    from fastapi.testclient import TestClient
+
+    from factories import PASSWORD, login
+    from ponte.auth import create_user
+    from ponte.domain import Role
+
+    bling.admin("products", company=COMPANY, products=[{"codigo": "NO-PRICE", "nome": "Brinde", "preco": 0}])
+    hub = make_hub()
+    with db.write() as conn:
+        create_user(conn, account_id=hub.account, email="ana@loja-a.com.br", password=PASSWORD, role=Role.ADMIN)
+    with TestClient(create_app(settings, db=db)) as client:
+        login(client, "ana@loja-a.com.br")
+        assert f"/affiliates/{hub.erp}/catalog" in client.get("/affiliates").text
+        page = client.get(f"/affiliates/{hub.erp}/catalog?lang=pt-BR").text
+        assert "O catálogo ainda não foi importado deste ERP." in page
+        csrf = page.split('name="csrf" value="')[1].split('"')[0]
+        client.post(f"/affiliates/{hub.erp}/catalog/import", data={"csrf": csrf})
+        assert "Importando: 0 produtos lidos." in client.get(f"/affiliates/{hub.erp}/catalog?lang=pt-BR").text
+        hub.bling.advance(2)
+        while erp_catalog.poll_catalogs(hub.db, hub.worker._connector):  # the worker's job, page after page
+            pass
+        page = client.get(f"/affiliates/{hub.erp}/catalog?lang=es").text
+        assert "2 productos importados, 1 rechazados" in page and "NO-PRICE" in page and "Sin precio en Bling" in page

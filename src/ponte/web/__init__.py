@@ -21,7 +21,19 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     """Mount the pages and static files on the app."""
-    from ponte.web import affiliates, alerts, catalog, connections, drift, help, mapping, overview, pages, rules
+    from ponte.web import (
+        affiliates,
+        alerts,
+        catalog,
+        connections,
+        drift,
+        erp_catalog,
+        help,
+        mapping,
+        overview,
+        pages,
+        rules,
+    )
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
@@ -33,6 +45,7 @@ def install(app: FastAPI) -> None:
     app.include_router(catalog.router)
     app.include_router(mapping.router)
     app.include_router(drift.router)
+    app.include_router(erp_catalog.router)
     app.include_router(help.router)
     # Every article's links are held to the routes now, at start-up: a link to a screen that does not exist
     # stops the start with the file's name, rather than answering a 404 to an operator later.
