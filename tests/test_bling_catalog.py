@@ -72,7 +72,7 @@ class CatalogHub:
     def run_import(self, seen=None):
         self.bling.advance(2)  # a walk reads again what changed in its first second: begin it after the seeding
         self.start()
-        return erp_catalog.run_import(self.db, self.affiliate(), self.worker._connector, progress=seen)
+        return erp_catalog.run_import(self.db, self.affiliate(), self.worker.connector, progress=seen)
 
     def enrich(self, code: str = "CEL-001") -> None:
         """The seller completes in Ponte what the marketplace asks and Bling does not keep (its attributes)."""
@@ -81,7 +81,7 @@ class CatalogHub:
             catalog_edit.save(conn, account_id=self.account, sku=code, values=values, actor="alice", reason="ficha")
 
     def poll(self) -> int:
-        return erp_catalog.poll_catalogs(self.db, self.worker._connector, force=True)
+        return erp_catalog.poll_catalogs(self.db, self.worker.connector, force=True)
 
     def drain(self) -> int:
         total = 0
@@ -273,7 +273,7 @@ def test_the_page_starts_an_import_shows_its_progress_and_lists_the_rejected(mak
         client.post(f"/affiliates/{hub.erp}/catalog/import", data={"csrf": csrf})
         assert "Importando: 0 produtos lidos." in client.get(f"/affiliates/{hub.erp}/catalog?lang=pt-BR").text
         hub.bling.advance(2)
-        while erp_catalog.poll_catalogs(hub.db, hub.worker._connector):  # the worker's job, page after page
+        while erp_catalog.poll_catalogs(hub.db, hub.worker.connector):  # the worker's job, page after page
             pass
         page = client.get(f"/affiliates/{hub.erp}/catalog?lang=es").text
         assert "2 productos importados, 1 rechazados" in page and "NO-PRICE" in page and "Sin precio en Bling" in page

@@ -411,6 +411,10 @@ class Worker:
             return fold_status_deltas(conn)
 
     # -- helpers ------------------------------------------------------------------------------------
+    def connector(self, affiliate: Affiliate) -> Connector:
+        """The affiliate's connector as this thread of the worker keeps it (for a step run beside the loop)."""
+        return self._connector(affiliate)
+
     def _connector(self, affiliate: Affiliate) -> Connector:
         # One instance per thread and affiliate version: a settings change builds a new one.
         cache: dict[tuple[int, datetime], Connector] = self._local.__dict__.setdefault("connectors", {})

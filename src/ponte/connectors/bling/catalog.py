@@ -113,11 +113,9 @@ def values_of(product: dict[str, Any], parent: dict[str, Any] | None = None, *, 
     description = pick("descricaoCurta")
     if description or detailed:
         values["description"] = str(description) if description else None
-    images = _images(product) or (_images(base) if parent else None)
-    if images or detailed:
-        values["images"] = images or []
-    if not detailed:
+    if not detailed:  # the list names the first image only: the images are read with the whole record
         return values
+    values["images"] = _images(product) or (_images(base) if parent else None) or []
     weight = _decimal(pick("pesoBruto")) or _decimal(pick("pesoLiquido"))  # kg
     dimensions = pick("dimensoes") or {}
     unit = dimensions.get("unidadeMedida", 1)
