@@ -246,9 +246,13 @@ def test_after_a_walk_only_what_changed_is_read(bling, make_bling, contract_reco
     assert len(second.products) == 52 and not second.more
     bling.advance(5)
     bling.admin("products/change", company=COMPANY, codigo="BLG-00042", preco=77.7)
+    bling.admin("products/change", company=COMPANY, codigo="BLG-00007", saldos={"14888000001": 40})
     changed = connector.fetch_catalog(second.cursor)
-    assert [(p.sku, p.values["price"]) for p in changed.products] == [("BLG-00042", Decimal("77.7"))]
+    assert changed.products[0].sku == "BLG-00042" and changed.products[0].values["price"] == Decimal("77.7")
     assert not changed.full
+    # Along with what changed, a page of the list is read again with its balances (a balance moves no dates).
+    swept = {p.sku: p for p in changed.products[1:]}
+    assert len(swept) == 99 and swept["BLG-00007"].stock == {"bling:14888000001": 40} and "BLG-00042" not in swept
 
 
 def test_a_product_without_price_or_code_is_reported_not_read(bling, make_bling, contract_recorder):

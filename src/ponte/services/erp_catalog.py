@@ -112,7 +112,7 @@ def take(conn: Connection, *, erp: Affiliate, products: Sequence[ErpProduct]) ->
             done.rejected.append({"sku": code, "reason": reason.as_json()})
             continue
         done.taken += 1
-        remembered[code] = (product.reference, _json(given))
+        remembered[code] = (product.reference, {**last.get(code, {}), **_json(given)})  # a list row gives fewer fields
         flows = ALL_FLOWS if row is None else frozenset(flows_of(tuple(changed)))
         if flows:
             by_flows.setdefault(flows, []).append(item)

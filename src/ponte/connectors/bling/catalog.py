@@ -51,6 +51,7 @@ class CatalogCursor:
     page: int = 1
     skip: int = 0
     started: str | None = None
+    sweep: int = 1  # the page of the list whose balances the next read of changes reads along
 
     @classmethod
     def read(cls, text: str | None) -> CatalogCursor:
@@ -59,12 +60,12 @@ class CatalogCursor:
         try:
             data = orjson.loads(text)
             return cls(data.get("since"), max(1, int(data.get("page") or 1)), max(0, int(data.get("skip") or 0)),
-                       data.get("started"))  # fmt: skip
+                       data.get("started"), max(1, int(data.get("sweep") or 1)))  # fmt: skip
         except (ValueError, TypeError, AttributeError):
             return cls()  # a cursor of another version: the whole catalog again (what did not change changes nothing)
 
     def dump(self) -> str:
-        data = {"since": self.since, "page": self.page, "skip": self.skip, "started": self.started}
+        data = {"since": self.since, "page": self.page, "skip": self.skip, "started": self.started, "sweep": self.sweep}
         return orjson.dumps({k: v for k, v in data.items() if v}).decode()
 
 
@@ -188,8 +189,22 @@ def read_page(get: Callable[[str, dict[str, Any]], Any], cursor: str | None, *, 
     if len(rows) == PAGE:
         at.page, at.skip = at.page + 1, 0
         return FetchedCatalog(products, at.dump(), more=True, total=total, full=full)
-    walked = CatalogCursor(since=at.started)  # the next read: what changed since this walk began
+    walked = CatalogCursor(since=at.started, sweep=at.sweep)  # the next read: what changed since this walk began
+    if not full:
+        products += _swept(get, at.sweep, {p.reference for p in products}, walked)
     return FetchedCatalog(products, walked.dump(), more=False, total=total, full=full)
+
+
+def _swept(
+    get: Callable[[str, dict[str, Any]], Any], page: int, read: set[str], walked: CatalogCursor
+) -> list[ErpProduct]:
+    """One page of the list read again with its balances, a page per read of changes, round and round: a balance
+    that moves is not said to change its product's `dataAlteracao` (bling.md § 3–4 say nothing of it), and the
+    webhook that tells it (§ 8) may not be configured. Two calls per read."""
+    rows = [r for r in get("/produtos", {"pagina": page, "limite": PAGE, "tipo": PRODUCT}) or [] if isinstance(r, dict)]
+    walked.sweep = page + 1 if len(rows) == PAGE else 1
+    fresh = [r for r in rows if r.get("id") and str(r["id"]) not in read and r.get("formato") != VARIED]
+    return with_balances(get, [product_of(r, detailed=False) for r in fresh])
 
 
 def with_balances(get: Callable[[str, dict[str, Any]], Any], products: list[ErpProduct]) -> list[ErpProduct]:
