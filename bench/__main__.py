@@ -26,7 +26,7 @@ from ponte.store.db import Database
 PER_DATABASE = (
     "growth", "list", "counts", "search", "reprocess", "export", "ingest", "dispatch", "catalog", "retention",
 )  # fmt: skip
-ONCE = ("classify", "contract", "propagation", "reconcile")
+ONCE = ("classify", "contract", "propagation", "reconcile", "bling_import")
 NAMES = (*PER_DATABASE, *ONCE)
 
 

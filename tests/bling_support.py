@@ -126,3 +126,30 @@ def order_send(order_id: str = "2000008123456789", **changes: Any) -> OrderSend:
 
 
 BlingMaker = Callable[..., Connector]
+
+
+DEPOSIT, SHOP_DEPOSIT = 14_888_000_001, 14_888_000_002
+CATALOG = [
+    {
+        "codigo": "CEL-001", "nome": "Smartphone Acme X1 128 GB", "preco": 1999.9, "gtin": "7891234567895",
+        "descricaoCurta": "Tela de 6,1 polegadas", "marca": "Acme", "pesoBruto": 0.35, "categoria": {"id": 1055},
+        "dimensoes": {"largura": 8, "altura": 16, "profundidade": 1, "unidadeMedida": 1},
+        "midia": {"video": {"url": ""}, "imagens": {"externas": [{"link": "https://img.example/cel-001.jpg"}]}},
+        "saldos": {str(DEPOSIT): 12, str(SHOP_DEPOSIT): 3},
+    },
+    {
+        "codigo": "CAMISA", "nome": "Camisa Polo", "preco": 89.9, "descricaoCurta": "Algodão",
+        "variacoes": [
+            {"codigo": "CAMISA-P", "nome": "Camisa Polo Tamanho:P", "preco": 89.9, "saldos": {str(DEPOSIT): 4}},
+            {"codigo": "CAMISA-M", "nome": "Camisa Polo Tamanho:M", "preco": 94.9, "saldos": {str(DEPOSIT): 0}},
+        ],
+    },
+]  # fmt: skip
+
+
+def catalog_products(n: int, start: int = 0) -> list[dict[str, Any]]:
+    """`n` plain products with a valid price and balance (codes BLG-00000…)."""
+    return [
+        {"codigo": f"BLG-{i:05d}", "nome": f"Produto {i}", "preco": 10 + i % 90, "saldos": {str(DEPOSIT): i % 7}}
+        for i in range(start, start + n)
+    ]

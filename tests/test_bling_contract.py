@@ -212,3 +212,65 @@ def test_with_stores_set_only_their_notes_are_read(bling, make_bling, contract_r
     page = make_bling().fetch_invoices(None)
     assert [i.order_id for i in page.invoices] == ["MLB-1"]
     assert [i.order_id for i in make_bling(store_ids={}).fetch_invoices(None).invoices] == ["COUNTER-1", "MLB-1"]
+
+
+# -- the catalog from Bling (bling.md § 3–4, § 8) -------------------------------------------------------------------
+def test_it_reads_the_catalog_with_variations_as_skus_and_balances_per_deposit(bling, make_bling, contract_recorder):
+    from bling_support import CATALOG, DEPOSIT, SHOP_DEPOSIT
+
+    bling.admin("products", company=COMPANY, products=CATALOG)
+    page = make_bling().fetch_catalog(None)
+    assert page.full and not page.more and page.outcome is None
+    found = {p.sku: p for p in page.products}
+    assert sorted(found) == ["CAMISA-M", "CAMISA-P", "CAPA-002", "CEL-001"]  # a product with variations is none
+    cel = found["CEL-001"]
+    assert cel.values["ean"] == "7891234567895" and cel.values["price"] == Decimal("1999.9")
+    assert cel.values["weight_g"] == 350 and cel.values["height_cm"] == Decimal("16.00")
+    assert cel.values["images"] == ["https://img.example/cel-001.jpg"] and cel.values["category"] == "1055"
+    assert cel.stock == {f"bling:{DEPOSIT}": 12, f"bling:{SHOP_DEPOSIT}": 3}
+    assert found["CAMISA-M"].values["price"] == Decimal("94.9")
+    assert found["CAMISA-M"].values["description"] == "Algodão"  # what a variation leaves empty, from its parent
+    assert found["CAPA-002"].problem is None and found["CAMISA-P"].stock == {f"bling:{DEPOSIT}": 4}
+    contract_recorder.assert_reached("GET /produtos", "GET /produtos/{idProduto}", "GET /estoques/saldos")
+
+
+def test_after_a_walk_only_what_changed_is_read(bling, make_bling, contract_recorder):
+    from bling_support import catalog_products
+
+    bling.admin("products", company=COMPANY, products=catalog_products(150))
+    bling.advance(5)  # the walk begins after the products were made (a change in its first second is read again)
+    connector = make_bling(catalog_details=False)
+    first = connector.fetch_catalog(None)
+    assert len(first.products) == 100 and first.more and first.total == 152
+    second = connector.fetch_catalog(first.cursor)
+    assert len(second.products) == 52 and not second.more
+    bling.advance(5)
+    bling.admin("products/change", company=COMPANY, codigo="BLG-00042", preco=77.7)
+    bling.admin("products/change", company=COMPANY, codigo="BLG-00007", saldos={"14888000001": 40})
+    changed = connector.fetch_catalog(second.cursor)
+    assert changed.products[0].sku == "BLG-00042" and changed.products[0].values["price"] == Decimal("77.7")
+    assert not changed.full
+    # Along with what changed, a page of the list is read again with its balances (a balance moves no dates).
+    swept = {p.sku: p for p in changed.products[1:]}
+    assert len(swept) == 99 and swept["BLG-00007"].stock == {"bling:14888000001": 40} and "BLG-00042" not in swept
+
+
+def test_a_product_without_price_or_code_is_reported_not_read(bling, make_bling, contract_recorder):
+    bling.admin("products", company=COMPANY, products=[{"codigo": "FREE-1", "nome": "Brinde", "preco": 0}])
+    found = {p.sku: p for p in make_bling(catalog_details=False).fetch_catalog(None).products}
+    assert found["FREE-1"].problem is not None and found["FREE-1"].problem.key == "msg.catalog.no_price"
+
+
+def test_blings_webhook_names_the_product_to_read_again(bling, make_bling, contract_recorder):
+    from ponte.connectors.bling import BlingConnector
+
+    body = (
+        b'{"eventId":"e-1","date":"2026-12-07T12:00:00Z","version":"v1","event":"stock.updated",'
+        b'"companyId":"' + COMPANY.encode() + b'","data":{"produto":{"id":16000001},"deposito":{"id":1}}}'
+    )
+    notice = BlingConnector.read_notification(body, {})
+    assert notice is not None and (notice.subject, notice.resource) == (COMPANY, "/produtos/16000001")
+    assert BlingConnector.read_notification(b'{"event":"order.created","companyId":"x","data":{}}', {}) is None
+    code = bling.admin("products", company=COMPANY, products=[{"codigo": "CEL-001", "saldos": {"1": 5}}])["ids"]
+    resolved = make_bling().resolve(notice.__class__(COMPANY, "stock.updated", f"/produtos/{code['CEL-001']}"))
+    assert [(p.sku, p.stock) for p in resolved.catalog] == [("CEL-001", {"bling:1": 5})]

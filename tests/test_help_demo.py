@@ -124,3 +124,17 @@ def _assert_opens(client: TestClient, href: str, lang: str) -> None:
         category = path.split("/")[2].split("?")[0]
         title = knowledge.load_knowledge().categories[category].title[lang]
         assert html.escape(title, quote=False) in answer.text, href
+
+
+def test_the_demo_catalog_is_read_from_its_bling(demo):
+    from sqlalchemy import select
+
+    from ponte.store.erp_catalog import catalog_read
+
+    db, _settings = demo
+    with db.read() as conn:
+        erp = conn.execute(select(affiliates.c.id).where(affiliates.c.code == "BLING")).scalar_one()
+        state = catalog_read(conn, affiliate_id=erp)
+        marked = conn.execute(select(integrations.c.id).where(integrations.c.next_actor == "erp:BLING")).all()
+    assert state is not None and not state.importing and state.taken_count == 300 and state.rejected == []
+    assert marked == []  # the products matched: nothing was sent again

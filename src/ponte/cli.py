@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ponte.cli_catalog import catalog_app
 from ponte.cli_common import (
     AccountOpt,
     CliError,
@@ -34,6 +35,7 @@ user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(knowledge_app, name="knowledge")
+app.add_typer(catalog_app, name="catalog")
 
 
 @app.callback()
@@ -128,11 +130,14 @@ def worker_command(
     """Run a worker: claim due integrations and send them to the marketplaces."""
     from ponte.alerts import alerts_job
     from ponte.engine.worker import Worker
+    from ponte.services.erp_catalog import catalog_job, keep_notified
 
     setup_logging()
     with clear_errors():
         settings, db = open_db(data_dir, database_url)
-        worker = Worker(db, settings, periodic=[alerts_job(db, settings)])
+        worker = Worker(
+            db, settings, periodic=[alerts_job(db, settings), catalog_job(db, settings)], keep_catalog=keep_notified
+        )
         if once:
             total = worker.poll_orders()
             while done := worker.run_once():

@@ -31,6 +31,7 @@ from ponte.domain import Status
 from ponte.engine.worker import Worker
 from ponte.sandbox.server import SandboxServer
 from ponte.secrets import SecretBox
+from ponte.services.erp_catalog import catalog_job, keep_notified
 from ponte.settings import Settings
 from ponte.store.db import Database
 from ponte.store.migrate import migrate
@@ -112,8 +113,28 @@ def prepare_demo(
         cancel_demo_orders(conn, account_id=account_id, sandbox_url=sandbox_url)
     worker.poll_invoices(force=True)  # the NF-e Bling issued for the orders it received
     drain(worker, db, progress)
+    import_demo_catalog(db, worker)
     worker.close()
     return True
+
+
+def import_demo_catalog(db: Database, worker: Worker) -> None:
+    """The demo store's catalog from its Bling: a first import (the products match, so nothing is sent again), after
+    which a price changed in the emulated Bling reaches the marketplaces (the worker reads what changes)."""
+    from ponte.connectors.bling import demo as bling_demo
+    from ponte.services import erp_catalog
+    from ponte.store.affiliates import account_affiliates
+
+    with db.write() as conn:
+        account_id = conn.execute(select(accounts.c.id).where(accounts.c.slug == ACCOUNT)).scalar_one()
+        erp = next((a for a in account_affiliates(conn, account_id=account_id) if a.code == bling_demo.CODE), None)
+        if erp is None or erp.connector != "bling":
+            return
+        erp_catalog.start_import(conn, account_id=account_id, affiliate_id=erp.id, actor="demo")
+    try:
+        erp_catalog.run_import(db, erp, worker.connector)
+    except Exception:  # the demo goes on without it: the Bling page shows why
+        log.warning("demo: the catalog was not imported from Bling", exc_info=True)
 
 
 def demo_login_lines() -> list[str]:
@@ -147,7 +168,9 @@ def serve(
     stop = threading.Event()
     worker_thread = None
     if options.worker:
-        worker = Worker(db, settings, periodic=[alerts_job(db, settings)])
+        worker = Worker(
+            db, settings, periodic=[alerts_job(db, settings), catalog_job(db, settings)], keep_catalog=keep_notified
+        )
         worker_thread = threading.Thread(target=worker.run, args=(stop,), name="ponte-worker", daemon=True)
         worker_thread.start()
     say(f"Ponte is running at http://{options.host}:{options.port}/")

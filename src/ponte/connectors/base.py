@@ -265,6 +265,32 @@ class FetchedInvoices:
     more: bool = False  # another page is ready now
 
 
+@dataclass(frozen=True)
+class ErpProduct:
+    """One SKU as an ERP holds it: its code, the catalog fields it gives in Ponte's names (those of the store's SKU:
+    name, description, price, ean, weight_g, height_cm, width_cm, length_cm, images, category, brand, active), its
+    quantity per warehouse (None: not read), and the ERP's own id. `problem`: why Ponte cannot take it (reported,
+    never stops the read)."""
+
+    sku: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+    stock: Mapping[str, int] | None = None
+    reference: str = ""
+    problem: Message | None = None
+
+
+@dataclass
+class FetchedCatalog:
+    """A page of an ERP's catalog (all of it, or what changed since the last read) and the cursor to resume from."""
+
+    products: list[ErpProduct]
+    cursor: str | None
+    outcome: Outcome | None = None  # set when the ERP could not be read
+    more: bool = False  # another page is ready now
+    total: int | None = None  # products of the whole read, where the ERP tells (a first import's progress)
+    full: bool = False  # the page is part of a read of the whole catalog
+
+
 @dataclass
 class Submission:
     """A batch the marketplace accepted for later judgement (a feed, an import): the engine polls it.
@@ -331,6 +357,7 @@ class Resolved:
 
     orders: list[dict[str, Any]] = field(default_factory=list)
     outcome: Outcome | None = None  # the resource could not be read
+    catalog: list[ErpProduct] = field(default_factory=list)  # an ERP's products the notification changed
     # (flow, entity) integrations the marketplace changed on its side (Amazon found issues in a listing it had
     # accepted): sent again with the store's current data, and the answer is their next attempt.
     resend: list[tuple[str, str]] = field(default_factory=list)
@@ -519,6 +546,9 @@ class Connector:
     accepts_lines: ClassVar[bool] = False
     # An ERP that issues the store's invoices: seconds between reads of what it issued (`fetch_invoices`); None: never.
     invoice_poll_every: ClassVar[float | None] = None
+    # An ERP the store's catalog comes from: seconds between reads of what changed (`fetch_catalog`), once a first
+    # import has started; None: never.
+    catalog_poll_every: ClassVar[float | None] = None
     # Reconciliation: the flows that put each kind of drift right (a stock difference is repaired by sending the
     # stock again; a paused or missing listing by sending the product). A kind not here is only reported.
     repairs: ClassVar[Mapping[str, tuple[str, ...]]] = {
@@ -620,6 +650,17 @@ class Connector:
         """The tracking codes the ERP has now for these orders (the marketplace's order ids), invoiced earlier
         without one; orders it has none for are left out."""
         raise NotImplementedError
+
+    def fetch_catalog(self, cursor: str | None) -> FetchedCatalog:
+        """Read the next page of the ERP's catalog from `cursor` on: the whole catalog when `cursor` is None (a first
+        import), then what changed since the last read."""
+        raise NotImplementedError
+
+    @classmethod
+    def counts_stock(cls, settings: Mapping[str, Any], marketplace: str, warehouse: str) -> bool | None:
+        """Whether the quantity in `warehouse` counts for the marketplace affiliate coded `marketplace`, as an ERP
+        affiliate with these settings says; None when the warehouse is not one of the ERP's."""
+        return None
 
     def resolve(self, notice: Notice) -> Resolved:
         """Read what a notification points at, with the seller's credentials."""

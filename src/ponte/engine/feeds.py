@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
 
 from ponte.clock import now
 from ponte.connectors.base import CallFailed, Connector, FetchedOrders, Outcome
@@ -23,6 +23,7 @@ from ponte.engine.intake import record_incoming
 from ponte.store.affiliates import Affiliate, enabled_affiliates
 from ponte.store.db import Database
 from ponte.store.feeds import claim_feed, save_cursor
+from ponte.store.tables import feed_cursors
 
 log = logging.getLogger("ponte.worker")
 
@@ -101,17 +102,21 @@ def read_pages(
     connector_for: Callable[[Affiliate], Connector],
     fetch: Callable[[Connector, str | None], P],
     keep: Callable[[Connection, P], int],
+    *,
+    table: Table = feed_cursors,
+    max_pages: int = MAX_PAGES,
     after: Callable[[Connector], object] | None = None,
 ) -> int:
     """Claim the affiliate's feed for this interval, then read its pages from the saved cursor: each page is kept
-    and its cursor saved in one transaction, so a crash reads on from the last page kept. Returns what `keep` counted."""
+    and its cursor saved in one transaction, so a crash reads on from the last page kept. Returns what `keep` counted.
+    `table`: where the feed's cursor is kept (another feed of the same affiliate: an ERP's catalog)."""
     with db.write() as conn:
-        claimed, cursor = claim_feed(conn, affiliate_id=affiliate.id, every=every, now=now(), force=force)
+        claimed, cursor = claim_feed(conn, affiliate_id=affiliate.id, every=every, now=now(), force=force, table=table)
     if not claimed:
         return 0
     connector = connector_for(affiliate)
     new = 0
-    for _ in range(MAX_PAGES):
+    for _ in range(max_pages):
         page = fetch(connector, cursor)
         if page.outcome is not None and page.outcome.status == Status.ERROR:
             # A 429 is the marketplace pacing the reads, not a fault: the next interval reads on.
@@ -120,7 +125,7 @@ def read_pages(
             return new
         with db.write() as conn:
             new += keep(conn, page)
-            save_cursor(conn, affiliate_id=affiliate.id, cursor=page.cursor)
+            save_cursor(conn, affiliate_id=affiliate.id, cursor=page.cursor, table=table)
         cursor = page.cursor
         if not page.more:
             break

@@ -12,8 +12,10 @@ import traceback
 from collections.abc import Callable
 from datetime import timedelta
 
+from sqlalchemy import Connection
+
 from ponte.clock import now
-from ponte.connectors.base import CallFailed, Connector, Notice
+from ponte.connectors.base import CallFailed, Connector, ErpProduct, Notice
 from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Deferred
 from ponte.domain import Status, Trigger
 from ponte.engine.intake import record_incoming
@@ -39,20 +41,32 @@ MAX_TRIES = 8  # then the safety-net poll of the order feed is what finds the or
 BACKOFF = (5.0, 30.0, 120.0, 300.0, 900.0, 1800.0, 3600.0)
 
 
-def process_notifications(db: Database, connector_for: Callable[[Affiliate], Connector]) -> int:
+# What takes an ERP's products a notification named into the store's catalog (services.erp_catalog.keep_notified,
+# given by whoever builds the worker: the engine does not write the catalog itself).
+KeepCatalog = Callable[[Connection, Affiliate, list[ErpProduct]], int]
+
+
+def process_notifications(
+    db: Database, connector_for: Callable[[Affiliate], Connector], keep_catalog: KeepCatalog | None = None
+) -> int:
     """Read the resources of waiting notifications; returns how many notifications were handled."""
     with db.write() as conn:
         batch = claim_notifications(conn, now=now(), lease_seconds=LEASE, limit=BATCH)
     for notification in batch:
         try:
-            _process(db, notification, connector_for)
+            _process(db, notification, connector_for, keep_catalog)
         except Exception as exc:  # one notification's trouble never stops the others
             log.warning("notification %s failed: %s", notification.id, traceback.format_exc())
             _retry(db, notification, f"internal error: {exc}")
     return len(batch)
 
 
-def _process(db: Database, notification: NotificationRow, connector_for: Callable[[Affiliate], Connector]) -> None:
+def _process(
+    db: Database,
+    notification: NotificationRow,
+    connector_for: Callable[[Affiliate], Connector],
+    keep_catalog: KeepCatalog | None,
+) -> None:
     with db.read() as conn:
         ids = affiliates_for_subject(conn, connector=notification.connector, subject=notification.subject)
         targets = [a for a in affiliates_by_id(conn, ids).values() if a.enabled]
@@ -90,6 +104,8 @@ def _process(db: Database, notification: NotificationRow, connector_for: Callabl
                 code=affiliate.code,
                 raw_orders=resolved.orders,
             )
+            if resolved.catalog and keep_catalog is not None:
+                keep_catalog(conn, affiliate, resolved.catalog)
             for flow, entity in resolved.resend:
                 mark_changed(
                     conn,

@@ -3,7 +3,7 @@ as the typed records connectors take (ponte.connectors.base)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -27,7 +27,7 @@ from ponte.domain.messages import Message, say
 from ponte.engine import mapping as mapping_rules
 from ponte.i18n import english
 from ponte.store import mappings as stored
-from ponte.store.affiliates import Affiliate, affiliates_by_id
+from ponte.store.affiliates import Affiliate, affiliates_by_id, enabled_erps
 from ponte.store.catalog import available_stocks, listings_of, skus_by_code, warehouse_stocks
 from ponte.store.tables import affiliates, orders
 
@@ -89,6 +89,12 @@ class Catalog:
         self.stock = available_stocks(conn, sku_ids=ids)
         self.per_warehouse = warehouse_stocks(conn, sku_ids=ids)
         self.listings = listings_of(conn, [(affiliate_id, code) for _, affiliate_id, code in wanted])
+        # What each account's ERPs say of which warehouses count for which marketplace (Bling's deposits).
+        self.erps: dict[int, list[tuple[type[Connector], Mapping[str, Any]]]] = {}
+        for erp in enabled_erps(conn, account_ids=by_account):
+            cls = _connector_class(erp)
+            if cls is not None and cls.counts_stock is not Connector.counts_stock:
+                self.erps.setdefault(erp.account_id, []).append((cls, erp.settings))
         self.mappings = load_mappings(conn, wanted if products is None else list(products), self.skus)
 
     def _sku(self, account_id: int, code: str) -> Row[Any]:
@@ -97,12 +103,27 @@ class Catalog:
             raise EntityGone(say("msg.send.sku_gone", sku=code))
         return row
 
-    def _quantity(self, row: Row[Any]) -> int:
-        return self.stock.get(row.id, 0) if row.active else 0
+    def _counted(self, affiliate: Affiliate, row: Row[Any]) -> dict[str, int] | None:
+        """The SKU's available stock in the warehouses that count for this marketplace, when an ERP of the account
+        says which count (None: every warehouse counts)."""
+        erps = self.erps.get(affiliate.account_id)
+        if not erps:
+            return None
+        return {
+            warehouse: free
+            for warehouse, free in self.per_warehouse.get(row.id, {}).items()
+            if all(cls.counts_stock(settings, affiliate.code, warehouse) is not False for cls, settings in erps)
+        }
+
+    def _quantity(self, row: Row[Any], affiliate: Affiliate | None = None) -> int:
+        if not row.active:
+            return 0
+        counted = self._counted(affiliate, row) if affiliate is not None else None
+        return self.stock.get(row.id, 0) if counted is None else sum(counted.values())
 
     def product(self, affiliate: Affiliate, code: str) -> ProductSend:
         row = self._sku(affiliate.account_id, code)
-        quantity, _ = min_availability_rule(self._quantity(row), affiliate.min_availability)
+        quantity, _ = min_availability_rule(self._quantity(row, affiliate), affiliate.min_availability)
         send = ProductSend(
             sku=row.sku,
             name=row.name,
@@ -143,7 +164,7 @@ class Catalog:
     def price(self, affiliate: Affiliate, code: str) -> PriceSend:
         row = self._sku(affiliate.account_id, code)
         listing = _listing(self.listings.get((affiliate.id, code)))
-        quantity, _ = min_availability_rule(self._quantity(row), affiliate.min_availability)
+        quantity, _ = min_availability_rule(self._quantity(row, affiliate), affiliate.min_availability)
         return PriceSend(
             sku=row.sku,
             price=row.price,
@@ -156,13 +177,14 @@ class Catalog:
     def inventory(self, affiliate: Affiliate, code: str) -> tuple[StockSend, Message | None]:
         """The stock to send, and a warning when the minimum-availability rule replaced it with 0."""
         row = self._sku(affiliate.account_id, code)
-        quantity, warning = min_availability_rule(self._quantity(row), affiliate.min_availability)
+        quantity, warning = min_availability_rule(self._quantity(row, affiliate), affiliate.min_availability)
+        counted = self._counted(affiliate, row)
         send = StockSend(
             sku=row.sku,
             quantity=quantity,
             handling_days=row.handling_days,
             listing=_listing(self.listings.get((affiliate.id, code))),
-            warehouses=dict(self.per_warehouse.get(row.id, {})) if row.active else {},
+            warehouses=(dict(self.per_warehouse.get(row.id, {})) if counted is None else counted) if row.active else {},
             price=row.price,
             list_price=row.list_price,
         )

@@ -32,7 +32,7 @@ from ponte.engine import batches, payloads
 from ponte.engine.connectors import connector_for
 from ponte.engine.feeds import poll_order_feeds
 from ponte.engine.invoices import poll_invoice_feeds
-from ponte.engine.notifications import process_notifications
+from ponte.engine.notifications import KeepCatalog, process_notifications
 from ponte.engine.orders import place_order
 from ponte.engine.queue import Claim, claim_due, release
 from ponte.engine.reconcile import Reconciler
@@ -111,6 +111,7 @@ class Worker:
         owner: str | None = None,
         box: SecretBox | None = None,
         periodic: Sequence[Periodic] = (),
+        keep_catalog: KeepCatalog | None = None,
     ):
         self.db = db
         self.settings = settings
@@ -122,6 +123,7 @@ class Worker:
         self._last_poll = 0.0
         self._last_maintenance = 0.0
         self.periodic = tuple(periodic)
+        self.keep_catalog = keep_catalog  # an ERP's products its webhooks name, into the catalog
         self._last_periodic = dict.fromkeys((job.name for job in self.periodic), 0.0)
         self._last_reconcile = 0.0
         self._reconciling: Future[int] | None = None
@@ -348,7 +350,7 @@ class Worker:
 
     def process_notifications(self) -> int:
         """Read what marketplaces notified (orders…) with each seller's token; returns how many were handled."""
-        return process_notifications(self.db, self._connector)
+        return process_notifications(self.db, self._connector, self.keep_catalog)
 
     def reconcile(self) -> int:
         """A slice of every reconciliation pass due (full passes at the account's interval, focused ones between);
@@ -405,6 +407,10 @@ class Worker:
             return fold_status_deltas(conn)
 
     # -- helpers ------------------------------------------------------------------------------------
+    def connector(self, affiliate: Affiliate) -> Connector:
+        """The affiliate's connector as this thread of the worker keeps it (for a step run beside the loop)."""
+        return self._connector(affiliate)
+
     def _connector(self, affiliate: Affiliate) -> Connector:
         # One instance per thread and affiliate version: a settings change builds a new one.
         cache: dict[tuple[int, datetime], Connector] = self._local.__dict__.setdefault("connectors", {})

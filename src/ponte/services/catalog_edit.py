@@ -127,7 +127,7 @@ def save(conn: Connection, *, account_id: int, sku: str, values: Mapping[str, An
         raise InputError(f"{name}: {PROBLEMS[code]}", field=name)
     before = current(conn, account_id=account_id, sku=sku)
     after = checked.item.model_dump()
-    changed = tuple(name for name in FIELDS if _differs(before.get(name), after.get(name)))
+    changed = tuple(name for name in FIELDS if differs(before.get(name), after.get(name)))
     if not changed:
         return Saved((), (), 0)
     flows = flows_of(changed)
@@ -155,7 +155,7 @@ def flows_of(changed: tuple[str, ...]) -> set[Flow]:
     return flows
 
 
-def _differs(old: Any, new: Any) -> bool:
+def differs(old: Any, new: Any) -> bool:
     if isinstance(old, bool) or isinstance(new, bool):
         return bool(old) != bool(new)
     if isinstance(old, Decimal | int | float) or isinstance(new, Decimal | int | float):

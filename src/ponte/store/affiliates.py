@@ -65,3 +65,13 @@ def enabled_affiliates(conn: Connection, *, connectors: Iterable[str] | None = N
     if connectors is not None:
         query = query.where(affiliates.c.connector.in_(list(connectors)))
     return [Affiliate.from_row(row) for row in conn.execute(query)]
+
+
+def enabled_erps(conn: Connection, *, account_ids: Iterable[int]) -> list[Affiliate]:
+    """The enabled ERP affiliates of these accounts (what they say of the store's warehouses)."""
+    wanted = list(set(account_ids))
+    if not wanted:
+        return []
+    a = affiliates.c
+    query = select(affiliates).where(a.account_id.in_(wanted), a.enabled.is_(True), a.kind == "erp").order_by(a.id)
+    return [Affiliate.from_row(row) for row in conn.execute(query)]

@@ -428,6 +428,39 @@ feed_cursors = Table(
     Column("polled_at", When),
 )
 
+# The catalog an ERP (Bling) gives the store: each ERP affiliate's read — its cursor and claim (as feed_cursors), a
+# first import's progress and the products it could not take (each {"sku", "reason": a message}, the latest first).
+erp_catalogs = Table(
+    "erp_catalogs",
+    metadata,
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), primary_key=True),
+    _account(),
+    Column("cursor", String(400)),
+    Column("polled_at", When),
+    Column("importing", Boolean, nullable=False, server_default=text("false")),
+    Column("total", Integer),
+    Column("read_count", Integer, nullable=False, server_default="0"),
+    Column("taken_count", Integer, nullable=False, server_default="0"),
+    Column("rejected", JSON, nullable=False),
+    Column("started_at", When),
+    Column("finished_at", When),
+    Column("last_error", Text),
+)
+
+# Per SKU, the values an ERP last gave (Ponte's field names) and its id there: a field whose value in Ponte is no
+# longer this one was changed in Ponte; one whose new value from the ERP differs was changed in the ERP.
+erp_products = Table(
+    "erp_products",
+    metadata,
+    Column("affiliate_id", Id, ForeignKey("affiliates.id", ondelete="CASCADE"), primary_key=True),
+    Column("sku", String(64), primary_key=True),
+    _account(),
+    Column("reference", String(40), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("read_at", When, nullable=False),
+    Index("ix_erp_products_reference", "affiliate_id", "reference"),
+)
+
 # -- the connector platform (issue 17) ---------------------------------------------------------------
 
 # One row of OAuth tokens per affiliate, shared by every web and worker process: the access token is used until

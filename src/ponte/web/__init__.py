@@ -28,6 +28,7 @@ def install(app: FastAPI) -> None:
         catalog_bulk,
         connections,
         drift,
+        erp_catalog,
         help,
         mapping,
         overview,
@@ -46,6 +47,7 @@ def install(app: FastAPI) -> None:
     app.include_router(catalog_bulk.router)
     app.include_router(mapping.router)
     app.include_router(drift.router)
+    app.include_router(erp_catalog.router)
     app.include_router(help.router)
     # Every article's links are held to the routes now, at start-up: a link to a screen that does not exist
     # stops the start with the file's name, rather than answering a 404 to an operator later.

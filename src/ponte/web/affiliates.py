@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 from ponte.connectors.capabilities import reads_back
 from ponte.domain import Role
 from ponte.domain.messages import say
+from ponte.services.erp_catalog import reads_catalog
 from ponte.services.errors import InputError
 from ponte.web import policy_with_form_targets
 from ponte.web.connections import redirect_back
@@ -108,6 +109,7 @@ def _page(request: Request, *, status_code: int = 200, **extra: Any) -> Response
         connector_name=_connector_name,
         connector_word=_connector_word,
         reads_back=reads_back,
+        reads_catalog=reads_catalog,
         **extra,
     )
     # "Conectar" posts here, and Ponte answers with the marketplace's consent page: the form may go there.

@@ -14,22 +14,27 @@ from datetime import date
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit
 
+import orjson
+
 from ponte.clock import now
 from ponte.connectors.base import (
     CallFailed,
     Connector,
     ConnectorSettings,
+    FetchedCatalog,
     FetchedInvoices,
     Grant,
     GrantRefused,
     Identity,
     Invoice,
+    Notice,
     OrderSend,
     Outcome,
     RateLimit,
+    Resolved,
     Tracking,
 )
-from ponte.connectors.bling import sales
+from ponte.connectors.bling import catalog, sales
 from ponte.connectors.bling.api import BlingApi
 from ponte.connectors.bling.cursor import InvoiceCursor
 from ponte.connectors.bling.errors import failure, records
@@ -69,6 +74,7 @@ class BlingConnector(Connector):
         "day": daily_rate(REQUESTS_PER_DAY),
     }
     invoice_poll_every = 300.0
+    catalog_poll_every = 120.0
     oauth = True
     pkce = False  # Bling's authorize takes response_type, client_id and state only (bling.md § 1)
 
@@ -301,6 +307,62 @@ class BlingConnector(Connector):
         if sale is None:
             return None, None
         return sales.tracking_of(self._data(self.api.call("GET", f"/pedidos/vendas/{_q(sale['id'])}")))
+
+    # -- the catalog from Bling (bling.md § 3–4, § 8) -------------------------------------------------------
+    def fetch_catalog(self, cursor: str | None) -> FetchedCatalog:
+        try:
+            return catalog.read_page(self._get, cursor, details=self.config.catalog_details)
+        except CallFailed as failed:
+            return FetchedCatalog([], cursor, outcome=failed.outcome)
+
+    def _get(self, path: str, params: dict[str, Any]) -> Any:
+        return self._data(self.api.call("GET", path, params=params or None))
+
+    @classmethod
+    def counts_stock(cls, settings: Mapping[str, Any], marketplace: str, warehouse: str) -> bool | None:
+        """A Bling deposit counts for a marketplace when it is among the marketplace's deposits, or else among the
+        deposits that count for all (none set: every deposit counts)."""
+        if not warehouse.startswith("bling:"):
+            return None
+        deposit = warehouse.removeprefix("bling:")
+        chosen = (settings.get("marketplace_deposits") or {}).get(marketplace) or settings.get("deposits") or []
+        return not chosen or deposit in {str(d) for d in chosen}
+
+    @classmethod
+    def read_notification(cls, body: bytes, headers: Mapping[str, str]) -> Notice | None:
+        """Bling's webhook (bling.md § 8 [S]): `{"eventId", "date", "version", "event": "product.updated"…,
+        "companyId", "data": {...}}`. Product and stock events are kept as the product to read again with the
+        company's token; nothing else in the body is believed (its signature is keyed with the app's secret, which
+        only the affiliate's settings hold)."""
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise ValueError("the body is not JSON")
+        if not isinstance(data, dict):
+            raise ValueError("the body is not a JSON object")
+        event, company, payload = data.get("event"), data.get("companyId"), data.get("data")
+        if not isinstance(event, str) or not event.startswith(("product.", "stock.", "virtual_stock.")):
+            return None
+        if not isinstance(company, str) or not company or not isinstance(payload, dict):
+            raise ValueError("companyId and data are required")
+        product = payload.get("produto") if event.startswith(("stock.", "virtual_stock.")) else payload
+        product_id = (product or {}).get("id") if isinstance(product, dict) else None
+        if not isinstance(product_id, int | str) or not str(product_id).isdigit():
+            raise ValueError("the event names no product id")
+        return Notice(subject=company[:64], topic=event[:64], resource=f"/produtos/{product_id}")
+
+    def resolve(self, notice: Notice) -> Resolved:
+        """The notified product read whole (its family, for a variation) with its balances."""
+        product_id = notice.resource.rsplit("/", 1)[-1]
+        try:
+            product = self._get(f"/produtos/{_q(product_id)}", {})
+            parent = ((product or {}).get("variacao") or {}).get("produtoPai") or {}
+            row = {"id": int(product_id), "idProdutoPai": parent.get("id")}
+            return Resolved(catalog=catalog.read_products(self._get, [row]))
+        except CallFailed as failed:
+            if failed.outcome.http_status == 404:
+                return Resolved()  # removed in Bling meanwhile: nothing to read
+            return Resolved(outcome=failed.outcome)
 
     def close(self) -> None:
         self.api.close()

@@ -50,7 +50,11 @@ def prepare(sandbox_url: str, ponte_url: str) -> None:
         sandbox_url, "/companies", id=COMPANY, nome=COMPANY_NAME, cnpj=CNPJ, payment_methods=[PAYMENT_METHOD],
         stores=list(STORES.values()),
     )  # fmt: skip
-    products = [{"codigo": s["sku"], "nome": s["name"], "preco": float(s["price"])} for s in demo_skus()]
+    products = [
+        {"codigo": s["sku"], "nome": s["name"], "preco": float(s["price"]), "descricaoCurta": s["description"],
+         "situacao": "A" if s.get("active", True) else "I"}
+        for s in demo_skus()
+    ]  # fmt: skip
     _admin(sandbox_url, "/products", company=COMPANY, products=products)
     _admin(sandbox_url, "/config", nfe_seconds=0)  # issued by the next read of the notes
 
@@ -65,6 +69,9 @@ def settings(sandbox_url: str) -> dict[str, Any]:
         "auth_url": base,
         "payment_method_id": PAYMENT_METHOD,
         "store_ids": dict(STORES),
+        # The demo's catalog is read from Bling's product list (names, prices, descriptions): the demo store's
+        # attributes, images and stock per distribution centre are Ponte's own.
+        "catalog_details": False,
     }
 
 

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from ponte.connectors.bling.emulation import admin, resources
+from ponte.connectors.bling.emulation import admin, catalog, resources
 from ponte.connectors.bling.emulation.api import BlingHandlers, Refused, answer
 from ponte.connectors.bling.emulation.state import BlingState
 from ponte.contract import ContractMiddleware, Operation, Problem, contract
@@ -65,7 +65,9 @@ class BlingEmulation(Emulation):
             ("/oauth/token", h.token, ["POST"]),
             ("/oauth/authorize", h.authorize, ["GET", "POST"]),
             ("/empresas/me/dados-basicos", h.company, ["GET"]),
-            ("/produtos", partial(resources.products, h), ["GET"]),
+            ("/produtos", partial(catalog.products, h), ["GET"]),
+            ("/produtos/{idProduto}", partial(catalog.product, h), ["GET"]),
+            ("/estoques/saldos", partial(catalog.balances, h), ["GET"]),
             ("/contatos", partial(resources.contacts, h), ["GET"]),
             ("/contatos", partial(resources.create_contact, h), ["POST"]),
             ("/pedidos/vendas", partial(resources.sales, h), ["GET"]),

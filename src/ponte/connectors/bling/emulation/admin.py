@@ -10,6 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ponte.connectors.bling.emulation import catalog
 from ponte.connectors.bling.emulation.api import BlingHandlers, answer, json_body
 from ponte.connectors.bling.emulation.state import CNPJ, App, Company
 
@@ -33,6 +34,8 @@ def routes(h: BlingHandlers) -> list[tuple[str, Callable[..., Any], list[str]]]:
         company = Company(str(body["id"]), str(body.get("nome") or body["id"]), str(body.get("cnpj") or CNPJ))
         company.payment_methods = {int(x) for x in body.get("payment_methods") or [1]}
         company.stores = {int(x) for x in body.get("stores") or []}
+        if body.get("deposits"):
+            company.deposits = [int(x) for x in body["deposits"]]
         h.state.companies.setdefault(company.id, company)
         return answer({"id": company.id})
 
@@ -41,17 +44,25 @@ def routes(h: BlingHandlers) -> list[tuple[str, Callable[..., Any], list[str]]]:
         return answer(h.state.issue(str(body["client_id"]), _company(h, body).id))
 
     async def products(request: Request) -> Response:
+        """Products by code, each with its variations (`variacoes`) and balances (`saldos`: deposit → quantity)."""
         body = await json_body(request)
         company = _company(h, body)
-        made = {}
-        for product in body.get("products") or []:
-            found = next((p for p in company.products.values() if p["codigo"] == product["codigo"]), None)
-            product_id = found["id"] if found else h.state.next_id()
-            company.products[product_id] = {
-                "tipo": "P", "situacao": "A", "formato": "S", **(found or {}), **product, "id": product_id,
-            }  # fmt: skip
-            made[product["codigo"]] = product_id
+        with h.state.lock:
+            made = {p["codigo"]: catalog.put_product(h, company, p) for p in body.get("products") or []}
         return answer({"ids": made})
+
+    async def change_product(request: Request) -> Response:
+        body = await json_body(request)
+        return answer(await catalog.change_product(h, _company(h, body), body))
+
+    async def webhooks(request: Request) -> Response:
+        """Where an app's webhooks go (as configured in Bling's Central de Extensões); an empty URL stops them."""
+        body = await json_body(request)
+        if body.get("url"):
+            h.state.webhooks[str(body["client_id"])] = str(body["url"])
+        else:
+            h.state.webhooks.pop(str(body["client_id"]), None)
+        return answer({"webhooks": h.state.webhooks})
 
     async def config(request: Request) -> Response:
         body = await json_body(request)
@@ -89,13 +100,22 @@ def routes(h: BlingHandlers) -> list[tuple[str, Callable[..., Any], list[str]]]:
         return answer(note)
 
     async def stats(request: Request) -> Response:
-        return answer({"refreshes": h.state.refreshes, "throttled": h.state.throttled})
+        return answer(
+            {
+                "refreshes": h.state.refreshes,
+                "throttled": h.state.throttled,
+                "webhooks_sent": h.state.webhooks_sent,
+                "webhooks_failed": h.state.webhooks_failed,
+            }
+        )
 
     return [
         ("/apps", apps, ["POST"]),
         ("/companies", companies, ["POST"]),
         ("/grants", grants, ["POST"]),
         ("/products", products, ["POST"]),
+        ("/products/change", change_product, ["POST"]),
+        ("/webhooks", webhooks, ["POST"]),
         ("/config", config, ["POST"]),
         ("/clock", clock, ["POST"]),
         ("/tokens/expire", expire, ["POST"]),

@@ -46,16 +46,6 @@ def _item(company: Company, path_value: str, table: dict[int, dict[str, Any]], w
     return found
 
 
-# -- products ---------------------------------------------------------------------------------------------------
-async def products(h: BlingHandlers, request: Request) -> Response:
-    company = h.caller(request)
-    codes = set(_many(request, "codigos"))
-    rows = [p for p in company.products.values() if not codes or p["codigo"] in codes]
-    keys: tuple[str, ...] = ("id", "nome", "codigo", "preco", "tipo", "situacao", "formato")
-    listed: list[dict[str, Any]] = [{k: p[k] for k in keys if k in p} for p in rows]
-    return answer({"data": _page(request, listed)})
-
-
 # -- contacts ---------------------------------------------------------------------------------------------------
 async def contacts(h: BlingHandlers, request: Request) -> Response:
     company = h.caller(request)

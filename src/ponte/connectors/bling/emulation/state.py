@@ -21,6 +21,7 @@ ACCESS_LIFE = 21_600.0  # 6 h, Bling's example `expires_in`
 REFRESH_LIFE = 30 * 86_400.0  # 30 days
 NFE_SECONDS = 120.0  # a sales order's NF-e is issued this long after it was created (emulation's clock)
 CNPJ = "12345678000195"
+DEPOSIT = 14_888_000_001  # the company's "Geral" deposit
 WINDOW = 0.75  # seconds in which `rate` calls are counted (see spend)
 
 
@@ -38,6 +39,7 @@ class Company:
     cnpj: str
     payment_methods: set[int] = field(default_factory=lambda: {1})
     stores: set[int] = field(default_factory=set)
+    deposits: list[int] = field(default_factory=lambda: [DEPOSIT])  # depósitos (GET /depositos)
     products: dict[int, dict[str, Any]] = field(default_factory=dict)
     contacts: dict[int, dict[str, Any]] = field(default_factory=dict)
     sales: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -81,6 +83,9 @@ class BlingState:
             self.sequence = 16_000_000
             self.throttled = 0
             self.refreshes = 0
+            self.webhooks: dict[str, str] = {}  # app client_id → the URL its webhooks go to
+            self.webhooks_sent = 0
+            self.webhooks_failed = 0
 
     def snapshot(self) -> dict[str, Any]:
         """What outlives a restart of the sandbox: the apps, the companies and what they hold, and the grants (a
@@ -92,11 +97,12 @@ class BlingState:
                 "access": self.access,
                 "refresh": self.refresh,
                 "sequence": self.sequence,
+                "webhooks": self.webhooks,
             }
 
     def restore(self, kept: dict[str, Any]) -> None:
         with self.lock:
-            for name in ("apps", "companies", "access", "refresh"):
+            for name in ("apps", "companies", "access", "refresh", "webhooks"):
                 getattr(self, name).update(kept.get(name) or {})
             self.sequence = max(self.sequence, int(kept.get("sequence") or 0))
 
