@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import Flow
+from ponte.domain.messages import say
 from ponte.engine import payloads
 from ponte.engine.mapping import Requirement, requirements_from_cache
 from ponte.engine.queue import mark_catalog_changed
@@ -31,7 +32,7 @@ def _requirements(conn: Connection, affiliate: Affiliate, category: str) -> list
     key = stored.attributes_key(category)
     cached = stored.taxonomy(conn, affiliate_ids=[affiliate.id], keys=[key]).get((affiliate.id, key))
     if cached is None:
-        raise InputError(f"the attributes of {category} have not been read yet", field="category")
+        raise InputError(say("msg.mapping.attributes_unread", category=category), field="category")
     return sorted(requirements_from_cache(cached.data), key=lambda r: (not r.required, r.id))
 
 
@@ -70,7 +71,7 @@ def import_csv(
     )
     header = [h.strip().rstrip("*").strip() for h in next(reader, [])]
     if not header or header[0].casefold() != "sku":
-        raise InputError("the first column must be sku", field="file")
+        raise InputError(say("msg.sheet.first_column"), field="file")
     columns = [(i, requirements[h.casefold()]) for i, h in enumerate(header) if h.casefold() in requirements]
     wanted = set(skus_in_target(conn, account_id=account_id, affiliate=affiliate, target=category))
     report, changes = SheetReport(), {}

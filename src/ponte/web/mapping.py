@@ -20,7 +20,7 @@ from ponte.services.errors import InputError, NotFound
 from ponte.store.affiliates import Affiliate, find_affiliate
 from ponte.store.catalog import skus_by_code
 from ponte.web.connections import redirect_back
-from ponte.web.render import env, render
+from ponte.web.render import env, render, told
 from ponte.web.routing import PageRoute, RowId
 from ponte.web.session import check_csrf, current_principal, require
 
@@ -140,7 +140,7 @@ async def map_category(request: Request, affiliate_id: RowId) -> Response:
                 target=target, actor=principal.actor, sku=sku,
             )  # fmt: skip
     except InputError as exc:
-        return _category_page(request, affiliate_id, status_code=400, error=exc.message)
+        return _category_page(request, affiliate_id, status_code=400, error=told(request, exc))
     back = f"/catalog/mapping/{affiliate_id}?{urlencode({'sku': sku} if sku else {'category': category})}"
     return redirect_back(request, back, f"mapping_saved:{n}")
 
@@ -190,7 +190,7 @@ async def map_attribute(request: Request, affiliate_id: RowId) -> Response:
             )  # fmt: skip
     except InputError as exc:
         request.scope["query_string"] = urlencode({"category": category}).encode()
-        return _attributes_page(request, affiliate_id, status_code=400, error=exc.message, focus=attribute)
+        return _attributes_page(request, affiliate_id, status_code=400, error=told(request, exc), focus=attribute)
     back = f"/catalog/mapping/{affiliate_id}/attributes?{urlencode({'category': category})}"
     return redirect_back(request, back, f"mapping_saved:{n}")
 
@@ -226,7 +226,7 @@ async def import_sheet(request: Request, affiliate_id: RowId) -> Response:
                 text=data.decode("utf-8", "replace"), actor=principal.actor,
             )  # fmt: skip
     except InputError as exc:
-        return _attributes_page(request, affiliate_id, status_code=400, error=exc.message)
+        return _attributes_page(request, affiliate_id, status_code=400, error=told(request, exc))
     return _attributes_page(request, affiliate_id, report=report)
 
 

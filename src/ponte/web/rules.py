@@ -13,7 +13,7 @@ from ponte.services.errors import InputError, NotFound
 from ponte.store import rules as stored_rules
 from ponte.web import explain
 from ponte.web.connections import redirect_back
-from ponte.web.render import render, translator
+from ponte.web.render import render, told, translator
 from ponte.web.routing import PageRoute, RowId
 from ponte.web.session import check_csrf, current_principal, require
 
@@ -71,7 +71,7 @@ async def add_rule(request: Request) -> Response:
             )
             changed = rules.reclassify_errors(conn, account_id=principal.account_id, actor=principal.actor)
     except InputError as exc:
-        return _page(request, status_code=400, error=exc.message, form=values)
+        return _page(request, status_code=400, error=told(request, exc), form=values)
     return redirect_back(request, "/rules", f"rule_saved:{changed}")
 
 
