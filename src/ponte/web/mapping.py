@@ -20,7 +20,7 @@ from ponte.services.errors import InputError, NotFound
 from ponte.store.affiliates import Affiliate, find_affiliate
 from ponte.store.catalog import skus_by_code
 from ponte.web.connections import redirect_back
-from ponte.web.render import env, render, told
+from ponte.web.render import env, render, told, translator
 from ponte.web.routing import PageRoute, RowId
 from ponte.web.session import check_csrf, current_principal, require
 
@@ -122,7 +122,7 @@ def fetch(request: Request, affiliate_id: RowId) -> Response:
         state.db, box=state.box, settings=state.settings, affiliate=affiliate, account_id=principal.account_id
     )
     if fetched.error:
-        return _category_page(request, affiliate_id, status_code=502, error=fetched.error)
+        return _category_page(request, affiliate_id, status_code=502, error=translator(request).message(fetched.error))
     return redirect_back(request, f"/catalog/mapping/{affiliate_id}", f"mapping_fetched:{fetched.categories}")
 
 

@@ -21,6 +21,7 @@ from ponte.connectors.base import Outcome
 from ponte.connectors.error_table import Reading, reading
 from ponte.connectors.http import HttpResult, records
 from ponte.domain import Disposition
+from ponte.domain.messages import Message, say
 
 TABLE = Path(__file__).with_name("errors.yaml")
 # A 429 whose answer says nothing of when to come back holds the operation this long; the models document no
@@ -82,21 +83,22 @@ def envelope(body: Any) -> list[dict[str, Any]]:
     return []
 
 
-def failure(result: HttpResult, what: str) -> Outcome:
+def failure(result: HttpResult, what: Message) -> Outcome:
     """A call that did not succeed, in Amazon's words: transport trouble, 429 and 5xx are transient (a 429 with
     the pause it asks for); the rest is read with the table's codes, then its statuses."""
     kept = records(result)
     if result.error is not None:
         return Outcome.error(
-            f"{what}: {result.error}", transient=True, category="marketplace_unavailable",
+            say("msg.call.failed", what=what, error=result.error), transient=True, category="marketplace_unavailable",
             disposition=Disposition.TRANSIENT, **kept,
         )  # fmt: skip
     errors = envelope(result.body)
+    message: str | Message
     if errors:
         message = "; ".join(_said(e) for e in errors)
         code: str | None = str(errors[0].get("code") or "") or None
     else:
-        message, code = f"{what}: HTTP {result.status}", None
+        message, code = say("msg.call.failed", what=what, error=f"HTTP {result.status}"), None
     status = result.status or 0
     if status == 429 or code == "QuotaExceeded":
         return Outcome.error(
@@ -138,7 +140,7 @@ def _issue_text(issue: Mapping[str, Any]) -> str:
     return f"{issue.get('code')}: {issue.get('message')}{where}"
 
 
-def issues_outcome(issues: Iterable[Mapping[str, Any]], ok: str, **kept: Any) -> Outcome:
+def issues_outcome(issues: Iterable[Mapping[str, Any]], ok: str | Message, **kept: Any) -> Outcome:
     """A listing's issues as one outcome: its ERROR issues fail it (each in Amazon's words, the first one's code
     and category), WARNING ones make it "com aviso", and without either it is `ok`."""
     listed = [i for i in issues if isinstance(i, Mapping)]

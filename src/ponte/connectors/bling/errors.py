@@ -18,6 +18,7 @@ from ponte.connectors.base import Outcome
 from ponte.connectors.error_table import Table, load_table
 from ponte.connectors.http import HttpResult, records
 from ponte.domain import Disposition
+from ponte.domain.messages import Message, say
 
 TABLE = Path(__file__).with_name("errors.yaml")
 # A 429 without Retry-After (Bling sends none that its pages document) holds the operation this long: the limit is
@@ -67,12 +68,13 @@ def explained(outcome: Outcome) -> Outcome:
     return outcome
 
 
-def failure(result: HttpResult, what: str = "") -> Outcome:
+def failure(result: HttpResult, what: Message | None = None) -> Outcome:
     """The error Outcome of a call that did not succeed, in Bling's words."""
     recorded = records(result)
     if result.error is not None:
         return Outcome.error(
-            f"{what}: {result.error}" if what else result.error, transient=True, category="marketplace_unavailable",
+            say("msg.call.failed", what=what, error=result.error) if what else result.error, transient=True,
+            category="marketplace_unavailable",
             disposition=Disposition.TRANSIENT, **recorded,
         )  # fmt: skip
     message, code = body_message(result.body, result.status)

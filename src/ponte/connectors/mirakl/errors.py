@@ -14,6 +14,7 @@ from ponte.connectors.base import Outcome
 from ponte.connectors.error_table import Table, load_table
 from ponte.connectors.http import HttpResult, records
 from ponte.domain import Disposition
+from ponte.domain.messages import Message, say
 
 TABLE = Path(__file__).with_name("errors.yaml")
 DEFAULT_RETRY = 60.0  # seconds to hold an operation Mirakl refused with 429 and no Retry-After: its usual period
@@ -54,13 +55,13 @@ def body_message(body: Any, status: int | None) -> tuple[str, str | None]:
     return f"HTTP {status}", None
 
 
-def failure(result: HttpResult, what: str) -> Outcome:
+def failure(result: HttpResult, what: Message) -> Outcome:
     """The error Outcome of a call that did not succeed: transport trouble, 429 and 5xx are transient (429 with
     its Retry-After, or a minute); other answers keep Mirakl's words and are read with the table."""
     recorded = records(result)
     if result.error is not None:
         return Outcome.error(
-            f"{what}: {result.error}", transient=True, category="marketplace_unavailable",
+            say("msg.call.failed", what=what, error=result.error), transient=True, category="marketplace_unavailable",
             disposition=Disposition.TRANSIENT, **recorded,
         )  # fmt: skip
     message, code = body_message(result.body, result.status)

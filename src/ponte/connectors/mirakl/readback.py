@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from ponte.connectors.base import HeldListing, Outcome, ReadBack, ReadRequest
+from ponte.domain.messages import say
 
 if TYPE_CHECKING:
     from ponte.connectors.mirakl.connector import MiraklConnector
@@ -35,14 +36,15 @@ def read(connector: MiraklConnector, request: ReadRequest) -> ReadBack:
     connector.context.limits.acquire(operation)
     result = connector.call("GET", "/api/offers/export", params=params, export=True)
     if not result.ok:
-        return ReadBack(outcome=connector.failed(result, "Reading the offers (OF51)", operation))
+        return ReadBack(outcome=connector.failed(result, say("msg.op.read_offers", api="OF51"), operation))
     text = result.body if isinstance(result.body, str) else ""
     rows = csv.reader(io.StringIO(text), delimiter=";")
     header = next(rows, [])
     at = {name: n for n, name in enumerate(header)}
     missing_column = [name for name in FIELDS.split(",") if name not in at]
     if missing_column:
-        return ReadBack(outcome=Outcome.error(f"OF51 answered without the columns {', '.join(missing_column)}"))
+        said = say("msg.mirakl.export_columns", api="OF51", columns=", ".join(missing_column))
+        return ReadBack(outcome=Outcome.error(said))
     sku_at, price_at, quantity_at = at["shop-sku"], at["price"], at["quantity"]
     active_at, deleted_at, discount_at = at["active"], at["deleted"], at["discount-price"]
     held: list[HeldListing] = []
