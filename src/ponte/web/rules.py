@@ -1,6 +1,6 @@
 """The account's own error rules page: "this message means that category", for messages the knowledge base
-does not know. Everyone signed in reads it; operators add and remove rules, and a new rule re-classifies the
-errors already shown at once."""
+does not know. Operators and admins read, add and remove rules (a viewer is neither offered the page nor let in:
+403, as any page their role does not allow), and a new rule re-classifies the errors already shown at once."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ def _page(request: Request, *, status_code: int = 200, error: str | None = None,
 
 @router.get("/rules", include_in_schema=False)
 def rules_page(request: Request) -> Response:
+    require(request, Role.OPERATOR)
     return _page(request)
 
 
