@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from api_fixtures import client_fixture, world_fixture  # noqa: F401
-from factories import ALICE, integration_id, login
+from factories import ADA, ALICE, integration_id, login
 from ponte.alerts import texts
 from ponte.connectors.base import Outcome
 from ponte.domain.messages import Message, as_columns, from_columns, say
@@ -108,6 +108,21 @@ def test_the_api_refuses_a_reversed_date_range_in_the_callers_language(client, w
     assert answer.json()["detail"] == "la fecha final es anterior a la inicial: intercámbielas"
 
 
+def test_a_services_input_error_reads_in_the_readers_language_on_pages_and_in_the_api(client, world):
+    body = {"code": "a b", "name": "Magalu", "connector": "sandbox", "settings": {}}
+    for language, words in (("es", "el código debe tener de 2 a 16"), ("en", "code must be 2-16 capital letters")):
+        headers = {**world.auth("ada"), "Accept-Language": language}
+        answer = client.post("/api/v1/affiliates", json=body, headers=headers)
+        assert answer.status_code == 422 and answer.json()["detail"].startswith(words), answer.text
+    csrf = login(client, ADA)
+    refused = client.post("/alerts/channels", data={"csrf": csrf, "kind": "email", "name": "Equipe", "to": "a@b.c"})
+    assert refused.status_code == 400 and "o servidor SMTP é obrigatório" in refused.text
+    spanish = client.post(
+        "/alerts/channels?lang=es", data={"csrf": csrf, "kind": "webhook", "name": "Slack", "url": "ftp://x"}
+    )
+    assert spanish.status_code == 400 and "la URL del webhook debe empezar por http:// o https://" in spanish.text
+
+
 def test_alerts_read_ponte_messages_in_the_channels_language():
     facts = {"errors": 3, "message": english(say("msg.affiliate.not_connected", affiliate="MLB"))}
     facts["said"] = say("msg.affiliate.not_connected", affiliate="MLB").as_json()
@@ -156,6 +171,18 @@ def test_no_new_english_literal_where_ponte_speaks():
     assert not stale, f"lower these allowances to what is left: { {f: counts.get(f, 0) for f in stale} }"
     converted = [f for f in ("engine/orders.py", "engine/worker.py", "engine/batches.py", "web/connections.py")]
     assert not any(counts.get(f) for f in converted)
+
+
+def test_the_finder_counts_an_english_literal_and_not_a_catalog_message(tmp_path):
+    source = tmp_path / "speaker.py"
+    source.write_text(
+        "Outcome.error(f'SKU {sku} has no price')\n"
+        "raise InputError('name is required', field='name')\n"
+        "Outcome.ok(say('msg.send.price_updated'))\n"
+        "raise InputError(say('msg.input.required', field='name'))\n"
+        "log.error('for engineers: %s', x)\n"
+    )
+    assert _literal_messages(source) == 2
 
 
 def test_every_message_key_the_code_says_is_in_every_catalog():

@@ -238,7 +238,7 @@ class Invoice:
     carrier: str | None = None
     tracking_number: str | None = None
     reference: str | None = None
-    message: str = ""  # what the ERP's answer said, for the order's history
+    message: Message | None = None  # what the ERP's answer said, for the order's history (Ponte's words)
     request: Any = None
     response: Any = None
 

@@ -271,8 +271,12 @@ class BlingConnector(Connector):
             carrier=carrier,
             tracking_number=tracking,
             reference=str(note_id),
-            message=f"NF-e {note.get('numero')} (key {key}) issued in Bling"
-            + (f", tracking {tracking}" if tracking else ""),
+            message=say(
+                "msg.bling.invoice_issued",
+                number=note.get("numero"),
+                nfe=key,
+                tracking=say("msg.invoice.tracking", tracking=tracking) if tracking else "",
+            ),
             response={
                 "nfe": {
                     k: note.get(k) for k in ("id", "numero", "serie", "situacao", "chaveAcesso", "numeroPedidoLoja")
