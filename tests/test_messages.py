@@ -114,6 +114,8 @@ def test_a_services_input_error_reads_in_the_readers_language_on_pages_and_in_th
         headers = {**world.auth("ada"), "Accept-Language": language}
         answer = client.post("/api/v1/affiliates", json=body, headers=headers)
         assert answer.status_code == 422 and answer.json()["detail"].startswith(words), answer.text
+    missing = client.get("/api/v1/integrations/999999", headers={**world.auth("ada"), "Accept-Language": "es"})
+    assert missing.status_code == 404 and missing.json()["detail"] == "integración 999999 no encontrada"
     csrf = login(client, ADA)
     refused = client.post("/alerts/channels", data={"csrf": csrf, "kind": "email", "name": "Equipe", "to": "a@b.c"})
     assert refused.status_code == 400 and "o servidor SMTP é obrigatório" in refused.text

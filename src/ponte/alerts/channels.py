@@ -172,7 +172,7 @@ def get_channel(conn: Connection, *, account_id: int, channel_id: int) -> Row:
         select(alert_channels).where(alert_channels.c.account_id == account_id, alert_channels.c.id == channel_id)
     ).first()
     if row is None:
-        raise NotFound(f"alert channel {channel_id} not found")
+        raise NotFound(say("msg.not_found.alert_channel", id=channel_id))
     return row
 
 

@@ -110,7 +110,7 @@ def get_rule(conn: Connection, *, account_id: int, rule_id: int) -> Rule:
         select(alert_rules).where(alert_rules.c.account_id == account_id, alert_rules.c.id == rule_id)
     ).first()
     if row is None:
-        raise NotFound(f"alert rule {rule_id} not found")
+        raise NotFound(say("msg.not_found.alert_rule", id=rule_id))
     return _rule(row)
 
 

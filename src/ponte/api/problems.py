@@ -95,16 +95,21 @@ async def _problem(_request: Request, exc: Exception) -> Response:
     return problem_response(exc.status, exc.detail, field=exc.field, headers=exc.headers)
 
 
+def _told(request: Request, exc: InputError | NotFound) -> str:
+    """Ponte's own words in the caller's Accept-Language; an error raised with a plain text, as it was raised."""
+    if exc.said is None:
+        return exc.message
+    return Translator(negotiate(request.headers.get("accept-language")) or DEFAULT_LOCALE).said(exc.said, exc.message)
+
+
 async def _input(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, InputError)
-    detail = exc.message
-    if exc.said is not None:  # Ponte's own words, in the caller's Accept-Language
-        detail = Translator(negotiate(request.headers.get("accept-language")) or DEFAULT_LOCALE).said(exc.said, detail)
-    return problem_response(422, detail, field=exc.field)
+    return problem_response(422, _told(request, exc), field=exc.field)
 
 
-async def _not_found(_request: Request, exc: Exception) -> Response:
-    return problem_response(404, str(exc) or "not found")
+async def _not_found(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NotFound)
+    return problem_response(404, _told(request, exc) or "not found")
 
 
 async def _secrets(_request: Request, _exc: Exception) -> Response:

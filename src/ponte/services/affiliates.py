@@ -149,7 +149,7 @@ def create_affiliate(
 def get_affiliate(conn: Connection, *, account_id: int, affiliate_id: int) -> Affiliate:
     found = find_affiliate(conn, account_id=account_id, affiliate_id=affiliate_id)
     if found is None:
-        raise NotFound(f"affiliate {affiliate_id} not found")
+        raise NotFound(say("msg.not_found.affiliate", id=affiliate_id))
     return found
 
 

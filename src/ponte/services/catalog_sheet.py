@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import Flow
-from ponte.domain.messages import say
+from ponte.domain.messages import Message, say
 from ponte.engine import payloads
 from ponte.engine.mapping import Requirement, requirements_from_cache
 from ponte.engine.queue import mark_catalog_changed
@@ -57,7 +57,7 @@ def export_csv(conn: Connection, *, account_id: int, affiliate: Affiliate, categ
 class SheetReport:
     updated: int = 0
     unchanged: int = 0
-    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, sku, why)
+    rejected: list[tuple[int, str, Message]] = field(default_factory=list)  # (line, sku, why)
 
 
 def import_csv(
@@ -77,13 +77,13 @@ def import_csv(
     report, changes = SheetReport(), {}
     for line, row in enumerate(reader, start=2):
         if line > MAX_LINES + 1:
-            report.rejected.append((line, "", f"more than {MAX_LINES} lines: the rest was not read"))
+            report.rejected.append((line, "", say("msg.sheet.too_many_lines", n=MAX_LINES)))
             break
         sku = (row[0] if row else "").strip().lstrip("'")
         if not sku:
             continue
         if sku not in wanted:
-            report.rejected.append((line, sku, f"SKU {sku} is not in category {category}"))
+            report.rejected.append((line, sku, say("msg.sheet.not_in_category", sku=sku, category=category)))
             continue
         values, why = _line_values(row, columns)
         if why:
@@ -109,7 +109,7 @@ def import_csv(
     return report
 
 
-def _line_values(row: list[str], columns: list[tuple[int, Requirement]]) -> tuple[dict[str, str], str | None]:
+def _line_values(row: list[str], columns: list[tuple[int, Requirement]]) -> tuple[dict[str, str], Message | None]:
     values = {}
     for index, requirement in columns:
         value = (row[index] if index < len(row) else "").strip().lstrip("'")[:500]
@@ -117,6 +117,7 @@ def _line_values(row: list[str], columns: list[tuple[int, Requirement]]) -> tupl
             continue
         allowed = {v.casefold(): v for v in requirement.values}
         if allowed and value.casefold() not in allowed:
-            return {}, f"{requirement.id}: '{value}' is not one of {', '.join(requirement.values[:10])}"
+            allowed_list = ", ".join(requirement.values[:10])
+            return {}, say("msg.sheet.value_not_allowed", attribute=requirement.id, value=value, allowed=allowed_list)
         values[requirement.id] = allowed.get(value.casefold(), value)
     return values, None

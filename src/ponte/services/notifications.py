@@ -19,7 +19,7 @@ def receive_notification(conn: Connection, *, kind: str, body: bytes, headers: M
     try:
         cls = get_connector_class(kind)
     except LookupError:
-        raise NotFound(f"no connector {kind!r} receives notifications here")
+        raise NotFound(say("msg.not_found.notifications", connector=kind))
     try:
         notice = cls.read_notification(body, headers)
     except ValueError as exc:

@@ -29,13 +29,13 @@ def preview_listing(
     with db.read() as conn:
         affiliate = find_affiliate(conn, account_id=account_id, affiliate_id=affiliate_id)
         if affiliate is None:
-            raise NotFound(f"no affiliate {affiliate_id}")
+            raise NotFound(say("msg.not_found.affiliate", id=affiliate_id))
         if not capabilities.can_preview(affiliate.connector):
             raise InputError(say("msg.preview.unsupported", affiliate=affiliate.name), field="affiliate")
         try:
             send = payloads.Catalog(conn, [(account_id, affiliate.id, sku)]).product(affiliate, sku)
         except payloads.EntityGone:
-            raise NotFound(f"SKU {sku} not found")
+            raise NotFound(say("msg.not_found.sku", sku=sku))
     try:
         connector = connector_for(
             affiliate, db=db, box=box, settings=settings, timeout=min(settings.http_timeout, 10.0)

@@ -40,7 +40,7 @@ class DriftView:
 def _affiliate(conn: Connection, account_id: int, affiliate_id: int) -> Affiliate:
     found = affiliates_by_id(conn, [affiliate_id]).get(affiliate_id)
     if found is None or found.account_id != account_id:
-        raise NotFound("no such affiliate")
+        raise NotFound(say("msg.not_found.affiliate", id=affiliate_id))
     return found
 
 

@@ -68,7 +68,7 @@ def revoke_token(conn: Connection, *, account_id: int, token_id: int, actor: str
     t = api_tokens.c
     row = conn.execute(select(t.id, t.name, t.revoked_at).where(t.account_id == account_id, t.id == token_id)).first()
     if row is None:
-        raise NotFound(f"token {token_id} not found")
+        raise NotFound(say("msg.not_found.token", id=token_id))
     if row.revoked_at is None:
         conn.execute(update(api_tokens).where(t.id == token_id).values(revoked_at=now()))
         audit.record(
