@@ -215,10 +215,14 @@ async def import_sheet(request: Request, affiliate_id: RowId) -> Response:
     category, upload = str(form.get("category") or ""), form.get("file")
     request.scope["query_string"] = urlencode({"category": category}).encode()
     if isinstance(upload, str) or upload is None:
-        return _attributes_page(request, affiliate_id, status_code=400, error="choose the CSV file to import")
+        return _attributes_page(
+            request, affiliate_id, status_code=400, error=translator(request)("msg.sheet.choose_file")
+        )
     data = await upload.read(SHEET_LIMIT + 1)
     if len(data) > SHEET_LIMIT:
-        return _attributes_page(request, affiliate_id, status_code=400, error="the file is larger than 10 MB")
+        return _attributes_page(
+            request, affiliate_id, status_code=400, error=translator(request)("msg.sheet.too_large", megabytes=10)
+        )
     try:
         with request.app.state.db.write() as conn:
             report = catalog_sheet.import_csv(
