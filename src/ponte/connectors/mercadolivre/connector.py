@@ -45,7 +45,7 @@ from ponte.connectors.http import HttpResult
 from ponte.connectors.mercadolivre import listing, orders, readback, taxonomy
 from ponte.connectors.mercadolivre.api import MeliApi, error_outcome, records, success_outcome
 from ponte.domain import Disposition, Status
-from ponte.domain.messages import say
+from ponte.domain.messages import Message, say
 
 CURRENCIES = {"MLB": "BRL", "MLA": "ARS", "MLM": "MXN", "MLC": "CLP", "MCO": "COP", "MLU": "UYU", "MPE": "PEN"}
 ORDER_RESOURCE = re.compile(r"^/orders/(\d{1,20})$")
@@ -422,7 +422,7 @@ class MercadoLivreConnector(Connector):
             # (developers.mercadolibre.com.mx/es_mx/stock-multiwarehouse; mercadolivre.md § 2).
             path = f"/user-products/{_q(product)}/stock/type/seller_warehouse"
             result = self.api.call("api", "PUT", path, json={"quantity": send.quantity})
-            where = f"user product {product}"
+            where: str | Message = say("msg.meli.user_product", product=product)
         else:
             result = self.api.call("api", "PUT", f"/items/{_q(item_id)}", json={"available_quantity": send.quantity})
             where = item_id
