@@ -56,6 +56,18 @@ def test_an_old_row_or_an_unknown_key_shows_the_text_it_was_stored_with():
     assert "SKU TEN-001" in Translator("es").message(say("msg.order.out_of_stock", sku="TEN-001"))
 
 
+def test_a_row_stored_before_a_parameter_became_a_message_still_reads():
+    # Mirakl's pending imports kept `what` as English text before it was a message of its own.
+    old = from_columns("msg.mirakl.sent_for_report", '{"operator": "Carrefour", "what": "offer update 12 (OF24)"}')
+    assert Translator("pt-BR").said(old, "") == "Enviado a Carrefour em offer update 12 (OF24); aguardando o relatório"
+    what = say("msg.mirakl.import", operation=say("msg.mirakl.op.OF24"), import_id="12", api="OF24")
+    new = from_columns(**{k.removeprefix("message_"): v for k, v in as_columns(
+        say("msg.mirakl.sent_for_report", operator="Carrefour", what=what)).items()})  # fmt: skip
+    assert Translator("pt-BR").said(new, "") == (
+        "Enviado a Carrefour em atualização de ofertas 12 (OF24); aguardando o relatório"
+    )
+
+
 def _out_of_stock_row(db, world) -> int:
     with db.write() as conn:
         ident = integration_id(conn, world.a, "order", "1400-01")
