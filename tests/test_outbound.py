@@ -167,6 +167,27 @@ def test_no_spelling_of_loopback_reaches_the_service(inside: Inside, host: str) 
     assert inside.connections == 0
 
 
+def test_every_connector_reads_a_refused_address_as_a_setting_to_fix_not_a_retry(inside: Inside) -> None:
+    """A store's Mirakl instance URL pointing inside: retrying cannot help, so no connector retries it."""
+    from ponte.connectors.amazon.errors import failure as amazon
+    from ponte.connectors.bling.errors import failure as bling
+    from ponte.connectors.mercadolivre.api import error_outcome as mercadolivre
+    from ponte.connectors.mirakl.errors import failure as mirakl
+    from ponte.connectors.sandbox import outcome_from_result as sandbox
+
+    result = _get(f"http://127.0.0.1:{inside.port}")
+    assert result.refused
+    read = {
+        "amazon": amazon(result, "getListingsItem"), "bling": bling(result, "GET /produtos"),
+        "mercadolivre": mercadolivre(result), "mirakl": mirakl(result, "OF24"), "sandbox": sandbox(result),
+    }  # fmt: skip
+    assert {name: (o.category, o.disposition, o.transient) for name, o in read.items()} == dict.fromkeys(
+        read, ("integration_config", Disposition.FIX, False)
+    )
+    assert {o.message for o in read.values()} == {outbound.refused_message("127.0.0.1")}
+    assert inside.connections == 0
+
+
 @pytest.mark.parametrize("host", ["[::1]", "[::ffff:127.0.0.1]"])
 def test_no_spelling_of_ipv6_loopback_reaches_the_service(inside_v6: Inside, inside: Inside, host: str) -> None:
     port = inside_v6.port if host == "[::1]" else inside.port

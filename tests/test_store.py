@@ -168,3 +168,32 @@ def test_the_socket_check_sees_input_and_a_closed_peer_on_any_descriptor():
         ours.close()
         peer.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_accounts_made_before_reconciliation_get_its_stock_drift_rule(db):
+    """Migration 0019: an account that had rules before the stock_drift default existed gets it, once; an account
+    that never read its rules gets none there (it gets every default when it first does)."""
+    from ponte.alerts.rules import STOCK_DRIFT, list_rules
+    from ponte.auth import get_or_create_account
+    from ponte.store.tables import alert_rules
+
+    with db.write() as conn:
+        old = get_or_create_account(conn, slug="loja-antiga")
+        list_rules(conn, account_id=old)
+        conn.execute(alert_rules.delete().where(alert_rules.c.account_id == old, alert_rules.c.kind == STOCK_DRIFT))
+        untouched = get_or_create_account(conn, slug="loja-sem-regras")
+    config = alembic_config(db)
+    for _ in range(2):  # migrating twice gives one rule, not two
+        with db.write() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0018_search_text")
+            command.upgrade(config, "head")
+    with db.read() as conn:
+        drift = conn.execute(
+            select(
+                alert_rules.c.account_id, alert_rules.c.enabled, alert_rules.c.builtin, alert_rules.c.created_at
+            ).where(alert_rules.c.kind == STOCK_DRIFT)
+        ).all()
+    assert [(r.account_id, r.enabled, r.builtin) for r in drift] == [(old, True, True)]
+    assert drift[0].created_at.tzinfo is not None
+    assert untouched not in {r.account_id for r in drift} and is_current(db)

@@ -89,6 +89,11 @@ def authenticate(conn: Connection, *, email: str, password: str) -> Principal | 
     return Principal(account_id=row.account_id, actor=row.email, role=Role(row.role))
 
 
+def user_id(conn: Connection, *, email: str) -> int:
+    """The id of the user with this e-mail (a principal's `actor`), who must exist."""
+    return int(conn.execute(select(users.c.id).where(users.c.email == email)).scalar_one())
+
+
 _stand_ins: dict[int, str] = {}
 
 

@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 
 from ponte.clock import now
 from ponte.connectors.capabilities import supports
 from ponte.domain import Flow, Status
+from ponte.store import gauges
 from ponte.store.db import Database
-from ponte.store.tables import accounts, affiliates, drifts, integrations, status_count_deltas, status_counts
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -112,78 +110,54 @@ class DatabaseCollector(Collector):
             "How long the oldest due pending integration has waited, by flow and affiliate",
             labels=labels,
         )
+        open_drifts = GaugeMetricFamily(
+            "ponte_drifts_open", "Open drifts (found, not resolved yet), by affiliate and kind",
+            labels=["affiliate", "kind"],
+        )  # fmt: skip
+        moment = now()
         with self.db.read() as conn:
-            # Every flow of every affiliate starts at 0: "nothing waits" must be a sample, not a missing series.
-            names = _affiliate_names(conn)
-            pending = dict.fromkeys(_flows_served(conn, names), 0)
-            ages = dict.fromkeys(pending, 0.0)
-            for (slug, flow, code, status), n in _status_counts(conn).items():
-                integrations_gauge.add_metric([slug, flow, code, status], n)
-                if status == Status.PENDING.value:
-                    pending[(slug, flow, code)] = pending.get((slug, flow, code), 0) + n
-            i = integrations.c
-            query = (
-                select(i.affiliate_id, i.flow, func.min(i.due_at))
-                .where(i.status == Status.PENDING.value, i.due_at <= now())
-                .group_by(i.affiliate_id, i.flow)
-            )
-            moment = now()
-            for affiliate_id, flow, due in conn.execute(query):
-                slug, code = names.get(int(affiliate_id), ("?", str(affiliate_id)))
-                ages[(slug, flow, code)] = max(0.0, (moment - due).total_seconds()) if due else 0.0
-            for key, n in sorted(pending.items()):
-                depth.add_metric(list(key), n)
-            for key, age in sorted(ages.items()):
-                oldest.add_metric(list(key), age)
-            open_drifts = GaugeMetricFamily(
-                "ponte_drifts_open", "Open drifts (found, not resolved yet), by affiliate and kind",
-                labels=["affiliate", "kind"],
-            )  # fmt: skip
-            d = drifts.c
-            codes = {int(r.id): r.code for r in conn.execute(select(affiliates.c.id, affiliates.c.code))}
-            counted = select(d.affiliate_id, d.kind, func.count()).where(d.status.in_(("open", "repairing")))
-            for row in conn.execute(counted.group_by(d.affiliate_id, d.kind)):
-                open_drifts.add_metric([codes.get(int(row[0]), str(row[0])), row[1]], int(row[2]))
+            named = gauges.named_affiliates(conn)
+            slugs = gauges.account_slugs(conn)
+            totals = gauges.status_totals(conn)
+            due = gauges.oldest_due_pending(conn, at=moment)
+            drifting = gauges.open_drift_counts(conn)
+        # Every flow of every enabled affiliate starts at 0: "nothing waits" must be a sample, not a missing series.
+        pending = dict.fromkeys(_flows_served(named.values()), 0)
+        ages = dict.fromkeys(pending, 0.0)
+        for (account_id, flow, affiliate_id, status), n in totals.items():
+            key = (slugs.get(account_id, str(account_id)), flow, _code(named, affiliate_id))
+            integrations_gauge.add_metric([*key, status], n)
+            if status == Status.PENDING.value:
+                pending[key] = pending.get(key, 0) + n
+        for affiliate_id, flow, since in due:
+            found = named.get(affiliate_id)
+            key = (found.account_slug if found else "?", flow, _code(named, affiliate_id))
+            ages[key] = max(0.0, (moment - since).total_seconds()) if since else 0.0
+        for key, n in sorted(pending.items()):
+            depth.add_metric(list(key), n)
+        for key, age in sorted(ages.items()):
+            oldest.add_metric(list(key), age)
+        for affiliate_id, kind, n in drifting:
+            open_drifts.add_metric([_code(named, affiliate_id), kind], n)
         yield integrations_gauge
         yield depth
         yield oldest
         yield open_drifts
 
 
-def _status_counts(conn: Any) -> dict[tuple[str, str, str, str], int]:
-    """{(account slug, flow, affiliate code, status): n} over every account: counters plus pending deltas."""
-    totals: dict[tuple[int, str, int, str], int] = {}
-    for table, column in ((status_counts, "count"), (status_count_deltas, "delta")):
-        query = select(
-            table.c.account_id, table.c.flow, table.c.affiliate_id, table.c.status, func.sum(table.c[column])
-        )
-        query = query.group_by(table.c.account_id, table.c.flow, table.c.affiliate_id, table.c.status)
-        for account_id, flow, affiliate_id, status, n in conn.execute(query):
-            key = (int(account_id), flow, int(affiliate_id), status)
-            totals[key] = totals.get(key, 0) + int(n or 0)
-    slugs = {int(r.id): r.slug for r in conn.execute(select(accounts.c.id, accounts.c.slug))}
-    codes = {int(r.id): r.code for r in conn.execute(select(affiliates.c.id, affiliates.c.code))}
-    return {
-        (slugs.get(a, str(a)), flow, codes.get(f, str(f)), status): n for (a, flow, f, status), n in totals.items() if n
-    }
+def _code(named: dict[int, gauges.Named], affiliate_id: int) -> str:
+    found = named.get(affiliate_id)
+    return found.code if found else str(affiliate_id)
 
 
-def _affiliate_names(conn: Any) -> dict[int, tuple[str, str]]:
-    """{affiliate id: (account slug, affiliate code)} for every affiliate."""
-    query = select(affiliates.c.id, accounts.c.slug, affiliates.c.code).join(
-        accounts, accounts.c.id == affiliates.c.account_id
-    )
-    return {int(r.id): (r.slug, r.code) for r in conn.execute(query)}
-
-
-def _flows_served(conn: Any, names: dict[int, tuple[str, str]]) -> list[tuple[str, str, str]]:
+def _flows_served(named: Iterable[gauges.Named]) -> list[tuple[str, str, str]]:
     """(account slug, flow, affiliate code) for each flow each enabled affiliate is given."""
-    query = select(affiliates.c.id, affiliates.c.connector, affiliates.c.kind).where(affiliates.c.enabled.is_(True))
     return [
-        (*names[int(r.id)][:1], flow.value, names[int(r.id)][1])
-        for r in conn.execute(query)
+        (a.account_slug, flow.value, a.code)
+        for a in named
+        if a.enabled
         for flow in Flow
-        if supports(r.connector, flow.value, r.kind)
+        if supports(a.connector, flow.value, a.kind)
     ]
 
 

@@ -24,7 +24,8 @@ from ponte.connectors.base import (
     StockSend,
     TrackingSend,
 )
-from ponte.connectors.http import HttpClient, HttpResult
+from ponte.connectors.failures import common_failure
+from ponte.connectors.http import HttpClient, HttpResult, records
 from ponte.domain import Disposition, Status
 from ponte.domain.messages import Message, say
 
@@ -73,15 +74,7 @@ def body_message(body: Any, status: int | None) -> tuple[str, str | None]:
 
 def outcome_from_result(result: HttpResult, message: str | Message = "", external_ref: str | None = None) -> Outcome:
     """The Outcome of one exchange: transport trouble, 429 and 5xx are transient; other errors keep their words."""
-    record = {"request": result.record_request(), "response": result.record_response(), "http_status": result.status}
-    if result.refused:  # an address Ponte may not call (outbound.py): retrying cannot help, the setting must change
-        return Outcome.error(result.error or "", category="integration_config", disposition=Disposition.FIX, **record)
-    if result.error is not None:
-        # Timeouts, refused or dropped connections, broken or oversized answers: the marketplace misbehaved.
-        return Outcome.error(
-            result.error, transient=True, category="marketplace_unavailable", disposition=Disposition.TRANSIENT,
-            retry_after=result.retry_after, **record,
-        )  # fmt: skip
+    record = records(result)
     text, code = body_message(result.body, result.status)
     if result.ok:
         warnings = result.body.get("warnings") if isinstance(result.body, dict) else None
@@ -90,17 +83,9 @@ def outcome_from_result(result: HttpResult, message: str | Message = "", externa
             first_code = warnings[0].get("code") if isinstance(warnings[0], dict) else None
             return Outcome.warning("; ".join(remarks), code=first_code, external_ref=external_ref, **record)
         return Outcome.ok(message, external_ref=external_ref, **record)
-    status = result.status or 0
-    if status == 429:
-        return Outcome.error(
-            text, code=code, transient=True, category="rate_limited", disposition=Disposition.TRANSIENT,
-            retry_after=result.retry_after, **record,
-        )  # fmt: skip
-    if status >= 500:
-        return Outcome.error(
-            text, code=code, transient=True, category="marketplace_unavailable", disposition=Disposition.TRANSIENT,
-            retry_after=result.retry_after, **record,
-        )  # fmt: skip
+    common = common_failure(result, text, code)
+    if common is not None:
+        return common
     # A 4xx in the marketplace's own words: the knowledge base decides what it means.
     return Outcome.error(text, code=code, **record)
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from ponte.alerts import channels as channel_service
@@ -17,8 +16,8 @@ from ponte.alerts import incidents as incident_service
 from ponte.alerts import rules as rule_service
 from ponte.domain import Role
 from ponte.domain.messages import say
+from ponte.services.affiliates import list_affiliates
 from ponte.services.errors import InputError
-from ponte.store.tables import affiliates
 from ponte.web.connections import redirect_back
 from ponte.web.render import render, told
 from ponte.web.routing import PageRoute, RowId, as_id
@@ -58,8 +57,8 @@ def _page(request: Request, *, status_code: int = 200, error: str | None = None)
 def _affiliates(request: Request, account_id: int) -> dict[int, str]:
     """{id: code} of the account's affiliates, for the rules' scope."""
     with request.app.state.db.read() as conn:
-        query = select(affiliates.c.id, affiliates.c.code).where(affiliates.c.account_id == account_id)
-        return {int(r.id): r.code for r in conn.execute(query.order_by(affiliates.c.code))}
+        found = list_affiliates(conn, account_id=account_id)
+    return {a.id: a.code for a in sorted(found, key=lambda a: a.code)}
 
 
 def _numbers(form: FormData) -> dict[str, Any]:

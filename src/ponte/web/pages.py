@@ -9,17 +9,15 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from ponte.auth import authenticate
+from ponte.auth import authenticate, user_id
 from ponte.clock import now
 from ponte.domain import Flow, Role, Status
 from ponte.engine.queue import count_reprocessable, reprocess_integrations
 from ponte.services import causes, connections, logins, order_list
 from ponte.services.logins import Throttle
 from ponte.services.order_list import STEPS, OrderQuery
-from ponte.store.tables import users
 from ponte.web import explain
 from ponte.web.connections import affiliate_options, day_bound, filter_from_query, redirect_back
 from ponte.web.render import STATUSES, render, translator, url_with
@@ -82,7 +80,7 @@ def _sign_in(request: Request, email: str, password: str, target: str) -> Respon
     with request.app.state.db.read() as conn:
         until = logins.locked_until(conn, throttle=throttle, now=now())
         principal = authenticate(conn, email=email, password=password) if until is None else None
-        user = principal and conn.execute(select(users.c.id).where(users.c.email == principal.actor)).scalar_one()
+        user = principal and user_id(conn, email=principal.actor)
     if until is not None:
         minutes = max(1, math.ceil((until - now()).total_seconds() / 60))
         answer = _login_form(request, 429, next=target, error=t("login.locked", minutes=minutes), email=email)

@@ -19,8 +19,8 @@ import yaml
 
 from ponte.connectors.base import Outcome
 from ponte.connectors.error_table import Reading, reading
+from ponte.connectors.failures import common_failure
 from ponte.connectors.http import HttpResult, records
-from ponte.domain import Disposition
 from ponte.domain.messages import Message, say
 
 TABLE = Path(__file__).with_name("errors.yaml")
@@ -84,14 +84,8 @@ def envelope(body: Any) -> list[dict[str, Any]]:
 
 
 def failure(result: HttpResult, what: Message) -> Outcome:
-    """A call that did not succeed, in Amazon's words: transport trouble, 429 and 5xx are transient (a 429 with
-    the pause it asks for); the rest is read with the table's codes, then its statuses."""
-    kept = records(result)
-    if result.error is not None:
-        return Outcome.error(
-            say("msg.call.failed", what=what, error=result.error), transient=True, category="marketplace_unavailable",
-            disposition=Disposition.TRANSIENT, **kept,
-        )  # fmt: skip
+    """A call that did not succeed, in Amazon's words: what every connector reads alike (connectors/failures.py; a
+    429 or QuotaExceeded with the pause it asks for), else the table's codes, then its statuses."""
     errors = envelope(result.body)
     message: str | Message
     if errors:
@@ -99,19 +93,15 @@ def failure(result: HttpResult, what: Message) -> Outcome:
         code: str | None = str(errors[0].get("code") or "") or None
     else:
         message, code = say("msg.call.failed", what=what, error=f"HTTP {result.status}"), None
-    status = result.status or 0
-    if status == 429 or code == "QuotaExceeded":
-        return Outcome.error(
-            message, code=code or "QuotaExceeded", transient=True, category="rate_limited",
-            disposition=Disposition.TRANSIENT, retry_after=pause_for(result), **kept,
-        )  # fmt: skip
-    if status >= 500:
-        return Outcome.error(
-            message, code=code, transient=True, category="marketplace_unavailable",
-            disposition=Disposition.TRANSIENT, retry_after=result.retry_after, **kept,
-        )  # fmt: skip
-    known = table().api_codes.get(code or "") or table().statuses.get(status)
-    outcome = Outcome.error(message, code=code, **kept)
+    throttled = result.status == 429 or code == "QuotaExceeded"
+    common = common_failure(
+        result, message, code or ("QuotaExceeded" if throttled else None), what=what, pause=pause_for(result),
+        rate_limited=code == "QuotaExceeded",
+    )  # fmt: skip
+    if common is not None:
+        return common
+    known = table().api_codes.get(code or "") or table().statuses.get(result.status or 0)
+    outcome = Outcome.error(message, code=code, **records(result))
     if known is not None:
         outcome.category, outcome.disposition = known.category, known.disposition
     return outcome

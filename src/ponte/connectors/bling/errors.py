@@ -16,9 +16,10 @@ from typing import Any
 
 from ponte.connectors.base import Outcome
 from ponte.connectors.error_table import Table, load_table
+from ponte.connectors.failures import common_failure
 from ponte.connectors.http import HttpResult, records
 from ponte.domain import Disposition
-from ponte.domain.messages import Message, say
+from ponte.domain.messages import Message
 
 TABLE = Path(__file__).with_name("errors.yaml")
 # A 429 without Retry-After (Bling sends none that its pages document) holds the operation this long: the limit is
@@ -69,24 +70,8 @@ def explained(outcome: Outcome) -> Outcome:
 
 
 def failure(result: HttpResult, what: Message | None = None) -> Outcome:
-    """The error Outcome of a call that did not succeed, in Bling's words."""
-    recorded = records(result)
-    if result.error is not None:
-        return Outcome.error(
-            say("msg.call.failed", what=what, error=result.error) if what else result.error, transient=True,
-            category="marketplace_unavailable",
-            disposition=Disposition.TRANSIENT, **recorded,
-        )  # fmt: skip
+    """The error Outcome of a call that did not succeed, in Bling's words (a 429 without Retry-After holds
+    DEFAULT_RETRY)."""
     message, code = body_message(result.body, result.status)
-    status = result.status or 0
-    if status == 429:
-        return Outcome.error(
-            message, code=code, transient=True, category="rate_limited", disposition=Disposition.TRANSIENT,
-            retry_after=result.retry_after or DEFAULT_RETRY, **recorded,
-        )  # fmt: skip
-    if status >= 500:
-        return Outcome.error(
-            message, code=code, transient=True, category="marketplace_unavailable",
-            disposition=Disposition.TRANSIENT, retry_after=result.retry_after, **recorded,
-        )  # fmt: skip
-    return explained(Outcome.error(message, code=code, **recorded))
+    common = common_failure(result, message, code, what=what, pause=DEFAULT_RETRY)
+    return common or explained(Outcome.error(message, code=code, **records(result)))

@@ -21,6 +21,7 @@ import yaml
 from ponte.clock import now
 from ponte.connectors.base import CallFailed, Grant, GrantRefused, Outcome
 from ponte.connectors.context import ConnectorContext
+from ponte.connectors.failures import common_failure
 from ponte.connectors.http import HttpClient, HttpResult, records
 from ponte.domain import Disposition, Status
 from ponte.domain.messages import Message
@@ -65,11 +66,6 @@ def _causes(body: Any, kind: str | None = None) -> list[dict[str, Any]]:
 def error_outcome(result: HttpResult) -> Outcome:
     """A failed call in Mercado Livre's words: the error causes' messages and codes (mercadolivre.md § 3),
     read with the code table; transport trouble, 5xx and 429 are transient."""
-    kept = records(result)
-    if result.error is not None:
-        return Outcome.error(
-            result.error, transient=True, category="marketplace_unavailable", disposition=Disposition.TRANSIENT, **kept
-        )
     body = result.body if isinstance(result.body, dict) else {}
     errors = _causes(body, "error")
     if errors:
@@ -86,19 +82,13 @@ def error_outcome(result: HttpResult) -> Outcome:
     if " " not in str(body.get("message") or " "):  # a code in the message's place ("body.invalid_field_types")
         codes.append(str(body["message"]))
     found = next((r for r in map(reading, codes) if r is not None), None)
-    status = result.status or 0
-    if status == 429 or (found and found[0] == "rate_limited"):
-        return Outcome.error(
-            message, code=code, transient=True, category="rate_limited", disposition=Disposition.TRANSIENT,
-            retry_after=result.retry_after or DEFAULT_PAUSE, **kept,
-        )  # fmt: skip
-    if status >= 500:
-        return Outcome.error(
-            message, code=code, transient=True, category="marketplace_unavailable", disposition=Disposition.TRANSIENT,
-            retry_after=result.retry_after, **kept,
-        )  # fmt: skip
+    common = common_failure(
+        result, message, code, pause=DEFAULT_PAUSE, rate_limited=bool(found and found[0] == "rate_limited")
+    )
+    if common is not None:
+        return common
     category, disposition = found if found else (None, None)
-    return Outcome.error(message, code=code, category=category, disposition=disposition, **kept)
+    return Outcome.error(message, code=code, category=category, disposition=disposition, **records(result))
 
 
 def warnings_of(body: Any) -> list[dict[str, Any]]:

@@ -12,9 +12,9 @@ from typing import Any
 
 from ponte.connectors.base import Outcome
 from ponte.connectors.error_table import Table, load_table
+from ponte.connectors.failures import common_failure
 from ponte.connectors.http import HttpResult, records
-from ponte.domain import Disposition
-from ponte.domain.messages import Message, say
+from ponte.domain.messages import Message
 
 TABLE = Path(__file__).with_name("errors.yaml")
 DEFAULT_RETRY = 60.0  # seconds to hold an operation Mirakl refused with 429 and no Retry-After: its usual period
@@ -56,24 +56,8 @@ def body_message(body: Any, status: int | None) -> tuple[str, str | None]:
 
 
 def failure(result: HttpResult, what: Message) -> Outcome:
-    """The error Outcome of a call that did not succeed: transport trouble, 429 and 5xx are transient (429 with
-    its Retry-After, or a minute); other answers keep Mirakl's words and are read with the table."""
-    recorded = records(result)
-    if result.error is not None:
-        return Outcome.error(
-            say("msg.call.failed", what=what, error=result.error), transient=True, category="marketplace_unavailable",
-            disposition=Disposition.TRANSIENT, **recorded,
-        )  # fmt: skip
+    """The error Outcome of a call that did not succeed: what every connector reads alike (connectors/failures.py;
+    a 429 without Retry-After holds DEFAULT_RETRY), else Mirakl's words read with the table."""
     message, code = body_message(result.body, result.status)
-    status = result.status or 0
-    if status == 429:
-        return Outcome.error(
-            message, code=code, transient=True, category="rate_limited", disposition=Disposition.TRANSIENT,
-            retry_after=result.retry_after or DEFAULT_RETRY, **recorded,
-        )  # fmt: skip
-    if status >= 500:
-        return Outcome.error(
-            message, code=code, transient=True, category="marketplace_unavailable",
-            disposition=Disposition.TRANSIENT, retry_after=result.retry_after, **recorded,
-        )  # fmt: skip
-    return explained(Outcome.error(message, code=code, **recorded))
+    common = common_failure(result, message, code, what=what, pause=DEFAULT_RETRY)
+    return common or explained(Outcome.error(message, code=code, **records(result)))
