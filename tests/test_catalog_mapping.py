@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ponte.app import create_app
+from ponte.i18n import Translator, english
 from ponte.services import mapping
 from ponte.services.affiliates import get_affiliate
 from ponte.services.errors import InputError
@@ -171,9 +172,10 @@ def test_a_spreadsheet_of_the_category_is_exported_fixed_and_imported_with_its_r
             conn, account_id=hub.account, affiliate=affiliate(hub), category="MLB1002", text=edited, actor="alice"
         )
     assert report.updated == 1
-    assert [(sku, why.split(":")[0]) for _, sku, why in report.rejected] == [
+    assert [(sku, english(why).split(":")[0]) for _, sku, why in report.rejected] == [
         ("TV-2", "VOLTAGE"), ("NOPE-1", "SKU NOPE-1 is not in category MLB1002")
     ]  # fmt: skip
+    assert Translator("pt-BR").message(report.rejected[1][2]) == "O SKU NOPE-1 não está na categoria MLB1002"
     hub.drain()
     assert hub.row("product", "TV-1").status == "success"
     assert hub.row("product", "TV-2").code == "ponte.check.attribute"

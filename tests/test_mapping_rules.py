@@ -9,6 +9,7 @@ import pytest
 
 from ponte.connectors.base import Connector, ListingRules, ProductSend
 from ponte.engine import mapping
+from ponte.i18n import Translator
 from ponte.store.mappings import AttributeMapping
 
 
@@ -89,3 +90,16 @@ def test_the_checks_stop_each_certain_refusal_and_let_a_good_product_go() -> Non
     unknown = mapping.AffiliateMapping()  # the tree never read: only what needs no tree is checked
     s = mapping.apply(send(category="1500"), unknown, Connector, {})
     assert mapping.check(s, unknown, ListingRules(), dict(s.attributes)) is None
+
+
+def test_a_check_says_why_as_a_message_each_reader_reads_in_their_language() -> None:
+    m = mapping.AffiliateMapping(tree={"1500": mapping.TaxonomyNode("Casa", False)})
+    s = mapping.apply(send(category="1500"), m, Connector, {})
+    found = mapping.check(s, m, ListingRules(), dict(s.attributes))
+    assert found is not None and found.said is not None and found.said.key == "msg.check.not_sent"
+    assert found.message.startswith("Not sent: category 1500 Casa") and "is not a leaf" in found.message
+    pt = Translator("pt-BR").message(found.said)
+    assert pt.startswith("Não enviado: a categoria 1500 Casa") and pt.endswith(
+        "não é uma categoria folha: mapeie-a para uma folha"
+    )
+    assert "no es una categoría hoja" in Translator("es").message(found.said)

@@ -1,5 +1,5 @@
 """The account rules page: operators teach Ponte an unknown message and the error is re-classified at once;
-viewers only read; rules never cross stores."""
+viewers are neither offered the page nor let in; rules never cross stores."""
 
 from __future__ import annotations
 
@@ -72,15 +72,20 @@ def test_a_bad_pattern_is_refused_on_the_page_and_saves_nothing(client, stores):
     assert "Nenhuma regra ainda" in client.get("/rules").text  # and nothing was saved
 
 
-def test_viewers_read_but_cannot_add_and_other_stores_see_nothing(client, stores):
+def test_viewers_cannot_open_or_add_rules_and_other_stores_see_nothing(client, stores):
     csrf = login(client, VICTOR)
-    assert "Nova regra" not in client.get("/rules").text
+    assert 'href="/rules"' not in client.get("/overview").text  # not offered in the navigation
+    opened = client.get("/rules")
+    assert opened.status_code == 403 and "Seu perfil não permite esta ação." in opened.text
+    assert "Nova regra" not in opened.text and "Nenhuma regra ainda" not in opened.text
     refused = client.post("/rules", data={"csrf": csrf, "pattern": "x y", "category": "out_of_stock"})
     assert refused.status_code == 403
     client.cookies.clear()
     login(client, ALICE)
     csrf = login(client, ALICE)
     client.post("/rules", data={"csrf": csrf, "pattern": "sem estoque no cd", "category": "out_of_stock"})
+    assert "sem estoque no cd" in client.get("/rules").text
     client.cookies.clear()
-    login(client, BOB)
-    assert "sem estoque no cd" not in client.get("/rules").text
+    login(client, BOB)  # an admin of store B: the page opens, without store A's rule
+    bobs = client.get("/rules")
+    assert bobs.status_code == 200 and "sem estoque no cd" not in bobs.text

@@ -128,7 +128,7 @@ class Translator:
     def iso(self, value: DateTime | None) -> str:
         return value.astimezone(self.tz).isoformat(timespec="seconds") if value else ""
 
-    def number(self, value: int) -> str:
+    def number(self, value: int | float | Decimal) -> str:
         return format_decimal(value, locale=babel_locale(self.locale))
 
     def decimal(self, value: object, places: int = 1) -> str:
@@ -171,7 +171,8 @@ class _Formatter(string.Formatter):
         elif isinstance(value, (list, tuple)):
             value = "; ".join(self.t.message(v) if isinstance(v, Message) else str(v) for v in value)
         if format_spec == "n":
-            return self.t.number(value) if isinstance(value, int) else str(value)
+            numeric = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+            return self.t.number(value) if numeric else str(value)
         if format_spec == "money":
             return self.t.money(value)
         if format_spec == "pct":

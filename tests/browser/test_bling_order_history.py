@@ -1,5 +1,5 @@
 """An order's page after its trip through Bling, in headless Chromium: imported → sent to Bling → NF-e issued in
-Bling → invoice and tracking at the marketplace, in the operator's words."""
+Bling → invoice and tracking at the marketplace, in the operator's words and language."""
 
 from __future__ import annotations
 
@@ -32,11 +32,12 @@ def test_an_orders_page_shows_its_trip_through_bling(server, page, sandbox, blin
     page.goto(f"{server.url}/orders/{order_id}")
     body = page.locator("main")
     expect(body).to_contain_text(key)  # the order's NF-e, as Bling issued it
-    expect(body).to_contain_text("issued in Bling")  # the Bling integration's latest word
+    expect(body).to_contain_text("emitida no Bling")  # the Bling integration's latest word, in pt-BR
+    expect(body).not_to_contain_text("issued in Bling")
     shot(page, "bling-order")
     page.goto(f"{server.url}/orders/{order_id}/history")
     history = page.locator("main")
-    expect(history).to_contain_text("created in Bling")  # sent to Bling
-    expect(history).to_contain_text("issued in Bling")  # invoiced
-    expect(history).to_contain_text("shipment")  # the invoice and tracking at the marketplace
+    expect(history).to_contain_text("criado no Bling")  # sent to Bling
+    expect(history).to_contain_text("emitida no Bling")  # invoiced
+    expect(history).to_contain_text("registrado")  # the invoice and tracking at the marketplace ("envio … registrado")
     shot(page, "bling-order-history")

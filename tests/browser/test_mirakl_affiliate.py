@@ -1,4 +1,5 @@
-"""An admin sets up Carrefour on Mirakl from the Affiliates page and tests the connection, in headless Chromium."""
+"""An admin sets up Carrefour on Mirakl from the Affiliates page and tests the connection, in headless Chromium: the
+answer is Ponte's message in the reader's language."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ def test_an_admin_registers_a_mirakl_marketplace_and_its_test_names_the_shop(ser
     expect(row).to_contain_text("Mirakl (Carrefour, Leroy Merlin e outros)")
     row.locator("text=Testar conexão").click()
     result = page.locator(".test-result")
-    expect(result).to_contain_text("Connected to Carrefour: shop Loja Alice (id 2001, OPEN)")
+    expect(result).to_contain_text("Conectado a Carrefour: loja Loja Alice (id 2001, OPEN)")  # Ponte's words, in pt-BR
+    expect(result).not_to_contain_text("Connected to")
     expect(page.locator("body")).not_to_contain_text(KEY)  # the key is never shown back
     shot(page, "mirakl-affiliate-tested")

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Row, delete, insert, select, update
 from ponte.clock import now
 from ponte.connectors import outbound
 from ponte.connectors.http import HttpClient
+from ponte.domain.messages import say
 from ponte.i18n import LOCALES
 from ponte.secrets import SecretBox
 from ponte.services.errors import InputError, NotFound
@@ -129,21 +130,21 @@ def _split(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
         if isinstance(to, str):
             to = [t.strip() for t in to.replace(";", ",").split(",") if t.strip()]
         if not values.get("host"):
-            raise InputError("the SMTP host is required", field="host")
+            raise InputError(say("msg.channel.host_required"), field="host")
         if not _HOST.fullmatch(str(values["host"])):
-            raise InputError("the SMTP host must be a host name or an address, without spaces", field="host")
+            raise InputError(say("msg.channel.host_invalid"), field="host")
         if not isinstance(to, list) or not to or not all(isinstance(t, str) and _ADDRESS.fullmatch(t) for t in to):
-            raise InputError("give at least one e-mail address to send to (name@domain, no spaces)", field="to")
+            raise InputError(say("msg.channel.recipients"), field="to")
         if values.get("from_addr") and not _ADDRESS.fullmatch(str(values["from_addr"])):
-            raise InputError("the sender must be an e-mail address (name@domain, no spaces)", field="from_addr")
+            raise InputError(say("msg.channel.sender"), field="from_addr")
         if any(c in str(values.get("username") or "") for c in "\r\n\x00"):
-            raise InputError("the SMTP user name cannot hold a line break", field="username")
+            raise InputError(say("msg.channel.username_line_break"), field="username")
         try:
             port = int(values.get("port") or 25)
         except (TypeError, ValueError):
-            raise InputError("port must be a whole number between 1 and 65535", field="port")
+            raise InputError(say("msg.channel.port"), field="port")
         if not 1 <= port <= 65535:
-            raise InputError("port must be between 1 and 65535", field="port")
+            raise InputError(say("msg.channel.port"), field="port")
         plain = {
             "host": str(values["host"]),
             "port": port,
@@ -156,9 +157,9 @@ def _split(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
     if kind == "webhook":
         url = str(values.get("url") or "")
         if url and not url.startswith(("http://", "https://")):
-            raise InputError("the webhook URL must start with http:// or https://", field="url")
+            raise InputError(say("msg.channel.webhook_scheme"), field="url")
         return {}, {"url": url} if url else {}
-    raise InputError(f"kind must be one of {', '.join(KINDS)}", field="kind")
+    raise InputError(say("msg.input.one_of", field="kind", choices=", ".join(KINDS)), field="kind")
 
 
 def list_channels(conn: Connection, *, account_id: int) -> list[Row]:
@@ -171,7 +172,7 @@ def get_channel(conn: Connection, *, account_id: int, channel_id: int) -> Row:
         select(alert_channels).where(alert_channels.c.account_id == account_id, alert_channels.c.id == channel_id)
     ).first()
     if row is None:
-        raise NotFound(f"alert channel {channel_id} not found")
+        raise NotFound(say("msg.not_found.alert_channel", id=channel_id))
     return row
 
 
@@ -188,11 +189,11 @@ def create_channel(
 ) -> int:
     plain, secret = _split(kind, values)
     if kind == "webhook" and not secret:
-        raise InputError("the webhook URL is required", field="url")
+        raise InputError(say("msg.channel.webhook_required"), field="url")
     if locale not in LOCALES:
-        raise InputError(f"locale must be one of {', '.join(LOCALES)}", field="locale")
+        raise InputError(say("msg.input.one_of", field="locale", choices=", ".join(LOCALES)), field="locale")
     if not name.strip():
-        raise InputError("give the channel a name", field="name")
+        raise InputError(say("msg.channel.name_required"), field="name")
     row = {
         "account_id": account_id,
         "kind": kind,
@@ -222,7 +223,7 @@ def update_channel(
         if changes.get(name) is not None:
             values[name] = changes[name]
     if values.get("locale") and values["locale"] not in LOCALES:
-        raise InputError(f"locale must be one of {', '.join(LOCALES)}", field="locale")
+        raise InputError(say("msg.input.one_of", field="locale", choices=", ".join(LOCALES)), field="locale")
     if values:
         conn.execute(update(alert_channels).where(alert_channels.c.id == row.id).values(**values))
 

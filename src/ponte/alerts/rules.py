@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from ponte.clock import now
 from ponte.domain import Flow
+from ponte.domain.messages import say
 from ponte.services.errors import InputError, NotFound
 from ponte.store.tables import affiliates, alert_rules
 
@@ -109,34 +110,35 @@ def get_rule(conn: Connection, *, account_id: int, rule_id: int) -> Rule:
         select(alert_rules).where(alert_rules.c.account_id == account_id, alert_rules.c.id == rule_id)
     ).first()
     if row is None:
-        raise NotFound(f"alert rule {rule_id} not found")
+        raise NotFound(say("msg.not_found.alert_rule", id=rule_id))
     return _rule(row)
 
 
 def _check(conn: Connection, account_id: int, kind: str, values: dict[str, Any]) -> dict[str, Any]:
     """Values of a rule of `kind`, checked: bounds per kind, a known flow, an affiliate of the account."""
     if kind not in KINDS:
-        raise InputError(f"kind must be one of {', '.join(KINDS)}", field="kind")
+        raise InputError(say("msg.input.one_of", field="kind", choices=", ".join(KINDS)), field="kind")
     checked: dict[str, Any] = {}
     for name, (low, high) in FIELDS[kind].items():
         value = values.get(name)
         if value is None:
             continue
         if not low <= float(value) <= high:
-            raise InputError(f"{name} must be between {low:g} and {high:g} for {kind}", field=name)
+            said = say("msg.alert_rule.between", field=name, low=low, high=high, kind=say(f"alerts.kind.{kind}"))
+            raise InputError(said, field=name)
         checked[name] = value
     flow = values.get("flow")
     if flow is not None and flow not in FLOWS:
-        raise InputError(f"flow must be one of {', '.join(FLOWS)}", field="flow")
+        raise InputError(say("msg.input.one_of", field="flow", choices=", ".join(FLOWS)), field="flow")
     if kind == QUIET_ORDERS and flow not in (None, Flow.ORDER.value):
-        raise InputError("the quiet-orders rule watches the order flow only", field="flow")
+        raise InputError(say("msg.alert_rule.quiet_orders_flow"), field="flow")
     affiliate_id = values.get("affiliate_id")
     if affiliate_id is not None:
         found = conn.execute(
             select(affiliates.c.id).where(affiliates.c.account_id == account_id, affiliates.c.id == affiliate_id)
         ).first()
         if found is None:
-            raise InputError(f"affiliate {affiliate_id} not found", field="affiliate_id")
+            raise InputError(say("msg.input.affiliate_not_found", affiliate=affiliate_id), field="affiliate_id")
     return {**checked, "flow": flow, "affiliate_id": affiliate_id}
 
 
@@ -170,5 +172,5 @@ def delete_rule(conn: Connection, *, account_id: int, rule_id: int) -> None:
     """Delete a rule the account added; a default rule can only be switched off (InputError)."""
     rule = get_rule(conn, account_id=account_id, rule_id=rule_id)
     if rule.builtin:
-        raise InputError("a default rule cannot be deleted; switch it off instead", field="rule_id")
+        raise InputError(say("msg.alert_rule.default_kept"), field="rule_id")
     conn.execute(delete(alert_rules).where(alert_rules.c.id == rule.id))

@@ -13,9 +13,10 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import update
 
-from ponte.api.deps import Admin, AppSettings, Box, Db, Operator, Viewer
+from ponte.api.deps import Admin, AppSettings, Box, Db, Operator, ReaderLocale, Viewer
 from ponte.api.schemas import NOT_FOUND, Strict
 from ponte.clock import now
+from ponte.i18n import Translator
 from ponte.services import affiliates as service
 from ponte.services.webhooks import SECRET_KEY as WEBHOOK_SECRET
 from ponte.store import audit
@@ -165,7 +166,7 @@ def rotate_webhook_secret(principal: Admin, db: Db, box: Box, affiliate_id: Affi
     summary="Check the affiliate's settings and credentials without changing anything",
 )
 def test_connection(
-    principal: Operator, db: Db, box: Box, settings: AppSettings, affiliate_id: AffiliateId
+    principal: Operator, db: Db, box: Box, settings: AppSettings, reader: ReaderLocale, affiliate_id: AffiliateId
 ) -> ConnectionTest:
     with db.read() as conn:
         row = service.get_affiliate(conn, account_id=principal.account_id, affiliate_id=affiliate_id)
@@ -173,7 +174,7 @@ def test_connection(
     return ConnectionTest(
         ok=outcome.status.value in ("success", "warning"),
         status=outcome.status.value,
-        message=outcome.message,
+        message=Translator(reader).said(outcome.said, outcome.message),
         code=outcome.code,
         http_status=outcome.http_status,
     )

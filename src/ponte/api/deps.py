@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ponte.api.problems import Problem
 from ponte.auth import Principal
 from ponte.domain import Role
+from ponte.domain.messages import say
 from ponte.i18n import DEFAULT_LOCALE, negotiate
 from ponte.secrets import SecretBox
 from ponte.services import tokens
@@ -46,14 +47,14 @@ def authenticate(
 ) -> Principal:
     """The caller of this request, from its Bearer token; 401 when there is none or it is unknown or revoked."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise Problem(401, "an API token is required: send 'Authorization: Bearer <token>'", headers=_CHALLENGE)
+        raise Problem(401, say("msg.api.token_required"), headers=_CHALLENGE)
     token = credentials.credentials.strip()
     if not token.startswith("pt_") or len(token) > 200:
-        raise Problem(401, "the API token is not valid", headers=_CHALLENGE)
+        raise Problem(401, say("msg.api.token_invalid"), headers=_CHALLENGE)
     with db.read() as conn:
         found = tokens.principal_for_token(conn, token=token)
     if found is None:
-        raise Problem(401, "the API token is not valid or was revoked", headers=_CHALLENGE)
+        raise Problem(401, say("msg.api.token_revoked"), headers=_CHALLENGE)
     principal, token_id, last_used_at = found
     if tokens.needs_touch(last_used_at):
         with db.write() as conn:
@@ -66,7 +67,8 @@ def require(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
 
     async def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if not principal.can(role):
-            raise Problem(403, f"this needs the {role.value} role; the token has {principal.role.value}")
+            needs = say("msg.api.role", needed=say(f"role.{role.value}"), held=say(f"role.{principal.role.value}"))
+            raise Problem(403, needs)
         return principal
 
     dependency.__name__ = f"require_{role.value}"

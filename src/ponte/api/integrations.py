@@ -16,7 +16,7 @@ from ponte.api.filters import FilterIn, filter_query
 from ponte.api.schemas import NOT_FOUND, Strict, json_response
 from ponte.clock import now
 from ponte.domain import Status
-from ponte.domain.messages import Message
+from ponte.domain.messages import Message, say
 from ponte.engine.queue import count_reprocessable, reprocess_integrations
 from ponte.exports import export_integrations
 from ponte.i18n import Translator
@@ -256,7 +256,7 @@ def read_integration(
 def reprocess_one(principal: Operator, db: Db, integration_id: IntegrationId) -> ReprocessOut:
     with db.write() as conn:
         if not connections.current_rows(conn, account_id=principal.account_id, ids=[integration_id]):
-            raise NotFound(f"integration {integration_id} not found")
+            raise NotFound(say("msg.not_found.integration", id=integration_id))
         queued = reprocess_integrations(
             conn, account_id=principal.account_id, actor=principal.actor, ids=[integration_id], reason="API"
         )

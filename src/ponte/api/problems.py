@@ -15,7 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ponte.i18n import DEFAULT_LOCALE, Translator, negotiate
+from ponte.domain.messages import Message
+from ponte.i18n import DEFAULT_LOCALE, Translator, english, negotiate
 from ponte.secrets import SecretsError
 from ponte.services.errors import InputError, NotFound
 
@@ -26,14 +27,15 @@ MACHINE_PATHS = (API_PREFIX, "/notifications/")
 
 
 class Problem(Exception):
-    """An error to answer as problem+json with `status`."""
+    """An error to answer as problem+json with `status`; Ponte's own words (a `Message`) in the caller's language."""
 
     def __init__(
-        self, status: int, detail: str, *, field: str | None = None, headers: dict[str, str] | None = None
+        self, status: int, detail: str | Message, *, field: str | None = None, headers: dict[str, str] | None = None
     ) -> None:
-        super().__init__(detail)
+        self.said = detail if isinstance(detail, Message) else None
+        self.message = english(detail) if isinstance(detail, Message) else detail
+        super().__init__(self.message)
         self.status = status
-        self.detail = detail
         self.field = field
         self.headers = headers
 
@@ -90,21 +92,26 @@ async def _http(request: Request, exc: Exception) -> Response:
     return problem_response(exc.status_code, detail, headers=dict(exc.headers) if exc.headers else None)
 
 
-async def _problem(_request: Request, exc: Exception) -> Response:
+async def _problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
-    return problem_response(exc.status, exc.detail, field=exc.field, headers=exc.headers)
+    return problem_response(exc.status, _told(request, exc), field=exc.field, headers=exc.headers)
+
+
+def _told(request: Request, exc: InputError | NotFound | Problem) -> str:
+    """Ponte's own words in the caller's Accept-Language; an error raised with a plain text, as it was raised."""
+    if exc.said is None:
+        return exc.message
+    return Translator(negotiate(request.headers.get("accept-language")) or DEFAULT_LOCALE).said(exc.said, exc.message)
 
 
 async def _input(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, InputError)
-    detail = exc.message
-    if exc.said is not None:  # Ponte's own words, in the caller's Accept-Language
-        detail = Translator(negotiate(request.headers.get("accept-language")) or DEFAULT_LOCALE).said(exc.said, detail)
-    return problem_response(422, detail, field=exc.field)
+    return problem_response(422, _told(request, exc), field=exc.field)
 
 
-async def _not_found(_request: Request, exc: Exception) -> Response:
-    return problem_response(404, str(exc) or "not found")
+async def _not_found(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NotFound)
+    return problem_response(404, _told(request, exc) or "not found")
 
 
 async def _secrets(_request: Request, _exc: Exception) -> Response:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from ponte.api.deps import AppSettings, Db, Operator
 from ponte.api.problems import Problem
 from ponte.api.schemas import Strict, problems
+from ponte.domain.messages import say
 from ponte.services import external
 from ponte.services.external import MAX_BATCH, ExternalAttempt
 
@@ -83,9 +84,9 @@ def report_attempts(
         with db.read() as conn:
             stored = external.find_batch(conn, account_id=principal.account_id, key=key)
         if stored is None or not stored.get("done"):
-            raise Problem(409, "a batch with this Idempotency-Key is being recorded; retry shortly")
+            raise Problem(409, say("msg.api.batch_in_progress"))
     if stored.get("fingerprint") != digest:
-        raise Problem(422, "this Idempotency-Key was used for a different batch", field="Idempotency-Key")
+        raise Problem(422, say("msg.api.batch_key_reused"), field="Idempotency-Key")
     response.headers[REPLAY_HEADER] = "true"
     return ReportResult.model_validate(stored["response"])
 

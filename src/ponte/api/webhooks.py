@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from ponte.api.deps import Box, Db
 from ponte.api.problems import Problem
 from ponte.api.schemas import problems
+from ponte.domain.messages import say
 from ponte.secrets import SecretBox
 from ponte.services import orders, webhooks
 from ponte.services.webhooks import WebhookRefused
@@ -74,9 +75,9 @@ def _accept(
                 actor=f"webhook:{sender.code}",
             )
     except WebhookRefused as exc:
-        raise Problem(exc.status, exc.message)
+        raise Problem(exc.status, exc.said)
     except IntegrityError:  # the same delivery committed by a concurrent request
-        raise Problem(409, f"delivery {delivery} was already received")
+        raise Problem(409, say("msg.webhook.replayed", delivery=delivery))
     return WebhookAccepted(order_id=order_id, created=created)
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 
 from ponte.domain import Disposition, Status
-from ponte.domain.messages import Message
+from ponte.domain.messages import Message, say
 from ponte.i18n import english
 
 if TYPE_CHECKING:
@@ -238,7 +238,7 @@ class Invoice:
     carrier: str | None = None
     tracking_number: str | None = None
     reference: str | None = None
-    message: str = ""  # what the ERP's answer said, for the order's history
+    message: Message | None = None  # what the ERP's answer said, for the order's history (Ponte's words)
     request: Any = None
     response: Any = None
 
@@ -668,7 +668,7 @@ class Connector:
 
     def acknowledge_order(self, external_id: str, outcome: Outcome) -> Outcome:
         """Tell the marketplace the order was integrated (or why not); `outcome.lines` says it line by line."""
-        return Outcome.ok("acknowledgement not needed")
+        return Outcome.ok(say("msg.send.no_acknowledgement"))
 
     def read_listings(self, request: ReadRequest) -> ReadBack:
         """Read back what the marketplace holds of the seller's listings, in its cheapest way (reconciliation).

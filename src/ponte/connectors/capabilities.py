@@ -9,6 +9,7 @@ from __future__ import annotations
 from ponte.connectors.base import Connector
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import Flow
+from ponte.domain.messages import Message, say
 
 # The call that carries each flow for each kind of affiliate: marketplaces receive the catalog and tracking and
 # give orders; an ERP receives the store's orders (and their tracking).
@@ -52,15 +53,15 @@ def supports(connector: str, flow: str, kind: str) -> bool:
     return flow in supported_flows(cls, kind)
 
 
-def problem(connector: str, kind: str) -> str | None:
+def problem(connector: str, kind: str) -> Message | None:
     """Why an affiliate of `kind` cannot have this connector, or None. A marketplace must receive the catalog (some
     of product, price, stock); an ERP must receive orders."""
     cls = get_connector_class(connector)
     flows = supported_flows(cls, kind)
     if kind == "marketplace" and not flows & {Flow.PRODUCT.value, Flow.PRICE.value, Flow.INVENTORY.value}:
-        return f"the {connector} connector cannot be a marketplace: it cannot receive the catalog (save it as an ERP)"
+        return say("msg.connector.not_a_marketplace", connector=connector)
     if kind == "erp" and Flow.ORDER.value not in flows:
-        return f"the {connector} connector cannot be an ERP: it cannot receive the store's orders"
+        return say("msg.connector.not_an_erp", connector=connector)
     return None
 
 

@@ -13,22 +13,25 @@ from __future__ import annotations
 from ponte.connectors.base import Outcome
 from ponte.connectors.http import HttpResult, records
 from ponte.domain import Disposition
+from ponte.domain.messages import Message, say
 
 
 def common_failure(
-    result: HttpResult, message: str, code: str | None, *, what: str = "", pause: float | None = None,
+    result: HttpResult, message: str | Message, code: str | None, *, what: Message | None = None,
+    pause: float | None = None,
     rate_limited: bool = False,
 ) -> Outcome | None:  # fmt: skip
     """The Outcome of a failed call when it is one of the above (`rate_limited`: the marketplace said so in its
     body, whatever the status); None when the marketplace's own words decide. `what` names the call for transport
-    errors ("OR11: timed out"); `message` and `code` are what the answer's body said."""
+    errors ("reading the orders (OR11): timed out", a message in each reader's language); `message` and `code` are
+    what the answer's body said."""
     kept = records(result)
     if result.refused:
         return Outcome.error(result.error or "", category="integration_config", disposition=Disposition.FIX, **kept)
     if result.error is not None:
         return Outcome.error(
-            f"{what}: {result.error}" if what else result.error, transient=True, category="marketplace_unavailable",
-            disposition=Disposition.TRANSIENT, **kept,
+            say("msg.call.failed", what=what, error=result.error) if what else result.error, transient=True,
+            category="marketplace_unavailable", disposition=Disposition.TRANSIENT, **kept,
         )  # fmt: skip
     status = result.status or 0
     if status == 429 or rate_limited:

@@ -159,7 +159,7 @@ class SandboxConnector(Connector):
         if not token:
             outcome = outcome_from_result(result)
             if outcome.status != Status.ERROR:  # a 2xx without a token is as bad as a broken answer
-                return Outcome.error("the token answer had no access_token", transient=True, **_records(result))
+                return Outcome.error(say("msg.call.no_access_token"), transient=True, **_records(result))
             if result.status in (400, 401, 403):
                 outcome.category, outcome.disposition = "auth_invalid", Disposition.FIX
             return outcome
@@ -229,7 +229,9 @@ class SandboxConnector(Connector):
         outcome = outcome_from_result(result)
         if outcome.status == Status.ERROR or not isinstance(result.body, dict):
             if outcome.status != Status.ERROR:
-                outcome = Outcome.error("the order feed answer was not an object", transient=True, **_records(result))
+                outcome = Outcome.error(
+                    say("msg.call.not_an_object", api="/orders"), transient=True, **_records(result)
+                )
             return FetchedOrders([], cursor, outcome=outcome)
         raw, next_cursor = _feed_parts(result.body)
         return FetchedOrders([normalise_order(o) for o in raw], next_cursor or cursor, outcome=outcome)
@@ -247,7 +249,13 @@ class SandboxConnector(Connector):
             return result
         outcome = outcome_from_result(result)
         if outcome.status == Status.SUCCESS and isinstance(result.body, dict):
-            outcome.message = f"Connected to {result.body.get('marketplace')} as seller {result.body.get('seller_id')}"
+            outcome.say(
+                say(
+                    "msg.sandbox.connected",
+                    marketplace=result.body.get("marketplace"),
+                    seller=result.body.get("seller_id"),
+                )
+            )
         return outcome
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ from ponte.connectors.bling import demo as bling_demo
 from ponte.domain import Role
 from ponte.domain.checks import nfe_check_digit
 from ponte.engine.credentials import StoredCredentials
+from ponte.i18n import english
 from ponte.secrets import SecretBox
 from ponte.services import mapping
 from ponte.services.affiliates import create_affiliate, update_affiliate
@@ -144,7 +145,7 @@ def read_marketplace_structures(db: Database, *, box: SecretBox, settings: Setti
     for affiliate in found:
         fetched = mapping.fetch_structure(db, box=box, settings=settings, affiliate=affiliate, account_id=account_id)
         if fetched.error:
-            problems.append(f"{affiliate.code}: {fetched.error}")
+            problems.append(f"{affiliate.code}: {english(fetched.error)}")
     return problems
 
 

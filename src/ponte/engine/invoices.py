@@ -29,6 +29,7 @@ from ponte.engine.queue import append_attempts, mark_changed
 from ponte.engine.recording import storable, system_name
 from ponte.i18n import english
 from ponte.knowledge import normalise_message
+from ponte.knowledge.wordsearch import search_text
 from ponte.store.affiliates import Affiliate, enabled_affiliates
 from ponte.store.db import Database
 from ponte.store.invoices import (
@@ -137,11 +138,11 @@ def late_tracking(db: Database, affiliate: Affiliate, connector: Connector) -> i
     return len(found)
 
 
-def _problem(invoice: Invoice) -> str | None:
+def _problem(invoice: Invoice) -> Message | None:
     if not nfe_key_is_valid(invoice.invoice_key):
-        return f"{invoice.invoice_key!r} is not a valid NF-e access key (44 digits with a correct check digit)"
+        return say("msg.invoice.key_invalid", nfe=repr(invoice.invoice_key))
     if invoice.invoice_xml is not None and invoice.invoice_key not in invoice.invoice_xml:
-        return "the NF-e's XML is not the document of its key (the access key is not in it)"
+        return say("msg.invoice.xml_mismatch")
     return None
 
 
@@ -158,17 +159,14 @@ def record_invoice(conn: Connection, *, erp: Affiliate, invoice: Invoice) -> boo
     if order.invoice_key == invoice.invoice_key:
         return False
     if order.invoice_key:  # invoiced by another source (the API, a file): the marketplace already has that NF-e
-        text = (
-            f"{erp.code} issued NF-e {invoice.invoice_key}, but the order was already invoiced with "
-            f"{order.invoice_key}: kept as it was"
-        )
+        text = say("msg.invoice.already_invoiced", erp=erp.code, nfe=invoice.invoice_key, kept=order.invoice_key)
         _note(conn, erp, handed.id, Status.WARNING, text, invoice)
         return False
     problem = _problem(invoice)
     if problem is None and order.status not in ("placed", "invoiced"):
-        problem = f"order {invoice.order_id} is {order.status}: its NF-e is not sent to the marketplace"
+        problem = say("msg.invoice.order_state", order=invoice.order_id, state=say(f"order_state.{order.status}"))
     if problem is not None:
-        _note(conn, erp, handed.id, Status.ERROR, f"{erp.code} issued an NF-e Ponte cannot use: {problem}", invoice)
+        _note(conn, erp, handed.id, Status.ERROR, say("msg.invoice.unusable", erp=erp.code, problem=problem), invoice)
         return False
     values = {
         "invoice_key": invoice.invoice_key,
@@ -177,19 +175,17 @@ def record_invoice(conn: Connection, *, erp: Affiliate, invoice: Invoice) -> boo
         "tracking_number": (invoice.tracking_number or "")[:64] or None,
     }
     invoice_order(conn, order=order, values=values)
-    tracking = f", tracking {invoice.tracking_number}" if invoice.tracking_number else ""
-    text = invoice.message or f"NF-e {invoice.invoice_key} issued in {erp.code}{tracking}"
+    tracking = say("msg.invoice.tracking", tracking=invoice.tracking_number) if invoice.tracking_number else ""
+    text = invoice.message or say("msg.invoice.issued", nfe=invoice.invoice_key, erp=erp.code, tracking=tracking)
     _note(conn, erp, handed.id, Status.SUCCESS, text, invoice)
     return True
 
 
 def _note(
-    conn: Connection, erp: Affiliate, integration_id: int, status: Status, said: str | Message, invoice: Invoice
+    conn: Connection, erp: Affiliate, integration_id: int, status: Status, said: Message, invoice: Invoice
 ) -> None:
     """The order's history gets the invoice as an attempt of the ERP's order integration (what the ERP reported)."""
-    at = now()
-    own = said if isinstance(said, Message) else None
-    message = english(own) if own is not None else str(said)
+    at, text = now(), storable(english(said), 4000) or ""
     failed = status == Status.ERROR
     category = "invoice_tracking_rejected" if failed else None
     disposition = Disposition.FIX.value if failed else None
@@ -201,8 +197,8 @@ def _note(
         "reason": None,
         "system": system_name(erp),
         "status": status.value,
-        "message": storable(message, 4000),
-        **as_columns(own),
+        "message": text,
+        **as_columns(said),
         "code": "nfe_invalid" if failed else None,
         "category": category,
         "disposition": disposition,
@@ -211,6 +207,7 @@ def _note(
         "duration_ms": 0,
     }
     append_attempts(conn, [(row, invoice.request, invoice.response)], BODY_LIMIT)
-    state = {"status": status.value, "message": row["message"], **as_columns(own), "code": row["code"], "category": category,
-             "disposition": disposition, "cause": normalise_message(message)[:200] if failed else None}  # fmt: skip
+    state = {"status": status.value, "message": text, **as_columns(said), "code": row["code"], "category": category,
+             "disposition": disposition, "cause": normalise_message(text)[:200] if failed else None,
+             "search_text": search_text(text, said=said, category=category)}  # fmt: skip
     note_state(conn, integration_id=integration_id, state=state, now=at)

@@ -21,6 +21,7 @@ from typing import Any
 from ponte.connectors.base import Connector, ListingRules, Outcome, ProductSend
 from ponte.domain import Disposition
 from ponte.domain.checks import gtin_is_valid
+from ponte.domain.messages import Message, say
 from ponte.store.mappings import AttributeMapping, CategoryMapping
 
 CHECK_CODE = "ponte.check"  # the code of every attempt a check before sending stopped (ponte.check.<what>)
@@ -170,17 +171,18 @@ def check(send: ProductSend, mapping: AffiliateMapping, rules: ListingRules, sen
         or _check_attributes(send, mapping, sent)
         or _check_listing(send, rules)
         or (
-            _stop("gtin", "invalid_gtin", f"EAN {send.ean} is not valid")
+            _stop("gtin", "invalid_gtin", say("msg.check.ean_invalid", ean=send.ean))
             if send.ean and not gtin_is_valid(send.ean)
             else None
         )
     )
 
 
-def _stop(what: str, category: str, message: str) -> Outcome:
+def _stop(what: str, category: str, reason: Message) -> Outcome:
     return Outcome.error(
-        f"Not sent: {message}", code=f"{CHECK_CODE}.{what}", category=category, disposition=Disposition.FIX
-    )
+        say("msg.check.not_sent", reason=reason), code=f"{CHECK_CODE}.{what}", category=category,
+        disposition=Disposition.FIX,
+    )  # fmt: skip
 
 
 def _check_category(send: ProductSend, mapping: AffiliateMapping) -> Outcome | None:
@@ -188,17 +190,14 @@ def _check_category(send: ProductSend, mapping: AffiliateMapping) -> Outcome | N
     if mapping.tree is None:
         return None
     if not target:
-        return _stop(
-            "category", "invalid_category", f"SKU {send.sku} has no category: map it to one of the marketplace's"
-        )
+        return _stop("category", "invalid_category", say("msg.check.no_category", sku=send.sku))
     node = mapping.tree.get(target)
-    store = f" (store category {send.category})" if send.category else ""
+    store = say("msg.check.store_category", category=send.category) if send.category else ""
     if node is None:
-        return _stop("category", "invalid_category", f"category {target}{store} does not exist on the marketplace")
+        return _stop("category", "invalid_category", say("msg.check.category_unknown", target=target, store=store))
     if not node.leaf:
-        return _stop(
-            "category", "invalid_category", f"category {target} {node.name}{store} is not a leaf: map it to a leaf"
-        )
+        said = say("msg.check.category_not_leaf", target=target, name=node.name, store=store)
+        return _stop("category", "invalid_category", said)
     return None
 
 
@@ -210,30 +209,31 @@ def _check_attributes(send: ProductSend, mapping: AffiliateMapping, sent: Mappin
     missing = [r for r in requirements if r.required and r.id.casefold() not in folded]
     if missing:
         names = ", ".join(f"{r.id} ({r.name})" for r in missing)
-        return _stop("attribute", "missing_attribute", f"required attributes missing for category "
-                     f"{send.marketplace_category}: {names}")  # fmt: skip
+        said = say("msg.check.attributes_missing", category=send.marketplace_category, names=names)
+        return _stop("attribute", "missing_attribute", said)
     for r in requirements:
         value = folded.get(r.id.casefold())
         if value and r.values and value.casefold() not in {v.casefold() for v in r.values}:
             allowed = ", ".join(r.values[:20])
-            return _stop("value", "invalid_attribute_value", f"attribute {r.id} value '{value}' is not allowed "
-                         f"(allowed: {allowed})")  # fmt: skip
+            said = say("msg.check.value_not_allowed", attribute=r.id, value=value, allowed=allowed)
+            return _stop("value", "invalid_attribute_value", said)
     return None
 
 
 def _check_listing(send: ProductSend, rules: ListingRules) -> Outcome | None:
     if rules.title_max is not None and len(send.name) > rules.title_max:
-        return _stop("title", "invalid_attribute_value", f"the title has {len(send.name)} characters, more than the "
-                     f"{rules.title_max} the marketplace takes")  # fmt: skip
+        said = say("msg.check.title_long", length=len(send.name), maximum=rules.title_max)
+        return _stop("title", "invalid_attribute_value", said)
     if len(send.images) < rules.pictures_min:
-        return _stop("images", "image_problem", f"the product has {len(send.images)} pictures, the marketplace asks "
-                     f"for at least {rules.pictures_min}")  # fmt: skip
+        said = say("msg.check.pictures_few", count=len(send.images), minimum=rules.pictures_min)
+        return _stop("images", "image_problem", said)
     if rules.pictures_max is not None and len(send.images) > rules.pictures_max:
-        return _stop("images", "image_problem", f"the product has {len(send.images)} pictures, more than the "
-                     f"{rules.pictures_max} the marketplace takes")  # fmt: skip
+        said = say("msg.check.pictures_many", count=len(send.images), maximum=rules.pictures_max)
+        return _stop("images", "image_problem", said)
     if rules.picture_extensions:
         for url in send.images:
             if not url.lower().split("?")[0].endswith(rules.picture_extensions):
-                return _stop("images", "image_problem", f"picture {url[:200]} is not a "
-                             f"{'/'.join(e.lstrip('.') for e in rules.picture_extensions)} file")  # fmt: skip
+                types = "/".join(e.lstrip(".") for e in rules.picture_extensions)
+                said = say("msg.check.picture_type", url=url[:200], types=types)
+                return _stop("images", "image_problem", said)
     return None

@@ -16,6 +16,7 @@ from ponte.connectors import capabilities
 from ponte.connectors.base import CallFailed, Outcome
 from ponte.connectors.context import CredentialsMissing, CredentialsRevoked
 from ponte.connectors.registry import InvalidConnectorSettings, get_connector_class, secret_fields
+from ponte.domain.messages import say
 from ponte.engine.connectors import connector_for
 from ponte.engine.worker import not_connected
 from ponte.secrets import SecretBox, SecretsError
@@ -49,7 +50,9 @@ def _split_settings(connector: str, values: dict[str, Any], old_secrets: dict[st
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"connector setting {field}: {first['msg']}", field=f"settings.{field}")
+        # pydantic's own words about the value, kept as they are, under Ponte's sentence
+        said = say("msg.affiliate.setting_invalid", field=field, problem=first["msg"])
+        raise InputError(said, field=f"settings.{field}")
     dumped = model.model_dump(mode="json")
     secrets = {n: _revealed(getattr(model, n)) for n in secret_names if getattr(model, n, None) not in (None, {})}
     plain = {k: v for k, v in dumped.items() if k not in secret_names}
@@ -73,17 +76,18 @@ def _check_capable(connector: str, kind: str) -> None:
 
 def _check_common(code: str, kind: str, action: str, tolerance: float, min_availability: int | None) -> None:
     if not CODE.match(code):
-        raise InputError("code must be 2-16 capital letters, digits, '-' or '_' (like MLB or AMZ-BR)", field="code")
+        raise InputError(say("msg.affiliate.code_format"), field="code")
     if kind not in KINDS:
-        raise InputError(f"kind must be one of {', '.join(KINDS)}", field="kind")
+        raise InputError(say("msg.input.one_of", field="kind", choices=", ".join(KINDS)), field="kind")
     if action not in DIVERGENCE_ACTIONS:
-        raise InputError(
-            f"price_divergence_action must be one of {', '.join(DIVERGENCE_ACTIONS)}", field="price_divergence_action"
-        )
+        choices = ", ".join(DIVERGENCE_ACTIONS)
+        said = say("msg.input.one_of", field="price_divergence_action", choices=choices)
+        raise InputError(said, field="price_divergence_action")
     if not 0 <= tolerance <= 100:
-        raise InputError("price_tolerance_pct must be between 0 and 100", field="price_tolerance_pct")
+        said = say("msg.input.between", field="price_tolerance_pct", low=0, high=100)
+        raise InputError(said, field="price_tolerance_pct")
     if min_availability is not None and min_availability < 0:
-        raise InputError("min_availability cannot be negative", field="min_availability")
+        raise InputError(say("msg.input.negative", field="min_availability"), field="min_availability")
 
 
 def create_affiliate(
@@ -106,12 +110,12 @@ def create_affiliate(
     code = code.strip().upper()
     _check_common(code, kind, price_divergence_action, price_tolerance_pct, min_availability)
     if not name.strip():
-        raise InputError("name is required", field="name")
+        raise InputError(say("msg.input.required", field="name"), field="name")
     exists = conn.execute(
         select(affiliates.c.id).where(affiliates.c.account_id == account_id, affiliates.c.code == code)
     ).first()
     if exists:
-        raise InputError(f"an affiliate with code {code} already exists", field="code")
+        raise InputError(say("msg.affiliate.code_taken", code=code), field="code")
     plain, secrets = _split_settings(connector, settings, {})
     _check_capable(connector, kind)
     when = now()
@@ -145,7 +149,7 @@ def create_affiliate(
 def get_affiliate(conn: Connection, *, account_id: int, affiliate_id: int) -> Affiliate:
     found = find_affiliate(conn, account_id=account_id, affiliate_id=affiliate_id)
     if found is None:
-        raise NotFound(f"affiliate {affiliate_id} not found")
+        raise NotFound(say("msg.not_found.affiliate", id=affiliate_id))
     return found
 
 
@@ -176,7 +180,8 @@ def update_affiliate(
     }
     unknown = set(changes) - allowed
     if unknown:
-        raise InputError(f"cannot change {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+        said = say("msg.input.unchangeable", fields=", ".join(sorted(unknown)))
+        raise InputError(said, field=sorted(unknown)[0])
     merged = {**asdict(row), **changes}
     _check_common(
         row.code,
@@ -229,20 +234,20 @@ def check_connection(db: Database, *, box: SecretBox, settings: Settings, affili
             affiliate, db=db, box=box, settings=settings, timeout=min(settings.http_timeout, 10.0)
         )
     except LookupError:
-        return Outcome.error(f"connector {affiliate.connector} is not installed")
+        return Outcome.error(say("msg.connector.not_installed", connector=affiliate.connector))
     except InvalidConnectorSettings:  # stored settings the connector no longer accepts; the text may hold a secret
-        return Outcome.error("the affiliate's settings are not valid: edit them")
+        return Outcome.error(say("msg.affiliate.settings_invalid"))
     try:
         return connector.test_connection()
     except NotImplementedError:
-        return Outcome.error(f"connector {affiliate.connector} cannot test a connection")
+        return Outcome.error(say("msg.connector.cannot_test", connector=affiliate.connector))
     except (CredentialsMissing, CredentialsRevoked) as exc:
         return not_connected(exc, affiliate)
     except CallFailed as failed:
         return failed.outcome
     except Exception as exc:  # a connector bug is the test's answer, not a failed page
         log.warning("testing affiliate %s failed: %r", affiliate.code, exc)
-        return Outcome.error(f"the connector failed: {type(exc).__name__}")
+        return Outcome.error(say("msg.connector.failed", error=type(exc).__name__))
     finally:
         connector.close()
 

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Row, bindparam, select, update
 from ponte.clock import now
 from ponte.domain import Flow
 from ponte.domain.checks import gtin_is_valid
+from ponte.domain.messages import say
 from ponte.engine.queue import mark_catalog_changed
 from ponte.services.errors import InputError, NotFound
 from ponte.store.db import upsert
@@ -183,7 +184,7 @@ def set_prices(conn: Connection, *, account_id: int, items: Sequence[PriceInput]
 
 def set_price(conn: Connection, *, account_id: int, item: PriceInput, actor: str | None = None) -> None:
     if set_prices(conn, account_id=account_id, items=[item], actor=actor):
-        raise NotFound(f"SKU {item.sku} not found")
+        raise NotFound(say("msg.not_found.sku", sku=item.sku))
 
 
 def set_stocks(conn: Connection, *, account_id: int, items: Sequence[StockInput], actor: str | None = None) -> set[str]:
@@ -197,7 +198,7 @@ def set_stocks(conn: Connection, *, account_id: int, items: Sequence[StockInput]
 
 def set_stock(conn: Connection, *, account_id: int, item: StockInput, actor: str | None = None) -> None:
     if set_stocks(conn, account_id=account_id, items=[item], actor=actor):
-        raise NotFound(f"SKU {item.sku} not found")
+        raise NotFound(say("msg.not_found.sku", sku=item.sku))
 
 
 # The three kinds of catalog line (a bulk request, a file's lines) and how each is validated.
@@ -239,5 +240,5 @@ def _write_stock(conn: Connection, account_id: int, quantities: list[tuple[int, 
 def get_sku(conn: Connection, *, account_id: int, sku: str) -> Row:
     row = conn.execute(select(skus).where(skus.c.account_id == account_id, skus.c.sku == sku)).first()
     if row is None:
-        raise NotFound(f"SKU {sku} not found")
+        raise NotFound(say("msg.not_found.sku", sku=sku))
     return row

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from ponte.domain import Flow
+from ponte.domain.messages import say
 from ponte.engine.queue import mark_catalog_changed
 from ponte.services.catalog import SkuInput, get_sku, save_skus
 from ponte.services.errors import InputError
@@ -120,11 +121,11 @@ def save(conn: Connection, *, account_id: int, sku: str, values: Mapping[str, An
     """Save the editor's values. InputError (nothing written) when a value is wrong or no reason is given."""
     reason = reason.strip()
     if not reason:
-        raise InputError("say why you change it (kept in the audit log)", field="reason")
+        raise InputError(say("sku.err.reason"), field="reason")
     checked = check(sku, values)
     if checked.item is None:
         name, code = next(iter(checked.errors.items()))
-        raise InputError(f"{name}: {PROBLEMS[code]}", field=name)
+        raise InputError(say("msg.sku.field_problem", field=name, problem=say(f"sku.err.{code}")), field=name)
     before = current(conn, account_id=account_id, sku=sku)
     after = checked.item.model_dump()
     changed = tuple(name for name in FIELDS if differs(before.get(name), after.get(name)))

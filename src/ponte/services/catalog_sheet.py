@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import Flow
-from ponte.domain.messages import say
+from ponte.domain.messages import Message, say
 from ponte.engine import payloads
 from ponte.engine.mapping import Requirement, requirements_from_cache
 from ponte.engine.queue import mark_catalog_changed
@@ -39,7 +39,7 @@ def _requirements(conn: Connection, affiliate: Affiliate, category: str) -> list
     key = stored.attributes_key(category)
     cached = stored.taxonomy(conn, affiliate_ids=[affiliate.id], keys=[key]).get((affiliate.id, key))
     if cached is None:
-        raise InputError(f"the attributes of {category} have not been read yet", field="category")
+        raise InputError(say("msg.mapping.attributes_unread", category=category), field="category")
     return sorted(requirements_from_cache(cached.data), key=lambda r: (not r.required, r.id))
 
 
@@ -110,7 +110,7 @@ def _cell(value: Any) -> str:
 class SheetReport:
     updated: int = 0
     unchanged: int = 0
-    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, sku, why)
+    rejected: list[tuple[int, str, Message]] = field(default_factory=list)  # (line, sku, why)
 
 
 def import_csv(
@@ -132,19 +132,19 @@ def import_sheet(
     reader = iter(lines)
     header = [h.strip().rstrip("*").strip() for h in next(reader, [])]
     if not header or header[0].casefold() != "sku":
-        raise InputError("the first column must be sku", field="file")
+        raise InputError(say("msg.sheet.first_column"), field="file")
     columns = [(i, requirements[h.casefold()]) for i, h in enumerate(header) if h.casefold() in requirements]
     wanted = set(skus_in_target(conn, account_id=account_id, affiliate=affiliate, target=category))
     report, changes = SheetReport(), {}
     for line, row in enumerate(reader, start=2):
         if line > MAX_LINES + 1:
-            report.rejected.append((line, "", f"more than {MAX_LINES} lines: the rest was not read"))
+            report.rejected.append((line, "", say("msg.sheet.too_many_lines", n=MAX_LINES)))
             break
         sku = (row[0] if row else "").strip().lstrip("'")
         if not sku:
             continue
         if sku not in wanted:
-            report.rejected.append((line, sku, f"SKU {sku} is not in category {category}"))
+            report.rejected.append((line, sku, say("msg.sheet.not_in_category", sku=sku, category=category)))
             continue
         values, why = _line_values(row, columns)
         if why:
@@ -170,7 +170,7 @@ def import_sheet(
     return report
 
 
-def _line_values(row: list[str], columns: list[tuple[int, Requirement]]) -> tuple[dict[str, str], str | None]:
+def _line_values(row: list[str], columns: list[tuple[int, Requirement]]) -> tuple[dict[str, str], Message | None]:
     values = {}
     for index, requirement in columns:
         value = (row[index] if index < len(row) else "").strip().lstrip("'")[:500]
@@ -178,6 +178,7 @@ def _line_values(row: list[str], columns: list[tuple[int, Requirement]]) -> tupl
             continue
         allowed = {v.casefold(): v for v in requirement.values}
         if allowed and value.casefold() not in allowed:
-            return {}, f"{requirement.id}: '{value}' is not one of {', '.join(requirement.values[:10])}"
+            allowed_list = ", ".join(requirement.values[:10])
+            return {}, say("msg.sheet.value_not_allowed", attribute=requirement.id, value=value, allowed=allowed_list)
         values[requirement.id] = allowed.get(value.casefold(), value)
     return values, None

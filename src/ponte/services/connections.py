@@ -308,7 +308,7 @@ def get_integration(
     where = [integrations.c.account_id == account_id, integrations.c.id == integration_id]
     found = conn.execute(_rows_query(where)).first()
     if found is None:
-        raise NotFound(f"integration {integration_id} not found")
+        raise NotFound(say("msg.not_found.integration", id=integration_id))
     query = (
         select(*_ATTEMPT_COLUMNS, attempt_bodies.c.request, attempt_bodies.c.response)
         .outerjoin(attempt_bodies, attempt_bodies.c.attempt_id == attempts.c.id)
@@ -591,7 +591,7 @@ def order_history(conn: Connection, *, account_id: int, order_id: str, limit: in
     ]
     rows = [_row(r) for r in conn.execute(_rows_query(where))]
     if order is None and not rows:
-        raise NotFound(f"order {order_id} not found")
+        raise NotFound(say("msg.not_found.order", order=order_id))
     history = _history(conn, account_id, where[1:], limit)
     return OrderHistory(order_id=order_id, order=order, integrations=rows, attempts=history)
 
@@ -603,7 +603,7 @@ def sku_matrix(conn: Connection, *, account_id: int, sku: str, history_limit: in
     where = [integrations.c.account_id == account_id, integrations.c.entity == sku, integrations.c.flow.in_(flows)]
     rows = [_row(r) for r in conn.execute(_rows_query(where))]
     if catalog is None and not rows:
-        raise NotFound(f"SKU {sku} not found")
+        raise NotFound(say("msg.not_found.sku", sku=sku))
     used = {r.affiliate_id for r in rows}
     columns = [
         a

@@ -18,4 +18,10 @@ class InputError(ValueError):
 
 
 class NotFound(LookupError):
-    """No such thing in this account (also what another account's ids answer)."""
+    """No such thing in this account (also what another account's ids answer). Given as a `Message`, the API tells
+    it in the caller's language (`said`); `message` is its English text."""
+
+    def __init__(self, message: str | Message = "") -> None:
+        self.said = message if isinstance(message, Message) else None
+        self.message = english(message) if isinstance(message, Message) else message
+        super().__init__(self.message)

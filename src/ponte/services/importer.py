@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
+from ponte.domain.messages import say
 from ponte.services import catalog
 from ponte.services.errors import InputError
 
@@ -43,7 +44,7 @@ def detect_format(path: Path) -> str:
         return "jsonl"
     if suffix in (".csv", ".txt"):
         return "csv"
-    raise InputError(f"cannot tell the format of {path.name}: use a .csv or .jsonl file")
+    raise InputError(say("msg.import.format", file=path.name))
 
 
 def _csv_value(column: str, value: str) -> Any:
@@ -104,9 +105,9 @@ def _csv_records(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
     try:
         header = next(csv.reader(lines[:1]), None)
     except csv.Error as exc:
-        raise InputError(f"the CSV header line cannot be read: {exc}")
+        raise InputError(say("msg.import.header_unreadable", problem=str(exc)))
     if not header or "sku" not in header:
-        raise InputError("the CSV file needs a header line with at least a 'sku' column")
+        raise InputError(say("msg.import.header_sku"))
     offset = 1  # lines[offset:] are read next; absolute line numbers start at 1 with the header
     while offset < len(lines):
         # newline="" lets the csv module see line ends itself, so quoted cells may hold line breaks.
@@ -167,7 +168,7 @@ def import_text(
     `progress(advance, total)` is called after each batch.
     """
     if kind is not None and kind not in KINDS:
-        raise InputError(f"kind must be one of {', '.join(KINDS)}", field="kind")
+        raise InputError(say("msg.input.one_of", field="kind", choices=", ".join(KINDS)), field="kind")
     records = list(read_records(text, fmt))
     if kind is None and fmt == "csv":
         # A CSV file holds one kind of line, told by its header (an empty cell must not change it).

@@ -20,6 +20,7 @@ from ponte.connectors.capabilities import maps_catalog
 from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Deferred
 from ponte.connectors.registry import InvalidConnectorSettings, get_connector_class
 from ponte.domain import Flow
+from ponte.domain.messages import Message, say
 from ponte.engine import payloads
 from ponte.engine.connectors import connector_for
 from ponte.engine.mapping import AffiliateMapping, Requirement, requirements_from_cache, target_category
@@ -54,7 +55,7 @@ class Fetched:
     categories: int = 0
     attributes: int = 0
     suggestions: int = 0
-    error: str | None = None
+    error: Message | None = None  # Ponte's words, or the marketplace's verbatim (msg.verbatim)
 
 
 def fetch_structure(
@@ -66,19 +67,19 @@ def fetch_structure(
     try:
         connector = connector_for(affiliate, db=db, box=box, settings=settings)
     except (LookupError, InvalidConnectorSettings):
-        return Fetched(error="the affiliate's connector or settings are not valid: edit them")
+        return Fetched(error=say("msg.affiliate.settings_invalid"))
     try:
         return _fetch(db, connector, affiliate, account_id)
     except Deferred as deferred:
         minutes = max(1, round(deferred.seconds / 60))
-        return Fetched(error=f"the marketplace allows this call again in about {minutes} min: the cached data stays")
+        return Fetched(error=say("msg.mapping.deferred", minutes=minutes))
     except (CredentialsMissing, CredentialsRevoked):
-        return Fetched(error="the affiliate is not connected: connect it on the Affiliates page")
+        return Fetched(error=say("msg.mapping.not_connected", affiliate=affiliate.code))
     except CallFailed as failed:
-        return Fetched(error=failed.outcome.message[:500])
+        return Fetched(error=failed.outcome.said or say("msg.verbatim", text=failed.outcome.message[:500]))
     except Exception as exc:  # a connector bug, or a marketplace down: the page says so, the cache stays
         log.warning("fetching the structure of affiliate %s failed: %r", affiliate.code, exc)
-        return Fetched(error=f"the connector failed: {type(exc).__name__}")
+        return Fetched(error=say("msg.connector.failed", error=type(exc).__name__))
     finally:
         connector.close()
 
@@ -238,9 +239,9 @@ def leaf_name(conn: Connection, affiliate: Affiliate, target: str) -> str | None
     for node in cached.data:
         if str(node["id"]) == target:
             if not node.get("leaf"):
-                raise InputError(f"{target} is not a leaf category: choose one of its subcategories", field="target")
+                raise InputError(say("msg.mapping.not_leaf", target=target), field="target")
             return str(node.get("path") or node["name"])
-    raise InputError(f"{target} is not one of the marketplace's categories", field="target")
+    raise InputError(say("msg.mapping.unknown_category", target=target), field="target")
 
 
 def map_category(
@@ -257,11 +258,11 @@ def map_category(
     Marks the products concerned pending on this affiliate; returns how many."""
     target = (target or "").strip() or None
     if target and len(target) > 120:
-        raise InputError("the category id is too long", field="target")
+        raise InputError(say("msg.mapping.id_too_long"), field="target")
     name = leaf_name(conn, affiliate, target) if target else None
     scope, key = ("sku", sku) if sku else ("category", store_category)
     if not key:
-        raise InputError("no store category given", field="category")
+        raise InputError(say("msg.mapping.no_store_category"), field="category")
     stored.save_category_mapping(
         conn, account_id=account_id, affiliate_id=affiliate.id, scope=scope, key=key, target=target,
         target_name=name, actor=actor,
@@ -391,20 +392,22 @@ def map_attribute(
     page = attribute_page(conn, account_id=account_id, affiliate=affiliate, category=category)
     found = next((r.requirement for r in page.rows if r.requirement.id == attribute), None)
     if found is None:
-        raise InputError(f"{attribute} is not an attribute of category {category}", field="attribute")
+        raise InputError(
+            say("msg.mapping.unknown_attribute", attribute=attribute, category=category), field="attribute"
+        )
     allowed = {v.casefold(): v for v in found.values}
     cleaned = {k.strip()[:500]: v.strip()[:500] for k, v in value_map.items() if k.strip() and v.strip()}
     if source == "fixed":
         given = (value or "").strip()[:500]
         if not given:
-            raise InputError("give the fixed value", field="value")
+            raise InputError(say("msg.mapping.fixed_value"), field="value")
         value = _allowed(allowed, given, found)
     elif source == "store":
         if not store_attribute:
-            raise InputError("choose the store attribute", field="store_attribute")
+            raise InputError(say("msg.mapping.store_attribute"), field="store_attribute")
         cleaned = {k: _allowed(allowed, v, found) for k, v in cleaned.items()}
     elif source:
-        raise InputError("source must be store or fixed", field="source")
+        raise InputError(say("msg.input.one_of", field="source", choices="store, fixed"), field="source")
     rule = stored.AttributeMapping(
         affiliate.id, category, attribute, source or "store", (store_attribute or "")[:100] or None, value, cleaned
     )
@@ -422,5 +425,8 @@ def _allowed(allowed: dict[str, str], value: str, found: Requirement) -> str:
     if not allowed:
         return value
     if value.casefold() not in allowed:
-        raise InputError(f"'{value}' is not one of {found.id}'s values: {', '.join(found.values[:20])}", field="value")
+        said = say(
+            "msg.mapping.value_not_allowed", value=value, attribute=found.id, allowed=", ".join(found.values[:20])
+        )
+        raise InputError(said, field="value")
     return allowed[value.casefold()]

@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 
 from ponte.clock import now
 from ponte.connectors.registry import get_connector_class
+from ponte.domain.messages import say
 from ponte.services.errors import InputError, NotFound
 from ponte.store.notifications import record_notification
 
@@ -18,11 +19,11 @@ def receive_notification(conn: Connection, *, kind: str, body: bytes, headers: M
     try:
         cls = get_connector_class(kind)
     except LookupError:
-        raise NotFound(f"no connector {kind!r} receives notifications here")
+        raise NotFound(say("msg.not_found.notifications", connector=kind))
     try:
         notice = cls.read_notification(body, headers)
     except ValueError as exc:
-        raise InputError(f"not a notification of {kind}: {exc}")
+        raise InputError(say("msg.notification.unreadable", connector=kind, problem=str(exc)))
     if notice is None:
         return False
     record_notification(

@@ -13,6 +13,7 @@ from datetime import timedelta
 from ponte.clock import now
 from ponte.connectors.base import GrantRefused, Identity
 from ponte.connectors.registry import get_connector_class
+from ponte.domain.messages import say
 from ponte.engine.connectors import connector_for
 from ponte.engine.queue import reprocess_integrations
 from ponte.secrets import SecretBox
@@ -55,7 +56,7 @@ def start_authorisation(
     """Record a new authorisation for `affiliate` and return the marketplace's consent page to send the seller to."""
     cls = get_connector_class(affiliate.connector)
     if not cls.oauth:
-        raise InputError(f"connector {affiliate.connector} is not connected by authorisation", field="connector")
+        raise InputError(say("msg.oauth.not_oauth", connector=affiliate.connector), field="connector")
     state = secrets.token_urlsafe(32)
     verifier, challenge = pkce_pair() if cls.pkce else (None, None)
     callback = redirect_uri(base_url, affiliate.connector)

@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import Connection
 
 from ponte.domain import Flow
+from ponte.domain.messages import say
 from ponte.services.errors import InputError
 from ponte.store import orders as store
 from ponte.store.orders import SEVERITY, STEPS, OrderQuery
@@ -69,7 +70,7 @@ def _decode(cursor: str) -> tuple[datetime, int]:
             raise ValueError("naive time")
         return when, int(data["i"])
     except (binascii.Error, ValueError, TypeError, KeyError, orjson.JSONDecodeError):
-        raise InputError("the cursor is not valid: start again from the first page", field="cursor")
+        raise InputError(say("msg.input.bad_cursor"), field="cursor")
 
 
 def _steps(order: Any, rows: list[Any]) -> tuple[OrderStep, ...]:
@@ -94,7 +95,7 @@ def list_orders(
 ) -> OrderPage:
     """One page of the store's orders, newest received first; `next_cursor` when more follow."""
     if query.step is not None and query.step not in STEPS:
-        raise InputError(f"unknown step {query.step!r}", field="step")
+        raise InputError(say("msg.input.one_of", field="step", choices=", ".join(STEPS)), field="step")
     limit = max(1, min(limit, MAX_PAGE))
     if cursor:
         query = replace(query, after=_decode(cursor))

@@ -67,7 +67,7 @@ def get_order(conn: Connection, *, account_id: int, external_id: str, affiliate_
         query = query.where(affiliates.c.code == affiliate_code)
     row = conn.execute(query).first()
     if row is None:
-        raise NotFound(f"order {external_id} not found")
+        raise NotFound(say("msg.not_found.order", order=external_id))
     return row
 
 

@@ -8,6 +8,7 @@ from ponte.connectors import capabilities
 from ponte.connectors.base import CallFailed, Outcome
 from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Deferred
 from ponte.connectors.registry import InvalidConnectorSettings
+from ponte.domain.messages import say
 from ponte.engine import payloads
 from ponte.engine.connectors import connector_for
 from ponte.engine.worker import not_connected
@@ -28,19 +29,19 @@ def preview_listing(
     with db.read() as conn:
         affiliate = find_affiliate(conn, account_id=account_id, affiliate_id=affiliate_id)
         if affiliate is None:
-            raise NotFound(f"no affiliate {affiliate_id}")
+            raise NotFound(say("msg.not_found.affiliate", id=affiliate_id))
         if not capabilities.can_preview(affiliate.connector):
-            raise InputError(f"{affiliate.name} cannot judge a listing before it is sent", field="affiliate")
+            raise InputError(say("msg.preview.unsupported", affiliate=affiliate.name), field="affiliate")
         try:
             send = payloads.Catalog(conn, [(account_id, affiliate.id, sku)]).product(affiliate, sku)
         except payloads.EntityGone:
-            raise NotFound(f"SKU {sku} not found")
+            raise NotFound(say("msg.not_found.sku", sku=sku))
     try:
         connector = connector_for(
             affiliate, db=db, box=box, settings=settings, timeout=min(settings.http_timeout, 10.0)
         )
     except InvalidConnectorSettings:
-        return Outcome.error("the affiliate's settings are not valid: edit them")
+        return Outcome.error(say("msg.affiliate.settings_invalid"))
     try:
         return connector.preview(send)
     except (CredentialsMissing, CredentialsRevoked) as exc:
@@ -48,9 +49,10 @@ def preview_listing(
     except CallFailed as failed:
         return failed.outcome
     except Deferred as deferred:
-        return Outcome.error(f"{affiliate.name} is at its rate limit: try again in {deferred.seconds:.0f} s")
+        wait = round(deferred.seconds)
+        return Outcome.error(say("msg.preview.rate_limited", affiliate=affiliate.name, seconds=wait))
     except Exception as exc:  # a connector bug is the preview's answer, not a failed page
         log.warning("previewing %s on %s failed: %r", sku, affiliate.code, exc)
-        return Outcome.error(f"the connector failed: {type(exc).__name__}")
+        return Outcome.error(say("msg.connector.failed", error=type(exc).__name__))
     finally:
         connector.close()

@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from ponte.clock import now
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import Trigger
+from ponte.domain.messages import say
 from ponte.engine.queue import mark_changed
 from ponte.exports import neutralise
 from ponte.services.errors import InputError, NotFound
@@ -39,7 +40,7 @@ class DriftView:
 def _affiliate(conn: Connection, account_id: int, affiliate_id: int) -> Affiliate:
     found = affiliates_by_id(conn, [affiliate_id]).get(affiliate_id)
     if found is None or found.account_id != account_id:
-        raise NotFound("no such affiliate")
+        raise NotFound(say("msg.not_found.affiliate", id=affiliate_id))
     return found
 
 
@@ -47,7 +48,7 @@ def _kind(kind: str | None) -> str | None:
     if kind in (None, ""):
         return None
     if kind not in KINDS:
-        raise InputError(f"unknown drift kind {kind!r}", field="kind")
+        raise InputError(say("msg.input.one_of", field="kind", choices=", ".join(KINDS)), field="kind")
     return kind
 
 
@@ -125,9 +126,9 @@ def save_settings(conn: Connection, *, account_id: int, actor: str, values: Mapp
         try:
             number = int(str(raw).strip())
         except ValueError:
-            raise InputError(f"{name} must be a whole number", field=name)
+            raise InputError(say("msg.input.whole", field=name), field=name)
         if not low <= number <= high:
-            raise InputError(f"{name} must be between {low} and {high}", field=name)
+            raise InputError(say("msg.input.between", field=name, low=low, high=high), field=name)
         numbers[name] = number
     actions = dict(current.actions)
     for kind in KINDS:
@@ -135,7 +136,13 @@ def save_settings(conn: Connection, *, account_id: int, actor: str, values: Mapp
         if chosen in (None, ""):
             continue
         if chosen not in ("repair", "report"):
-            raise InputError(f"the action for {kind} must be repair or report", field=f"action.{kind}")
+            said = say(
+                "msg.drift.action",
+                kind=say(f"drift.kind.{kind}"),
+                repair=say("drift.action.repair"),
+                report=say("drift.action.report"),
+            )
+            raise InputError(said, field=f"action.{kind}")
         actions[kind] = str(chosen)
     changed = ReconcileSettings(actions=actions, **numbers)
     store.save_settings(conn, account_id=account_id, settings=changed, now=now())

@@ -127,7 +127,7 @@ def rules_reach(conn: Connection, *, account_id: int, rules: Iterable[Row], limi
 def delete_rule(conn: Connection, *, account_id: int, actor: str, rule_id: int) -> None:
     gone = conn.execute(delete(error_rules).where(error_rules.c.account_id == account_id, error_rules.c.id == rule_id))
     if not gone.rowcount:
-        raise NotFound(f"rule {rule_id} not found")
+        raise NotFound(say("msg.not_found.rule", id=rule_id))
     record(conn, account_id=account_id, actor=actor, action="rule.delete", detail={"id": rule_id})
 
 

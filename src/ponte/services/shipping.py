@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, insert
 
+from ponte.domain.messages import say
 from ponte.services.errors import InputError
 from ponte.store.tables import shipping_rules
 
@@ -23,11 +24,11 @@ def add_shipping_rule(
 ) -> int:
     for name, value in (("postal_from", postal_from), ("postal_to", postal_to)):
         if not (value.isdigit() and len(value) == 8):
-            raise InputError(f"{name} must be an 8-digit postal code (CEP)", field=name)
+            raise InputError(say("msg.shipping.postal_code", field=name), field=name)
     if postal_from > postal_to:
-        raise InputError("postal_from must not be after postal_to", field="postal_from")
+        raise InputError(say("msg.shipping.postal_range"), field="postal_from")
     if max_weight_g <= 0 or days < 0:
-        raise InputError("max_weight_g must be positive and days not negative", field="max_weight_g")
+        raise InputError(say("msg.shipping.weight_days"), field="max_weight_g")
     stmt = insert(shipping_rules).values(
         account_id=account_id,
         sla=sla,

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Row, insert, or_, select, update
 from ponte.auth import Principal, hash_token, new_token
 from ponte.clock import now
 from ponte.domain import Role
+from ponte.domain.messages import say
 from ponte.services.errors import InputError, NotFound
 from ponte.store import audit
 from ponte.store.tables import api_tokens
@@ -29,7 +30,7 @@ def create_token(conn: Connection, *, account_id: int, name: str, role: Role, ac
     """Create a token for the account; the clear token is in the result and nowhere else."""
     name = name.strip()
     if not name or len(name) > 100:
-        raise InputError("name must have 1 to 100 characters", field="name")
+        raise InputError(say("msg.input.length", field="name", low=1, high=100), field="name")
     token = new_token()
     prefix = token[:10]
     stmt = insert(api_tokens).values(
@@ -67,7 +68,7 @@ def revoke_token(conn: Connection, *, account_id: int, token_id: int, actor: str
     t = api_tokens.c
     row = conn.execute(select(t.id, t.name, t.revoked_at).where(t.account_id == account_id, t.id == token_id)).first()
     if row is None:
-        raise NotFound(f"token {token_id} not found")
+        raise NotFound(say("msg.not_found.token", id=token_id))
     if row.revoked_at is None:
         conn.execute(update(api_tokens).where(t.id == token_id).values(revoked_at=now()))
         audit.record(

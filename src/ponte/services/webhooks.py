@@ -21,6 +21,8 @@ from sqlalchemy import Connection, Row, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ponte.clock import now as clock_now
+from ponte.domain.messages import Message, say
+from ponte.i18n import english
 from ponte.secrets import SecretBox
 from ponte.store.tables import accounts, affiliates, webhook_receipts
 
@@ -31,10 +33,10 @@ SECRET_KEY = "webhook_secret"
 class WebhookRefused(Exception):
     """The delivery cannot be accepted. `status` is 401 (not authentic) or 409 (replayed)."""
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, status: int, said: Message) -> None:
+        super().__init__(english(said))
         self.status = status
-        self.message = message
+        self.said = said
 
 
 @dataclass(frozen=True)
@@ -56,9 +58,9 @@ def _fresh(timestamp: str, when: datetime) -> None:
     try:
         sent = datetime.fromtimestamp(int(timestamp), UTC)
     except (ValueError, OverflowError, OSError):
-        raise WebhookRefused(401, "X-Ponte-Timestamp must be Unix seconds")
+        raise WebhookRefused(401, say("msg.webhook.timestamp_format"))
     if abs(when - sent) > TOLERANCE:
-        raise WebhookRefused(401, "the delivery's timestamp is more than 5 minutes away from now (replay or clock)")
+        raise WebhookRefused(401, say("msg.webhook.timestamp_far"))
 
 
 def _candidates(conn: Connection, code: str, account_slug: str | None) -> list[Row]:
@@ -92,7 +94,7 @@ def authenticate(
         secret = box.open(row.secrets).get(SECRET_KEY)
         if secret and hmac.compare_digest(signature(str(secret), timestamp, body), signature_header):
             return Sender(account_id=row.account_id, affiliate_id=row.id, code=row.code)
-    raise WebhookRefused(401, "the signature does not verify for this affiliate")
+    raise WebhookRefused(401, say("msg.webhook.signature"))
 
 
 def remember_delivery(conn: Connection, *, sender: Sender, delivery_id: str, now: datetime | None = None) -> None:
@@ -110,7 +112,7 @@ def remember_delivery(conn: Connection, *, sender: Sender, delivery_id: str, now
         )
     ).first()
     if seen is not None:
-        raise WebhookRefused(409, f"delivery {delivery_id} was already received")
+        raise WebhookRefused(409, say("msg.webhook.replayed", delivery=delivery_id))
     try:
         with conn.begin_nested():
             conn.execute(
@@ -119,7 +121,7 @@ def remember_delivery(conn: Connection, *, sender: Sender, delivery_id: str, now
                 )
             )
     except IntegrityError:  # the same delivery arriving twice at once
-        raise WebhookRefused(409, f"delivery {delivery_id} was already received")
+        raise WebhookRefused(409, say("msg.webhook.replayed", delivery=delivery_id))
 
 
 def parse_order(body: bytes) -> dict[str, Any]:
@@ -127,9 +129,9 @@ def parse_order(body: bytes) -> dict[str, Any]:
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise WebhookRefused(400, "the body is not valid JSON")
+        raise WebhookRefused(400, say("msg.webhook.not_json"))
     if isinstance(data, dict) and isinstance(data.get("data"), dict) and "event" in data:
         data = data["data"]
     if not isinstance(data, dict):
-        raise WebhookRefused(400, "the body must be a JSON object (the order)")
+        raise WebhookRefused(400, say("msg.webhook.not_object"))
     return data

@@ -21,7 +21,7 @@ from ponte.services.erp_catalog import reads_catalog
 from ponte.services.errors import InputError
 from ponte.web import policy_with_form_targets
 from ponte.web.connections import redirect_back
-from ponte.web.render import render
+from ponte.web.render import render, told, translator
 from ponte.web.routing import PageRoute, RowId, as_id
 from ponte.web.session import check_csrf, current_principal, require
 
@@ -66,7 +66,7 @@ def _settings_from_form(form: FormData, connector: str) -> dict[str, Any]:
             try:
                 values[f.name] = json.loads(raw)
             except (ValueError, RecursionError):  # nested a thousand deep is not JSON anyone means
-                raise InputError(f'{f.name} must be JSON, like {{"X-Api-Key": "…"}}', field=f"settings.{f.name}")
+                raise InputError(say("msg.affiliate.setting_json", field=f.name), field=f"settings.{f.name}")
         else:
             values[f.name] = raw
     return values
@@ -171,7 +171,7 @@ async def create(request: Request) -> Response:
                 **_common_from_form(form),
             )
     except (InputError, LookupError) as exc:
-        return _page(request, status_code=400, error=str(exc), form=dict(form))
+        return _page(request, status_code=400, error=told(request, exc), form=dict(form))
     return redirect_back(request, "/affiliates", "affiliate_saved:1")
 
 
@@ -194,7 +194,7 @@ async def update(request: Request, affiliate_id: RowId) -> Response:
                 actor=principal.actor,
             )
     except (InputError, LookupError) as exc:
-        return _page(request, status_code=400, error=getattr(exc, "message", str(exc)), edit=affiliate_id)
+        return _page(request, status_code=400, error=told(request, exc), edit=affiliate_id)
     return redirect_back(request, "/affiliates", "affiliate_saved:1")
 
 
@@ -250,7 +250,7 @@ def connect(request: Request, affiliate_id: RowId) -> Response:
             base_url=state.settings.public_url or str(request.base_url),
         )
     except (InputError, LookupError, ValueError) as exc:
-        return _page(request, status_code=400, error=str(exc))
+        return _page(request, status_code=400, error=told(request, exc))
     return RedirectResponse(url, status_code=303)
 
 
@@ -269,10 +269,10 @@ def oauth_callback(request: Request, kind: str) -> Response:
     try:
         cls = get_connector_class(kind)
     except LookupError:
-        return _page(request, status_code=400, error=f"no connector {kind!r} is installed")
+        return _page(request, status_code=400, error=translator(request)("msg.connector.not_installed", connector=kind))
     code, given_state = params.get(cls.code_parameter), params.get("state")
     if not code or not given_state:
-        return _page(request, status_code=400, error="the marketplace did not send back a code and a state")
+        return _page(request, status_code=400, error=translator(request)("msg.oauth.no_code"))
     extras = {name: str(params[name])[:200] for name in cls.callback_extras if params.get(name)}
     state = request.app.state
     try:
@@ -287,5 +287,5 @@ def oauth_callback(request: Request, kind: str) -> Response:
             extras=extras,
         )
     except oauth.AuthorisationFailed as exc:
-        return _page(request, status_code=400, error=str(exc))
+        return _page(request, status_code=400, error=told(request, exc))
     return redirect_back(request, f"/affiliates#aff-{connected.affiliate.id}", "affiliate_connected:1")

@@ -19,7 +19,7 @@ from ponte.domain.messages import say
 from ponte.services.affiliates import list_affiliates
 from ponte.services.errors import InputError
 from ponte.web.connections import redirect_back
-from ponte.web.render import render
+from ponte.web.render import render, told
 from ponte.web.routing import PageRoute, RowId, as_id
 from ponte.web.session import check_csrf, current_principal, require
 
@@ -95,7 +95,7 @@ async def create_rule(request: Request) -> Response:
                 **_numbers(form),
             )
     except InputError as exc:
-        return _page(request, status_code=400, error=exc.message)
+        return _page(request, status_code=400, error=told(request, exc))
     return redirect_back(request, "/alerts", "alerts_saved:1")
 
 
@@ -109,7 +109,7 @@ async def change_rule(request: Request, rule_id: RowId) -> Response:
         with request.app.state.db.write() as conn:
             rule_service.update_rule(conn, account_id=principal.account_id, rule_id=rule_id, changes=changes)
     except InputError as exc:
-        return _page(request, status_code=400, error=exc.message)
+        return _page(request, status_code=400, error=told(request, exc))
     return redirect_back(request, "/alerts", "alerts_saved:1")
 
 
@@ -120,7 +120,7 @@ async def delete_rule(request: Request, rule_id: RowId) -> Response:
         with request.app.state.db.write() as conn:
             rule_service.delete_rule(conn, account_id=principal.account_id, rule_id=rule_id)
     except InputError as exc:
-        return _page(request, status_code=400, error=exc.message)
+        return _page(request, status_code=400, error=told(request, exc))
     return redirect_back(request, "/alerts", "alerts_deleted:1")
 
 
@@ -141,7 +141,7 @@ async def create_channel(request: Request) -> Response:
                 locale=str(form.get("locale") or "pt-BR"),
             )
     except (InputError, ValueError) as exc:
-        return _page(request, status_code=400, error=getattr(exc, "message", str(exc)))
+        return _page(request, status_code=400, error=told(request, exc))
     return redirect_back(request, "/alerts", "alerts_saved:1")
 
 

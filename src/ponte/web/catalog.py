@@ -19,7 +19,7 @@ from ponte.services.errors import InputError, NotFound
 from ponte.services.previews import preview_listing
 from ponte.store.mappings import store_categories
 from ponte.web.connections import redirect_back
-from ponte.web.render import env, render, translator
+from ponte.web.render import env, render, told, translator
 from ponte.web.routing import PageRoute, as_id
 from ponte.web.session import check_csrf, current_principal, require
 
@@ -101,7 +101,11 @@ async def sku_preview(request: Request, sku: str) -> Response:
     affiliate_id = as_id(form.get("affiliate"))
     state = request.app.state
     if affiliate_id is None:
-        shown: dict[str, Any] = {"affiliate": None, "status": "error", "message": "choose an affiliate"}
+        shown: dict[str, Any] = {
+            "affiliate": None,
+            "status": "error",
+            "message": translator(request)("msg.input.choose_affiliate"),
+        }
         return _page(request, sku, status_code=400, preview=shown)
     try:
         outcome = await run_in_threadpool(
@@ -109,9 +113,10 @@ async def sku_preview(request: Request, sku: str) -> Response:
             affiliate_id=affiliate_id, sku=sku,
         )  # fmt: skip
     except InputError as exc:
-        shown = {"affiliate": affiliate_id, "status": "error", "message": str(exc)}
+        shown = {"affiliate": affiliate_id, "status": "error", "message": told(request, exc)}
         return _page(request, sku, status_code=400, preview=shown)
-    shown = {"affiliate": affiliate_id, "status": outcome.status.value, "message": outcome.message}
+    said = translator(request).said(outcome.said, outcome.message)
+    shown = {"affiliate": affiliate_id, "status": outcome.status.value, "message": said}
     return _page(request, sku, preview=shown)
 
 

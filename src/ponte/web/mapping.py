@@ -21,7 +21,7 @@ from ponte.services.errors import InputError, NotFound
 from ponte.store.affiliates import Affiliate, find_affiliate
 from ponte.store.catalog import skus_by_code
 from ponte.web.connections import redirect_back
-from ponte.web.render import env, render, translator
+from ponte.web.render import env, render, told, translator
 from ponte.web.routing import PageRoute, RowId
 from ponte.web.session import check_csrf, current_principal, require
 
@@ -127,7 +127,7 @@ def fetch(request: Request, affiliate_id: RowId) -> Response:
         state.db, box=state.box, settings=state.settings, affiliate=affiliate, account_id=principal.account_id
     )
     if fetched.error:
-        return _category_page(request, affiliate_id, status_code=502, error=fetched.error)
+        return _category_page(request, affiliate_id, status_code=502, error=translator(request).message(fetched.error))
     return redirect_back(request, f"/catalog/mapping/{affiliate_id}", f"mapping_fetched:{fetched.categories}")
 
 
@@ -145,9 +145,7 @@ async def map_category(request: Request, affiliate_id: RowId) -> Response:
                 target=target, actor=principal.actor, sku=sku,
             )  # fmt: skip
     except InputError as exc:
-        return _category_page(
-            request, affiliate_id, status_code=400, error=translator(request).said(exc.said, exc.message)
-        )
+        return _category_page(request, affiliate_id, status_code=400, error=told(request, exc))
     back = f"/catalog/mapping/{affiliate_id}?{urlencode({'sku': sku} if sku else {'category': category})}"
     return redirect_back(request, back, f"mapping_saved:{n}")
 
@@ -197,13 +195,7 @@ async def map_attribute(request: Request, affiliate_id: RowId) -> Response:
             )  # fmt: skip
     except InputError as exc:
         request.scope["query_string"] = urlencode({"category": category}).encode()
-        return _attributes_page(
-            request,
-            affiliate_id,
-            status_code=400,
-            error=translator(request).said(exc.said, exc.message),
-            focus=attribute,
-        )
+        return _attributes_page(request, affiliate_id, status_code=400, error=told(request, exc), focus=attribute)
     back = f"/catalog/mapping/{affiliate_id}/attributes?{urlencode({'category': category})}"
     return redirect_back(request, back, f"mapping_saved:{n}")
 
@@ -241,12 +233,12 @@ async def import_sheet(request: Request, affiliate_id: RowId) -> Response:
     request.scope["query_string"] = urlencode({"category": category}).encode()
     if isinstance(upload, str) or upload is None:
         return _attributes_page(
-            request, affiliate_id, status_code=400, error=translator(request)("mapping.sheet.no_file")
+            request, affiliate_id, status_code=400, error=translator(request)("msg.sheet.choose_file")
         )
     data = await upload.read(SHEET_LIMIT + 1)
     if len(data) > SHEET_LIMIT:
         return _attributes_page(
-            request, affiliate_id, status_code=400, error=translator(request)("mapping.sheet.too_big")
+            request, affiliate_id, status_code=400, error=translator(request)("msg.sheet.too_large", megabytes=10)
         )
     try:
         lines = catalog_sheet.read_sheet(data, upload.filename or "")
@@ -256,9 +248,7 @@ async def import_sheet(request: Request, affiliate_id: RowId) -> Response:
                 actor=principal.actor,
             )  # fmt: skip
     except InputError as exc:
-        return _attributes_page(
-            request, affiliate_id, status_code=400, error=translator(request).said(exc.said, exc.message)
-        )
+        return _attributes_page(request, affiliate_id, status_code=400, error=told(request, exc))
     return _attributes_page(request, affiliate_id, report=report)
 
 

@@ -63,6 +63,11 @@ def translator(request: Request) -> Translator:
     return Translator(request_locale(request), ZoneInfo(tz))
 
 
+def told(request: Request, exc: Exception) -> str:
+    """What an error says to this reader: Ponte's own message in their language, else its text as raised."""
+    return translator(request).said(getattr(exc, "said", None), getattr(exc, "message", None) or str(exc))
+
+
 def url_with(request: Request, path: str | None = None, **changes: Any) -> str:
     """The current URL (or `path`) with query parameters changed; None removes one. Keeps repeated keys."""
     items = [(k, v) for k, v in request.query_params.multi_items() if k not in changes and k not in ("cursor", "lang")]

@@ -38,7 +38,7 @@ def _login_redirect(request: Request) -> Response:
 
 
 def error_page(request: Request, exc: Exception) -> Response:
-    from ponte.web.render import render, translator
+    from ponte.web.render import render, told
 
     if isinstance(exc, LoginRequired):
         return _login_redirect(request)
@@ -51,7 +51,7 @@ def error_page(request: Request, exc: Exception) -> Response:
     if isinstance(exc, RequestValidationError):  # a path like /integrations/999…9 or /integrations/abc
         return render(request, "error.html", 404, code=404, key="error.not_found")
     assert isinstance(exc, InputError)
-    detail = translator(request).said(exc.said, exc.message)
+    detail = told(request, exc)
     return render(request, "error.html", 400, code=400, key="error.bad_input", detail=detail)
 
 

@@ -1,6 +1,6 @@
 """The account's own error rules page: "this message means that category", for messages the knowledge base
-does not know. Everyone signed in reads it; operators add and remove rules, and a new rule re-classifies the
-errors already shown at once."""
+does not know. Operators and admins read, add and remove rules (a viewer is neither offered the page nor let in:
+403, as any page their role does not allow), and a new rule re-classifies the errors already shown at once."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ponte.services.errors import InputError, NotFound
 from ponte.store import rules as stored_rules
 from ponte.web import explain
 from ponte.web.connections import redirect_back
-from ponte.web.render import render, translator
+from ponte.web.render import render, told, translator
 from ponte.web.routing import PageRoute, RowId
 from ponte.web.session import check_csrf, current_principal, require
 
@@ -49,6 +49,7 @@ def _page(request: Request, *, status_code: int = 200, error: str | None = None,
 
 @router.get("/rules", include_in_schema=False)
 def rules_page(request: Request) -> Response:
+    require(request, Role.OPERATOR)
     return _page(request)
 
 
@@ -71,7 +72,7 @@ async def add_rule(request: Request) -> Response:
             )
             changed = rules.reclassify_errors(conn, account_id=principal.account_id, actor=principal.actor)
     except InputError as exc:
-        return _page(request, status_code=400, error=exc.message, form=values)
+        return _page(request, status_code=400, error=told(request, exc), form=values)
     return redirect_back(request, "/rules", f"rule_saved:{changed}")
 
 

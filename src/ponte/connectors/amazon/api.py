@@ -18,6 +18,7 @@ from ponte.connectors.amazon.errors import envelope, failure, pause_for
 from ponte.connectors.base import CallFailed, Grant, GrantRefused
 from ponte.connectors.context import ConnectorContext
 from ponte.connectors.http import HttpClient, HttpResult
+from ponte.domain.messages import say
 
 ANSWER_LIMIT = 4_000_000  # bytes of an answer read: a page of 100 orders with their items runs to ~1 MB
 TOKEN_LIFE = 3600.0  # seconds; LWA access tokens last an hour (`expires_in`, amazon-sp-api.md § 1)
@@ -100,7 +101,7 @@ class AmazonApi:
             expires = now() + timedelta(seconds=float(answer.get("expires_in") or TOKEN_LIFE))
             refresh = answer.get("refresh_token") or form.get("refresh_token")
             return Grant(str(answer["access_token"]), refresh, expires, {"token_type": answer.get("token_type")})
-        outcome = failure(result, "Login with Amazon refused the token request")
+        outcome = failure(result, say("msg.op.amazon_token"))
         if result.status in (400, 401) and any(e.get("code") in REFUSED_GRANT for e in envelope(result.body)):
             raise GrantRefused(outcome.message)
         raise CallFailed(outcome)

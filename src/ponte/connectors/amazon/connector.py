@@ -53,6 +53,7 @@ from ponte.connectors.base import (
 from ponte.connectors.context import ConnectorContext, CredentialsMissing
 from ponte.connectors.http import HttpResult
 from ponte.domain import Disposition
+from ponte.domain.messages import say
 
 LISTINGS = "/listings/2021-08-01/items"
 SELLER_ID = re.compile(r"^[A-Z0-9]{1,40}$")  # a merchant token: A3FHEXAMPLEYWS
@@ -168,8 +169,7 @@ class AmazonConnector(Connector):
         found = self.config.seller_id or str((grant.extra or {}).get("selling_partner_id") or "" if grant else "")
         if not SELLER_ID.match(found):
             missing = Outcome.error(
-                "The Amazon affiliate has no seller ID: connect it with Amazon, or fill in the seller ID "
-                "(merchant token) with the refresh token of a private app",
+                say("msg.amazon.no_seller_id"),
                 category="integration_config",
                 disposition=Disposition.FIX,
                 code="seller_id",
@@ -193,12 +193,10 @@ class AmazonConnector(Connector):
         params = {"marketplaceIds": [self.config.marketplace_id], "pageSize": 1}
         result = self.call("searchListingsItems", "GET", f"{LISTINGS}/{_q(seller)}", params=params)
         if not result.ok or not isinstance(result.body, dict):
-            return failure(result, "reading the seller's listings (searchListingsItems)")
+            return failure(result, say("msg.op.read_listings", api="searchListingsItems"))
         total = result.body.get("numberOfResults")
-        return Outcome.ok(
-            f"Connected to Amazon as seller {seller} (marketplace {self.config.marketplace_id}): {total} listing(s)",
-            **records(result),
-        )
+        facts = {"seller": seller, "marketplace": self.config.marketplace_id, "listings": total}
+        return Outcome.ok(say("msg.amazon.connected", **facts), **records(result))
 
     # -- listings -------------------------------------------------------------------------------------------
     def _item_path(self, sku: str) -> str:
@@ -220,7 +218,7 @@ class AmazonConnector(Connector):
         result = self.call("putListingsItem", "PUT", self._item_path(send.sku), json=body, params=params)
         answer = result.body if isinstance(result.body, dict) else None
         if not result.ok or answer is None or "status" not in answer:
-            return failure(result, "listing the SKU (putListingsItem)")
+            return failure(result, say("msg.op.list_sku", api="putListingsItem"))
         facts = {"product_type": body["productType"], "submission_id": answer.get("submissionId")}
         asin = _asin(answer)
         if asin:
@@ -229,12 +227,12 @@ class AmazonConnector(Connector):
         if answer["status"] == "INVALID":
             outcome = issues_outcome(answer.get("issues") or [], "", **kept)
             if outcome.status.value != "error":  # INVALID with no ERROR issue: still refused
-                outcome = Outcome.error(f"Amazon refused SKU {send.sku} (INVALID) without saying why", **kept)
+                outcome = Outcome.error(say("msg.amazon.invalid_unexplained", sku=send.sku), **kept)
             return outcome
         if preview:
-            return issues_outcome(answer.get("issues") or [], f"Amazon would accept SKU {send.sku} (VALID)", **kept)
+            return issues_outcome(answer.get("issues") or [], say("msg.amazon.would_accept", sku=send.sku), **kept)
         listing = Listing(send.sku, facts)
-        accepted = f"Accepted by Amazon for processing (submission {answer.get('submissionId')})"
+        accepted = say("msg.amazon.accepted", submission=answer.get("submissionId"))
         issues = list(answer.get("issues") or [])
         if send.listing is not None:  # listed before: what Amazon found since is read back with the answer
             seen = {(i.get("code"), i.get("message")) for i in issues}
@@ -258,17 +256,18 @@ class AmazonConnector(Connector):
         result = self.call("patchListingsItem", "PATCH", self._item_path(sku), json=body, params=self._params())
         answer = result.body if isinstance(result.body, dict) else None
         if not result.ok or answer is None or "status" not in answer:
-            return failure(result, f"updating the {what} (patchListingsItem)")
+            return failure(result, say("msg.op.update_listing", what=say(f"msg.word.{what}"), api="patchListingsItem"))
         kept = records(result)
-        outcome = issues_outcome(answer.get("issues") or [], f"{what.capitalize()} accepted by Amazon", **kept)
+        accepted = say("msg.amazon.patch_accepted", what=say(f"msg.word.{what}"))
+        outcome = issues_outcome(answer.get("issues") or [], accepted, **kept)
         if answer["status"] == "INVALID" and outcome.status.value != "error":
-            outcome = Outcome.error(f"Amazon refused the {what} of SKU {sku} (INVALID)", **kept)
+            outcome = Outcome.error(say("msg.amazon.patch_refused", what=say(f"msg.word.{what}"), sku=sku), **kept)
         return outcome
 
     def send_price(self, send: PriceSend) -> Outcome:
         if send.price is None:
             return Outcome.error(
-                f"SKU {send.sku} has no price to send", category="price_rejected", disposition=Disposition.FIX
+                say("msg.send.no_price", sku=send.sku), category="price_rejected", disposition=Disposition.FIX
             )
         return self._patch(send.sku, send.listing, listings.price_patch(send.price, self.config), "price")
 
@@ -304,15 +303,17 @@ class AmazonConnector(Connector):
             params["lastUpdatedAfter"] = since
         result = self.call("searchOrders", "GET", ORDERS, params=params)
         if not result.ok or not isinstance(result.body, dict):
-            return FetchedOrders([], cursor, outcome=failure(result, "reading the orders (searchOrders)"))
+            return FetchedOrders([], cursor, outcome=failure(result, say("msg.op.read_orders", api="searchOrders")))
         raw = [o for o in result.body.get("orders") or [] if isinstance(o, dict) and o.get("orderId")]
         found = [order for order in map(orders.incoming_order, raw) if order is not None]
         latest = orders.newest(raw, since)
         following = (result.body.get("pagination") or {}).get("nextToken")
         if following:
-            return FetchedOrders(found, f"{since}|{following}", outcome=Outcome.ok(f"{len(raw)} order(s)"), more=True)
+            read = Outcome.ok(say("msg.amazon.orders_read", n=len(raw)))
+            return FetchedOrders(found, f"{since}|{following}", outcome=read, more=True)
         restart = max(orders.instant(since), orders.instant(latest) - OVERLAP)
-        return FetchedOrders(found, restart.isoformat(timespec="seconds"), outcome=Outcome.ok(f"{len(raw)} order(s)"))
+        read = Outcome.ok(say("msg.amazon.orders_read", n=len(raw)))
+        return FetchedOrders(found, restart.isoformat(timespec="seconds"), outcome=read)
 
     @classmethod
     def read_notification(cls, body: bytes, headers: Mapping[str, str]) -> Notice | None:
@@ -328,7 +329,7 @@ class AmazonConnector(Connector):
         params = {"includedData": orders.INCLUDED}
         result = self.call("getOrder", "GET", f"{ORDERS}/{_q(notice.resource)}", params=params)
         if not result.ok or not isinstance(result.body, dict) or not isinstance(result.body.get("order"), dict):
-            return Resolved(outcome=failure(result, f"reading order {notice.resource} (getOrder)"))
+            return Resolved(outcome=failure(result, say("msg.op.read_order", order=notice.resource, api="getOrder")))
         order = orders.incoming_order(result.body["order"])
         return Resolved(orders=[order] if order else [])
 
@@ -336,7 +337,7 @@ class AmazonConnector(Connector):
         """confirmShipment (Orders v0): carrier, tracking number and the items shipped; 204 when Amazon took it."""
         if not send.tracking_number:
             return Outcome.error(
-                f"Order {send.order_id} has no tracking number: Amazon needs one to confirm the shipment",
+                say("msg.tracking.missing", order=send.order_id, marketplace="Amazon"),
                 category="invoice_tracking_rejected", disposition=Disposition.FIX, code="trackingNumber",
             )  # fmt: skip
         carrier = self.config.carriers.get(send.carrier or "", send.carrier or "Other")
@@ -348,14 +349,15 @@ class AmazonConnector(Connector):
         )
         if not body["packageDetail"]["orderItems"]:
             return Outcome.error(
-                f"Order {send.order_id} has no Amazon order item ids: it was not imported from Amazon",
+                say("msg.amazon.no_order_items", order=send.order_id),
                 category="state_conflict", disposition=Disposition.TERMINAL, code="orderItemId",
             )  # fmt: skip
         path = f"/orders/v0/orders/{_q(send.order_id)}/shipmentConfirmation"
         result = self.call("confirmShipment", "POST", path, json=body)
         if not result.ok:
-            return failure(result, "confirming the shipment (confirmShipment)")
-        return Outcome.ok(f"Shipment confirmed on Amazon: {carrier} {send.tracking_number}", **records(result))
+            return failure(result, say("msg.op.confirm_shipment", api="confirmShipment"))
+        said = say("msg.amazon.shipment_confirmed", carrier=carrier, tracking=send.tracking_number)
+        return Outcome.ok(said, **records(result))
 
     def close(self) -> None:
         self.api.close()

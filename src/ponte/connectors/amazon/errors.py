@@ -21,6 +21,7 @@ from ponte.connectors.base import Outcome
 from ponte.connectors.error_table import Reading, reading
 from ponte.connectors.failures import common_failure
 from ponte.connectors.http import HttpResult, records
+from ponte.domain.messages import Message, say
 
 TABLE = Path(__file__).with_name("errors.yaml")
 # A 429 whose answer says nothing of when to come back holds the operation this long; the models document no
@@ -82,15 +83,16 @@ def envelope(body: Any) -> list[dict[str, Any]]:
     return []
 
 
-def failure(result: HttpResult, what: str) -> Outcome:
+def failure(result: HttpResult, what: Message) -> Outcome:
     """A call that did not succeed, in Amazon's words: what every connector reads alike (connectors/failures.py; a
     429 or QuotaExceeded with the pause it asks for), else the table's codes, then its statuses."""
     errors = envelope(result.body)
+    message: str | Message
     if errors:
         message = "; ".join(_said(e) for e in errors)
         code: str | None = str(errors[0].get("code") or "") or None
     else:
-        message, code = f"{what}: HTTP {result.status}", None
+        message, code = say("msg.call.failed", what=what, error=f"HTTP {result.status}"), None
     throttled = result.status == 429 or code == "QuotaExceeded"
     common = common_failure(
         result, message, code or ("QuotaExceeded" if throttled else None), what=what, pause=pause_for(result),
@@ -128,7 +130,7 @@ def _issue_text(issue: Mapping[str, Any]) -> str:
     return f"{issue.get('code')}: {issue.get('message')}{where}"
 
 
-def issues_outcome(issues: Iterable[Mapping[str, Any]], ok: str, **kept: Any) -> Outcome:
+def issues_outcome(issues: Iterable[Mapping[str, Any]], ok: str | Message, **kept: Any) -> Outcome:
     """A listing's issues as one outcome: its ERROR issues fail it (each in Amazon's words, the first one's code
     and category), WARNING ones make it "com aviso", and without either it is `ok`."""
     listed = [i for i in issues if isinstance(i, Mapping)]

@@ -34,6 +34,7 @@ from ponte.connectors.base import (
 from ponte.connectors.context import Deferred
 from ponte.connectors.http import HttpClient
 from ponte.contract import json_schema
+from ponte.domain.messages import say
 
 if TYPE_CHECKING:
     from ponte.connectors.amazon.connector import AmazonConnector
@@ -57,7 +58,7 @@ def document(
     for send in sends:
         if isinstance(send, PriceSend):
             if send.price is None:
-                refused[send.sku] = Outcome.error(f"SKU {send.sku} has no price to send", category="price_rejected")
+                refused[send.sku] = Outcome.error(say("msg.send.no_price", sku=send.sku), category="price_rejected")
                 continue
             patches.setdefault(send.sku, []).append(listings.price_patch(send.price, config))
         elif isinstance(send, StockSend):
@@ -85,17 +86,20 @@ def send(connector: AmazonConnector, sends: list[Send]) -> BatchResult:
     # costs six times that and would delay every feed.
     problems = json_schema("amazon", "listings-feed-schema-v2.json").validate(body)
     if problems:  # Ponte's own mistake: never sent, and said plainly
-        wrong = Outcome.error(f"The feed document departs from Amazon's schema: {problems[0]}", transient=False)
+        wrong = Outcome.error(say("msg.amazon.feed_schema", problem=problems[0]), transient=False)
         return BatchResult({**dict.fromkeys(refs, wrong), **refused})
     made = connector.call("createFeedDocument", "POST", f"{FEEDS}/documents", json={"contentType": CONTENT_TYPE})
     if not made.ok or not isinstance(made.body, dict) or not made.body.get("url"):
         return BatchResult(
-            {**dict.fromkeys(refs, failure(made, "creating the feed document (createFeedDocument)")), **refused}
+            {
+                **dict.fromkeys(refs, failure(made, say("msg.op.create_feed_document", api="createFeedDocument"))),
+                **refused,
+            }
         )
     content = orjson.dumps(body)
     uploaded = _at(connector, str(made.body["url"]), "PUT", content)
     if not uploaded.ok:
-        return BatchResult({**dict.fromkeys(refs, failure(uploaded, "uploading the feed document")), **refused})
+        return BatchResult({**dict.fromkeys(refs, failure(uploaded, say("msg.op.upload_feed_document"))), **refused})
     spec = {
         "feedType": FEED_TYPE,
         "marketplaceIds": [connector.config.marketplace_id],
@@ -104,8 +108,10 @@ def send(connector: AmazonConnector, sends: list[Send]) -> BatchResult:
     created = connector.call("createFeed", "POST", f"{FEEDS}/feeds", json=spec, limited=False)
     feed_id = created.body.get("feedId") if created.ok and isinstance(created.body, dict) else None
     if not feed_id:
-        return BatchResult({**dict.fromkeys(refs, failure(created, "creating the feed (createFeed)")), **refused})
-    waiting = f"Sent to Amazon in feed {feed_id} (JSON_LISTINGS_FEED); waiting for its processing report"
+        return BatchResult(
+            {**dict.fromkeys(refs, failure(created, say("msg.op.create_feed", api="createFeed"))), **refused}
+        )
+    waiting = say("msg.amazon.feed_sent", feed=str(feed_id), feed_type=FEED_TYPE)
     outcomes = {
         sku: Outcome.pending(
             waiting, request={"feed": feed_id, "message": m}, response=created.body, http_status=created.status
@@ -134,7 +140,7 @@ def poll(connector: AmazonConnector, submission: SubmissionRef) -> SubmissionPol
     try:
         result = connector.call("getFeed", "GET", f"{FEEDS}/feeds/{feed_id}")
         if not result.ok or not isinstance(result.body, dict):
-            return _not_yet(failure(result, f"reading feed {feed_id} (getFeed)"))
+            return _not_yet(failure(result, say("msg.op.read_feed", feed=feed_id, api="getFeed")))
         status = str(result.body.get("processingStatus"))
         if status in ("IN_QUEUE", "IN_PROGRESS"):
             return SubmissionPoll(done=False, poll_after=POLL, detail={"status": status})
@@ -145,16 +151,15 @@ def poll(connector: AmazonConnector, submission: SubmissionRef) -> SubmissionPol
         return _not_yet(report)
     if status != "DONE":
         said = "; ".join(str(i.get("message")) for i in report.get("issues") or [] if isinstance(i, dict))
-        return SubmissionPoll(
-            done=True, failed=Outcome.error(f"Amazon did not process feed {feed_id} ({status}): {said}")
-        )
+        refused = say("msg.amazon.feed_not_processed", feed=feed_id, status=status, reply=said)
+        return SubmissionPoll(done=True, failed=Outcome.error(refused))
     by_message: dict[str, list[dict[str, Any]]] = {}
     for issue in report.get("issues") or []:
         if isinstance(issue, dict):
             by_message.setdefault(str(issue.get("messageId")), []).append(issue)
     kept = {"response": {"feed": feed_id, "summary": report.get("summary")}}
     outcomes = {
-        sku: issues_outcome(by_message.get(ref, []), f"Accepted by Amazon in feed {feed_id}", **kept)
+        sku: issues_outcome(by_message.get(ref, []), say("msg.amazon.feed_accepted", feed=feed_id), **kept)
         for sku, ref in submission.refs.items()
     }
     return SubmissionPoll(done=True, outcomes=outcomes)
@@ -171,8 +176,8 @@ def _report(connector: AmazonConnector, document_id: Any) -> dict[str, Any] | Ou
         return {"issues": []}
     found = connector.call("getFeedDocument", "GET", f"{FEEDS}/documents/{document_id}")
     if not found.ok or not isinstance(found.body, dict) or not found.body.get("url"):
-        return failure(found, "reading the processing report (getFeedDocument)")
+        return failure(found, say("msg.op.read_feed_report", api="getFeedDocument"))
     fetched = _at(connector, str(found.body["url"]), "GET")
     if not fetched.ok or not isinstance(fetched.body, dict):
-        return Outcome.error("the processing report could not be read", transient=True, http_status=fetched.status)
+        return Outcome.error(say("msg.amazon.report_unreadable"), transient=True, http_status=fetched.status)
     return dict(fetched.body)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ponte.connectors.amazon.errors import failure
 from ponte.connectors.base import HeldListing, ReadBack, ReadRequest
+from ponte.domain.messages import say
 
 if TYPE_CHECKING:
     from ponte.connectors.amazon.connector import AmazonConnector
@@ -50,7 +51,7 @@ def _search(connector: AmazonConnector, params: dict[str, Any]) -> tuple[dict[st
     sent = {"marketplaceIds": [connector.config.marketplace_id], "includedData": INCLUDED, **params}
     result = connector.call("searchListingsItems", "GET", path, params=sent)
     if not result.ok or not isinstance(result.body, dict):
-        return {}, ReadBack(outcome=failure(result, "reading the listings back (searchListingsItems)"))
+        return {}, ReadBack(outcome=failure(result, say("msg.op.read_back", api="searchListingsItems")))
     return result.body, None
 
 

@@ -19,6 +19,7 @@ from ponte.connectors.base import CallFailed, Grant, GrantRefused
 from ponte.connectors.bling.errors import DEFAULT_RETRY, failure
 from ponte.connectors.context import ConnectorContext
 from ponte.connectors.http import HttpClient, HttpResult
+from ponte.domain.messages import say
 
 # Opaque tokens are being retired: `enable-jwt: 1` on /oauth/token (both grants) and on every API call asks for
 # a JWT (developer.bling.com.br/migracao-jwt, bling.md § 1).
@@ -100,7 +101,7 @@ class BlingApi:
             return Grant(
                 str(answer["access_token"]), answer.get("refresh_token"), now() + timedelta(seconds=expires_in), extra
             )
-        outcome = failure(result, "Bling's token endpoint")
+        outcome = failure(result, say("msg.op.bling_token"))
         if result.status in (400, 401, 403) and not outcome.transient:
             raise GrantRefused(outcome.message)
         raise CallFailed(outcome)

@@ -43,6 +43,7 @@ from ponte.connectors.bling.settings import REQUESTS_PER_DAY, REQUESTS_PER_SECON
 from ponte.connectors.context import ConnectorContext
 from ponte.connectors.http import HttpResult
 from ponte.domain import Disposition
+from ponte.domain.messages import say
 
 NFE_PAGE = 100  # `limite` of a page of notes (Bling's default; its maximum is not documented)
 SAIDA = 1  # NF-e `tipo`: 1 saída (a sale), 0 entrada
@@ -129,13 +130,14 @@ class BlingConnector(Connector):
 
     def test_connection(self) -> Outcome:
         company = self._company()
-        return Outcome.ok(f"Connected to Bling as {company.get('nome')} ({company.get('cnpj') or company['id']})")
+        said = say("msg.bling.connected", company=company.get("nome"), id=company.get("cnpj") or company["id"])
+        return Outcome.ok(said)
 
     def _company(self) -> dict[str, Any]:
         """`GET /empresas/me/dados-basicos`: the company the token acts for."""
         data = self._data(self.api.call("GET", "/empresas/me/dados-basicos"))
         if not isinstance(data, dict) or "id" not in data:
-            raise CallFailed(Outcome.error("Bling's answer had no company id", transient=True))
+            raise CallFailed(Outcome.error(say("msg.bling.no_company_id"), transient=True))
         return data
 
     def _data(self, result: HttpResult) -> Any:
@@ -144,7 +146,7 @@ class BlingConnector(Connector):
             raise CallFailed(failure(result))
         if not isinstance(result.body, dict) or "data" not in result.body:
             raise CallFailed(
-                Outcome.error("Bling's answer was not what its API documents", transient=True, **records(result))
+                Outcome.error(say("msg.call.undocumented", marketplace="Bling"), transient=True, **records(result))
             )
         return result.body["data"]
 
@@ -155,16 +157,13 @@ class BlingConnector(Connector):
             return self._cancel(send, existing)
         if existing is not None:
             # An earlier attempt created it (perhaps killed after Bling answered): never a second sales order.
-            return Outcome.ok(
-                f"Order {send.order_id} is already in Bling as sales order {existing['id']}; nothing created again",
-                external_ref=str(existing["id"]),
-            )
+            said = say("msg.bling.sale_exists", order=send.order_id, sale=str(existing["id"]))
+            return Outcome.ok(said, external_ref=str(existing["id"]))
         products = self._products(send)
         missing = [line.sku for line in send.items if line.sku not in products]
         if missing:
             return Outcome.error(
-                f"Bling has no product with code {', '.join(missing)}: register it in Bling (or fix its code), "
-                "then reprocess",
+                say("msg.bling.no_product", codes=", ".join(missing)),
                 category="sku_not_linked", disposition=Disposition.FIX, code="produto.nao_encontrado",
             )  # fmt: skip
         body = sales.sale_body(
@@ -179,15 +178,13 @@ class BlingConnector(Connector):
             return failure(result)
         data = result.body.get("data") if isinstance(result.body, dict) else None
         if not isinstance(data, dict) or not data.get("id"):
-            return Outcome.error("Bling's answer had no sales order id", transient=True, **records(result))
+            return Outcome.error(say("msg.bling.no_sale_id"), transient=True, **records(result))
         sale_id = str(data["id"])
         alerts = [str(a.get("msg")) for a in data.get("alertas") or [] if isinstance(a, dict) and a.get("msg")]
         if alerts:
-            return Outcome.warning(
-                f"Sales order {sale_id} created in Bling, with remarks: {'; '.join(alerts)}",
-                external_ref=sale_id, **records(result),
-            )  # fmt: skip
-        return Outcome.ok(f"Sales order {sale_id} created in Bling", external_ref=sale_id, **records(result))
+            said = say("msg.bling.sale_created_with_remarks", sale=sale_id, remarks="; ".join(alerts))
+            return Outcome.warning(said, external_ref=sale_id, **records(result))
+        return Outcome.ok(say("msg.bling.sale_created", sale=sale_id), external_ref=sale_id, **records(result))
 
     def _sale_of(self, order_id: str) -> dict[str, Any] | None:
         """The sales order Bling holds for a marketplace order (`GET /pedidos/vendas?numerosLojas[]=…`)."""
@@ -197,19 +194,17 @@ class BlingConnector(Connector):
 
     def _cancel(self, send: OrderSend, existing: dict[str, Any] | None) -> Outcome:
         if existing is None:
-            return Outcome.ok(f"Order {send.order_id} was cancelled before it reached Bling; nothing to cancel")
+            return Outcome.ok(say("msg.bling.cancelled_before", order=send.order_id))
         status = self.config.cancelled_status_id
         if (existing.get("situacao") or {}).get("id") == status:
-            return Outcome.ok(
-                f"Sales order {existing['id']} is already cancelled in Bling", external_ref=str(existing["id"])
-            )
+            said = say("msg.bling.already_cancelled", sale=str(existing["id"]))
+            return Outcome.ok(said, external_ref=str(existing["id"]))
         path = f"/pedidos/vendas/{_q(existing['id'])}/situacoes/{status}"
         result = self.api.call("PATCH", path)
         if not result.ok:
             return failure(result)
-        return Outcome.ok(
-            f"Sales order {existing['id']} cancelled in Bling", external_ref=str(existing["id"]), **records(result)
-        )
+        said = say("msg.bling.sale_cancelled", sale=str(existing["id"]))
+        return Outcome.ok(said, external_ref=str(existing["id"]), **records(result))
 
     def _products(self, send: OrderSend) -> dict[str, dict[str, Any]]:
         """Bling's products of the order's codes (`GET /produtos?codigos[]=…`), by code."""
@@ -227,7 +222,7 @@ class BlingConnector(Connector):
                     return int(contact["id"])
         made = self._data(self.api.call("POST", "/contatos", json=sales.contact_body(send)))
         if not isinstance(made, dict) or not made.get("id"):
-            raise CallFailed(Outcome.error("Bling's answer had no contact id", transient=True))
+            raise CallFailed(Outcome.error(say("msg.bling.no_contact_id"), transient=True))
         return int(made["id"])
 
     # -- invoices back ------------------------------------------------------------------------------------
@@ -283,8 +278,12 @@ class BlingConnector(Connector):
             carrier=carrier,
             tracking_number=tracking,
             reference=str(note_id),
-            message=f"NF-e {note.get('numero')} (key {key}) issued in Bling"
-            + (f", tracking {tracking}" if tracking else ""),
+            message=say(
+                "msg.bling.invoice_issued",
+                number=note.get("numero"),
+                nfe=key,
+                tracking=say("msg.invoice.tracking", tracking=tracking) if tracking else "",
+            ),
             response={
                 "nfe": {
                     k: note.get(k) for k in ("id", "numero", "serie", "situacao", "chaveAcesso", "numeroPedidoLoja")

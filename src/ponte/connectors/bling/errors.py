@@ -19,6 +19,7 @@ from ponte.connectors.error_table import Table, load_table
 from ponte.connectors.failures import common_failure
 from ponte.connectors.http import HttpResult, records
 from ponte.domain import Disposition
+from ponte.domain.messages import Message
 
 TABLE = Path(__file__).with_name("errors.yaml")
 # A 429 without Retry-After (Bling sends none that its pages document) holds the operation this long: the limit is
@@ -68,7 +69,7 @@ def explained(outcome: Outcome) -> Outcome:
     return outcome
 
 
-def failure(result: HttpResult, what: str = "") -> Outcome:
+def failure(result: HttpResult, what: Message | None = None) -> Outcome:
     """The error Outcome of a call that did not succeed, in Bling's words (a 429 without Retry-After holds
     DEFAULT_RETRY)."""
     message, code = body_message(result.body, result.status)

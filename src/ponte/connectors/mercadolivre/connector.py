@@ -45,7 +45,7 @@ from ponte.connectors.http import HttpResult
 from ponte.connectors.mercadolivre import listing, orders, readback, taxonomy
 from ponte.connectors.mercadolivre.api import MeliApi, error_outcome, records, success_outcome
 from ponte.domain import Disposition, Status
-from ponte.domain.messages import say
+from ponte.domain.messages import Message, say
 
 CURRENCIES = {"MLB": "BRL", "MLA": "ARS", "MLM": "MXN", "MLC": "CLP", "MCO": "COP", "MLU": "UYU", "MPE": "PEN"}
 ORDER_RESOURCE = re.compile(r"^/orders/(\d{1,20})$")
@@ -268,7 +268,7 @@ class MercadoLivreConnector(Connector):
 
     @staticmethod
     def _broken(result: HttpResult) -> Outcome:
-        return Outcome.error("Mercado Livre's answer was not what its API documents", transient=True, **records(result))
+        return Outcome.error(say("msg.meli.undocumented"), transient=True, **records(result))
 
     # -- the catalog's structure (taxonomy.py) ---------------------------------------------------------------
     def category_tree(self) -> list[MarketplaceCategory]:
@@ -348,7 +348,7 @@ class MercadoLivreConnector(Connector):
             if not described.ok:
                 refused = error_outcome(described)
                 return Outcome.warning(
-                    f"Listed as {item_id}, but Mercado Livre refused the description: {refused.message}",
+                    say("msg.meli.description_refused", item=item_id, reply=refused.words),
                     code=refused.code, listing=made, external_ref=item_id, **records(described),
                 )  # fmt: skip
         if item.get("status") == "under_review" and outcome.status == Status.SUCCESS:
@@ -393,7 +393,7 @@ class MercadoLivreConnector(Connector):
     # -- price and stock ----------------------------------------------------------------------------------
     def _not_listed(self, sku: str) -> Outcome:
         return Outcome.error(
-            f"SKU {sku} has no Mercado Livre listing yet: send the product first",
+            say("msg.meli.not_listed", sku=sku),
             category="sku_not_linked",
             disposition=Disposition.FIX,
             code="item.not_found",
@@ -404,7 +404,7 @@ class MercadoLivreConnector(Connector):
             return self._not_listed(send.sku)
         if send.price is None:
             return Outcome.error(
-                f"SKU {send.sku} has no price", category="sku_not_sellable", disposition=Disposition.FIX
+                say("msg.send.no_price", sku=send.sku), category="sku_not_sellable", disposition=Disposition.FIX
             )
         item_id = send.listing.listing_id
         result = self.api.call("api", "PUT", f"/items/{_q(item_id)}", json={"price": float(send.price)})
@@ -422,7 +422,7 @@ class MercadoLivreConnector(Connector):
             # (developers.mercadolibre.com.mx/es_mx/stock-multiwarehouse; mercadolivre.md § 2).
             path = f"/user-products/{_q(product)}/stock/type/seller_warehouse"
             result = self.api.call("api", "PUT", path, json={"quantity": send.quantity})
-            where = f"user product {product}"
+            where: str | Message = say("msg.meli.user_product", product=product)
         else:
             result = self.api.call("api", "PUT", f"/items/{_q(item_id)}", json={"available_quantity": send.quantity})
             where = item_id
@@ -491,7 +491,7 @@ class MercadoLivreConnector(Connector):
         shipment_id = send.marketplace_data.get("shipment_id")
         if not shipment_id:
             return Outcome.error(
-                f"Order {send.order_id} has no Mercado Envios shipment (shipping agreed with the buyer): nothing to send",
+                say("msg.meli.no_shipment", order=send.order_id),
                 category="state_conflict", disposition=Disposition.TERMINAL, code="shipment.not_found",
             )  # fmt: skip
         mode = send.marketplace_data.get("logistic_mode")
@@ -507,8 +507,7 @@ class MercadoLivreConnector(Connector):
         clients; mercadolivre.md § 5). The pack's other orders share the shipment: one upload serves them all."""
         if not send.invoice_xml:
             return Outcome.error(
-                f"Mercado Livre takes the NF-e as its XML for Mercado Envios shipments; order {send.order_id} has only "
-                "the key: give the invoice's XML when invoicing it",
+                say("msg.meli.invoice_xml_missing", order=send.order_id),
                 category="invoice_tracking_rejected", disposition=Disposition.FIX, code="shipment.invoice.xml_missing",
             )  # fmt: skip
         path = f"/shipments/{_q(shipment_id)}/invoice_data"
@@ -524,10 +523,7 @@ class MercadoLivreConnector(Connector):
             # The pack's other order sent it: the shipment has its NF-e. A warning, so that a different NF-e sent by
             # someone else would still be looked at.
             refused.status, refused.category, refused.disposition = Status.WARNING, None, None
-            refused.message = (
-                f"Mercado Livre already has an NF-e for shipment {shipment_id} (another order of the same cart, "
-                f"or an earlier send, uploaded it): {refused.message}"
-            )
+            refused.say(say("msg.meli.invoice_already", shipment=shipment_id, reply=refused.words))
         return refused
 
     def _me1_tracking(self, send: TrackingSend, shipment_id: Any) -> Outcome:
@@ -535,14 +531,13 @@ class MercadoLivreConnector(Connector):
         (mercadolivre.md § 5, the official ME1 states page)."""
         if not send.tracking_number:
             return Outcome.error(
-                f"Order {send.order_id} has no tracking number", category="invoice_tracking_rejected",
+                say("msg.tracking.none", order=send.order_id), category="invoice_tracking_rejected",
                 disposition=Disposition.FIX, code="shipment.tracking_number.missing",
             )  # fmt: skip
         service = self.config.me1_service_ids.get(send.carrier or "")
         if service is None:
             return Outcome.error(
-                f"The carrier {send.carrier!r} has no Mercado Livre service_id: map it in the affiliate's settings "
-                "(ME1 carriers)",
+                say("msg.meli.no_service_id", carrier=repr(send.carrier)),
                 category="integration_config", disposition=Disposition.FIX, code="shipment.service_id.missing",
             )  # fmt: skip
         body = {

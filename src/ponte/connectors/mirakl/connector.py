@@ -47,8 +47,8 @@ from ponte.connectors.mirakl.errors import DEFAULT_RETRY, failure, records
 from ponte.connectors.mirakl.offers import Offer, offer_of
 from ponte.connectors.mirakl.orders import acceptance, incoming_order, tracking
 from ponte.connectors.mirakl.settings import LABELS, MiraklSettings, operator_code
-from ponte.domain import Disposition, Status
-from ponte.domain.messages import say
+from ponte.domain import Disposition
+from ponte.domain.messages import Message, say
 
 log = logging.getLogger("ponte.connectors.mirakl")
 
@@ -132,7 +132,7 @@ class MiraklConnector(Connector):
         client = self.exports if export else self.reports if report else self.http
         return client.request(method, path, params=params or None, headers=headers, **kwargs)
 
-    def failed(self, result: HttpResult, what: str, operation: str | None = None) -> Outcome:
+    def failed(self, result: HttpResult, what: Message, operation: str | None = None) -> Outcome:
         """An unsuccessful answer as an Outcome; a 429 also holds `operation` for every worker until it may go."""
         outcome = failure(result, what)
         if result.status == 429 and operation is not None:
@@ -200,8 +200,8 @@ class MiraklConnector(Connector):
         accepts or refuses what it read (the spec declares no page parameters; Mirakl's default page is 10)."""
         result = self.call("GET", "/api/orders", params={"order_state_codes": "WAITING_ACCEPTANCE"})
         if not result.ok or not isinstance(result.body, dict):
-            outcome = self.failed(result, "reading the orders (OR11)") if not result.ok else None
-            outcome = outcome or Outcome.error("the order list (OR11) was not an object", transient=True)
+            outcome = self.failed(result, say("msg.op.read_orders", api="OR11")) if not result.ok else None
+            outcome = outcome or Outcome.error(say("msg.call.not_an_object", api="OR11"), transient=True)
             return FetchedOrders([], cursor, outcome=outcome)
         raw = [o for o in result.body.get("orders") or [] if isinstance(o, dict) and o.get("order_id")]
         orders = [order for order in map(incoming_order, raw) if order["items"]]
@@ -213,10 +213,9 @@ class MiraklConnector(Connector):
         attempt: OR21 carries none). Nothing is sent when there is no decision (an order placed before)."""
         body = acceptance(outcome.lines)
         if body is None:
-            return Outcome.ok("no order line to accept or refuse")
+            return Outcome.ok(say("msg.mirakl.no_lines"))
         path = f"/api/orders/{quote(external_id, safe='')}/accept"
-        answer = Outcome.error("not sent")
-        for _ in range(2):  # once more after a passing failure: an order left waiting is refused by Mirakl
+        for attempt in range(2):  # once more after a passing failure: an order left waiting is refused by Mirakl
             result = self.call("PUT", path, json=body)
             if result.ok:
                 accepted = sum(1 for line in body["order_lines"] if line["accepted"])
@@ -225,8 +224,8 @@ class MiraklConnector(Connector):
                     say("msg.mirakl.lines_accepted", n=accepted, refused=refused, operator=self.operator),
                     **records(result),
                 )
-            answer = self.failed(result, "accepting the order (OR21)")
-            if not answer.transient:
+            answer = self.failed(result, say("msg.op.accept_order", api="OR21"))
+            if not answer.transient or attempt:
                 break
         log.warning("order %s: OR21 on %s failed: %s", external_id, self.affiliate_code, answer.message)
         return answer
@@ -236,7 +235,7 @@ class MiraklConnector(Connector):
         body = tracking(send, self.config.carriers)
         if "tracking_number" not in body:
             return Outcome.error(
-                f"Order {send.order_id} has no tracking number: Mirakl needs one to confirm the shipment",
+                say("msg.tracking.missing", order=send.order_id, marketplace="Mirakl"),
                 category="invoice_tracking_rejected",
                 disposition=Disposition.FIX,
                 code="no_tracking_number",
@@ -244,10 +243,10 @@ class MiraklConnector(Connector):
         order = quote(send.order_id, safe="")
         sent = self.call("PUT", f"/api/orders/{order}/tracking", json=body)
         if not sent.ok:
-            return self.failed(sent, "sending the tracking (OR23)")
+            return self.failed(sent, say("msg.op.send_tracking", api="OR23"))
         shipped = self.call("PUT", f"/api/orders/{order}/ship")
         if not shipped.ok:
-            return self.failed(shipped, "confirming the shipment (OR24)")
+            return self.failed(shipped, say("msg.op.confirm_shipment", api="OR24"))
         return Outcome.ok(
             say("msg.mirakl.tracking_sent", tracking=send.tracking_number, operator=self.operator),
             request={"OR23": sent.record_request(), "OR24": shipped.record_request()},
@@ -282,25 +281,17 @@ class MiraklConnector(Connector):
             hours = max(1, round(waiting.seconds / 3600))
             result = self.call("GET", "/api/version")
             if not result.ok:
-                return self.failed(result, "checking the key (V01)")
-            return Outcome.ok(
-                f"The key opens {self.operator}'s Mirakl instance (V01). The shop was read in the last 24 hours and "
-                f"Mirakl allows that once a day (A01): its name can be shown again in about {hours} h",
-                **records(result),
-            )
+                return self.failed(result, say("msg.op.check_key", api="V01"))
+            return Outcome.ok(say("msg.mirakl.key_opens", operator=self.operator, hours=hours), **records(result))
         result = self.call("GET", "/api/account")
         if not result.ok or not isinstance(result.body, dict):
-            return self.failed(result, "reading the shop (A01)", "A01")
+            return self.failed(result, say("msg.op.read_shop", api="A01"), "A01")
         shop = result.body
         state = shop.get("shop_state")
-        outcome = Outcome.ok(
-            f"Connected to {self.operator}: shop {shop.get('shop_name')} (id {shop.get('shop_id')}, {state})",
-            **records(result),
-        )
+        facts = {"operator": self.operator, "shop": shop.get("shop_name"), "id": shop.get("shop_id"), "state": state}
         if state not in (None, "OPEN"):
-            outcome.status = Status.WARNING
-            outcome.message += ": the shop is not open, its offers are not shown to buyers"
-        return outcome
+            return Outcome.warning(say("msg.mirakl.connected_closed", **facts), **records(result))
+        return Outcome.ok(say("msg.mirakl.connected", **facts), **records(result))
 
     def read_listings(self, request: ReadRequest) -> ReadBack:
         """The shop's offers as Mirakl holds them (readback.py: OF51 in full, or what changed since)."""

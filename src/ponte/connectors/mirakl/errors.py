@@ -14,6 +14,7 @@ from ponte.connectors.base import Outcome
 from ponte.connectors.error_table import Table, load_table
 from ponte.connectors.failures import common_failure
 from ponte.connectors.http import HttpResult, records
+from ponte.domain.messages import Message
 
 TABLE = Path(__file__).with_name("errors.yaml")
 DEFAULT_RETRY = 60.0  # seconds to hold an operation Mirakl refused with 429 and no Retry-After: its usual period
@@ -54,7 +55,7 @@ def body_message(body: Any, status: int | None) -> tuple[str, str | None]:
     return f"HTTP {status}", None
 
 
-def failure(result: HttpResult, what: str) -> Outcome:
+def failure(result: HttpResult, what: Message) -> Outcome:
     """The error Outcome of a call that did not succeed: what every connector reads alike (connectors/failures.py;
     a 429 without Retry-After holds DEFAULT_RETRY), else Mirakl's words read with the table."""
     message, code = body_message(result.body, result.status)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ponte.connectors.base import BatchResult, Listing, Outcome, Submission, SubmissionPoll, SubmissionRef
 from ponte.connectors.mirakl.errors import explained, line_error, records
 from ponte.connectors.mirakl.files import read_report
-from ponte.domain.messages import say
+from ponte.domain.messages import Message, say
 
 if TYPE_CHECKING:
     from ponte.connectors.http import HttpResult
@@ -24,7 +24,6 @@ POLL = 60.0  # seconds between polls of one import (OF02, P42: once a minute at 
 REVIEW_POLL = 300.0  # a product import the operator is integrating (SENT): looked at every 5 minutes
 OFFER_RUNNING = {"WAITING_SYNCHRONIZATION_PRODUCT", "WAITING", "RUNNING"}
 PRODUCT_RUNNING = {"TRANSFORMATION_WAITING", "TRANSFORMATION_RUNNING", "WAITING", "RUNNING"}
-OPERATIONS = {"OF24": "offer update", "OF01": "offer import", "P41": "product import"}
 
 
 def submitted(
@@ -35,12 +34,12 @@ def submitted(
     import_id = result.body.get("import_id") if result.ok and isinstance(result.body, dict) else None
     if import_id is None:
         refused = (
-            connector.failed(result, f"starting the {OPERATIONS[api]} ({api})", api)
+            connector.failed(result, say("msg.op.start_import", operation=say(f"msg.mirakl.op.{api}"), api=api), api)
             if not result.ok
-            else Outcome.error(f"{api} answered without an import_id", transient=True, **records(result))
+            else Outcome.error(say("msg.mirakl.no_import_id", api=api), transient=True, **records(result))
         )
         return BatchResult(dict.fromkeys(sent, refused))
-    what = f"{OPERATIONS[api]} {import_id} ({api})"
+    what = say("msg.mirakl.import", operation=say(f"msg.mirakl.op.{api}"), import_id=str(import_id), api=api)
     waiting = say(
         "msg.mirakl.sent_for_review" if api == "P41" else "msg.mirakl.sent_for_report",
         operator=connector.operator,
@@ -61,7 +60,7 @@ def submitted(
     return BatchResult(outcomes, submission)
 
 
-def _not_yet(result: HttpResult, connector: MiraklConnector, what: str) -> SubmissionPoll:
+def _not_yet(result: HttpResult, connector: MiraklConnector, what: Message) -> SubmissionPoll:
     """A poll that could not read the import: looked at again later (after Mirakl's Retry-After on a 429)."""
     outcome = connector.failed(result, what)
     if outcome.transient:
@@ -69,7 +68,7 @@ def _not_yet(result: HttpResult, connector: MiraklConnector, what: str) -> Submi
     return SubmissionPoll(done=True, failed=outcome)
 
 
-def _report(connector: MiraklConnector, path: str, what: str) -> dict[str, Outcome] | SubmissionPoll:
+def _report(connector: MiraklConnector, path: str, what: Message) -> dict[str, Outcome] | SubmissionPoll:
     """A report's refused lines, one Outcome per SKU (several errors of one SKU joined), in Mirakl's words."""
     result = connector.call("GET", path, report=True)
     if not result.ok:
@@ -95,17 +94,19 @@ def poll_offers(connector: MiraklConnector, submission: SubmissionRef) -> Submis
     import_id = submission.external_id
     result = connector.call("GET", f"/api/offers/imports/{import_id}")
     if not result.ok or not isinstance(result.body, dict):
-        return _not_yet(result, connector, f"reading offer import {import_id} (OF02)")
+        return _not_yet(result, connector, say("msg.op.read_offer_import", import_id=import_id, api="OF02"))
     status = str(result.body.get("status"))
     if status in OFFER_RUNNING:
         return SubmissionPoll(done=False, poll_after=POLL, detail={"status": status})
     if status != "COMPLETE":
         reason = result.body.get("reason_status") or status
-        refused = explained(Outcome.error(f"{connector.operator} did not import offers {import_id}: {reason}"))
+        said = say("msg.mirakl.offers_not_imported", operator=connector.operator, import_id=import_id, reason=reason)
+        refused = explained(Outcome.error(said))
         return SubmissionPoll(done=True, failed=refused)
     outcomes: dict[str, Outcome] = {}
     if result.body.get("has_error_report"):
-        report = _report(connector, f"/api/offers/imports/{import_id}/error_report", "the error report (OF03)")
+        path = f"/api/offers/imports/{import_id}/error_report"
+        report = _report(connector, path, say("msg.op.read_error_report", api="OF03"))
         if isinstance(report, SubmissionPoll):
             return report
         outcomes = report
@@ -121,7 +122,7 @@ def poll_products(connector: MiraklConnector, submission: SubmissionRef) -> Subm
     import_id = submission.external_id
     result = connector.call("GET", f"/api/products/imports/{import_id}")
     if not result.ok or not isinstance(result.body, dict):
-        return _not_yet(result, connector, f"reading product import {import_id} (P42)")
+        return _not_yet(result, connector, say("msg.op.read_product_import", import_id=import_id, api="P42"))
     body = result.body
     status = str(body.get("import_status"))
     if status in PRODUCT_RUNNING:
@@ -131,9 +132,9 @@ def poll_products(connector: MiraklConnector, submission: SubmissionRef) -> Subm
     outcomes: dict[str, Outcome] = {}
     reports = []
     if body.get("has_transformation_error_report"):
-        reports.append(("transformation_error_report", "the transformation error report (P47)"))
+        reports.append(("transformation_error_report", say("msg.op.read_transformation_report", api="P47")))
     if body.get("has_error_report"):
-        reports.append(("error_report", "the non-integrated products report (P44)"))
+        reports.append(("error_report", say("msg.op.read_not_integrated_report", api="P44")))
     for name, what in reports:
         found = _report(connector, f"/api/products/imports/{import_id}/{name}", what)
         if isinstance(found, SubmissionPoll):
@@ -142,7 +143,8 @@ def poll_products(connector: MiraklConnector, submission: SubmissionRef) -> Subm
             outcomes.setdefault(sku, outcome)
     if status != "COMPLETE":  # TRANSFORMATION_FAILED, FAILED, CANCELLED: nothing of it was integrated
         reason = body.get("reason_status") or status
-        refused = explained(Outcome.error(f"{connector.operator} did not import products {import_id}: {reason}"))
+        said = say("msg.mirakl.products_not_imported", operator=connector.operator, import_id=import_id, reason=reason)
+        refused = explained(Outcome.error(said))
         if not outcomes:
             return SubmissionPoll(done=True, failed=refused)
         return SubmissionPoll(done=True, outcomes={sku: outcomes.get(sku, refused) for sku in submission.refs})

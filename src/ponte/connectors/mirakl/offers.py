@@ -14,6 +14,7 @@ from typing import Any
 from ponte.connectors.base import Outcome, PriceSend, StockSend
 from ponte.connectors.mirakl.settings import MiraklSettings
 from ponte.domain import Disposition
+from ponte.domain.messages import say
 
 Offer = dict[str, Any]
 
@@ -27,13 +28,13 @@ def offer_of(send: PriceSend | StockSend, settings: MiraklSettings) -> Offer | O
     price, list_price, quantity, days = send.price, send.list_price, send.quantity, send.handling_days
     if price is None or price <= 0:
         return Outcome.error(
-            f"SKU {send.sku} has no price: Mirakl offers need one (an offer sent without it would be refused)",
+            say("msg.mirakl.no_price", sku=send.sku),
             category="sku_not_sellable",
             disposition=Disposition.FIX,
             code="no_price",
         )
     if quantity is None:  # the engine always knows it; never let Mirakl set the stock to 0 by omission
-        return Outcome.error(f"the store's stock of SKU {send.sku} is not known", transient=True)
+        return Outcome.error(say("msg.send.stock_unknown", sku=send.sku), transient=True)
     listing = send.listing.data if send.listing is not None else {}
     offer: Offer = {
         "shop_sku": send.sku,

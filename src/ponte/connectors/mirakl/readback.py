@@ -47,7 +47,7 @@ def read(connector: MiraklConnector, request: ReadRequest) -> ReadBack:
     except MissingColumns as missing:
         return _without(missing)
     if not result.ok:
-        return ReadBack(outcome=connector.failed(result, "Reading the offers (OF51)", operation))
+        return ReadBack(outcome=connector.failed(result, say("msg.op.read_offers", api="OF51"), operation))
     try:
         if request.sink is None:
             offers.feed((result.body if isinstance(result.body, str) else "").encode())
@@ -62,7 +62,9 @@ class MissingColumns(ValueError):
 
 
 def _without(missing: MissingColumns) -> ReadBack:
-    return ReadBack(outcome=Outcome.error(say("msg.mirakl.export_columns_missing", columns=", ".join(missing.args))))
+    return ReadBack(
+        outcome=Outcome.error(say("msg.mirakl.export_columns", api="OF51", columns=", ".join(missing.args)))
+    )
 
 
 class _Offers:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ponte.connectors.base import AttributeValue, CallFailed, MarketplaceAttribute, MarketplaceCategory
+from ponte.domain.messages import say
 
 if TYPE_CHECKING:
     from ponte.connectors.mirakl.connector import MiraklConnector
@@ -21,7 +22,7 @@ def _read(connector: MiraklConnector, operation: str, path: str, key: str) -> li
     connector.context.limits.acquire(operation)
     result = connector.call("GET", path)
     if not result.ok or not isinstance(result.body, dict):
-        raise CallFailed(connector.failed(result, f"reading the catalog structure ({operation})", operation))
+        raise CallFailed(connector.failed(result, say("msg.op.read_structure", api=operation), operation))
     return [item for item in result.body.get(key) or [] if isinstance(item, dict)]
 
 
