@@ -16,6 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict
 
 from ponte.domain import Disposition, Status
@@ -349,6 +350,17 @@ class Notice:
     subject: str
     topic: str
     resource: str
+
+
+def notice_body(body: bytes) -> dict[str, Any]:
+    """A pushed notification's body as the JSON object it must be; ValueError (the receiver answers 400) else."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise ValueError("the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise ValueError("the body is not a JSON object")
+    return data
 
 
 @dataclass

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
-from ponte.connectors.base import Notice
+from ponte.connectors.base import Notice, notice_body
 
 ORDER_CHANGE = "ORDER_CHANGE"
 LISTINGS_ITEM_ISSUES_CHANGE = "LISTINGS_ITEM_ISSUES_CHANGE"
@@ -25,12 +23,7 @@ def _text(value: Any, limit: int = 64) -> str | None:
 
 def read(body: bytes) -> Notice | None:
     """The ids of an ORDER_CHANGE or LISTINGS_ITEM_ISSUES_CHANGE notification; None for another type."""
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise ValueError("the body is not JSON")
-    if not isinstance(data, dict):
-        raise ValueError("the body is not a JSON object")
+    data = notice_body(body)
     detail = data.get("detail")
     notification: dict[str, Any] = detail if isinstance(detail, dict) else data
     kind = notification.get("NotificationType")

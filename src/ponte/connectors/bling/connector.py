@@ -14,8 +14,6 @@ from datetime import date
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit
 
-import orjson
-
 from ponte.clock import now
 from ponte.connectors.base import (
     CallFailed,
@@ -33,6 +31,7 @@ from ponte.connectors.base import (
     RateLimit,
     Resolved,
     Tracking,
+    notice_body,
 )
 from ponte.connectors.bling import catalog, sales
 from ponte.connectors.bling.api import BlingApi
@@ -333,12 +332,7 @@ class BlingConnector(Connector):
         "companyId", "data": {...}}`. Product and stock events are kept as the product to read again with the
         company's token; nothing else in the body is believed (its signature is keyed with the app's secret, which
         only the affiliate's settings hold)."""
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise ValueError("the body is not JSON")
-        if not isinstance(data, dict):
-            raise ValueError("the body is not a JSON object")
+        data = notice_body(body)
         event, company, payload = data.get("event"), data.get("companyId"), data.get("data")
         if not isinstance(event, str) or not event.startswith(("product.", "stock.", "virtual_stock.")):
             return None

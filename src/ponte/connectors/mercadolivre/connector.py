@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
-import orjson
 from pydantic import Field, SecretStr, field_validator
 
 from ponte.clock import now
@@ -39,6 +38,7 @@ from ponte.connectors.base import (
     Resolved,
     StockSend,
     TrackingSend,
+    notice_body,
 )
 from ponte.connectors.context import ConnectorContext
 from ponte.connectors.http import HttpResult
@@ -191,12 +191,7 @@ class MercadoLivreConnector(Connector):
         """`{"resource": "/orders/2195160686", "user_id": 123456789, "topic": "orders_v2", …}` (mercadolivre.md
         § 6). Only order topics are kept, and only a resource that names an order: it is fetched later with the
         seller's token, so nothing else in the (unsigned) body is believed."""
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise ValueError("the body is not JSON")
-        if not isinstance(data, dict):
-            raise ValueError("the body is not a JSON object")
+        data = notice_body(body)
         topic, resource, user = data.get("topic"), data.get("resource"), data.get("user_id")
         if topic not in NOTIFIED_TOPICS or not isinstance(resource, str) or not ORDER_RESOURCE.match(resource):
             return None
