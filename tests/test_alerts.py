@@ -24,7 +24,9 @@ from ponte.alerts.rules import list_rules
 from ponte.auth import get_or_create_account
 from ponte.clock import now
 from ponte.domain import Role
+from ponte.domain.messages import from_columns, say
 from ponte.engine.worker import Worker
+from ponte.i18n import Translator
 from ponte.secrets import SecretBox
 from ponte.services.affiliates import create_affiliate
 from ponte.services.catalog import SkuInput, save_sku
@@ -386,6 +388,12 @@ def test_a_channel_that_refuses_is_retried_then_given_up_and_the_history_says_wh
         message = conn.execute(select(alert_messages)).one()
     assert (message.status, message.tries) == ("failed", 3)
     assert "SMTP 127.0.0.1" in message.error
+    said = from_columns(message.error_key, message.error_params)  # and in the reader's language on the page
+    assert said is not None and said.key == "msg.alert.smtp_failed" and said.params["host"] == "127.0.0.1"
+    answered = say("msg.alert.webhook_answered", answer="500")
+    assert [Translator(lang).said(answered, "?") for lang in ("pt-BR", "es", "en")] == [
+        "o webhook respondeu 500", "el webhook respondió 500", "the webhook answered 500",
+    ]  # fmt: skip
 
 
 def test_channel_secrets_are_stored_sealed(db, box):

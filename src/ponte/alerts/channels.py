@@ -19,8 +19,9 @@ from sqlalchemy import Connection, Row, delete, insert, select, update
 from ponte.clock import now
 from ponte.connectors import outbound
 from ponte.connectors.http import HttpClient
+from ponte.domain.messages import Message as Said
 from ponte.domain.messages import say
-from ponte.i18n import LOCALES
+from ponte.i18n import LOCALES, english
 from ponte.secrets import SecretBox
 from ponte.services.errors import InputError, NotFound
 from ponte.store.tables import alert_channels
@@ -33,7 +34,12 @@ TIMEOUT = 10.0
 
 
 class DeliveryError(Exception):
-    """The channel did not take the message; the text says why (never a secret)."""
+    """The channel did not take the message; `said` says why in Ponte's words (never a secret), the text in
+    English."""
+
+    def __init__(self, said: Said) -> None:
+        super().__init__(english(said))
+        self.said = said
 
 
 @dataclass(frozen=True)
@@ -77,10 +83,11 @@ class EmailSender(Sender):
                     smtp.login(s["username"], self.secrets.get("password") or "")
                 smtp.send_message(mail)
         except outbound.OutboundRefused as exc:
-            raise DeliveryError(str(exc))
+            raise DeliveryError(say("msg.alert.refused", reason=str(exc)))
         except (OSError, smtplib.SMTPException) as exc:
             # The server's own words are kept short: the host is an address a store gave.
-            raise DeliveryError(f"SMTP {s.get('host')}:{s.get('port')}: {exc.__class__.__name__}: {exc}"[:200])
+            error = f"{exc.__class__.__name__}: {exc}"[:160]
+            raise DeliveryError(say("msg.alert.smtp_failed", host=s.get("host"), port=s.get("port"), error=error))
 
 
 class WebhookSender(Sender):
@@ -110,7 +117,7 @@ class WebhookSender(Sender):
         finally:
             client.close()
         if not result.ok:
-            raise DeliveryError(f"webhook answered {result.status or result.error}"[:400])
+            raise DeliveryError(say("msg.alert.webhook_answered", answer=str(result.status or result.error)[:300]))
 
 
 SENDERS: dict[str, type[Sender]] = {cls.kind: cls for cls in (EmailSender, WebhookSender)}

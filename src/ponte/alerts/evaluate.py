@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Row, func, literal_column, or_, select, updat
 from ponte.alerts import conditions, incidents, rules
 from ponte.alerts.channels import DeliveryError, Message, sender_for
 from ponte.clock import now as clock_now
+from ponte.domain.messages import as_columns
 from ponte.engine.worker import Periodic
 from ponte.secrets import SecretBox, SecretsError
 from ponte.settings import Settings
@@ -95,16 +96,19 @@ def deliver(db: Database, box: SecretBox, *, now: datetime, limit: int = DELIVER
     rows = _claim(db, now=now, limit=limit)
     sent = 0
     for row in rows:
-        status, error = "sent", None
+        status, error, said = "sent", None, None
         try:
             sender_for(row, box).send(Message(row.subject, row.body))
             sent += 1
         except Exception as exc:
             reason = str(exc) if isinstance(exc, DeliveryError | SecretsError) else f"{type(exc).__name__}: {exc}"
+            said = exc.said if isinstance(exc, DeliveryError) else None
             status, error = ("failed" if row.tries >= MAX_TRIES else "queued"), reason[:500]
             log.warning("alert message %s not delivered (try %s): %s", row.id, row.tries, error)
         with db.write() as conn:
-            values = {"status": status, "error": error, "sent_at": now if status == "sent" else None}
+            key = as_columns(said)
+            values = {"status": status, "error": error, "error_key": key["message_key"],
+                      "error_params": key["message_params"], "sent_at": now if status == "sent" else None}  # fmt: skip
             conn.execute(update(alert_messages).where(alert_messages.c.id == row.id).values(**values))
     return sent
 

@@ -772,7 +772,9 @@ alert_messages = Table(
     Column("body", Text, nullable=False),
     Column("status", String(16), nullable=False),  # queued | sent | failed
     Column("tries", Integer, nullable=False, server_default="0"),
-    Column("error", String(500)),
+    Column("error", String(500)),  # why it was not delivered, in English (error_key: Ponte's message, as on attempts)
+    Column("error_key", String(80)),
+    Column("error_params", Text),
     Column("created_at", When, nullable=False),
     Column("sent_at", When),
     Column("claimed_at", When),  # when a deliverer took it (status sending): given back if it never finished

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ponte.domain import ORDER_FLOWS, Flow, Role
+from ponte.domain.messages import from_columns
 from ponte.domain.privacy import mask_text
 from ponte.i18n import LANGUAGE_NAMES, Translator
 from ponte.services.affiliates import list_affiliates
@@ -54,6 +55,7 @@ env.globals.update(
     STATUSES=STATUSES,
     body_view=body_view,
     mask_text=mask_text,
+    stored_message=from_columns,  # a row's Ponte message from its key and parameters columns
 )
 
 
