@@ -320,7 +320,10 @@ def test_testar_on_a_webhook_pointed_inside_reads_nothing_back(client, world: Wo
     }
     created = client.post("/api/v1/affiliates", json=body, headers=world.auth("ada"))
     assert created.status_code == 201, created.text
-    answer = client.post(f"/api/v1/affiliates/{created.json()['id']}/test", headers=world.auth("alice"))
+    url = f"/api/v1/affiliates/{created.json()['id']}/test"
+    answer = client.post(url, headers=world.auth("alice"))
     assert answer.status_code == 200 and answer.json()["ok"] is False
-    assert "not a public Internet address" in answer.json()["message"]
+    assert "0x7f000001 não é um endereço público da Internet" in answer.json()["message"]  # the reader's language
+    english = client.post(url, headers={**world.auth("alice"), "Accept-Language": "en"}).json()["message"]
+    assert english == outbound.refused_message("0x7f000001")
     assert SECRET_PAGE not in answer.text and inside.connections == 0

@@ -26,8 +26,9 @@ def common_failure(
     errors ("reading the orders (OR11): timed out", a message in each reader's language); `message` and `code` are
     what the answer's body said."""
     kept = records(result)
-    if result.refused:
-        return Outcome.error(result.error or "", category="integration_config", disposition=Disposition.FIX, **kept)
+    if result.refused:  # the same words whatever was behind the address (outbound.refused_message)
+        said = say("msg.outbound.refused", host=result.refused_host or "?")
+        return Outcome.error(said, category="integration_config", disposition=Disposition.FIX, **kept)
     if result.error is not None:
         return Outcome.error(
             say("msg.call.failed", what=what, error=result.error) if what else result.error, transient=True,

@@ -48,6 +48,7 @@ class HttpResult:
     body: Any = None  # parsed JSON, or text when not JSON; capped at the body limit
     error: str | None = None  # timeout, connection refused, dropped, malformed JSON, too large
     refused: bool = False  # the address is not one Ponte may call (outbound.py): a setting to fix, not a retry
+    refused_host: str | None = None  # …the host as the store gave it (the error's words name it)
     elapsed_ms: int = 0
     sent: Any = None
 
@@ -149,7 +150,7 @@ class HttpClient:
         try:
             result.status, answer_headers, raw = self._exchange(method, url, content, sent_headers, sink)
         except TransportError as exc:
-            result.error, result.refused = str(exc), exc.refused
+            result.error, result.refused, result.refused_host = str(exc), exc.refused, exc.host
         else:
             result.headers = {k: v for k, v in answer_headers.items() if k not in SECRET_HEADERS}
             streamed = sink is not None and result.status is not None and 200 <= result.status < 300
@@ -237,7 +238,8 @@ class HttpClient:
                 if broken:
                     raise broken[0] from None
                 if refused and exc.args[0] == pycurl.E_COULDNT_CONNECT:
-                    raise TransportError(outbound.refused_message(_host_of(url)), refused=True) from None
+                    host = _host_of(url)
+                    raise TransportError(outbound.refused_message(host), refused=True, host=host) from None
                 if len(raw) < cap:
                     raise TransportError(_describe(exc)) from None
             return handle.getinfo(pycurl.RESPONSE_CODE), answer, bytes(raw)
@@ -312,9 +314,10 @@ class TransportError(Exception):
     """No usable answer came back; the text is what the attempt records. `refused`: the outbound policy refused
     every address of the host, and nothing was sent."""
 
-    def __init__(self, text: str, *, refused: bool = False) -> None:
+    def __init__(self, text: str, *, refused: bool = False, host: str | None = None) -> None:
         super().__init__(text)
         self.refused = refused
+        self.host = host
 
 
 def _host_of(url: str) -> str:
