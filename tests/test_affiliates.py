@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from ponte.auth import get_or_create_account
+from ponte.i18n import Translator
 from ponte.secrets import SecretBox
 from ponte.services.affiliates import create_affiliate, get_affiliate, public_settings, update_affiliate
 from ponte.services.errors import InputError
@@ -67,6 +68,31 @@ def test_bad_connector_settings_are_refused_with_the_field(db, box):
                 settings={**SETTINGS, "base_url": "ftp://x"},
             )
     assert refused.value.field == "settings.base_url"
+    said = [Translator(lang).message(refused.value.said) for lang in ("pt-BR", "es", "en")]
+    assert said == [
+        "configuração do conector base_url: deve começar com http:// ou https://",
+        "configuración del conector base_url: debe comenzar con http:// o https://",
+        "connector setting base_url: must start with http:// or https://",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "pt"),
+    [
+        ({"base_url": "http://x", "client_id": "c", "client_secret": "s", "profile": "p", "unknown": 1}, "unknown",
+         "não é uma configuração deste conector"),
+        ({"base_url": "http://x", "client_secret": "s", "profile": "p"}, "client_id", "obrigatório"),
+    ],
+)  # fmt: skip
+def test_pydantic_refusals_are_said_in_the_readers_language(db, box, values, field, pt):
+    with db.write() as conn:
+        account = get_or_create_account(conn, slug="loja-a")
+        with pytest.raises(InputError) as refused:
+            create_affiliate(
+                conn, box=box, account_id=account, code="MLB", name="ML", connector="sandbox", settings=values
+            )
+    assert refused.value.field == f"settings.{field}"
+    assert Translator("pt-BR").message(refused.value.said).endswith(f"{field}: {pt}")
 
 
 @pytest.mark.parametrize(

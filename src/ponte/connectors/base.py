@@ -20,7 +20,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 
 from ponte.domain import Disposition, Status
-from ponte.domain.messages import Message, say
+from ponte.domain.messages import Message, SaidError, say
 from ponte.i18n import english
 
 if TYPE_CHECKING:
@@ -527,6 +527,14 @@ class BatchSpec:
     # flows mixed (each send's type says its flow; its `flow` argument is the first's), and an entity's outcome is
     # every one of its flows' outcome.
     together: bool = False
+
+
+def http_url(value: str) -> str:
+    """A setting that must be an http(s) URL, without its trailing slash (settings validators share it)."""
+    value = value.strip()
+    if not value.startswith(("http://", "https://")):
+        raise SaidError(say("msg.value.http_url"))
+    return value.rstrip("/")
 
 
 class ConnectorSettings(BaseModel):

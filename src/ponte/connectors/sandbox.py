@@ -23,6 +23,7 @@ from ponte.connectors.base import (
     ProductSend,
     StockSend,
     TrackingSend,
+    http_url,
 )
 from ponte.connectors.failures import common_failure
 from ponte.connectors.http import HttpClient, HttpResult, records
@@ -42,9 +43,7 @@ class SandboxSettings(ConnectorSettings):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("base_url must start with http:// or https://")
-        return value.rstrip("/")
+        return http_url(value)
 
     @field_validator("profile")
     @classmethod

@@ -19,7 +19,15 @@ from urllib.parse import urlsplit
 import orjson
 from pydantic import Field, SecretStr, field_validator
 
-from ponte.connectors.base import Connector, ConnectorSettings, FetchedOrders, OrderSend, Outcome, TrackingSend
+from ponte.connectors.base import (
+    Connector,
+    ConnectorSettings,
+    FetchedOrders,
+    OrderSend,
+    Outcome,
+    TrackingSend,
+    http_url,
+)
 from ponte.connectors.http import HttpClient, header_problem
 from ponte.connectors.sandbox import outcome_from_result
 from ponte.domain import Disposition
@@ -42,8 +50,7 @@ class WebhookSettings(ConnectorSettings):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("url must start with http:// or https://")
+        http_url(value)
         return value
 
     @field_validator("headers")

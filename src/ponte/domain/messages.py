@@ -51,6 +51,39 @@ def from_columns(key: str | None, params: str | None) -> Message | None:
     return Message.from_json({"key": key, "params": values if isinstance(values, dict) else {}})
 
 
+class SaidError(ValueError):
+    """A value refused in Ponte's words (a settings validator): its text in English, `said` in every language."""
+
+    def __init__(self, said: Message) -> None:
+        from ponte.i18n import english  # the catalogs read the messages defined here
+
+        super().__init__(english(said))
+        self.said = said
+
+
+# pydantic's most common refusals in Ponte's words (their context's limits as parameters); others keep pydantic's.
+_PYDANTIC = {
+    "missing": "msg.value.missing", "string_too_long": "msg.value.too_long", "string_too_short": "msg.value.too_short",
+    "too_long": "msg.value.too_many", "greater_than": "msg.value.greater_than",
+    "greater_than_equal": "msg.value.at_least", "less_than_equal": "msg.value.at_most",
+    "int_parsing": "msg.value.not_whole", "int_from_float": "msg.value.not_whole", "float_parsing": "msg.value.not_number",
+    "decimal_parsing": "msg.value.not_number", "bool_parsing": "msg.value.not_boolean",
+    "string_type": "msg.value.not_text", "extra_forbidden": "msg.value.unknown_field",
+}  # fmt: skip
+
+
+def problem_of(error: Mapping[str, Any]) -> Message | str:
+    """What one of pydantic's errors says of a value, in Ponte's words where it has them."""
+    context = error.get("ctx") or {}
+    if isinstance(context.get("error"), SaidError):
+        said: Message = context["error"].said
+        return said
+    key = _PYDANTIC.get(str(error.get("type")))
+    if key is None:
+        return str(error.get("msg") or "")
+    return say(key, **{k: v for k, v in context.items() if isinstance(v, int | float | str)})
+
+
 def say(key: str, **params: Any) -> Message:
     """`say("msg.order.out_of_stock", sku="A1", ordered=5, available=2)`."""
     return Message(key, params)

@@ -16,7 +16,7 @@ from ponte.connectors import capabilities
 from ponte.connectors.base import CallFailed, Outcome
 from ponte.connectors.context import CredentialsMissing, CredentialsRevoked
 from ponte.connectors.registry import InvalidConnectorSettings, get_connector_class, secret_fields
-from ponte.domain.messages import say
+from ponte.domain.messages import problem_of, say
 from ponte.engine.connectors import connector_for
 from ponte.engine.worker import not_connected
 from ponte.secrets import SecretBox, SecretsError
@@ -50,8 +50,7 @@ def _split_settings(connector: str, values: dict[str, Any], old_secrets: dict[st
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        # pydantic's own words about the value, kept as they are, under Ponte's sentence
-        said = say("msg.affiliate.setting_invalid", field=field, problem=first["msg"])
+        said = say("msg.affiliate.setting_invalid", field=field, problem=problem_of(first))
         raise InputError(said, field=f"settings.{field}")
     dumped = model.model_dump(mode="json")
     secrets = {n: _revealed(getattr(model, n)) for n in secret_names if getattr(model, n, None) not in (None, {})}

@@ -11,19 +11,12 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from ponte.connectors.base import ConnectorSettings
+from ponte.connectors.base import ConnectorSettings, http_url
 
 BRAZIL = "A2Q3Y263D00KWC"
 NORTH_AMERICA = "https://sellingpartnerapi-na.amazon.com"
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
 SELLER_CENTRAL_BR = "https://sellercentral.amazon.com.br"
-
-
-def _http_url(value: str) -> str:
-    value = value.strip()
-    if not value.startswith(("http://", "https://")):
-        raise ValueError("must start with http:// or https://")
-    return value.rstrip("/")
 
 
 class AmazonSettings(ConnectorSettings):
@@ -51,7 +44,7 @@ class AmazonSettings(ConnectorSettings):
     @field_validator("api_url", "token_url", "consent_url")
     @classmethod
     def _urls(cls, value: str) -> str:
-        return _http_url(value)
+        return http_url(value)
 
 
 LABELS: Mapping[str, Mapping[str, str]] = {

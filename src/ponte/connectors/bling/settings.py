@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 
-from ponte.connectors.base import ConnectorSettings
+from ponte.connectors.base import ConnectorSettings, http_url
+from ponte.domain.messages import SaidError, say
 
 # bling.md § 2: per account, every endpoint together.
 REQUESTS_PER_SECOND = 3.0
@@ -16,12 +17,6 @@ CANCELLED = 12
 # The SKU fields the catalog from Bling fills (bling.md § 3), "stock" for its balances (§ 4).
 CATALOG_FIELDS = ("name", "description", "brand", "category", "ean", "images", "weight_g", "height_cm", "width_cm",
                   "length_cm", "active", "price", "stock")  # fmt: skip
-
-
-def _http_url(value: str) -> str:
-    if not value.startswith(("http://", "https://")):
-        raise ValueError("must start with http:// or https://")
-    return value.rstrip("/")
 
 
 class BlingSettings(ConnectorSettings):
@@ -53,12 +48,14 @@ class BlingSettings(ConnectorSettings):
     @field_validator("api_url", "auth_url")
     @classmethod
     def _urls(cls, value: str) -> str:
-        return _http_url(value)
+        return http_url(value)
 
     @field_validator("ponte_wins")
     @classmethod
     def _fields(cls, value: list[str]) -> list[str]:
         unknown = [name for name in value if name not in CATALOG_FIELDS]
         if unknown:
-            raise ValueError(f"{', '.join(unknown)}: not a field Bling gives (one of {', '.join(CATALOG_FIELDS)})")
+            raise SaidError(
+                say("msg.value.not_bling_field", names=", ".join(unknown), fields=", ".join(CATALOG_FIELDS))
+            )
         return value

@@ -38,6 +38,7 @@ from ponte.connectors.base import (
     Resolved,
     StockSend,
     TrackingSend,
+    http_url,
     notice_body,
 )
 from ponte.connectors.context import ConnectorContext
@@ -52,12 +53,6 @@ ORDER_RESOURCE = re.compile(r"^/orders/(\d{1,20})$")
 NOTIFIED_TOPICS = {"orders_v2", "orders"}  # orders_v2 is the recommended one (mercadolivre.md § 6)
 MULTI_ORIGIN_TAGS = {"warehouse_management", "multiwarehouse"}  # [O] mercadolivre.md § 1
 NEW_FORMAT = {"x-format-new": "true"}  # shipments in their current shape (mercadolivre.md § 5)
-
-
-def _http_url(value: str) -> str:
-    if not value.startswith(("http://", "https://")):
-        raise ValueError("must start with http:// or https://")
-    return value.rstrip("/")
 
 
 class MercadoLivreSettings(ConnectorSettings):
@@ -77,7 +72,7 @@ class MercadoLivreSettings(ConnectorSettings):
     @field_validator("api_url", "auth_url")
     @classmethod
     def _urls(cls, value: str) -> str:
-        return _http_url(value)
+        return http_url(value)
 
 
 def _q(value: Any) -> str:

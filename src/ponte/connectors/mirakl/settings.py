@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator
 
 from ponte.connectors.base import ConnectorSettings
+from ponte.domain.messages import SaidError, say
 
 
 class MiraklSettings(ConnectorSettings):
@@ -33,7 +34,7 @@ class MiraklSettings(ConnectorSettings):
     def _named(cls, value: str) -> str:
         value = value.strip()
         if not value:
-            raise ValueError("name the marketplace, like Carrefour")
+            raise SaidError(say("msg.value.operator_name"))
         return value
 
     @field_validator("base_url")
@@ -41,7 +42,7 @@ class MiraklSettings(ConnectorSettings):
     def _instance(cls, value: str) -> str:
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
-            raise ValueError("base_url must start with https://, like https://marketplace.mirakl.net")
+            raise SaidError(say("msg.value.mirakl_url"))
         # People paste the API root they were given: the connector adds /api itself.
         return value.removesuffix("/api")
 
