@@ -131,3 +131,15 @@ def test_it_asks_a_reason_before_reprocessing_a_filter(client, db, stores):
     with db.read() as conn:
         entry = conn.execute(select(audit_log)).one()
     assert entry.detail["reason"] == "EAN corrigido" and entry.detail["count"] == 2
+
+
+def test_an_authorisation_link_already_used_is_said_in_the_readers_language(client, stores):
+    """The marketplace sends the seller back with a state Ponte does not know (used, expired, forged)."""
+    from factories import ADA
+
+    login(client, ADA)
+    page = client.get("/oauth/callback/bling", params={"state": "nao-existe", "code": "x"})
+    assert page.status_code == 400
+    assert "este link de autorização é desconhecido, já foi usado ou expirou" in page.text
+    spanish = client.get("/oauth/callback/bling", params={"state": "nao-existe", "code": "x", "lang": "es"})
+    assert "este enlace de autorización es desconocido" in spanish.text

@@ -493,7 +493,11 @@ class CallFailed(Exception):
 
 class GrantRefused(Exception):
     """The marketplace refused the grant itself (revoked, expired, already used): only the seller can fix it by
-    authorising again. The message is the marketplace's own."""
+    authorising again. The message is the marketplace's own words, or Ponte's (`said`)."""
+
+    def __init__(self, said: str | Message) -> None:
+        super().__init__(english(said) if isinstance(said, Message) else said)
+        self.said = said
 
 
 # -- what a connector declares -----------------------------------------------------------------------------

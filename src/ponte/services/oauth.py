@@ -13,9 +13,10 @@ from datetime import timedelta
 from ponte.clock import now
 from ponte.connectors.base import GrantRefused, Identity
 from ponte.connectors.registry import get_connector_class
-from ponte.domain.messages import say
+from ponte.domain.messages import Message, say
 from ponte.engine.connectors import connector_for
 from ponte.engine.queue import reprocess_integrations
+from ponte.i18n import english
 from ponte.secrets import SecretBox
 from ponte.services.errors import InputError
 from ponte.settings import Settings
@@ -29,7 +30,11 @@ STATE_LIFETIME = timedelta(minutes=15)
 
 
 class AuthorisationFailed(Exception):
-    """The authorisation did not complete; the message says why in words the seller can act on."""
+    """The authorisation did not complete; `said` says why in words the seller can act on (the text: in English)."""
+
+    def __init__(self, said: Message) -> None:
+        super().__init__(english(said))
+        self.said = said
 
 
 @dataclass(frozen=True)
@@ -99,20 +104,20 @@ def complete_authorisation(
     with db.write() as conn:
         pending = take_state(conn, state=state)
     if pending is None or pending.expires_at < now():
-        raise AuthorisationFailed("this authorisation link is unknown, was already used or has expired: start again")
+        raise AuthorisationFailed(say("msg.oauth.unknown_link"))
     if pending.account_id != account_id:
-        raise AuthorisationFailed("this authorisation was started by another store: start again from your store")
+        raise AuthorisationFailed(say("msg.oauth.other_store"))
     with db.read() as conn:
         affiliate = find_affiliate(conn, account_id=account_id, affiliate_id=pending.affiliate_id)
     if affiliate is None or affiliate.connector != kind:
-        raise AuthorisationFailed("the affiliate this authorisation was for no longer exists: start again")
+        raise AuthorisationFailed(say("msg.oauth.affiliate_gone"))
     verifier = box.open(pending.sealed_verifier).get("v") if pending.sealed_verifier else None
     connector = connector_for(affiliate, db=db, box=box, settings=settings)
     try:
         try:
             grant = connector.exchange_code(code=code, redirect_uri=pending.redirect_uri, code_verifier=verifier)
         except GrantRefused as exc:
-            raise AuthorisationFailed(f"{affiliate.name} refused the authorisation: {exc}")
+            raise AuthorisationFailed(say("msg.oauth.refused", name=affiliate.name, reason=exc.said))
         if extras:
             grant = replace(grant, extra={**grant.extra, **extras})
         connector.context.credentials.store(grant)

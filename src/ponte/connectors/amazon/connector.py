@@ -153,7 +153,7 @@ class AmazonConnector(Connector):
 
     def refresh_grant(self, grant: Grant) -> Grant:
         if not grant.refresh_token:
-            raise GrantRefused("Amazon gave no refresh token: connect the affiliate again")
+            raise GrantRefused(say("msg.oauth.no_refresh_token", marketplace="Amazon"))
         fresh = self.api.token({"grant_type": "refresh_token", "refresh_token": grant.refresh_token})
         return Grant(fresh.access_token, fresh.refresh_token, fresh.expires_at, {**grant.extra, **fresh.extra})
 

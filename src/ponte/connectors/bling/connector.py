@@ -120,7 +120,7 @@ class BlingConnector(Connector):
 
     def refresh_grant(self, grant: Grant) -> Grant:
         if not grant.refresh_token:
-            raise GrantRefused("Bling gave no refresh token: connect again")
+            raise GrantRefused(say("msg.oauth.no_refresh_token", marketplace="Bling"))
         return self.api.token({"grant_type": "refresh_token", "refresh_token": grant.refresh_token})
 
     def identify(self) -> Identity:

@@ -214,7 +214,7 @@ class MercadoLivreConnector(Connector):
 
     def refresh_grant(self, grant: Grant) -> Grant:
         if not grant.refresh_token:  # the app was not granted offline_access
-            raise GrantRefused("Mercado Livre gave no refresh token (the app lacks offline_access): connect again")
+            raise GrantRefused(say("msg.oauth.no_refresh_token_offline", marketplace="Mercado Livre"))
         return self.api.token({"grant_type": "refresh_token", "refresh_token": grant.refresh_token})
 
     def identify(self) -> Identity:
