@@ -91,6 +91,15 @@ def prepare_demo(
     """Load the demo store on first start and play its first hours; on later starts point it at the new sandbox.
     Returns True when the demo was loaded now."""
     settings = allowing(settings, sandbox_url)
+    first = load_demo_store(db, settings, sandbox_url, ponte_url)
+    if first:
+        play_demo(db, settings, sandbox_url, progress)
+    return first
+
+
+def load_demo_store(db: Database, settings: Settings, sandbox_url: str, ponte_url: str) -> bool:
+    """The demo store's rows (users, affiliates, catalog) on first start, in one short transaction; on later starts
+    its affiliates pointed at the new sandbox. True when it was loaded now (play_demo then plays its first hours)."""
     box = SecretBox.from_environment(settings.secret_key_file)
     register_sellers(sandbox_url, ponte_url)
     with db.write() as conn:
@@ -99,8 +108,13 @@ def prepare_demo(
             load_demo(conn, box=box, sandbox_url=sandbox_url)
         else:
             point_at_sandbox(conn, box=box, sandbox_url=sandbox_url)
-    if not first:
-        return False
+    return first
+
+
+def play_demo(db: Database, settings: Settings, sandbox_url: str, progress: Callable[[int, int], None] | None) -> None:
+    """The demo's first hours: sellers connected, the catalog sent to every marketplace at its real pace, orders
+    placed, imported, handed to Bling, invoiced and shipped (minutes on a small machine)."""
+    box = SecretBox.from_environment(settings.secret_key_file)
     connect_demo_sellers(db, box=box, settings=settings, sandbox_url=sandbox_url)
     for problem in read_marketplace_structures(db, box=box, settings=settings):
         log.warning("demo: a marketplace's category tree was not read: %s", problem)
@@ -115,7 +129,6 @@ def prepare_demo(
     drain(worker, db, progress)
     import_demo_catalog(db, worker)
     worker.close()
-    return True
 
 
 def import_demo_catalog(db: Database, worker: Worker) -> None:
@@ -163,16 +176,35 @@ def serve(
             " Amazon at /amazon, Bling at /bling; test profile magalu)"
         )
     ponte_url = f"http://{options.host}:{options.port}"
-    if options.demo and sandbox and prepare_demo(db, settings, sandbox.url, progress, ponte_url):
-        say("Demo store loaded: catalog sent to the marketplaces, orders imported, tracking sent.")
     stop = threading.Event()
-    worker_thread = None
-    if options.worker:
+    threads: list[threading.Thread] = []
+
+    def start_worker() -> None:
         worker = Worker(
             db, settings, periodic=[alerts_job(db, settings), catalog_job(db, settings)], keep_catalog=keep_notified
         )
-        worker_thread = threading.Thread(target=worker.run, args=(stop,), name="ponte-worker", daemon=True)
-        worker_thread.start()
+        thread = threading.Thread(target=worker.run, args=(stop,), name="ponte-worker", daemon=True)
+        threads.append(thread)
+        thread.start()
+
+    first = bool(options.demo and sandbox and load_demo_store(db, settings, sandbox.url, ponte_url))
+    if first and sandbox:
+        # The first hours of the demo take minutes at the marketplaces' real paces: served meanwhile, its pages
+        # fill in as they are played; the worker starts when they are done.
+        def play() -> None:
+            try:
+                play_demo(db, settings, sandbox.url, progress)
+                say("Demo store loaded: catalog sent to the marketplaces, orders imported, tracking sent.")
+            except Exception:
+                log.exception("the demo's first hours could not be played")
+            finally:
+                if options.worker and not stop.is_set():
+                    start_worker()
+
+        threading.Thread(target=play, name="ponte-demo", daemon=True).start()
+        say("Loading the demo store: its pages fill in while the catalog goes to the marketplaces.")
+    elif options.worker:
+        start_worker()
     say(f"Ponte is running at http://{options.host}:{options.port}/")
     if options.demo and sandbox:
         say("Demo login (password for all):\n" + "\n".join(demo_login_lines()))
@@ -180,8 +212,8 @@ def serve(
         uvicorn.run(create_app(settings, db=db), host=options.host, port=options.port, log_level="warning")
     finally:
         stop.set()
-        if worker_thread:
-            worker_thread.join(timeout=30)
+        for thread in list(threads):
+            thread.join(timeout=30)
         if sandbox:
             sandbox.stop()
         db.dispose()
