@@ -84,26 +84,13 @@ class StoreView:
     sent: dict[tuple[str, str], Any] = field(default_factory=dict)  # (flow, SKU) → last_sent, where read
 
 
-def store_view(
-    conn: Connection,
-    affiliate: Affiliate,
-    held: Sequence[HeldListing],
-    ids: Sequence[str],
-    *,
-    whole: StoreView | None = None,
-) -> StoreView:
-    """The store's side of a page. A page of thousands (Mirakl's whole shop in one file) reads the affiliate's rows
-    whole rather than through IN lists of that length (or takes them as `whole`, read while the file downloaded)."""
-    if whole is not None or len(ids) > store.WHOLE:
-        view = whole or whole_view(conn, affiliate)
-        others = sorted({h.sku for h in held if h.sku and h.sku not in view.skus})
-        extra = store.sku_facts(conn, account_id=affiliate.account_id, codes=others) if others else {}
-        rule = affiliate.min_availability
-        return StoreView(
-            view.listing_skus, view.skus | extra,
-            view.offered | {code: min_availability_rule(f.available, rule)[0] for code, f in extra.items()},
-            view.states,
-        )  # fmt: skip
+def store_view(conn: Connection, affiliate: Affiliate, held: Sequence[HeldListing], ids: Sequence[str]) -> StoreView:
+    """The store's side of a page. A page of thousands reads the affiliate's rows whole rather than through IN
+    lists of that length."""
+    if len(ids) > store.WHOLE:
+        view = whole_view(conn, affiliate)
+        add_outsiders(conn, affiliate, view, held)
+        return view
     listing_skus = store.listing_skus(conn, affiliate_id=affiliate.id, listing_ids=[*ids])
     codes = sorted(set(listing_skus.values()) | {h.sku for h in held if h.sku})
     skus = store.sku_facts(conn, account_id=affiliate.account_id, codes=codes)
@@ -111,6 +98,18 @@ def store_view(
     rule = affiliate.min_availability
     offered = {code: min_availability_rule(fact.available, rule)[0] for code, fact in skus.items()}
     return StoreView(listing_skus, skus, offered, states)
+
+
+def add_outsiders(conn: Connection, affiliate: Affiliate, view: StoreView, held: Sequence[HeldListing]) -> None:
+    """Into a whole view: the store's facts of the held listings' SKUs the affiliate never had (a listing made
+    outside Ponte of a SKU the store has)."""
+    others = sorted({h.sku for h in held if h.sku and h.sku not in view.skus})
+    if not others:
+        return
+    extra = store.sku_facts(conn, account_id=affiliate.account_id, codes=others)
+    rule = affiliate.min_availability
+    view.skus.update(extra)
+    view.offered.update({code: min_availability_rule(f.available, rule)[0] for code, f in extra.items()})
 
 
 def whole_view(conn: Connection, affiliate: Affiliate) -> StoreView:
@@ -202,12 +201,10 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def compare_page(
-    conn: Connection, affiliate: Affiliate, page: ReadBack, *, whole: StoreView | None = None
-) -> tuple[list[Drift], list[str]]:
+def compare_page(conn: Connection, affiliate: Affiliate, page: ReadBack) -> tuple[list[Drift], list[str]]:
     """The drifts of a page read back, and the listing ids it looked at (to resolve what it no longer finds)."""
     ids = [h.listing_id for h in page.listings]
-    view = store_view(conn, affiliate, page.listings, [*ids, *page.missing], whole=whole)
+    view = store_view(conn, affiliate, page.listings, [*ids, *page.missing])
     return with_causes(conn, affiliate, _compared(page, view), page.listings, view), [*ids, *page.missing]
 
 
@@ -250,13 +247,9 @@ class StreamedComparison:
 
     def _compare(self, batch: list[HeldListing]) -> None:
         view = self.view
-        others = sorted({h.sku for h in batch if h.sku and h.sku not in view.skus})
-        if others:  # listings of SKUs this affiliate never had: the store's word on them, added to the view
+        if any(h.sku and h.sku not in view.skus for h in batch):
             with self.db.read() as conn:
-                extra = store.sku_facts(conn, account_id=self.affiliate.account_id, codes=others)
-            rule = self.affiliate.min_availability
-            view.skus.update(extra)
-            view.offered.update({code: min_availability_rule(f.available, rule)[0] for code, f in extra.items()})
+                add_outsiders(conn, self.affiliate, view, batch)
         found = _compared(ReadBack(batch), view)
         drifting = {d.listing_id for d in found}
         self.held += [h for h in batch if h.listing_id in drifting]
