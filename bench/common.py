@@ -286,12 +286,14 @@ def answers(url: str) -> bool:
         return False
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, failure: str) -> None:
+def wait_until(condition: Callable[[], bool], timeout: float, failure: str, *, every: float = 0.05) -> None:
+    """Wait for `condition`, asking it every `every` seconds (a costly check takes the GIL from what is measured:
+    ask it seldom, and read when things happened from the timestamps the emulation keeps)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
-        time.sleep(0.05)
+        time.sleep(every)
     raise RuntimeError(failure)
 
 

@@ -324,3 +324,32 @@ def test_the_sku_page_runs_amazons_validation_preview_before_anything_is_listed(
         refused = client.post("/skus/CEL-001/preview", data={"csrf": csrf, "affiliate": "x"})
         assert refused.status_code == 400
     assert amazon.listings() == {}  # nothing was listed
+
+
+def test_more_changes_than_a_feed_holds_leave_as_feeds_in_a_row_before_any_is_recorded(hub, monkeypatch):
+    """A lane that fills a feed and finds more waiting sends the next feed while createFeed has tokens (its burst
+    is 15): every feed is in flight before the attempts of the first are written."""
+    from ponte.connectors.amazon.connector import AmazonConnector
+    from ponte.connectors.base import BatchSpec
+
+    small = BatchSpec("createFeed", 400, "auto", 60.0, "patchListingsItem", together=True)
+    monkeypatch.setattr(AmazonConnector, "batches", {"price": small, "inventory": small})
+    codes = [f"SKU-{n:05d}" for n in range(1_000)]
+    hub.seeded(*codes)
+    hub.amazon.admin("config", feed_seconds=120)
+    before = len(hub.amazon.calls())
+    with hub.db.write() as conn:
+        prices = [PriceInput(sku=c, list_price=Decimal("999.00"), price=Decimal("749.00")) for c in codes]
+        set_prices(conn, account_id=hub.account, items=prices)
+    assert hub.worker.run_once(due_by=now() + timedelta(seconds=3)) == 1_000  # one step: three feeds
+    calls = [c["operation"] for c in hub.amazon.calls()[before:]]
+    assert calls == ["createFeedDocument", "createFeed"] * 3
+    assert hub.statuses("price") == {"pending": 1_000}
+    with hub.db.read() as conn:
+        parked = select(integrations.c.lease_owner, func.count()).where(integrations.c.flow == "price")
+        owners = dict(conn.execute(parked.group_by(integrations.c.lease_owner)).all())
+    assert sorted(owners.values()) == [200, 400, 400]  # each SKU waits under its own feed's submission
+    hub.amazon.advance(125)
+    hub.worker.poll_submissions()
+    assert hub.statuses("price") == {"success": 1_000}
+    assert [a.status for a in hub.attempts("price", codes[999])] == ["pending", "success"]

@@ -130,6 +130,11 @@ class Worker:
         self.reconciler = Reconciler(db, settings, self.box, owner=self.owner)
         self._stop: threading.Event | None = None  # set by run(): a stop request leaves unstarted sends
 
+    @property
+    def stopping(self) -> bool:
+        """Whether run() was asked to stop: what has not started yet is left for the next worker."""
+        return self._stop is not None and self._stop.is_set()
+
     # -- the step ---------------------------------------------------------------------------------
     def run_once(self, *, due_by: datetime | None = None) -> int:
         """Claim a batch of integrations due by `due_by` (now), execute them, record the attempts. Returns how many."""
@@ -190,7 +195,7 @@ class Worker:
         self, claim: Claim, affiliate: Affiliate, window: float, catalog: payloads.Catalog
     ) -> Work | datetime:
         """Send unless the worker is stopping or the lease is too near its end; otherwise when it is due again."""
-        if (self._stop is not None and self._stop.is_set()) or time.monotonic() > window:
+        if self.stopping or time.monotonic() > window:
             return now()  # given back unexecuted: no attempt, the next worker (or this one, later) sends it
         try:
             return self._send(claim, affiliate, catalog)

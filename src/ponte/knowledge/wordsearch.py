@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable
 from functools import cache
 
+import orjson
+
 from ponte.domain.messages import Message
 from ponte.i18n import LOCALES, Translator
 from ponte.knowledge.articles import categories
@@ -44,8 +46,25 @@ def _category_names() -> dict[str, str]:
     return {c["code"]: " ".join(str(t) for t in (c.get("title") or {}).values()) for c in categories()}
 
 
+_MEMO: dict[tuple[str | None, bytes | None, str | None], str | None] = {}
+_MEMO_SIZE = 4096
+
+
 def search_text(message: str | None, *, said: Message | None = None, category: str | None = None) -> str | None:
-    """What a word search looks in for one integration (None when it says nothing)."""
+    """What a word search looks in for one integration (None when it says nothing). A batch of thousands of
+    attempts mostly says one thing ("sent in feed …"): each distinct text is folded and stemmed once."""
+    key = (message, orjson.dumps(said.as_json(), option=orjson.OPT_SORT_KEYS) if said else None, category)
+    try:
+        return _MEMO[key]
+    except KeyError:
+        pass
+    if len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.clear()
+    text = _MEMO[key] = _search_text(message, said, category)
+    return text
+
+
+def _search_text(message: str | None, said: Message | None, category: str | None) -> str | None:
     parts = [message or ""]
     if said is not None:
         parts += [Translator(locale).said(said, message) for locale in LOCALES]
