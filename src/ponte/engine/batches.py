@@ -18,7 +18,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +40,7 @@ from ponte.connectors.registry import get_connector_class
 from ponte.domain import Disposition, Flow, Status
 from ponte.domain.messages import Message, say
 from ponte.engine import payloads
-from ponte.engine.queue import Claim, LaneKey, claim_due, count_due, park, postpone_due, release
+from ponte.engine.queue import Claim, LaneKey, claim_due, count_due, extend_lease, park, postpone_due, release
 from ponte.engine.recording import Work, record_works
 from ponte.store.affiliates import Affiliate, affiliates_by_id
 from ponte.store.rules import rules_by_account
@@ -155,6 +155,10 @@ def send_lane(worker: Worker, lane: Lane) -> int:
             for key in lane.lane_keys():
                 postpone_due(conn, lane=key, due=due, now=now())
         return 0
+    if lane.claims:  # claimed for one step's lease: the lane's calls and their recording may take longer
+        with worker.db.write() as conn:
+            until = now() + timedelta(seconds=LANE_LEASE)
+            extend_lease(conn, ids=[c.id for c in lane.claims], owner=worker.owner, until=until)
     swept = 0
     calls: list[tuple[list[Work], tuple[Any, list[dict[str, Any]]] | None]] = []
     claims = lane.claims
@@ -276,11 +280,16 @@ def _send(
         outcome = payloads.warned(outcome, warning)
         works.append(Work(claim, affiliate, outcome, started, duration, sent.get((claim.flow, claim.entity))))
         if submission is not None and outcome.status == Status.PENDING:
-            item = asdict(claim) | {"ref": submission.refs.get(claim.entity, "")}
+            item = {name: getattr(claim, name) for name in _CLAIM_FIELDS} | {
+                "ref": submission.refs.get(claim.entity, "")
+            }
             if warning is not None:  # said when the marketplace's verdict comes (`_settle`)
                 item["warning"] = warning.as_json()
             items.append(item)
     return works, (None if submission is None else (submission, items))
+
+
+_CLAIM_FIELDS = tuple(f.name for f in fields(Claim))  # a submission's item: the claim, flat (asdict copies deeply)
 
 
 def _build(catalog: payloads.Catalog, affiliate: Affiliate, flow: str, entity: str) -> tuple[Send, Message | None, Any]:

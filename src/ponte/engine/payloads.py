@@ -62,6 +62,10 @@ def _listing(row: Row[Any] | None) -> Listing | None:
     return None if row is None else Listing(row.listing_id, dict(row.data or {}))
 
 
+# What price and stock sends read of a SKU (Catalog.price, Catalog.inventory, the stock rules, the mapping's category).
+SEND_COLUMNS = ("id", "sku", "active", "price", "list_price", "handling_days", "category")
+
+
 class Catalog:
     """The SKUs, their available stock and their listings that a batch of sends needs, read in one transaction
     with a few queries.
@@ -79,12 +83,15 @@ class Catalog:
         """`keys`: (account_id, affiliate_id, sku) of every catalog send of the batch; `products`: those of its
         product sends (all of them when not given), the only ones the catalog mapping is read for."""
         wanted = list(keys)
+        product_keys = None if products is None else list(products)
         by_account: dict[int, set[str]] = {}
         for account_id, _, code in wanted:
             by_account.setdefault(account_id, set()).add(code)
+        only = SEND_COLUMNS if product_keys == [] else None  # price and stock sends read only what they carry
         self.skus: dict[tuple[int, str], Row[Any]] = {}
         for account_id, codes in by_account.items():
-            self.skus.update({(account_id, code): row for code, row in skus_by_code(conn, account_id, codes).items()})
+            found = skus_by_code(conn, account_id, codes, only=only)
+            self.skus.update({(account_id, code): row for code, row in found.items()})
         ids = {row.id for row in self.skus.values() if row.active}
         self.stock = available_stocks(conn, sku_ids=ids)
         self.per_warehouse = warehouse_stocks(conn, sku_ids=ids)
@@ -95,7 +102,7 @@ class Catalog:
             cls = _connector_class(erp)
             if cls is not None and cls.counts_stock is not Connector.counts_stock:
                 self.erps.setdefault(erp.account_id, []).append((cls, erp.settings))
-        self.mappings = load_mappings(conn, wanted if products is None else list(products), self.skus)
+        self.mappings = load_mappings(conn, wanted if product_keys is None else product_keys, self.skus)
 
     def _sku(self, account_id: int, code: str) -> Row[Any]:
         row = self.skus.get((account_id, code))

@@ -272,6 +272,17 @@ def postpone_due(conn: Connection, *, lane: LaneKey, due: datetime, now: datetim
     return int(conn.execute(stmt).rowcount or 0)
 
 
+def extend_lease(conn: Connection, *, ids: Sequence[int], owner: str, until: datetime) -> None:
+    """Keep holding rows a long piece of work claimed (a lane sweeping several feeds), while this owner holds them."""
+    if not ids:
+        return
+    i = integrations.c
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 10_000):
+        chunk = ordered[start : start + 10_000]
+        conn.execute(update(integrations).where(i.id.in_(chunk), i.lease_owner == owner).values(lease_until=until))
+
+
 def park(conn: Connection, *, ids: Sequence[int], owner: str) -> None:
     """Hand rows just recorded as submitted (pending, not due) to their submission, which holds them until its poll
     settles them. A row a change made due again meanwhile is not parked: it goes out again with the newer data."""

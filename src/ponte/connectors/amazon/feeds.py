@@ -34,7 +34,9 @@ from ponte.connectors.base import (
 from ponte.connectors.context import Deferred
 from ponte.connectors.http import HttpClient
 from ponte.contract import json_schema
+from ponte.domain import Status
 from ponte.domain.messages import say
+from ponte.i18n import english
 
 if TYPE_CHECKING:
     from ponte.connectors.amazon.connector import AmazonConnector
@@ -112,12 +114,14 @@ def send(connector: AmazonConnector, sends: list[Send]) -> BatchResult:
             {**dict.fromkeys(refs, failure(created, say("msg.op.create_feed", api="createFeed"))), **refused}
         )
     waiting = say("msg.amazon.feed_sent", feed=str(feed_id), feed_type=FEED_TYPE)
+    text = english(waiting)  # once, not 25,000 times
     outcomes = {
-        sku: Outcome.pending(
-            waiting, request={"feed": feed_id, "message": m}, response=created.body, http_status=created.status
+        m["sku"]: Outcome(
+            Status.PENDING, text, said=waiting, request={"feed": feed_id, "message": m},
+            response=created.body, http_status=created.status,
         )
-        for sku, m in ((msg["sku"], msg) for msg in body["messages"])
-    }
+        for m in body["messages"]
+    }  # fmt: skip
     submission = Submission(FEED_TYPE, str(feed_id), refs, waiting, poll_after=POLL, request={"messages": len(refs)})
     return BatchResult({**outcomes, **refused}, submission)
 
