@@ -197,3 +197,27 @@ def test_accounts_made_before_reconciliation_get_its_stock_drift_rule(db):
     assert [(r.account_id, r.enabled, r.builtin) for r in drift] == [(old, True, True)]
     assert drift[0].created_at.tzinfo is not None
     assert untouched not in {r.account_id for r in drift} and is_current(db)
+
+
+def test_a_json_column_reads_back_exactly_what_was_written(db):
+    """JSON columns are read with orjson on SQLite, except what it would not read exactly: a number past 64 bits
+    (it would become a float) and NaN (it refuses it)."""
+    from ponte.store.tables import skus
+
+    when = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    written = {"big": 123456789012345678901234567890, "text": "água", "list": [1, 2.5, None], "nested": {"a": True}}
+    with db.write() as conn:
+        account = conn.execute(
+            insert(accounts).values(slug="loja-j", name="Loja J", created_at=when).returning(accounts.c.id)
+        ).scalar_one()
+        for n, attributes in enumerate([written, {"plain": 1}]):
+            conn.execute(
+                insert(skus).values(
+                    account_id=account, sku=f"J-{n}", name="J", attributes=attributes, images=[], price=1,
+                    list_price=1, created_at=when, updated_at=when,
+                )
+            )  # fmt: skip
+    with db.read() as conn:
+        got = dict(conn.execute(select(skus.c.sku, skus.c.attributes).order_by(skus.c.sku)).all())
+    assert got == {"J-0": written, "J-1": {"plain": 1}}
+    assert isinstance(got["J-0"]["big"], int)

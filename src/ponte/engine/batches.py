@@ -14,6 +14,7 @@ with its own outcome when the marketplace has judged it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import traceback
@@ -270,8 +271,11 @@ def _send(
     outcomes.update(result.outcomes)
     submission = result.submission
     if submission is not None:
+        waiting = None
         for entity in submission.refs:
-            outcomes.setdefault(entity, Outcome.pending(submission.message))
+            if entity not in outcomes:  # (setdefault would make 25,000 outcomes to keep none)
+                waiting = waiting or Outcome.pending(submission.message)
+                outcomes[entity] = dataclasses.replace(waiting)
     duration = int((time.perf_counter() - t0) * 1000)
     works, items = [], []
     for claim in claims:

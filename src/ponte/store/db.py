@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import select
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import CTE, Connection, Engine, Integer, Table, column, create_engine, event, exc, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -29,6 +32,7 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
         engine = create_engine(
             settings.database_url,
             connect_args={"timeout": 30, "check_same_thread": False},
+            json_deserializer=_json_loads,
             **kwargs,
         )
         event.listen(engine, "connect", _tune_sqlite)
@@ -42,6 +46,21 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
     event.listen(engine, "checkout", _replace_if_closed_by_server)
     event.listen(engine, "checkin", _prepare_again)
     return engine
+
+
+_LONG_NUMBER = re.compile(r"\d{19}")
+
+
+def _json_loads(text: str) -> Any:
+    """A JSON column's value (SQLite keeps it as text): orjson reads it several times faster than the standard
+    library (a batch of 25,000 listings). What it would not read exactly is read by the standard library: NaN,
+    which it refuses, and integers past 64 bits, which it would turn into floats."""
+    if _LONG_NUMBER.search(text):
+        return json.loads(text)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def keep_private(folder: Path, database: str | None) -> None:

@@ -197,7 +197,14 @@ def view(listing: Listing, marketplace_id: str, included: list[str]) -> dict[str
     return item
 
 
+SCANS_KEPT = 16  # scans whose SKU lists the emulation keeps for their next pages (a real nextToken is opaque)
+
+
 class Listings(Api):
+    def __init__(self, market: Market) -> None:
+        super().__init__(market)
+        self._scans: dict[str, list[str]] = {}
+
     def _marketplace(self, request: Request) -> str:
         return request.query_params.get("marketplaceIds", "").split(",")[0]
 
@@ -275,20 +282,29 @@ class Listings(Api):
         seller, headers = self.seller(request, "searchListingsItems")
         self.own(request, seller)
         params = request.query_params
-        mine = sorted(
-            (li for (owner, _), li in self.market.listings.items() if owner == seller.seller_id), key=lambda li: li.sku
-        )
+        listings = self.market.listings
+        scan, _, at = (params.get("pageToken") or "").partition(":")
         if params.get("identifiersType") == "SKU" and params.get("identifiers"):
-            wanted = set(params["identifiers"].split(","))
-            mine = [li for li in mine if li.sku in wanted]
+            wanted = sorted(set(params["identifiers"].split(",")))
+            skus = [sku for sku in wanted if (seller.seller_id, sku) in listings]
+        elif scan in self._scans:  # the next page of a scan: the SKUs as they were when it began
+            skus = self._scans[scan]
+        else:  # a scan begins: its SKUs, sorted once (sorting 100,000 listings for every page of 20 took minutes)
+            skus = sorted(sku for (owner, sku) in listings if owner == seller.seller_id)
+            scan = str(self.market.next_id())
+            self._scans[scan] = skus
+            while len(self._scans) > SCANS_KEPT:
+                del self._scans[next(iter(self._scans))]
         size = int(params.get("pageSize") or 10)
-        start = int(params.get("pageToken") or 0)
-        page = mine[start : start + size]
+        start = int(at or 0)
+        page = [
+            listings[key] for key in ((seller.seller_id, sku) for sku in skus[start : start + size]) if key in listings
+        ]
         included = params.get("includedData", "summaries").split(",")
         body: dict[str, Any] = {
-            "numberOfResults": len(mine),
+            "numberOfResults": len(skus),
             "items": [view(li, self._marketplace(request), included) for li in page],
         }
-        if start + size < len(mine):
-            body["pagination"] = {"nextToken": str(start + size)}
+        if start + size < len(skus):
+            body["pagination"] = {"nextToken": f"{scan}:{start + size}"}
         return answer(body, headers=headers)
