@@ -102,6 +102,9 @@ NOT_PUBLIC = {
     "::ffff:127.0.0.1": "loopback",  # v4-mapped v6
     "2002:7f00:1::": "loopback",  # 6to4 of 127.0.0.1
     "64:ff9b::7f00:1": "loopback",  # NAT64 of 127.0.0.1
+    "::7f00:1": "loopback",  # v4-compatible v6 (::/96, deprecated) of 127.0.0.1
+    "::127.0.0.1": "loopback",  # the same, written the other way
+    "::ffff:0:7f00:1": "loopback",  # v4-translated v6 (::ffff:0:0:0/96) of 127.0.0.1
     "0.0.0.0": "unspecified",
     "::": "unspecified",
     "169.254.169.254": "link-local",  # the cloud metadata service
@@ -115,8 +118,11 @@ NOT_PUBLIC = {
     "192.168.1.1": "private",
     "fd00::5": "private",
     "::ffff:10.1.2.3": "private",
+    "::a00:5": "private",  # v4-compatible v6 of 10.0.0.5
+    "fec0::1": "private",  # site-local (fec0::/10, deprecated, still routed inside some networks)
     "100.64.0.1": "reserved",  # carrier-grade NAT
     "198.18.0.1": "private",  # benchmarking
+    "192.0.0.8": "reserved",  # IETF protocol assignments (192.0.0.0/24)
 }
 
 
