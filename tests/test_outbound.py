@@ -10,8 +10,11 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pycurl
 import pytest
@@ -22,6 +25,8 @@ from ponte.alerts.channels import DeliveryError, EmailSender, Message, WebhookSe
 from ponte.connectors import outbound
 from ponte.connectors.http import HttpClient
 from ponte.domain import Disposition, Status
+from ponte.runner import allowing
+from ponte.sandbox import SandboxServer
 from ponte.settings import SettingsError, load_settings
 from sandbox_fixtures import allow_outbound, order_send, standalone
 
@@ -152,6 +157,28 @@ def test_the_setting_takes_exact_address_port_pairs(monkeypatch: pytest.MonkeyPa
         monkeypatch.setenv("PONTE_OUTBOUND_ALLOW", wrong)
         with pytest.raises(SettingsError, match="PONTE_OUTBOUND_ALLOW"):
             load_settings()
+
+
+def test_ponte_run_allows_its_own_sandbox_and_nothing_else_of_loopback(
+    sandbox_server: SandboxServer, inside: Inside, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ponte run` reaches the sandbox it started through the operator's setting, naming the sandbox's address
+    and port: not through a hole in the check, and not by allowing loopback as a whole."""
+    monkeypatch.setattr(outbound, "_allowed", frozenset())  # as a fresh process: nothing allowed yet
+    monkeypatch.delenv("PONTE_OUTBOUND_ALLOW", raising=False)
+    operator = replace(load_settings(tmp_path), outbound_allow=(("10.0.0.5", 443),))
+    port = int(urlsplit(sandbox_server.url).port or 0)
+
+    settings = allowing(operator, sandbox_server.url)
+
+    assert settings.outbound_allow == (("10.0.0.5", 443), ("127.0.0.1", port))
+    assert outbound.allowed() == {("10.0.0.5", 443), ("127.0.0.1", port)}
+    assert outbound.refusal("127.0.0.1", port) is None
+    for address, other in [("127.0.0.1", port + 1), ("127.0.0.1", inside.port), ("127.0.0.2", port), ("::1", port)]:
+        assert outbound.refusal(address, other) == "loopback", (address, other)
+    reached, refused = _get(sandbox_server.url), _get(f"http://127.0.0.1:{inside.port}")
+    assert not reached.refused and reached.status is not None
+    assert refused.refused and inside.connections == 0
 
 
 # -- over real connections ---------------------------------------------------------------------------------
