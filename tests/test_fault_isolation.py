@@ -237,14 +237,33 @@ def test_a_broken_store_stops_nothing_of_the_others(world: World, db, hook) -> N
                 integrations.c.flow == "product"
             )
         ).all()
-        messages = conn.execute(select(alert_messages.c.account_id, alert_messages.c.status)).all()
+        messages = conn.execute(
+            select(
+                alert_messages.c.account_id,
+                alert_messages.c.channel_id,
+                alert_messages.c.status,
+                alert_messages.c.error,
+            )
+        ).all()
+        c_channels = dict(
+            conn.execute(select(alert_channels.c.id, alert_channels.c.name).where(alert_channels.c.account_id == c))
+            .tuples()
+            .all()
+        )
     assert imported == {a, b, c}
     assert {(r.account_id, r.status) for r in sends if r.account_id != c} == {(a, "success"), (b, "success")}
     # C's own sends are recorded on C's items, in words a column can hold.
     odd = [r for r in sends if r.account_id == c and r.entity == "CEL-001" and r.code]
     assert odd and all(len(r.code) <= 120 for r in odd)
     assert {r.status for r in messages if r.account_id in (a, b)} == {"sent"}
-    assert {r.status for r in messages if r.account_id == c} <= {"queued", "failed"}  # never stuck in sending
+    # C's alert went to each of its three broken channels, and each message failed on its own: its error is
+    # recorded on it, and it is queued for another try or failed, never stuck in `sending`.
+    of_c = {c_channels[r.channel_id]: r for r in messages if r.account_id == c}
+    assert len(of_c) == len([r for r in messages if r.account_id == c]) == 3
+    assert {r.status for r in of_c.values()} <= {"queued", "failed"}
+    assert "not a public Internet address" in of_c["Inside"].error
+    assert "linefeed" in of_c["Ops"].error  # the line break in its address
+    assert "cannot be opened" in of_c["Sealed"].error
     assert len(server.received) == 2  # one alert each for A and B; none of C's went anywhere
 
 
