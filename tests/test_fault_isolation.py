@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -25,15 +26,24 @@ from sqlalchemy import insert, select, update
 from factories import add_integration
 from ponte.alerts import evaluate_alerts
 from ponte.alerts.channels import create_channel
-from ponte.auth import get_or_create_account
+from ponte.auth import create_user, get_or_create_account
 from ponte.clock import now
+from ponte.domain import Role
 from ponte.engine.worker import Worker
 from ponte.secrets import SecretBox
 from ponte.services.affiliates import create_affiliate
 from ponte.services.catalog import SkuInput, save_sku
 from ponte.services.rules import add_rule
 from ponte.services.webhooks import SECRET_KEY as WEBHOOK_SECRET
-from ponte.store.tables import affiliates, alert_channels, alert_messages, attempts, integrations, orders
+from ponte.store.tables import (
+    affiliates,
+    alert_channels,
+    alert_messages,
+    attempts,
+    integrations,
+    orders,
+    web_sessions,
+)
 from sandbox_fixtures import allow_outbound, product
 
 
@@ -311,3 +321,66 @@ def test_an_alert_address_that_would_smuggle_a_header_is_refused_when_saved(db, 
         with pytest.raises(InputError) as refused:
             create_channel(conn, box=box, account_id=account, kind="email", name="Ops", values=values)
     assert refused.value.field == field
+
+
+# -- housekeeping and recording, item by item -----------------------------------------------------------------
+
+HOUSEKEEPING = {  # the step's name in the log, and the store call it makes (stands for a failing statement)
+    "creating partitions": "create_month_partitions",
+    "pruning attempts": "prune_attempts",
+    "forgetting expired sessions": "forget_expired",
+}
+
+
+@pytest.mark.parametrize("broken", HOUSEKEEPING)
+def test_housekeeping_runs_each_step_on_its_own(db, settings, tmp_path, monkeypatch, caplog, broken: str) -> None:
+    """One step of Worker.maintain failing (a partition that cannot be made, a locked range) is logged, and the
+    other steps still run: old attempts are pruned, expired sessions forgotten."""
+    from ponte.engine import worker as worker_module
+    from ponte.store.partitions import create_month_partitions
+    from ponte.store.sessions import create_session
+
+    start = now()
+    old = start - timedelta(days=settings.attempt_retention_days + 60)
+    with db.write() as conn:
+        create_month_partitions(conn, at=old, ahead=1)  # PostgreSQL: the old month's attempts have a partition
+        account = get_or_create_account(conn, slug="loja-a")
+        market = add_affiliate_row(conn, account)
+        for entity, when in (("OLD", old), ("NEW", start)):
+            add_integration(
+                conn, account, flow="price", affiliate_id=market, entity=entity, status="success", processed_at=when
+            )
+        user = create_user(conn, account_id=account, email="ana@loja-a.com.br", password="x" * 12, role=Role.ADMIN)
+        for token, ends in (("ended", start - timedelta(hours=1)), ("live", start + timedelta(hours=1))):
+            create_session(conn, token_hash=token, user_id=user, csrf="c", now=start, expires_at=ends)
+    called: list[str] = []
+    for name, function in HOUSEKEEPING.items():
+        real = getattr(worker_module, function)
+
+        def spy(*args: Any, _name: str = name, _real: Any = real, **kwargs: Any) -> Any:
+            called.append(_name)
+            if _name == broken:
+                raise RuntimeError(f"{_name}: could not obtain lock")
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(worker_module, function, spy)
+
+    worker = Worker(db, settings, owner="w-test", box=SecretBox.from_environment(tmp_path / "secret.key"))
+    try:
+        with caplog.at_level(logging.ERROR, logger="ponte.worker"):
+            removed = worker.maintain()
+    finally:
+        worker.close()
+
+    assert called == list(HOUSEKEEPING)  # every step ran, in order, the broken one too
+    failures = [r for r in caplog.records if r.name == "ponte.worker" and r.levelno == logging.ERROR]
+    assert [r.getMessage() for r in failures] == [f"housekeeping failed ({broken}); the other steps go on"]
+    assert failures[0].exc_info and "could not obtain lock" in str(failures[0].exc_info[1])
+    with db.read() as conn:
+        kept = conn.execute(select(attempts.c.started_at)).scalars().all()
+        sessions = set(conn.execute(select(web_sessions.c.token_hash)).scalars())
+    if broken == "pruning attempts":
+        assert removed == 0 and len(kept) == 2
+    else:
+        assert removed == 1 and kept == [start]
+    assert sessions == ({"ended", "live"} if broken == "forgetting expired sessions" else {"live"})
