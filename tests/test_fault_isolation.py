@@ -384,3 +384,78 @@ def test_housekeeping_runs_each_step_on_its_own(db, settings, tmp_path, monkeypa
     else:
         assert removed == 1 and kept == [start]
     assert sessions == ({"ended", "live"} if broken == "forgetting expired sessions" else {"live"})
+
+
+def test_an_attempt_that_cannot_be_recorded_holds_back_none_of_the_others(
+    db, settings, sandbox, tmp_path, monkeypatch, caplog
+):
+    """A batch of three stores' sends in which one cannot be recorded (here: queuing its new listing's price and
+    stock fails, standing for any statement that fails on one store's data): the batch is rolled back and
+    recorded item by item (Worker._record_alone); the two others are recorded once, and the bad one as an
+    internal error, retried."""
+    from ponte.engine import recording
+
+    box = SecretBox.from_environment(tmp_path / "secret.key")
+    settings = dataclasses.replace(settings, retry_schedule=(0.0,), http_timeout=3.0)
+    market: dict[str, int] = {}
+    with db.write() as conn:
+        for slug in ("a", "b", "c"):
+            account = get_or_create_account(conn, slug=f"loja-{slug}")
+            sandbox.register_seller("magalu", f"seller-{slug}", "s3cr3t")
+            market[slug] = create_affiliate(
+                conn, box=box, account_id=account, code="MLB", name="Mercado Livre", connector="sandbox",
+                settings={"base_url": sandbox.url, "profile": "magalu", "client_id": f"seller-{slug}",
+                          "client_secret": "s3cr3t"},
+            )  # fmt: skip
+            item = {**product(), "list_price": "999.00", "price": "899.00", "stock": {"main": 10}}
+            item.pop("active", None)
+            save_sku(conn, account_id=account, item=SkuInput.model_validate(item))
+    broken = [market["b"]]
+    real_mark_changed = recording.mark_changed
+
+    def mark_changed(conn, *, keys: list[tuple[int, str]], **kwargs: Any) -> Any:
+        """Queues the price and stock of a listing just made: fails on store B's, after the batch's attempts and
+        states were written (the batch's savepoint must take them back)."""
+        if any(affiliate_id in broken for affiliate_id, _ in keys):
+            raise RuntimeError("value too long for type character varying(120)")
+        return real_mark_changed(conn, keys=keys, **kwargs)
+
+    monkeypatch.setattr(recording, "mark_changed", mark_changed)
+
+    slug_of = {affiliate_id: slug for slug, affiliate_id in market.items()}
+
+    def products() -> dict[str, tuple[str, list[tuple[str, str]]]]:
+        """Each store's product send: its status, and its attempts (status, message) oldest first, the words a
+        success gives (the new listing's id) left out."""
+        i = integrations.c
+        with db.read() as conn:
+            sends = conn.execute(select(i.id, i.affiliate_id, i.status).where(i.flow == "product")).all()
+            logged = conn.execute(
+                select(attempts.c.integration_id, attempts.c.status, attempts.c.message).order_by(attempts.c.id)
+            ).all()
+        said = [(a.integration_id, a.status, "" if a.status == "success" else a.message) for a in logged]
+        return {
+            slug_of[send.affiliate_id]: (send.status, [(st, m) for id_, st, m in said if id_ == send.id])
+            for send in sends
+        }
+
+    worker = Worker(db, settings, owner="w-test", box=box)
+    try:
+        with caplog.at_level(logging.WARNING, logger="ponte.worker"):
+            worker.run_once()
+        first = products()
+        broken.clear()  # the store's data is fixed: the retry goes through
+        for _ in range(5):
+            if not worker.run_once(due_by=now() + timedelta(seconds=1)):
+                break
+    finally:
+        worker.close()
+
+    assert first["a"] == first["c"] == ("success", [("success", "")])  # recorded once: the batch was rolled back
+    status, logged = first["b"]
+    assert status == "pending"  # an internal error is transient: retried
+    assert logged == [("error", "Internal error recording the attempt: RuntimeError")]
+    messages = [r.getMessage() for r in caplog.records if r.name == "ponte.worker"]
+    assert any(m.startswith("recording a batch of") for m in messages)
+    assert sum(m.startswith("recording the attempt of integration") for m in messages) == 1
+    assert products()["b"] == ("success", [*logged, ("success", "")])
