@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -25,15 +26,24 @@ from sqlalchemy import insert, select, update
 from factories import add_integration
 from ponte.alerts import evaluate_alerts
 from ponte.alerts.channels import create_channel
-from ponte.auth import get_or_create_account
+from ponte.auth import create_user, get_or_create_account
 from ponte.clock import now
+from ponte.domain import Role
 from ponte.engine.worker import Worker
 from ponte.secrets import SecretBox
 from ponte.services.affiliates import create_affiliate
 from ponte.services.catalog import SkuInput, save_sku
 from ponte.services.rules import add_rule
 from ponte.services.webhooks import SECRET_KEY as WEBHOOK_SECRET
-from ponte.store.tables import affiliates, alert_channels, alert_messages, attempts, integrations, orders
+from ponte.store.tables import (
+    affiliates,
+    alert_channels,
+    alert_messages,
+    attempts,
+    integrations,
+    orders,
+    web_sessions,
+)
 from sandbox_fixtures import allow_outbound, product
 
 
@@ -237,14 +247,33 @@ def test_a_broken_store_stops_nothing_of_the_others(world: World, db, hook) -> N
                 integrations.c.flow == "product"
             )
         ).all()
-        messages = conn.execute(select(alert_messages.c.account_id, alert_messages.c.status)).all()
+        messages = conn.execute(
+            select(
+                alert_messages.c.account_id,
+                alert_messages.c.channel_id,
+                alert_messages.c.status,
+                alert_messages.c.error,
+            )
+        ).all()
+        c_channels = dict(
+            conn.execute(select(alert_channels.c.id, alert_channels.c.name).where(alert_channels.c.account_id == c))
+            .tuples()
+            .all()
+        )
     assert imported == {a, b, c}
     assert {(r.account_id, r.status) for r in sends if r.account_id != c} == {(a, "success"), (b, "success")}
     # C's own sends are recorded on C's items, in words a column can hold.
     odd = [r for r in sends if r.account_id == c and r.entity == "CEL-001" and r.code]
     assert odd and all(len(r.code) <= 120 for r in odd)
     assert {r.status for r in messages if r.account_id in (a, b)} == {"sent"}
-    assert {r.status for r in messages if r.account_id == c} <= {"queued", "failed"}  # never stuck in sending
+    # C's alert went to each of its three broken channels, and each message failed on its own: its error is
+    # recorded on it, and it is queued for another try or failed, never stuck in `sending`.
+    of_c = {c_channels[r.channel_id]: r for r in messages if r.account_id == c}
+    assert len(of_c) == len([r for r in messages if r.account_id == c]) == 3
+    assert {r.status for r in of_c.values()} <= {"queued", "failed"}
+    assert "not a public Internet address" in of_c["Inside"].error
+    assert "linefeed" in of_c["Ops"].error  # the line break in its address
+    assert "cannot be opened" in of_c["Sealed"].error
     assert len(server.received) == 2  # one alert each for A and B; none of C's went anywhere
 
 
@@ -292,3 +321,141 @@ def test_an_alert_address_that_would_smuggle_a_header_is_refused_when_saved(db, 
         with pytest.raises(InputError) as refused:
             create_channel(conn, box=box, account_id=account, kind="email", name="Ops", values=values)
     assert refused.value.field == field
+
+
+# -- housekeeping and recording, item by item -----------------------------------------------------------------
+
+HOUSEKEEPING = {  # the step's name in the log, and the store call it makes (stands for a failing statement)
+    "creating partitions": "create_month_partitions",
+    "pruning attempts": "prune_attempts",
+    "forgetting expired sessions": "forget_expired",
+}
+
+
+@pytest.mark.parametrize("broken", HOUSEKEEPING)
+def test_housekeeping_runs_each_step_on_its_own(db, settings, tmp_path, monkeypatch, caplog, broken: str) -> None:
+    """One step of Worker.maintain failing (a partition that cannot be made, a locked range) is logged, and the
+    other steps still run: old attempts are pruned, expired sessions forgotten."""
+    from ponte.engine import worker as worker_module
+    from ponte.store.partitions import create_month_partitions
+    from ponte.store.sessions import create_session
+
+    start = now()
+    old = start - timedelta(days=settings.attempt_retention_days + 60)
+    with db.write() as conn:
+        create_month_partitions(conn, at=old, ahead=1)  # PostgreSQL: the old month's attempts have a partition
+        account = get_or_create_account(conn, slug="loja-a")
+        market = add_affiliate_row(conn, account)
+        for entity, when in (("OLD", old), ("NEW", start)):
+            add_integration(
+                conn, account, flow="price", affiliate_id=market, entity=entity, status="success", processed_at=when
+            )
+        user = create_user(conn, account_id=account, email="ana@loja-a.com.br", password="x" * 12, role=Role.ADMIN)
+        for token, ends in (("ended", start - timedelta(hours=1)), ("live", start + timedelta(hours=1))):
+            create_session(conn, token_hash=token, user_id=user, csrf="c", now=start, expires_at=ends)
+    called: list[str] = []
+    for name, function in HOUSEKEEPING.items():
+        real = getattr(worker_module, function)
+
+        def spy(*args: Any, _name: str = name, _real: Any = real, **kwargs: Any) -> Any:
+            called.append(_name)
+            if _name == broken:
+                raise RuntimeError(f"{_name}: could not obtain lock")
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(worker_module, function, spy)
+
+    worker = Worker(db, settings, owner="w-test", box=SecretBox.from_environment(tmp_path / "secret.key"))
+    try:
+        with caplog.at_level(logging.ERROR, logger="ponte.worker"):
+            removed = worker.maintain()
+    finally:
+        worker.close()
+
+    assert called == list(HOUSEKEEPING)  # every step ran, in order, the broken one too
+    failures = [r for r in caplog.records if r.name == "ponte.worker" and r.levelno == logging.ERROR]
+    assert [r.getMessage() for r in failures] == [f"housekeeping failed ({broken}); the other steps go on"]
+    assert failures[0].exc_info and "could not obtain lock" in str(failures[0].exc_info[1])
+    with db.read() as conn:
+        kept = conn.execute(select(attempts.c.started_at)).scalars().all()
+        sessions = set(conn.execute(select(web_sessions.c.token_hash)).scalars())
+    if broken == "pruning attempts":
+        assert removed == 0 and len(kept) == 2
+    else:
+        assert removed == 1 and kept == [start]
+    assert sessions == ({"ended", "live"} if broken == "forgetting expired sessions" else {"live"})
+
+
+def test_an_attempt_that_cannot_be_recorded_holds_back_none_of_the_others(
+    db, settings, sandbox, tmp_path, monkeypatch, caplog
+):
+    """A batch of three stores' sends in which one cannot be recorded (here: queuing its new listing's price and
+    stock fails, standing for any statement that fails on one store's data): the batch is rolled back and
+    recorded item by item (Worker._record_alone); the two others are recorded once, and the bad one as an
+    internal error, retried."""
+    from ponte.engine import recording
+
+    box = SecretBox.from_environment(tmp_path / "secret.key")
+    settings = dataclasses.replace(settings, retry_schedule=(0.0,), http_timeout=3.0)
+    market: dict[str, int] = {}
+    with db.write() as conn:
+        for slug in ("a", "b", "c"):
+            account = get_or_create_account(conn, slug=f"loja-{slug}")
+            sandbox.register_seller("magalu", f"seller-{slug}", "s3cr3t")
+            market[slug] = create_affiliate(
+                conn, box=box, account_id=account, code="MLB", name="Mercado Livre", connector="sandbox",
+                settings={"base_url": sandbox.url, "profile": "magalu", "client_id": f"seller-{slug}",
+                          "client_secret": "s3cr3t"},
+            )  # fmt: skip
+            item = {**product(), "list_price": "999.00", "price": "899.00", "stock": {"main": 10}}
+            item.pop("active", None)
+            save_sku(conn, account_id=account, item=SkuInput.model_validate(item))
+    broken = [market["b"]]
+    real_mark_changed = recording.mark_changed
+
+    def mark_changed(conn, *, keys: list[tuple[int, str]], **kwargs: Any) -> Any:
+        """Queues the price and stock of a listing just made: fails on store B's, after the batch's attempts and
+        states were written (the batch's savepoint must take them back)."""
+        if any(affiliate_id in broken for affiliate_id, _ in keys):
+            raise RuntimeError("value too long for type character varying(120)")
+        return real_mark_changed(conn, keys=keys, **kwargs)
+
+    monkeypatch.setattr(recording, "mark_changed", mark_changed)
+
+    slug_of = {affiliate_id: slug for slug, affiliate_id in market.items()}
+
+    def products() -> dict[str, tuple[str, list[tuple[str, str]]]]:
+        """Each store's product send: its status, and its attempts (status, message) oldest first, the words a
+        success gives (the new listing's id) left out."""
+        i = integrations.c
+        with db.read() as conn:
+            sends = conn.execute(select(i.id, i.affiliate_id, i.status).where(i.flow == "product")).all()
+            logged = conn.execute(
+                select(attempts.c.integration_id, attempts.c.status, attempts.c.message).order_by(attempts.c.id)
+            ).all()
+        said = [(a.integration_id, a.status, "" if a.status == "success" else a.message) for a in logged]
+        return {
+            slug_of[send.affiliate_id]: (send.status, [(st, m) for id_, st, m in said if id_ == send.id])
+            for send in sends
+        }
+
+    worker = Worker(db, settings, owner="w-test", box=box)
+    try:
+        with caplog.at_level(logging.WARNING, logger="ponte.worker"):
+            worker.run_once()
+        first = products()
+        broken.clear()  # the store's data is fixed: the retry goes through
+        for _ in range(5):
+            if not worker.run_once(due_by=now() + timedelta(seconds=1)):
+                break
+    finally:
+        worker.close()
+
+    assert first["a"] == first["c"] == ("success", [("success", "")])  # recorded once: the batch was rolled back
+    status, logged = first["b"]
+    assert status == "pending"  # an internal error is transient: retried
+    assert logged == [("error", "Internal error recording the attempt: RuntimeError")]
+    messages = [r.getMessage() for r in caplog.records if r.name == "ponte.worker"]
+    assert any(m.startswith("recording a batch of") for m in messages)
+    assert sum(m.startswith("recording the attempt of integration") for m in messages) == 1
+    assert products()["b"] == ("success", [*logged, ("success", "")])

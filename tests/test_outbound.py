@@ -10,8 +10,11 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pycurl
 import pytest
@@ -22,6 +25,8 @@ from ponte.alerts.channels import DeliveryError, EmailSender, Message, WebhookSe
 from ponte.connectors import outbound
 from ponte.connectors.http import HttpClient
 from ponte.domain import Disposition, Status
+from ponte.runner import allowing
+from ponte.sandbox import SandboxServer
 from ponte.settings import SettingsError, load_settings
 from sandbox_fixtures import allow_outbound, order_send, standalone
 
@@ -102,6 +107,9 @@ NOT_PUBLIC = {
     "::ffff:127.0.0.1": "loopback",  # v4-mapped v6
     "2002:7f00:1::": "loopback",  # 6to4 of 127.0.0.1
     "64:ff9b::7f00:1": "loopback",  # NAT64 of 127.0.0.1
+    "::7f00:1": "loopback",  # v4-compatible v6 (::/96, deprecated) of 127.0.0.1
+    "::127.0.0.1": "loopback",  # the same, written the other way
+    "::ffff:0:7f00:1": "loopback",  # v4-translated v6 (::ffff:0:0:0/96) of 127.0.0.1
     "0.0.0.0": "unspecified",
     "::": "unspecified",
     "169.254.169.254": "link-local",  # the cloud metadata service
@@ -115,8 +123,11 @@ NOT_PUBLIC = {
     "192.168.1.1": "private",
     "fd00::5": "private",
     "::ffff:10.1.2.3": "private",
+    "::a00:5": "private",  # v4-compatible v6 of 10.0.0.5
+    "fec0::1": "private",  # site-local (fec0::/10, deprecated, still routed inside some networks)
     "100.64.0.1": "reserved",  # carrier-grade NAT
     "198.18.0.1": "private",  # benchmarking
+    "192.0.0.8": "reserved",  # IETF protocol assignments (192.0.0.0/24)
 }
 
 
@@ -146,6 +157,28 @@ def test_the_setting_takes_exact_address_port_pairs(monkeypatch: pytest.MonkeyPa
         monkeypatch.setenv("PONTE_OUTBOUND_ALLOW", wrong)
         with pytest.raises(SettingsError, match="PONTE_OUTBOUND_ALLOW"):
             load_settings()
+
+
+def test_ponte_run_allows_its_own_sandbox_and_nothing_else_of_loopback(
+    sandbox_server: SandboxServer, inside: Inside, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ponte run` reaches the sandbox it started through the operator's setting, naming the sandbox's address
+    and port: not through a hole in the check, and not by allowing loopback as a whole."""
+    monkeypatch.setattr(outbound, "_allowed", frozenset())  # as a fresh process: nothing allowed yet
+    monkeypatch.delenv("PONTE_OUTBOUND_ALLOW", raising=False)
+    operator = replace(load_settings(tmp_path), outbound_allow=(("10.0.0.5", 443),))
+    port = int(urlsplit(sandbox_server.url).port or 0)
+
+    settings = allowing(operator, sandbox_server.url)
+
+    assert settings.outbound_allow == (("10.0.0.5", 443), ("127.0.0.1", port))
+    assert outbound.allowed() == {("10.0.0.5", 443), ("127.0.0.1", port)}
+    assert outbound.refusal("127.0.0.1", port) is None
+    for address, other in [("127.0.0.1", port + 1), ("127.0.0.1", inside.port), ("127.0.0.2", port), ("::1", port)]:
+        assert outbound.refusal(address, other) == "loopback", (address, other)
+    reached, refused = _get(sandbox_server.url), _get(f"http://127.0.0.1:{inside.port}")
+    assert not reached.refused and reached.status is not None
+    assert refused.refused and inside.connections == 0
 
 
 # -- over real connections ---------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ answer back to the store (server-side request forgery). So every connection is c
 actually about to be connected to, redirects included: loopback, private, link-local, multicast, unspecified and
 other non-public addresses are refused, unless the installation's operator allowed that exact address and port
 (`PONTE_OUTBOUND_ALLOW`; `ponte run` adds its own sandbox's). A name that resolves inside is refused like the
-address itself, whatever spelling it came in (`127.1`, `0x7f000001`, `2130706433`, `[::ffff:127.0.0.1]`).
+address itself, whatever spelling it came in (`127.1`, `0x7f000001`, `2130706433`, `[::ffff:127.0.0.1]`,
+`[::127.0.0.1]`).
 
 The allowed endpoints are the process's: `allow()` adds to them (the app, the worker and `ponte run` add the
 settings' list when they start), so every client made anywhere, by any connector, obeys the same list.
@@ -26,7 +27,15 @@ log = logging.getLogger("ponte.outbound")
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Endpoint = tuple[str, int]  # (the address in its compressed form, the port)
 
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # a v4 address inside a v6 one, reached through a translator
+# v4 addresses inside v6 ones, judged as the v4 address they carry (besides v4-mapped and 6to4, which
+# ipaddress reads itself): NAT64, reached through a translator; v4-translated (SIIT); v4-compatible (deprecated,
+# but a stack may still carry it to the v4 address), all of ::/96 but the unspecified and loopback addresses.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+_COMPATIBLE = ipaddress.ip_network("::/96")
+_V6_OWN = (ipaddress.IPv6Address("::"), ipaddress.IPv6Address("::1"))
+# IETF protocol assignments: never a server on the Internet, though Python's ipaddress calls some of it global.
+_PROTOCOL_ASSIGNMENTS = ipaddress.ip_network("192.0.0.0/24")
 _allowed: frozenset[Endpoint] = frozenset()
 _lock = threading.Lock()
 
@@ -62,13 +71,14 @@ def _normal(address: str) -> str:
 
 
 def _unwrapped(ip: Address) -> Address:
-    """The v4 address a v6 one carries (v4-mapped, 6to4, NAT64), else the address itself."""
+    """The v4 address a v6 one carries (v4-mapped, 6to4, NAT64, v4-translated, v4-compatible), else the address
+    itself."""
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return ip.ipv4_mapped
         if ip.sixtofour is not None:
             return ip.sixtofour
-        if ip in _NAT64:
+        if ip in _NAT64 or ip in _TRANSLATED or (ip in _COMPATIBLE and ip not in _V6_OWN):
             return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return ip
 
@@ -87,7 +97,9 @@ def kind_of(address: str) -> str | None:
         return "link-local"
     if ip.is_multicast:
         return "multicast"
-    if ip.is_private:
+    if ip in _PROTOCOL_ASSIGNMENTS:  # before is_private, which holds parts of it, differently by Python version
+        return "reserved"
+    if ip.is_private or (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local):
         return "private"
     if not ip.is_global:
         return "reserved"  # shared (100.64/10), documentation, benchmarking and other ranges never on the Internet
