@@ -4,7 +4,8 @@ Read from the source's syntax trees, without importing anything:
 
 - No module outside src/ponte/store/ runs a statement (`.execute(`, `.exec_driver_sql(`, `.executemany(`, or a
   Connection's `.scalar(stmt)` / `.scalars(stmt)`) or builds one with SQLAlchemy's select, insert, update, delete,
-  text or func (imported from any sqlalchemy module, or reached as `sa.select` after `import sqlalchemy as sa`).
+  text, func, exists, union or union_all (imported from any sqlalchemy module, or reached as `sa.select` after
+  `import sqlalchemy as sa`).
   Outside the store nothing executes anything else, so every call named `execute` is taken for SQL.
 - The store imports nothing from services, engine, web, api or alerts; the engine nothing from services, web or api;
   the services nothing from web or api. Imports inside functions count as much as those at the top.
@@ -28,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PONTE = ROOT / "src" / "ponte"
 
-BUILDS_SQL = frozenset({"select", "insert", "update", "delete", "text", "func"})
+BUILDS_SQL = frozenset({"select", "insert", "update", "delete", "text", "func", "exists", "union", "union_all"})
 RUNS_SQL = frozenset({"execute", "exec_driver_sql", "executemany"})
 RUNS_A_STATEMENT = frozenset({"scalar", "scalars"})  # Connection.scalar(stmt); Result.scalar() takes no statement
 
