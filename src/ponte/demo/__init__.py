@@ -26,9 +26,9 @@ from ponte.services.orders import set_tracking
 from ponte.services.shipping import add_shipping_rule
 from ponte.settings import Settings
 from ponte.store import accounts
-from ponte.store.affiliates import account_affiliates, all_affiliates
+from ponte.store.affiliates import account_affiliates
 from ponte.store.db import Database
-from ponte.store.demo import listing_ids, placed_orders
+from ponte.store.demo import every_affiliate, listing_ids, placed_orders
 
 from .catalog import demo_skus
 from .marketplaces import MARKETPLACES, by_code
@@ -100,7 +100,7 @@ def load_demo(conn: Connection, *, box: SecretBox, sandbox_url: str, erp: bool =
 
 def point_at_sandbox(conn: Connection, *, box: SecretBox, sandbox_url: str) -> None:
     """The sandbox port may change between runs: point the demo affiliates at the running one."""
-    for row in all_affiliates(conn):
+    for row in every_affiliate(conn):
         marketplace = by_code(row.code)
         if row.connector == "webhook" and row.code == "ERP":  # the ERP of demos loaded before Bling's connector
             wanted = {"url": f"{sandbox_url}/_erp/orders"}

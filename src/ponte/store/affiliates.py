@@ -75,8 +75,3 @@ def enabled_erps(conn: Connection, *, account_ids: Iterable[int]) -> list[Affili
     a = affiliates.c
     query = select(affiliates).where(a.account_id.in_(wanted), a.enabled.is_(True), a.kind == "erp").order_by(a.id)
     return [Affiliate.from_row(row) for row in conn.execute(query)]
-
-
-def all_affiliates(conn: Connection) -> list[Affiliate]:
-    """Every affiliate of every account, enabled or not, in id order."""
-    return [Affiliate.from_row(row) for row in conn.execute(select(affiliates).order_by(affiliates.c.id))]

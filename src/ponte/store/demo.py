@@ -1,4 +1,5 @@
-"""What the demo (ponte.demo) reads of the store it wrote: its listings, to buy them, and its placed orders."""
+"""What the demo (ponte.demo) reads of the store it wrote: its affiliates, to point them at the sandbox, its listings,
+to buy them, and its placed orders."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
+from ponte.store.affiliates import Affiliate
 from ponte.store.tables import affiliates, listings, orders
 
 
@@ -13,6 +15,11 @@ from ponte.store.tables import affiliates, listings, orders
 class PlacedOrder:
     external_id: str
     affiliate_code: str
+
+
+def every_affiliate(conn: Connection) -> list[Affiliate]:
+    """Every affiliate of every account, enabled or not, in id order."""
+    return [Affiliate.from_row(row) for row in conn.execute(select(affiliates).order_by(affiliates.c.id))]
 
 
 def listing_ids(conn: Connection) -> dict[tuple[str, str], str]:
