@@ -8,14 +8,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ponte import __version__
 from ponte.connectors import outbound
 from ponte.secrets import SecretBox
 from ponte.settings import Settings
-from ponte.store.db import Database
+from ponte.store.db import Database, ping
 
 log = logging.getLogger("ponte.app")
 
@@ -48,7 +47,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     def healthz() -> JSONResponse:
         try:
             with database.read() as conn:
-                conn.execute(text("SELECT 1"))
+                ping(conn)
         except OperationalError:
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "version": __version__})

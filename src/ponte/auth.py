@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection
 
 from ponte.clock import now
 from ponte.domain import Role
-from ponte.store.tables import accounts, users
+from ponte.store import accounts, users
 
 _hasher = PasswordHasher()
 
@@ -52,11 +52,10 @@ def new_token() -> str:
 
 
 def get_or_create_account(conn: Connection, *, slug: str, name: str | None = None) -> int:
-    row = conn.execute(select(accounts.c.id).where(accounts.c.slug == slug)).first()
-    if row:
-        return int(row.id)
-    stmt = insert(accounts).values(slug=slug, name=name or slug, created_at=now()).returning(accounts.c.id)
-    return int(conn.execute(stmt).scalar_one())
+    found = accounts.account_id(conn, slug=slug)
+    if found is not None:
+        return found
+    return accounts.create_account(conn, slug=slug, name=name or slug, now=now())
 
 
 class UserError(ValueError):
@@ -69,29 +68,31 @@ def create_user(conn: Connection, *, account_id: int, email: str, password: str,
         raise UserError(f"{email!r} is not an e-mail address")
     if len(password) < 8:
         raise UserError("the password must have at least 8 characters")
-    if conn.execute(select(users.c.id).where(users.c.email == email)).first():
+    if users.find_user(conn, email=email) is not None:
         raise UserError(f"a user with e-mail {email} already exists")
-    stmt = insert(users).values(
-        account_id=account_id, email=email, password_hash=hash_password(password), role=role.value, created_at=now()
+    return users.add_user(
+        conn, account_id=account_id, email=email, password_hash=hash_password(password), role=role.value, now=now()
     )
-    return int(conn.execute(stmt.returning(users.c.id)).scalar_one())
 
 
 def authenticate(conn: Connection, *, email: str, password: str) -> Principal | None:
     """The user with this e-mail and password, or None. An unknown e-mail costs the same argon2 verification as a
     wrong password, so that the time of the answer does not tell which e-mails have an account."""
-    row = conn.execute(select(users).where(users.c.email == email.strip().lower())).first()
-    if row is None:
+    user = users.find_user(conn, email=email.strip().lower())
+    if user is None:
         verify_password(_stand_in_hash(), password)
         return None
-    if not verify_password(row.password_hash, password):
+    if not verify_password(user.password_hash, password):
         return None
-    return Principal(account_id=row.account_id, actor=row.email, role=Role(row.role))
+    return Principal(account_id=user.account_id, actor=user.email, role=Role(user.role))
 
 
 def user_id(conn: Connection, *, email: str) -> int:
     """The id of the user with this e-mail (a principal's `actor`), who must exist."""
-    return int(conn.execute(select(users.c.id).where(users.c.email == email)).scalar_one())
+    user = users.find_user(conn, email=email)
+    if user is None:
+        raise LookupError(f"no user has the e-mail {email}")
+    return user.id
 
 
 _stand_ins: dict[int, str] = {}

@@ -11,15 +11,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ponte.secrets import SecretsError
 from ponte.services.errors import InputError, NotFound
 from ponte.settings import Settings, SettingsError, load_settings
+from ponte.store.accounts import list_accounts
 from ponte.store.db import Database
 from ponte.store.migrate import migrate
-from ponte.store.tables import accounts
 
 console = Console()
 err = Console(stderr=True)
@@ -82,7 +81,7 @@ def open_account(data_dir: Path | None, database_url: str | None, account: str |
 
 def resolve_account(db: Database, slug: str | None) -> int:
     with db.read() as conn:
-        rows = conn.execute(select(accounts.c.id, accounts.c.slug).order_by(accounts.c.id)).all()
+        rows = list_accounts(conn)
     if slug:
         for row in rows:
             if row.slug == slug:

@@ -24,16 +24,16 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import rustpy_xlsxwriter as xlsx
-from sqlalchemy import ColumnElement, Connection, String, func, select, type_coerce
+from sqlalchemy import Connection
 
 from ponte.domain.messages import from_columns
 from ponte.domain.privacy import mask_text
 from ponte.i18n import DEFAULT_LOCALE, LOCALES, Translator
 from ponte.metrics import timed_stream
-from ponte.services.connections import LIST_ORDER, after_key
+from ponte.store.affiliates import account_affiliates, affiliates_by_id
 from ponte.store.db import Database
+from ponte.store.exports import ExportRow, count_matching, export_batches
 from ponte.store.filters import IntegrationFilter
-from ponte.store.tables import affiliates, integrations
 
 Format = Literal["xlsx", "csv"]
 EXCEL_MAX_ROWS = 1_048_575  # 1,048,576 rows a sheet, less the header
@@ -117,45 +117,7 @@ def _text(locale: str) -> dict[str, Any]:
     return _TEXT.get(locale, _TEXT["pt-BR"])
 
 
-# -- reading ----------------------------------------------------------------------------------------------
-
-_i = integrations.c
-# After id and processed_at (the keyset), the exported columns; affiliate_id rather than a join.
-_COLUMNS = (
-    _i.entity,
-    _i.affiliate_id,
-    _i.flow,
-    _i.status,
-    _i.category,
-    _i.message,
-    _i.attempt_count,
-    _i.message_key,
-    _i.message_params,
-)
-
-
-def _batches(conn: Connection, account_id: int, filter: IntegrationFilter, batch: int) -> Iterator[Sequence[Any]]:
-    """The rows `filter` matches in the account, in the Connections list's order, as lists of up to `batch`.
-
-    processed_at comes as UTC text on both databases (SQLite keeps it so; PostgreSQL formats it), not
-    through the column type's conversion per row: `_wall_clock` turns it into the store's local time.
-    """
-    if conn.dialect.name == "sqlite":
-        when: ColumnElement[Any] = type_coerce(_i.processed_at, String())
-    else:
-        # to_char, not a cast: a cast's text follows the server's DateStyle, which may not be ISO.
-        when = func.to_char(func.timezone("UTC", _i.processed_at), "YYYY-MM-DD HH24:MI:SS.US")
-    query = (
-        select(_i.id, when, *_COLUMNS).where(*filter.conditions_on(conn, account_id)).order_by(*LIST_ORDER).limit(batch)
-    )
-    rows = conn.execute(query).all()
-    while rows:
-        yield rows
-        if len(rows) < batch:
-            return
-        last_id, last_when = rows[-1][:2]
-        after = datetime.fromisoformat(last_when).replace(tzinfo=UTC) if last_when else None
-        rows = conn.execute(query.where(after_key(after, last_id))).all()
+# -- reading (the rows come from store/exports.py) --------------------------------------------------------
 
 
 def _wall_clock(zone: ZoneInfo) -> Callable[[str], datetime]:
@@ -212,18 +174,11 @@ def _translations(
 ) -> tuple[_Memo, _Memo, _Memo, _Memo, _Memo]:
     """Memos for the affiliate, flow, status, category and (Ponte's own) message columns: translated and
     neutralised."""
-    labels = {
-        r.id: f"{r.code} · {r.name}"
-        for r in conn.execute(
-            select(affiliates.c.id, affiliates.c.code, affiliates.c.name).where(affiliates.c.account_id == account_id)
-        )
-    }
+    labels = {a.id: f"{a.code} · {a.name}" for a in account_affiliates(conn, account_id=account_id)}
 
     def affiliate(affiliate_id: int) -> str:
         if affiliate_id not in labels:  # added while the export ran: look it up
-            found = conn.execute(
-                select(affiliates.c.code, affiliates.c.name).where(affiliates.c.id == affiliate_id)
-            ).first()
+            found = affiliates_by_id(conn, [affiliate_id]).get(affiliate_id)
             labels[affiliate_id] = f"{found.code} · {found.name}" if found else ""
         return neutralise(labels[affiliate_id])
 
@@ -241,8 +196,7 @@ def _translations(
 
 def count_rows(db: Database, *, account_id: int, filter: IntegrationFilter) -> int:
     with db.read() as conn:
-        where = filter.conditions_on(conn, account_id)
-        return int(conn.execute(select(func.count()).select_from(integrations).where(*where)).scalar_one())
+        return count_matching(conn, account_id=account_id, filter=filter)
 
 
 def export_integrations(
@@ -274,7 +228,7 @@ def export_integrations(
     def batches(convert: Callable[..., list[Any]]) -> Iterator[list[Any]]:
         with db.read() as conn:
             memos = _translations(conn, account_id, text, titles, locale)
-            for rows in _batches(conn, account_id, filter, batch):
+            for rows in export_batches(conn, account_id=account_id, filter=filter, batch=batch):
                 yield convert(_masked(rows) if masked else rows, local, *memos)
 
     if fmt == "csv":
@@ -284,7 +238,7 @@ def export_integrations(
     return timed_stream(xlsx_bytes, fmt)
 
 
-def _masked(rows: Sequence[Any]) -> list[Any]:
+def _masked(rows: Sequence[ExportRow]) -> list[ExportRow]:
     return [(*r[:7], mask_text(r[7]) if r[7] else r[7], *r[8:]) for r in rows]
 
 
@@ -294,7 +248,7 @@ def _excel_rows(columns: Sequence[str]) -> Callable[..., list[dict[str, Any]]]:
     danger = _DANGEROUS
 
     def convert(
-        rows: Sequence[Any],
+        rows: Sequence[ExportRow],
         local: Callable[[str], datetime],
         affiliate: _Memo,
         flow: _Memo,
@@ -332,7 +286,7 @@ def _csv_rows(pattern: str) -> Callable[..., list[tuple[Any, ...]]]:
     danger = _DANGEROUS
 
     def convert(
-        rows: Sequence[Any],
+        rows: Sequence[ExportRow],
         local: Callable[[str], datetime],
         affiliate: _Memo,
         flow: _Memo,

@@ -8,18 +8,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import uvicorn
-from sqlalchemy import func, select
 
 from ponte.alerts import alerts_job
 from ponte.app import create_app
 from ponte.cli_common import seal_plain_secrets_of
 from ponte.connectors import outbound
 from ponte.demo import (
-    ACCOUNT,
     PASSWORD,
     USERS,
     cancel_demo_orders,
     connect_demo_sellers,
+    demo_account_id,
     is_loaded,
     load_demo,
     place_demo_orders,
@@ -27,7 +26,6 @@ from ponte.demo import (
     read_marketplace_structures,
     register_sellers,
 )
-from ponte.domain import Status
 from ponte.engine.worker import Worker
 from ponte.sandbox.server import SandboxServer
 from ponte.secrets import SecretBox
@@ -35,7 +33,7 @@ from ponte.services.erp_catalog import catalog_job, keep_notified
 from ponte.settings import Settings
 from ponte.store.db import Database
 from ponte.store.migrate import migrate
-from ponte.store.tables import accounts, integrations
+from ponte.store.queries import count_pending
 
 log = logging.getLogger("ponte.run")
 
@@ -51,11 +49,7 @@ class RunOptions:
 
 def pending_count(db: Database) -> int:
     with db.read() as conn:
-        return int(
-            conn.execute(
-                select(func.count()).select_from(integrations).where(integrations.c.status == Status.PENDING.value)
-            ).scalar_one()
-        )
+        return count_pending(conn)
 
 
 def drain(worker: Worker, db: Database, progress: Callable[[int, int], None] | None = None, *, rounds: int = 3) -> None:
@@ -123,7 +117,7 @@ def play_demo(db: Database, settings: Settings, sandbox_url: str, progress: Call
     place_demo_orders(db, sandbox_url)
     drain(worker, db, progress)
     with db.write() as conn:
-        account_id = conn.execute(select(accounts.c.id).where(accounts.c.slug == ACCOUNT)).scalar_one()
+        account_id = demo_account_id(conn)
         cancel_demo_orders(conn, account_id=account_id, sandbox_url=sandbox_url)
     worker.poll_invoices(force=True)  # the NF-e Bling issued for the orders it received
     drain(worker, db, progress)
@@ -139,7 +133,7 @@ def import_demo_catalog(db: Database, worker: Worker) -> None:
     from ponte.store.affiliates import account_affiliates
 
     with db.write() as conn:
-        account_id = conn.execute(select(accounts.c.id).where(accounts.c.slug == ACCOUNT)).scalar_one()
+        account_id = demo_account_id(conn)
         erp = next((a for a in account_affiliates(conn, account_id=account_id) if a.code == bling_demo.CODE), None)
         if erp is None or erp.connector != "bling":
             return

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import random
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from ponte.auth import create_user, get_or_create_account
 from ponte.connectors.bling import demo as bling_demo
@@ -26,9 +25,10 @@ from ponte.services.catalog import SkuInput, save_skus
 from ponte.services.orders import set_tracking
 from ponte.services.shipping import add_shipping_rule
 from ponte.settings import Settings
+from ponte.store import accounts
 from ponte.store.affiliates import account_affiliates
 from ponte.store.db import Database
-from ponte.store.tables import accounts, affiliates, listings, orders
+from ponte.store.demo import every_affiliate, listing_ids, placed_orders
 
 from .catalog import demo_skus
 from .marketplaces import MARKETPLACES, by_code
@@ -45,7 +45,7 @@ SHIPPING = (
 
 
 def is_loaded(conn: Connection) -> bool:
-    return conn.execute(select(accounts.c.id).where(accounts.c.slug == ACCOUNT)).first() is not None
+    return accounts.account_id(conn, slug=ACCOUNT) is not None
 
 
 def register_sellers(sandbox_url: str, ponte_url: str = "http://127.0.0.1:8000") -> None:
@@ -100,8 +100,7 @@ def load_demo(conn: Connection, *, box: SecretBox, sandbox_url: str, erp: bool =
 
 def point_at_sandbox(conn: Connection, *, box: SecretBox, sandbox_url: str) -> None:
     """The sandbox port may change between runs: point the demo affiliates at the running one."""
-    rows = conn.execute(select(affiliates)).all()
-    for row in rows:
+    for row in every_affiliate(conn):
         marketplace = by_code(row.code)
         if row.connector == "webhook" and row.code == "ERP":  # the ERP of demos loaded before Bling's connector
             wanted = {"url": f"{sandbox_url}/_erp/orders"}
@@ -121,7 +120,7 @@ def connect_demo_sellers(db: Database, *, box: SecretBox, settings: Settings, sa
     """The demo seller authorised Ponte on each marketplace connected by authorisation (as the consent page would
     leave it): its tokens go to the credential store."""
     with db.read() as conn:
-        found = {a.code: a for a in account_affiliates(conn, account_id=_account_id(conn))}
+        found = {a.code: a for a in account_affiliates(conn, account_id=demo_account_id(conn))}
     for marketplace in MARKETPLACES:
         module, affiliate = marketplace.real, found.get(marketplace.code)
         if module is None or affiliate is None or not hasattr(module, "authorised"):
@@ -139,18 +138,22 @@ def read_marketplace_structures(db: Database, *, box: SecretBox, settings: Setti
     products filed under parent categories or missing attributes, and "Corrigir" leads to the mapping. Returns what
     could not be read (the demo goes on without it)."""
     with db.read() as conn:
-        account_id = _account_id(conn)
-        found = [a for a in account_affiliates(conn, account_id=account_id) if mapping.can_map(a)]
+        demo_id = demo_account_id(conn)
+        found = [a for a in account_affiliates(conn, account_id=demo_id) if mapping.can_map(a)]
     problems = []
     for affiliate in found:
-        fetched = mapping.fetch_structure(db, box=box, settings=settings, affiliate=affiliate, account_id=account_id)
+        fetched = mapping.fetch_structure(db, box=box, settings=settings, affiliate=affiliate, account_id=demo_id)
         if fetched.error:
             problems.append(f"{affiliate.code}: {english(fetched.error)}")
     return problems
 
 
-def _account_id(conn: Connection) -> int:
-    return int(conn.execute(select(accounts.c.id).where(accounts.c.slug == ACCOUNT)).scalar_one())
+def demo_account_id(conn: Connection) -> int:
+    """The demo store's account id (the demo must be loaded)."""
+    found = accounts.account_id(conn, slug=ACCOUNT)
+    if found is None:
+        raise LookupError(f"the demo store ({ACCOUNT}) is not loaded")
+    return found
 
 
 def place_demo_orders(db: Database, sandbox_url: str, *, count: int = 60, seed: int = 11) -> int:
@@ -158,9 +161,7 @@ def place_demo_orders(db: Database, sandbox_url: str, *, count: int = 60, seed: 
     rng = random.Random(seed)
     skus = [s for s in demo_skus() if s["sku"][-1] != "6"]
     with db.read() as conn:
-        listed = {(r.code, r.sku): r.listing_id for r in conn.execute(
-            select(affiliates.c.code, listings.c.sku, listings.c.listing_id).join(affiliates, affiliates.c.id == listings.c.affiliate_id)
-        )}  # fmt: skip
+        listed = listing_ids(conn)
     placed = 0
     for n in range(count):
         marketplace = MARKETPLACES[n % len(MARKETPLACES)]
@@ -211,7 +212,7 @@ def invoice_demo_orders(
     With `sandbox_url`, the buyers first cancel `cancelled` of them on their marketplace, as happens:
     their tracking is then refused (the order cannot be shipped any more).
     """
-    rows = _placed(conn, account_id)
+    rows = placed_orders(conn, account_id=account_id)
     if sandbox_url:
         cancel_demo_orders(conn, account_id=account_id, sandbox_url=sandbox_url, count=cancelled)
     done = 0
@@ -235,22 +236,11 @@ def invoice_demo_orders(
     return done
 
 
-def _placed(conn: Connection, account_id: int) -> list[Any]:
-    return list(
-        conn.execute(
-            select(orders.c.external_id, affiliates.c.code)
-            .join(affiliates, affiliates.c.id == orders.c.affiliate_id)
-            .where(orders.c.account_id == account_id, orders.c.status == "placed")
-            .order_by(orders.c.id)
-        ).all()
-    )
-
-
 def cancel_demo_orders(conn: Connection, *, account_id: int, sandbox_url: str, count: int = 2) -> None:
     """The buyers cancel `count` placed orders on their marketplace, as happens: their tracking is then refused (the
     order cannot be shipped any more)."""
-    for row in _placed(conn, account_id)[:count]:
-        marketplace = by_code(row.code)
+    for row in placed_orders(conn, account_id=account_id)[:count]:
+        marketplace = by_code(row.affiliate_code)
         if marketplace is not None:
             marketplace.cancel(sandbox_url, row.external_id)
 

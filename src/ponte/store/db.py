@@ -227,3 +227,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def ping(conn: Connection) -> None:
+    """One round trip that touches no table (/healthz): raises OperationalError when the database cannot answer."""
+    conn.execute(text("SELECT 1"))

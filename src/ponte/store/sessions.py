@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Row, case, delete, literal, or_, select, update
@@ -23,7 +24,18 @@ def create_session(
     )
 
 
-def session_user(conn: Connection, *, token_hash: str, now: datetime) -> Row | None:
+@dataclass(frozen=True)
+class SessionUser:
+    """A live session's user, and the session's CSRF token."""
+
+    user_id: int
+    account_id: int
+    email: str
+    role: str
+    csrf: str
+
+
+def session_user(conn: Connection, *, token_hash: str, now: datetime) -> SessionUser | None:
     """The signed-in user (account_id, email, role) and the session's csrf, or None when the session ended."""
     s, u = web_sessions.c, users.c
     query = (
@@ -31,7 +43,8 @@ def session_user(conn: Connection, *, token_hash: str, now: datetime) -> Row | N
         .join(users, u.id == s.user_id)
         .where(s.token_hash == token_hash, s.expires_at > now)
     )
-    return conn.execute(query).first()
+    row = conn.execute(query).first()
+    return None if row is None else SessionUser(int(row.id), int(row.account_id), row.email, row.role, row.csrf)
 
 
 def end_session(conn: Connection, *, token_hash: str) -> None:

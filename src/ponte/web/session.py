@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
-from typing import Any
 
 from fastapi import Request, Response
 
@@ -76,7 +75,7 @@ def end_session(request: Request, response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE)
 
 
-def read_session(request: Request) -> Any:
+def read_session(request: Request) -> sessions.SessionUser | None:
     """The session's user and csrf token, or None when there is no live session."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token or len(token) > 100:
@@ -90,12 +89,12 @@ def current_principal(request: Request) -> Principal:
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    row = read_session(request)
-    if row is None:
+    user = read_session(request)
+    if user is None:
         raise LoginRequired()
-    principal = Principal(account_id=int(row.account_id), actor=row.email, role=Role(row.role))
+    principal = Principal(account_id=user.account_id, actor=user.email, role=Role(user.role))
     request.state.principal = principal
-    request.state.csrf = row.csrf
+    request.state.csrf = user.csrf
     return principal
 
 
