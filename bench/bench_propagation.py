@@ -52,7 +52,7 @@ from ponte.services.catalog import PriceInput, set_prices
 from ponte.services.tokens import create_token
 from ponte.settings import Settings
 from ponte.store.db import Database, insert_many
-from ponte.store.tables import affiliates, listings, skus
+from ponte.store.tables import affiliates, listings, skus, stock
 
 QUICK_SKUS, FULL_SKUS = 3_000, 100_000
 QUICK_RATE, FULL_RATE = 100.0, 200.0  # requests a second the app may make, and the emulation allows
@@ -172,6 +172,16 @@ def _listed(db: Database, account: int, emulation: Any, count: int) -> None:
                 "affiliate_id": affiliate, "sku": _sku(n), "account_id": account, "listing_id": f"MLB{7_000_000_000 + n}",
                 "data": {"status": "active"}, "updated_at": when,
             } for n in numbers])  # fmt: skip
+            # The store holds the stock the items show (5): a store without it would be a drift that can oversell,
+            # and the reconciler would rightly send 100,000 stock repairs through the same quota.
+            query = select(skus.c.sku, skus.c.id).where(
+                skus.c.account_id == account, skus.c.sku.in_(map(_sku, numbers))
+            )
+            ids = dict(conn.execute(query).all())
+            insert_many(conn, stock, [
+                {"account_id": account, "sku_id": ids[_sku(n)], "warehouse": "main", "quantity": 5, "updated_at": when}
+                for n in numbers
+            ])  # fmt: skip
     with emulation.state.lock:
         for n in range(count):
             item_id = f"MLB{7_000_000_000 + n}"
@@ -238,7 +248,7 @@ def _list_latency_while(url: str, token: str, busy: Any, timeout: float) -> Late
     viewer = threading.Thread(target=view, daemon=True)
     viewer.start()
     try:
-        wait_until(lambda: not busy(), timeout, "the prices did not all reach the marketplace", every=0.25)
+        wait_until(lambda: not busy(), timeout, "the prices did not all reach the marketplace", every=1.0)
     finally:
         stop.set()
         viewer.join(timeout=30)

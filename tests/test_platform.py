@@ -139,3 +139,27 @@ def test_by_default_ponte_spends_a_little_less_than_the_marketplace_allows(db: D
     assert clock.waited == []
     worker.acquire("items")  # the declared burst is 4: Ponte keeps a margin for the two clocks' disagreement
     assert clock.waited and clock.waited[0] > 0
+
+
+def test_a_fast_operation_takes_its_tokens_in_blocks_and_never_overdraws_the_bucket(db: Database) -> None:
+    """At 400 a second each trip to the database takes a twentieth of a second's worth (20 tokens): 8 send threads
+    no longer queue for SQLite's write lock once per request. The bucket still serves no more than it holds, to
+    this process or another, and a 429 drops what the process that saw it had taken ahead."""
+    clock = Clock(advance=False)
+    fast = {"items": RateLimit(rate=400.0, burst=40.0)}
+    keys = bucket_keys("meli", 1, "app-1")
+    first, second = (SharedLimits(db, fast, keys, clock=clock, sleep=clock.sleep, margins=(1.0, 1.0)) for _ in "ab")
+    first.acquire("items")
+    assert first.available("items") == pytest.approx(20)  # 1 spent, 19 taken ahead by this process
+    served = 1
+    while not clock.waited:  # the clock stands still: nothing refills
+        first.acquire("items")
+        served += 1
+    assert served == 41  # the burst without a wait; the 41st owns the next slot
+    second.acquire("items")
+    assert clock.waited == [pytest.approx(1 / 400), pytest.approx(2 / 400)]  # nothing left for the other either
+    clock.at += timedelta(seconds=1)
+    first.acquire("items")  # a new block
+    first.pause("items", 30)
+    with pytest.raises(Deferred):
+        first.acquire("items")

@@ -21,6 +21,7 @@ class Taken:
     wait: float
     paused: bool
     taken: bool
+    extra: float = 0.0  # tokens taken beyond `cost`, for the taker to spend soon (SharedLimits' block)
 
 
 def _refilled(tokens: Decimal, since: datetime, now: datetime, rate: float, burst: float) -> float:
@@ -43,10 +44,19 @@ def _locked(conn: Connection, key: str, burst: float, now: datetime) -> tuple[De
 
 
 def take_tokens(
-    conn: Connection, *, key: str, rate: float, burst: float, cost: float, now: datetime, max_wait: float
+    conn: Connection,
+    *,
+    key: str,
+    rate: float,
+    burst: float,
+    cost: float,
+    now: datetime,
+    max_wait: float,
+    extra: float = 0.0,
 ) -> Taken:
     """Take `cost` tokens from `key`'s bucket. When they are not all there but will be within `max_wait`
-    seconds, they are taken into debt and the caller waits `wait`; beyond that nothing is taken."""
+    seconds, they are taken into debt and the caller waits `wait`; beyond that nothing is taken. With `extra`,
+    up to that many more whole tokens are taken when they are there now (never into debt)."""
     tokens, since, paused_until = _locked(conn, key, burst, now)
     if paused_until is not None and paused_until > now:
         return Taken((paused_until - now).total_seconds(), paused=True, taken=False)
@@ -54,10 +64,13 @@ def take_tokens(
     wait = max(0.0, (cost - level) / rate)
     if wait > max_wait:
         return Taken(wait, paused=False, taken=False)
+    more = float(max(0, min(int(extra), int(level - cost)))) if wait == 0 else 0.0
     conn.execute(
-        update(rate_buckets).where(rate_buckets.c.key == key).values(tokens=round(level - cost, 6), updated_at=now)
+        update(rate_buckets)
+        .where(rate_buckets.c.key == key)
+        .values(tokens=round(level - cost - more, 6), updated_at=now)
     )
-    return Taken(wait, paused=False, taken=True)
+    return Taken(wait, paused=False, taken=True, extra=more)
 
 
 def pause_bucket(conn: Connection, *, key: str, burst: float, seconds: float, now: datetime) -> None:
