@@ -138,6 +138,10 @@ def test_the_affiliate_speaks_its_operators_words_and_its_test_names_the_shop(hu
     with hub.db.read() as conn:
         affiliate = affiliates_by_id(conn, [hub.affiliate])[hub.affiliate]
     assert (affiliate.marketplace, affiliate.connector) == ("carrefour", "mirakl")
+    with hub.db.read() as conn:  # the shop key is stored only sealed: not among the settings, not in clear
+        stored = conn.execute(select(affiliates).where(affiliates.c.id == hub.affiliate)).one()
+    assert "api_key" not in stored.settings and KEY not in stored.secrets
+    assert hub.box.open(stored.secrets)["api_key"] == KEY
     first = check_connection(hub.db, box=hub.box, settings=hub.settings, affiliate=affiliate)
     assert first.message == "Connected to Carrefour: shop Loja Alice (id 2001, OPEN)"
     again = check_connection(hub.db, box=hub.box, settings=hub.settings, affiliate=affiliate)
@@ -292,3 +296,33 @@ def test_a_product_awaiting_the_operators_review_is_waiting_not_an_error(hub):
     hub.minute(hub.settings.wait_delay * 1.3)  # the review's long schedule: sent again in the next product import
     hub.minute()
     assert hub.row("product", "CEL-009").status == "success"
+
+
+def test_a_line_priced_beyond_the_tolerance_is_refused_and_an_order_no_shipping_rule_reaches_is_refused_whole(hub):
+    hub.listed("CEL-001", "CEL-002")
+    placed = hub.mirakl.place_order(  # the store sells both at 899.00; the affiliate tolerates 2 %
+        [{"sku": "CEL-001", "quantity": 1, "price": 899.0}, {"sku": "CEL-002", "quantity": 1, "price": 700.0}]
+    )
+    far = hub.mirakl.place_order(  # Porto Alegre: the only shipping rule covers 01000-000 to 39999-999
+        [{"sku": "CEL-001", "quantity": 1, "price": 899.0}], customer={"zip_code": "90010-000"}
+    )
+    assert hub.worker.poll_orders(force=True) == 2
+    hub.drain()
+
+    row = hub.row("order", placed["order_id"])
+    assert row.status == "warning"
+    assert "line CEL-002 refused: Order price 700" in row.message and "(tolerance 2" in row.message
+    good, diverging = placed["lines"]
+    assert hub.mirakl.order(placed["order_id"])["lines"] == {
+        good: {"sku": "CEL-001", "state": "SHIPPING"},
+        diverging: {"sku": "CEL-002", "state": "REFUSED"},
+    }
+
+    refused = hub.row("order", far["order_id"])
+    assert (refused.status, refused.category, refused.disposition) == ("error", "sla_unavailable", "terminal")
+    assert refused.message.startswith("Refused on CRF: No shipping rule (SLA) delivers 180 g to postal code 90010")
+    answer = hub.mirakl.order(far["order_id"])
+    assert answer["state"] == "REFUSED" and [line["state"] for line in answer["lines"].values()] == ["REFUSED"]
+    with hub.db.read() as conn:
+        statuses = dict(conn.execute(select(orders.c.external_id, orders.c.status)).all())
+    assert statuses == {placed["order_id"]: "placed", far["order_id"]: "refused"}
