@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from mirakl_support import KEY, SHOP
 from ponte.auth import get_or_create_account
 from ponte.clock import now
+from ponte.connectors.mirakl import errors as mirakl_errors
 from ponte.engine.queue import reprocess_integrations
 from ponte.engine.worker import Worker
 from ponte.secrets import SecretBox
@@ -111,6 +112,17 @@ class MiraklHub:
             query = select(integrations.c.status, func.count()).where(integrations.c.flow == flow)
             return dict(conn.execute(query.group_by(integrations.c.status)).all())
 
+    def attempt_counts(self, *flows: str) -> dict[int, int]:
+        """How many attempts each of the affiliate's integrations of these flows has, by integration."""
+        with self.db.read() as conn:
+            query = (
+                select(attempts.c.integration_id, func.count())
+                .join(integrations, integrations.c.id == attempts.c.integration_id)
+                .where(integrations.c.affiliate_id == self.affiliate, integrations.c.flow.in_(flows))
+                .group_by(attempts.c.integration_id)
+            )
+            return dict(conn.execute(query).all())
+
     def attempts(self, flow: str, entity: str):
         with self.db.read() as conn:
             query = (
@@ -185,8 +197,14 @@ def test_thousands_of_price_and_stock_changes_leave_in_one_call_and_each_sku_is_
             row = hub.row(flow, code)
             assert (row.status, row.message) == ("error", message)
     assert hub.row("price", codes[4242]).category == "sku_not_linked"
+    # "Preço abaixo do mínimo" is not in the connector's table: the classifier read it, on the stored row
+    assert mirakl_errors.table().read(message=refused[codes[7]]) is None
+    below = hub.row("price", codes[7])
+    assert (below.category, below.disposition) == ("price_rejected", "fix")
     last = hub.attempts("price", codes[1])[-2:]
     assert [a.status for a in last] == ["pending", "success"]  # its own attempts: submitted, then judged
+    per_sku = hub.attempt_counts("price", "inventory")
+    assert len(per_sku) == 10_000 and set(per_sku.values()) == {2}  # every SKU's two integrations: sent, then judged
     offer = hub.mirakl.offers(codes[1])["offers"][codes[1]]
     assert (offer["price"], offer["quantity"]) == (999.0, 4) and offer["discount_price"] == 799.0
 
