@@ -3,8 +3,8 @@ marketplace's own message(s) in backticks (or an explicit "no message is known")
 link to a Ponte screen, or an explicit "nothing to do in Ponte"), what to do in the marketplace's portal, and whom to
 contact. Each quoted message is found in the knowledge corpus (data/corpus: real messages with their sources).
 
-KNOWN_GAPS and UNVERIFIED list what is still missing, so that the list can only shrink: a section that gains a part
-or a message that reaches the corpus fails the test until it leaves the list.
+UNVERIFIED lists the quotes not found in the corpus yet, so that the list can only shrink: a message that reaches the
+corpus (or is rewritten as the corpus has it) fails the test until it leaves the list.
 """
 
 from __future__ import annotations
@@ -49,54 +49,6 @@ NO_MESSAGE = {"pt-BR": "nenhuma mensagem", "en": "no message", "es": "no se cono
 NOTHING_IN_PONTE = {"pt-BR": "nada a fazer", "en": "nothing to do", "es": "nada que hacer"}
 PONTE_LINK = re.compile(r"\]\(/[^)]*\)")
 LABEL = re.compile(r"\*\*([^*]+?):\*\*")
-
-# (article, section) -> the parts it still lacks in every language: the portal's step and whom to contact.
-KNOWN_GAPS: dict[tuple[str, str], set[str]] = {
-    ("amazon", "auth_invalid"): {"portal"},
-    ("amazon", "invalid_gtin"): {"contact", "portal"},
-    ("amazon", "missing_attribute"): {"contact", "portal"},
-    ("amazon", "out_of_stock"): {"contact", "portal"},
-    ("amazon", "rate_limited"): {"contact", "portal"},
-    ("amazon", "sku_not_linked"): {"contact", "portal"},
-    ("amazon", "sla_unavailable"): {"contact", "portal"},
-    ("americanas", "invoice_tracking_rejected"): {"contact", "portal"},
-    ("americanas", "price_divergence"): {"contact", "portal"},
-    ("americanas", "sla_unavailable"): {"contact", "portal"},
-    ("americanas", "state_conflict"): {"contact", "portal"},
-    ("dafiti", "integration_config"): {"portal"},
-    ("dafiti", "invalid_attribute_value"): {"contact", "portal"},
-    ("dafiti", "out_of_stock"): {"contact", "portal"},
-    ("dafiti", "sku_not_linked"): {"contact"},
-    ("dafiti", "sku_not_sellable"): {"contact", "portal"},
-    ("dafiti", "state_conflict"): {"contact", "portal"},
-    ("magalu", "buyer_data_invalid"): {"portal"},
-    ("magalu", "out_of_stock"): {"contact", "portal"},
-    ("magalu", "price_divergence"): {"contact", "portal"},
-    ("magalu", "sku_not_linked"): {"contact", "portal"},
-    ("magalu", "sku_not_sellable"): {"contact", "portal"},
-    ("magalu", "sla_unavailable"): {"contact", "portal"},
-    ("magalu", "state_conflict"): {"contact", "portal"},
-    ("mercadolivre", "buyer_data_invalid"): {"portal"},
-    ("mercadolivre", "image_problem"): {"contact", "portal"},
-    ("mercadolivre", "invalid_category"): {"contact", "portal"},
-    ("mercadolivre", "invalid_gtin"): {"contact", "portal"},
-    ("mercadolivre", "missing_attribute"): {"contact", "portal"},
-    ("mercadolivre", "out_of_stock"): {"contact", "portal"},
-    ("mercadolivre", "price_divergence"): {"contact", "portal"},
-    ("mercadolivre", "sla_unavailable"): {"contact", "portal"},
-    ("netshoes", "integration_config"): {"contact", "portal"},
-    ("netshoes", "invalid_attribute_value"): {"contact", "portal"},
-    ("netshoes", "invalid_category"): {"contact", "portal"},
-    ("netshoes", "missing_attribute"): {"contact", "portal"},
-    ("shopee", "auth_invalid"): {"contact", "portal"},
-    ("shopee", "image_problem"): {"contact", "portal"},
-    ("shopee", "invalid_category"): {"contact", "portal"},
-    ("shopee", "invalid_gtin"): {"contact", "portal"},
-    ("shopee", "marketplace_side_block"): {"contact", "portal"},
-    ("shopee", "missing_attribute"): {"contact", "portal"},
-    ("shopee", "rate_limited"): {"contact", "portal"},
-    ("shopee", "seller_restricted"): {"portal"},
-}
 
 # Quoted messages not (yet) found in the corpus: each needs its real source added to data/corpus, or a rewrite.
 UNVERIFIED: set[tuple[str, str, str]] = {
@@ -192,8 +144,7 @@ def test_every_category_section_has_every_part_in_every_language() -> None:
         assert set(by_language) == set(LANGUAGES), (where, "a section missing in a language")
         assert len({frozenset(lacking) for lacking in by_language.values()}) == 1, (where, by_language)  # in step
     gaps = {where: by_language["pt-BR"] for where, by_language in missing.items() if by_language["pt-BR"]}
-    assert not any({"message", "meaning", "ponte"} & lacking for lacking in gaps.values()), gaps
-    assert gaps == KNOWN_GAPS  # portal and contact still to write: this list only shrinks
+    assert gaps == {}
 
 
 def test_every_quoted_message_is_in_the_knowledge_corpus() -> None:
