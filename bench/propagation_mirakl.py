@@ -124,9 +124,12 @@ def _wave(db: Database, account: int, codes: list[str], kind: str, wave: int) ->
     return time.time()
 
 
-def propagation(kind: str, settings: Settings, folder: Path, *, quick: bool = True) -> list[str]:
-    """Run the measurement on a migrated database (its own account and affiliate); returns the BENCH line."""
-    count = QUICK_SKUS if quick else FULL_SKUS
+def propagation(
+    kind: str, settings: Settings, folder: Path, *, quick: bool = True, count: int | None = None
+) -> list[str]:
+    """Run the measurement on a migrated database (its own account and affiliate); returns the BENCH line.
+    `count` SKUs (default: by `quick`); tests/test_bench_smoke.py runs a few, still a real minute for wave B."""
+    count = count or (QUICK_SKUS if quick else FULL_SKUS)
     codes = [f"PROP-{n:05d}" for n in range(count)]
     process, url = _start_sandbox(folder)
     allow_sandbox(url)

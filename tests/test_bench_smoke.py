@@ -75,6 +75,16 @@ def test_the_propagation_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
     assert LINE.match(line), line
 
 
+def test_the_mirakl_propagation_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
+    """A real minute: wave B waits for the emulation's next OF24 (once a minute), as the benchmark measures."""
+    from bench.propagation_mirakl import propagation
+
+    with bench_database("sqlite", tmp_path) as settings:
+        lines = propagation("sqlite", settings, tmp_path, count=20)
+    assert len(lines) == 1 and LINE.match(lines[0]), lines
+    assert lines[0].startswith("BENCH propagation_mirakl sqlite "), lines
+
+
 def test_the_reconcile_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
     from bench.bench_reconcile import reconcile
 

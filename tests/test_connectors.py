@@ -59,6 +59,7 @@ def test_an_unknown_kind_names_the_installed_ones() -> None:
 def test_secret_fields_are_the_secretstr_ones() -> None:
     assert secret_fields(SandboxConnector) == {"client_secret"}
     assert secret_fields(WebhookConnector) == {"secret", "headers"}  # headers may carry an API key
+    assert secret_fields(get_connector_class("mirakl")) == {"api_key"}  # the shop key: sealed, never shown back
 
 
 def test_build_connector_refuses_settings_that_do_not_fit() -> None:

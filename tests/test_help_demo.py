@@ -50,7 +50,7 @@ def test_every_question_mark_of_the_demo_opens_the_right_article_in_the_reader_l
     assert {marketplace for _, marketplace, _, _ in present} >= {"mercadolivre", "carrefour", "magalu", "amazon"}
     with TestClient(create_app(settings, db=db), follow_redirects=True) as client:
         login(client, OPERATOR, PASSWORD)
-        for lang in ("pt-BR", "en"):
+        for lang in ("pt-BR", "en", "es"):
             opened: dict[str, str] = {}
             for flow, marketplace, code, category in sorted(present):
                 page = client.get(

@@ -157,6 +157,25 @@ def test_a_product_import_is_polled_until_judged_and_split_per_sku(mirakl, make_
     contract_recorder.assert_reached("P41", "P42", "P44")
 
 
+def test_a_line_the_transformation_refuses_is_read_from_its_report_and_only_that_sku_turns_red(
+    mirakl, make_mirakl, contract_recorder
+):
+    why = "The value 'Azul-petróleo' of attribute 'Cor' is not in the list of accepted values"
+    mirakl.admin("config", untransformable={"T-2": why})
+    sends = [product_send(sku, marketplace_category="celulares") for sku in ("T-1", "T-2", "T-3")]
+    connector = make_mirakl()
+    outcomes = _judged(mirakl, connector, connector.send_batch("product", sends).submission).outcomes
+    refused = outcomes["T-2"]
+    assert (refused.status, refused.message) == (Status.ERROR, why)
+    assert refused.response["report"].endswith("/transformation_error_report")
+    assert {sku: o.status for sku, o in outcomes.items()} == {
+        "T-1": Status.SUCCESS, "T-2": Status.ERROR, "T-3": Status.SUCCESS,
+    }  # fmt: skip
+    assert mirakl.offers()["products"] == ["T-1", "T-3"]  # never integrated: it did not pass the transformation
+    contract_recorder.assert_reached("P41", "P42", "P47")
+    assert "P44" not in contract_recorder.operations()  # nothing else was refused: no non-integrated report to read
+
+
 def test_orders_waiting_for_acceptance_are_read_line_by_line(mirakl, make_mirakl, contract_recorder):
     placed = mirakl.place_order(
         [

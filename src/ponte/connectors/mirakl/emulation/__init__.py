@@ -52,6 +52,11 @@ class MiraklEmulation(Emulation):
             Route("/api/products/imports", api.product_file, methods=["POST"]),
             Route("/api/products/imports/{import}", api.product_import, methods=["GET"]),
             Route("/api/products/imports/{import}/error_report", api.product_report, methods=["GET"]),
+            Route(
+                "/api/products/imports/{import}/transformation_error_report",
+                api.transformation_report,
+                methods=["GET"],
+            ),
             Route("/api/hierarchies", api.hierarchies, methods=["GET"]),
             Route("/api/products/attributes", api.attributes, methods=["GET"]),
             Route("/api/values_lists", api.values_lists, methods=["GET"]),

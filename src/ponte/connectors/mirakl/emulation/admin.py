@@ -61,7 +61,9 @@ class Admin:
 
     async def config(self, request: Request) -> Response:
         """{"import_seconds"?, "review"?: [skus], "approve"?: [skus], "refuse"?: {sku: message}, "forgive"?: [skus],
-        "operator"?}."""
+        "untransformable"?: {sku: message}, "operator"?}. `refuse` refuses a SKU's lines when the operator integrates
+        them (OF03, P44); `untransformable` fails a SKU's product line earlier, at the operator's transformation of the
+        file (P47); `forgive` lifts both."""
         body = await request.json()
         operator = self.operator
         if body.get("import_seconds") is not None:
@@ -69,11 +71,18 @@ class Admin:
         operator.review |= set(body.get("review") or [])
         operator.review -= set(body.get("approve") or [])
         operator.refuse.update({str(k): str(v) for k, v in (body.get("refuse") or {}).items()})
+        operator.untransformable.update({str(k): str(v) for k, v in (body.get("untransformable") or {}).items()})
         for sku in body.get("forgive") or []:
             operator.refuse.pop(sku, None)
+            operator.untransformable.pop(sku, None)
         operator.name = str(body.get("operator") or operator.name)
         return JSONResponse(
-            {"import_seconds": operator.import_seconds, "review": sorted(operator.review), "refuse": operator.refuse}
+            {
+                "import_seconds": operator.import_seconds,
+                "review": sorted(operator.review),
+                "refuse": operator.refuse,
+                "untransformable": operator.untransformable,
+            }
         )
 
     async def clock(self, request: Request) -> Response:

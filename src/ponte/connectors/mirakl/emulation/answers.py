@@ -81,19 +81,21 @@ def offer_import(imp: Import) -> dict[str, Any]:
 
 
 def product_import(imp: Import) -> dict[str, Any]:
-    """P42: a product import's status; its reports once it is judged."""
+    """P42: a product import's status; its reports once it is judged (P47's for the lines the transformation
+    refused, P44's for those not integrated)."""
     done = imp.status not in ("WAITING", "RUNNING", "TRANSFORMATION_WAITING", "TRANSFORMATION_RUNNING")
+    transformed = len(imp.rows) - len(imp.transform_errors) if done else 0
     body: dict[str, Any] = {
         "date_created": iso(imp.created),
         "has_error_report": imp.status == "COMPLETE" and bool(imp.errors),
         "has_new_product_report": imp.status == "COMPLETE" and imp.inserted > 0,
-        "has_transformation_error_report": False,
+        "has_transformation_error_report": done and bool(imp.transform_errors),
         "has_transformed_file": done and imp.status != "TRANSFORMATION_FAILED",
         "import_id": imp.id,
         "import_status": imp.status,
         "shop_id": imp.shop_id,
-        "transform_lines_in_error": 0,
-        "transform_lines_in_success": len(imp.rows) if done else 0,
+        "transform_lines_in_error": len(imp.transform_errors) if done else 0,
+        "transform_lines_in_success": transformed,
         "transform_lines_read": len(imp.rows) if done else 0,
         "transform_lines_with_warning": 0,
     }

@@ -161,6 +161,14 @@ class SellerApi:
             raise Refusal(404, f"No error report for import {imp.id}")
         return Response(report(imp), media_type="application/octet-stream")
 
+    async def transformation_report(self, request: Request) -> Response:
+        """P47: the product lines the operator's transformation refused, with why."""
+        shop = self.shop(request, "P47")
+        imp = self._imported(request, shop, ("P41",))
+        if imp.status != "COMPLETE" or not imp.transform_errors:
+            raise Refusal(404, f"No transformation error report for import {imp.id}")
+        return Response(report(imp, transformation=True), media_type="application/octet-stream")
+
     # -- the catalog's structure: H11, PM11, VL11 -------------------------------------------------------------
 
     async def hierarchies(self, request: Request) -> Response:

@@ -4,7 +4,9 @@ Mirakl's words, and the report it gives back (the file as sent, each refused lin
 Offer lines need a product the operator knows (by EAN, or the shop's own product by SKU: "The product does not
 exist" is the spec's own example, OF03), a price above zero, a discount below the price, a known state (OF61) and a
 quantity of zero or more. Product lines need a known category, a title, a valid EAN when they give one, the
-category's required attributes, and the operator's review when it asks for one.
+category's required attributes, and the operator's review when it asks for one. Before that, a product line may
+fail the operator's transformation of the file (set with _admin/config "untransformable"): it is never integrated and
+is reported in P47's transformation error report, not in P44's.
 """
 
 from __future__ import annotations
@@ -125,6 +127,9 @@ def judge(operator: Operator, imp: Import) -> None:
         )
         return
     for index, row in enumerate(imp.rows):
+        if imp.api == "P41" and row.get("sku") in operator.untransformable:
+            imp.transform_errors[index] = operator.untransformable[row["sku"]]
+            continue
         problem = product_problem(operator, row) if imp.api == "P41" else offer_problem(operator, shop, row)
         if problem:
             imp.errors[index] = problem
@@ -170,14 +175,16 @@ def _apply(operator: Operator, shop: Shop, row: dict[str, str], imp: Import) -> 
     shop.deleted.pop(sku, None)
 
 
-def report(imp: Import) -> bytes:
+def report(imp: Import, *, transformation: bool = False) -> bytes:
     """The refused lines as the file was sent, with why: OF03's "error-line"/"error-message" (spec OF03
-    example), P44's "errors" (the operator's format)."""
+    example), P44's and P47's "errors" (the operator's format); P47 (`transformation`) holds the lines the
+    transformation refused, P44 those it passed and the operator did not integrate."""
     extra = ["errors"] if imp.api == "P41" else ["error-line", "error-message"]
+    errors = imp.transform_errors if transformation else imp.errors
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\n")
     writer.writerow([*imp.header, *extra])
-    for index, message in sorted(imp.errors.items()):
+    for index, message in sorted(errors.items()):
         row = [imp.rows[index].get(column, "") for column in imp.header]
         writer.writerow([*row, message] if imp.api == "P41" else [*row, str(index + 2), message])
     return out.getvalue().encode("utf-8")

@@ -62,6 +62,8 @@ class Import:
     status: str = "WAITING"
     reason: str = ""
     errors: dict[int, str] = field(default_factory=dict)  # row index → why it was refused
+    # P41's lines the operator's transformation refused (P47), before integration: row index → why
+    transform_errors: dict[int, str] = field(default_factory=dict)
     inserted: int = 0
     updated: int = 0
     deleted: int = 0
@@ -107,6 +109,9 @@ class Operator:
     import_seconds: float = IMPORT_SECONDS
     review: set[str] = field(default_factory=set)  # shop skus the operator has not reviewed yet
     refuse: dict[str, str] = field(default_factory=dict)  # shop sku → the message its lines are refused with
+    untransformable: dict[str, str] = field(
+        default_factory=dict
+    )  # shop sku → why its product line fails transformation
     carriers: dict[str, str] = field(default_factory=lambda: {"CORREIOS": "Correios", "JADLOG": "Jadlog"})
     last_call: dict[tuple[Any, ...], float] = field(default_factory=dict)
     calls: list[dict[str, Any]] = field(default_factory=list)  # every call answered: operation, shop, time, path
