@@ -15,9 +15,9 @@ from sqlalchemy import Connection, select
 from ponte.clock import now
 from ponte.domain import Flow, Trigger
 from ponte.engine.orders import cancel_received
-from ponte.engine.queue import mark_changed
 from ponte.store.catalog import sku_of_listing
 from ponte.store.db import upsert
+from ponte.store.queue import mark_changed
 from ponte.store.tables import orders
 
 log = logging.getLogger("ponte.worker")

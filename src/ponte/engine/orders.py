@@ -22,9 +22,10 @@ from ponte.connectors.registry import get_connector_class
 from ponte.domain import Disposition, Flow, Status, Trigger
 from ponte.domain.messages import Message, say
 from ponte.engine.payloads import order_row
-from ponte.engine.queue import mark_catalog_changed, mark_changed
+from ponte.engine.queue import mark_catalog_changed
 from ponte.store.affiliates import Affiliate
 from ponte.store.catalog import available_stock, find_sla
+from ponte.store.queue import mark_changed
 from ponte.store.tables import affiliates, integrations, orders, skus, stock
 
 

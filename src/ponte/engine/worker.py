@@ -34,7 +34,6 @@ from ponte.engine.feeds import poll_order_feeds
 from ponte.engine.invoices import poll_invoice_feeds
 from ponte.engine.notifications import KeepCatalog, process_notifications
 from ponte.engine.orders import place_order
-from ponte.engine.queue import Claim, claim_due, release
 from ponte.engine.reconcile import Reconciler
 from ponte.engine.recording import DEPENDENT_FLOWS, Work, record_works
 from ponte.knowledge import AccountRule
@@ -44,6 +43,7 @@ from ponte.store.affiliates import Affiliate, affiliates_by_id
 from ponte.store.counters import fold_status_deltas
 from ponte.store.db import Database
 from ponte.store.partitions import create_month_partitions, prune_attempts
+from ponte.store.queue import Claim, claim_due, release
 from ponte.store.ratelimits import pause_bucket, paused_keys
 from ponte.store.rules import rules_by_account
 from ponte.store.sessions import forget_expired

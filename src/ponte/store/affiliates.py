@@ -75,3 +75,10 @@ def enabled_erps(conn: Connection, *, account_ids: Iterable[int]) -> list[Affili
     a = affiliates.c
     query = select(affiliates).where(a.account_id.in_(wanted), a.enabled.is_(True), a.kind == "erp").order_by(a.id)
     return [Affiliate.from_row(row) for row in conn.execute(query)]
+
+
+def enabled_connectors(conn: Connection, *, account_id: int, kind: str) -> list[tuple[int, str]]:
+    """(id, connector) of the account's enabled affiliates of `kind` (marketplace | erp): who is to hear a change."""
+    a = affiliates.c
+    query = select(a.id, a.connector).where(a.account_id == account_id, a.enabled.is_(True), a.kind == kind)
+    return [(int(r.id), str(r.connector)) for r in conn.execute(query)]
