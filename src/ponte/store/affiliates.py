@@ -82,3 +82,7 @@ def enabled_connectors(conn: Connection, *, account_id: int, kind: str) -> list[
     a = affiliates.c
     query = select(a.id, a.connector).where(a.account_id == account_id, a.enabled.is_(True), a.kind == kind)
     return [(int(r.id), str(r.connector)) for r in conn.execute(query)]
+
+
+def affiliate_code(conn: Connection, *, affiliate_id: int) -> str:
+    return str(conn.execute(select(affiliates.c.code).where(affiliates.c.id == affiliate_id)).scalar_one())

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Update, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Update, and_, bindparam, func, insert, or_, select, text, update
 
 from ponte.clock import now as clock_now
-from ponte.domain import Status, Trigger
+from ponte.domain import Flow, Status, Trigger
 from ponte.store.db import insert_many
 from ponte.store.filters import IntegrationFilter
 from ponte.store.tables import When, attempt_bodies, attempts, integrations
@@ -483,3 +483,49 @@ def count_reprocessable(conn: Connection, *, account_id: int, filter: Integratio
     """How many integrations a bulk reprocess of `filter` would queue (its dry run): matches not already pending."""
     where = [*filter.conditions_on(conn, account_id), integrations.c.status != Status.PENDING.value]
     return int(conn.execute(select(func.count()).select_from(integrations).where(*where)).scalar_one())
+
+
+@dataclass(frozen=True)
+class ProductState:
+    """Where a SKU's product send to a marketplace stands, as its price and stock sends wait on it."""
+
+    account_id: int
+    affiliate_id: int
+    entity: str
+    status: str
+    message: str | None
+    message_key: str | None
+    message_params: Any
+    due_at: datetime | None
+    lease_until: datetime | None
+    lease_owner: str | None
+
+
+def unlisted_products(
+    conn: Connection, *, account_ids: set[int], affiliate_ids: set[int], entities: set[str]
+) -> list[ProductState]:
+    """The product integrations among these accounts, affiliates and SKUs that are pending, or failed without the
+    marketplace ever listing them (no external ref)."""
+    i = integrations.c
+    rows = conn.execute(
+        select(
+            i.account_id,
+            i.affiliate_id,
+            i.entity,
+            i.status,
+            i.message,
+            i.message_key,
+            i.message_params,
+            i.due_at,
+            i.lease_until,
+            i.lease_owner,
+        ).where(
+            # Every column of the (account, flow, affiliate, entity) key, so the lookup is by that index.
+            i.account_id.in_(account_ids),
+            i.flow == Flow.PRODUCT.value,
+            i.affiliate_id.in_(affiliate_ids),
+            i.entity.in_(entities),
+            or_(i.status == Status.PENDING.value, and_(i.status == Status.ERROR.value, i.external_ref.is_(None))),
+        )
+    )
+    return [ProductState(**row._mapping) for row in rows]
