@@ -86,3 +86,9 @@ def enabled_connectors(conn: Connection, *, account_id: int, kind: str) -> list[
 
 def affiliate_code(conn: Connection, *, affiliate_id: int) -> str:
     return str(conn.execute(select(affiliates.c.code).where(affiliates.c.id == affiliate_id)).scalar_one())
+
+
+def affiliate_codes(conn: Connection, *, account_id: int) -> dict[int, str]:
+    """{id: code} of every affiliate of the account."""
+    a = affiliates.c
+    return {int(r.id): r.code for r in conn.execute(select(a.id, a.code).where(a.account_id == account_id))}
