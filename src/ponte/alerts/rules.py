@@ -33,7 +33,6 @@ CREDENTIALS = "credentials"
 STOCK_DRIFT = "stock_drift"  # reconciliation found a marketplace offering more stock than the store has
 KINDS = (ERROR_RATE, QUIET_ORDERS, PENDING_AGE, CREDENTIALS, STOCK_DRIFT)
 FLOWS = tuple(f.value for f in Flow)
-__all__ = ["Rule"]  # the record is the store's (ponte.store.alerts); the rules' kinds and checks are here
 
 
 # What every new account gets (issue 8): error rate > 20 % over 30 min per flow × affiliate with at least
