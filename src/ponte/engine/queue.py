@@ -1,7 +1,8 @@
 """What to queue: a catalog change for the marketplaces that can carry it, a reprocess recorded in the audit log.
 
-The queue's own statements (claims, leases, recording attempts) live in ponte.store.queue; the names below are
-kept importable from here for the layers above, which queue through the engine.
+The queue's own statements (claims, leases, recording attempts) live in ponte.store.queue; the few of them the
+layers above call (marking changes, counting what a reprocess would queue, appending reported attempts) are
+importable from here too, where they queue through the engine.
 """
 
 from __future__ import annotations
@@ -18,30 +19,13 @@ from ponte.domain import Flow, Trigger
 from ponte.store.affiliates import enabled_connectors
 from ponte.store.audit import record
 from ponte.store.filters import IntegrationFilter
-from ponte.store.queue import (
-    Claim,
-    Result,
-    append_attempts,
-    claim_due,
-    count_reprocessable,
-    finish,
-    insert_attempt,
-    mark_changed,
-    record_results,
-    requeue,
-)
+from ponte.store.queue import append_attempts, count_reprocessable, mark_changed, requeue
 
 __all__ = [
-    "Claim",
-    "Result",
     "append_attempts",
-    "claim_due",
     "count_reprocessable",
-    "finish",
-    "insert_attempt",
     "mark_catalog_changed",
     "mark_changed",
-    "record_results",
     "reprocess_integrations",
 ]
 
