@@ -20,8 +20,8 @@ from sqlalchemy import Connection, insert, select
 from ponte.auth import create_user, get_or_create_account
 from ponte.clock import now
 from ponte.domain import Role
-from ponte.engine.queue import insert_attempt
 from ponte.knowledge.wordsearch import search_text
+from ponte.store.queue import insert_attempt
 from ponte.store.tables import affiliates, integrations, orders, skus
 
 PASSWORD = "correct horse battery"

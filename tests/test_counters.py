@@ -11,9 +11,10 @@ from sqlalchemy import func, literal_column, select, text
 from factories import add_affiliate
 from ponte.auth import get_or_create_account
 from ponte.clock import now
-from ponte.engine.queue import claim_due, finish, mark_changed, reprocess_integrations
+from ponte.engine.queue import reprocess_integrations
 from ponte.store.counters import FOLD_LOCK, fold_status_deltas, read_status_counts
 from ponte.store.filters import IntegrationFilter
+from ponte.store.queue import claim_due, finish, mark_changed
 from ponte.store.tables import integrations, status_count_deltas
 
 

@@ -202,7 +202,7 @@ def test_a_worker_killed_mid_attempt_loses_nothing(hub):
     from datetime import timedelta
 
     from ponte.clock import now
-    from ponte.engine.queue import claim_due
+    from ponte.store.queue import claim_due
 
     hub.save()
     with hub.db.write() as conn:  # a worker claims everything and dies before writing anything

@@ -11,7 +11,7 @@ from factories import ALICE, VICTOR, integration_id, login, two_stores
 from ponte.app import create_app
 from ponte.clock import now
 from ponte.domain.privacy import mask_json, mask_text
-from ponte.engine.queue import insert_attempt
+from ponte.store.queue import insert_attempt
 from ponte.store.tables import integrations
 from ponte.web.bodies import body_view
 

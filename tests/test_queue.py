@@ -11,9 +11,10 @@ from factories import add_affiliate, run_together
 from ponte.auth import get_or_create_account
 from ponte.clock import now
 from ponte.domain import Disposition, Status
-from ponte.engine.queue import claim_due, count_reprocessable, finish, mark_changed, reprocess_integrations
+from ponte.engine.queue import reprocess_integrations
 from ponte.engine.retry import next_step
 from ponte.store.filters import IntegrationFilter
+from ponte.store.queue import claim_due, count_reprocessable, finish, mark_changed
 from ponte.store.tables import audit_log, integrations
 
 

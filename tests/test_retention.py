@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from factories import add_affiliate
 from ponte.auth import get_or_create_account
 from ponte.clock import now
-from ponte.engine.queue import insert_attempt, mark_changed
 from ponte.store import partitions
 from ponte.store.partitions import create_month_partitions, prune_attempts
+from ponte.store.queue import insert_attempt, mark_changed
 from ponte.store.tables import attempt_bodies, attempts, integrations
 
 

@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from factories import add_affiliate
 from ponte.auth import get_or_create_account
-from ponte.engine.queue import claim_due, finish, mark_changed
 from ponte.services.errors import InputError
 from ponte.services.rules import add_rule, reclassify_errors
+from ponte.store.queue import claim_due, finish, mark_changed
 from ponte.store.rules import account_rules
 from ponte.store.tables import audit_log, integrations
 

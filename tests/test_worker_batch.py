@@ -11,10 +11,10 @@ from ponte.auth import get_or_create_account
 from ponte.clock import now
 from ponte.connectors.base import Outcome
 from ponte.domain import Disposition
-from ponte.engine.queue import Result, claim_due, finish, mark_changed, record_results
 from ponte.engine.worker import Worker
 from ponte.secrets import SecretBox
 from ponte.services.affiliates import create_affiliate
+from ponte.store.queue import Result, claim_due, finish, mark_changed, record_results
 from ponte.store.tables import attempt_bodies, attempts, integrations
 
 

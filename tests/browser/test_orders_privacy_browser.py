@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from factories import VICTOR, add_integration, two_stores
 from ponte.clock import now
-from ponte.engine.queue import insert_attempt
+from ponte.store.queue import insert_attempt
 
 pytestmark = pytest.mark.browser
 CPF = "123.456.789-01"

@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection
 
 from ponte.clock import now
 from ponte.connectors import outbound
@@ -24,7 +24,15 @@ from ponte.domain.messages import say
 from ponte.i18n import LOCALES, english
 from ponte.secrets import SecretBox
 from ponte.services.errors import InputError, NotFound
-from ponte.store.tables import alert_channels
+from ponte.store.alerts import (
+    Channel,
+    Outgoing,
+    account_channels,
+    change_channel,
+    delete_channel_row,
+    find_channel,
+    insert_channel,
+)
 
 KINDS = ("email", "webhook")
 # An address as a header can carry it: no spaces, line breaks, commas or angle brackets (a header smuggled in).
@@ -123,7 +131,7 @@ class WebhookSender(Sender):
 SENDERS: dict[str, type[Sender]] = {cls.kind: cls for cls in (EmailSender, WebhookSender)}
 
 
-def sender_for(row: Row, box: SecretBox) -> Sender:
+def sender_for(row: Channel | Outgoing, box: SecretBox) -> Sender:
     return SENDERS[row.kind](dict(row.settings), box.open(row.secrets))
 
 
@@ -169,15 +177,12 @@ def _split(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
     raise InputError(say("msg.input.one_of", field="kind", choices=", ".join(KINDS)), field="kind")
 
 
-def list_channels(conn: Connection, *, account_id: int) -> list[Row]:
-    query = select(alert_channels).where(alert_channels.c.account_id == account_id).order_by(alert_channels.c.id)
-    return list(conn.execute(query))
+def list_channels(conn: Connection, *, account_id: int) -> list[Channel]:
+    return account_channels(conn, account_id=account_id)
 
 
-def get_channel(conn: Connection, *, account_id: int, channel_id: int) -> Row:
-    row = conn.execute(
-        select(alert_channels).where(alert_channels.c.account_id == account_id, alert_channels.c.id == channel_id)
-    ).first()
+def get_channel(conn: Connection, *, account_id: int, channel_id: int) -> Channel:
+    row = find_channel(conn, account_id=account_id, channel_id=channel_id)
     if row is None:
         raise NotFound(say("msg.not_found.alert_channel", id=channel_id))
     return row
@@ -211,7 +216,7 @@ def create_channel(
         "enabled": enabled,
         "created_at": now(),
     }
-    return int(conn.execute(insert(alert_channels).values(**row).returning(alert_channels.c.id)).scalar_one())
+    return insert_channel(conn, row)
 
 
 def update_channel(
@@ -232,15 +237,15 @@ def update_channel(
     if values.get("locale") and values["locale"] not in LOCALES:
         raise InputError(say("msg.input.one_of", field="locale", choices=", ".join(LOCALES)), field="locale")
     if values:
-        conn.execute(update(alert_channels).where(alert_channels.c.id == row.id).values(**values))
+        change_channel(conn, channel_id=row.id, values=values)
 
 
 def delete_channel(conn: Connection, *, account_id: int, channel_id: int) -> None:
     row = get_channel(conn, account_id=account_id, channel_id=channel_id)
-    conn.execute(delete(alert_channels).where(alert_channels.c.id == row.id))
+    delete_channel_row(conn, channel_id=row.id)
 
 
-def public(row: Row) -> dict[str, Any]:
+def public(row: Channel) -> dict[str, Any]:
     """A channel as it may be shown: settings, and only whether each secret is set."""
     shown = dict(row.settings)
     return {

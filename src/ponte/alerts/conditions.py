@@ -1,9 +1,8 @@
 """What is wrong right now: each rule turned into findings, one per subject (flow × affiliate, or affiliate).
 
 A finding's `key` names its subject, so the same condition met again on the next evaluation finds the same
-incident. Each kind of rule is read for every account at once: the rules become rows of the statement, each
-joined to its own account's data over its own window, so a thousand stores take the same statement or two per
-kind as one store. Every query is bounded by a time range on an index, or by the few stuck rows it selects.
+incident. Each kind of rule is read for every account at once, a statement or two per kind however many stores
+(ponte.store.alert_findings).
 """
 
 from __future__ import annotations
@@ -14,15 +13,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CTE, Connection, and_, bindparam, case, func, literal, or_, select
+from sqlalchemy import Connection
 
 from ponte.alerts import rhythm
 from ponte.alerts.rules import CREDENTIALS, ERROR_RATE, PENDING_AGE, QUIET_ORDERS, STOCK_DRIFT, Rule
 from ponte.domain import Flow, Status
 from ponte.domain.messages import Message, from_columns
-from ponte.store.db import literal_rows
+from ponte.store.alert_findings import (
+    RuleWindow,
+    attempt_counts,
+    credential_answers,
+    last_orders,
+    newest_refusals,
+    overdue_pending,
+)
 from ponte.store.reconcile import oversell_counts
-from ponte.store.tables import When, affiliates, attempts, integrations, orders
 
 AUTH_CATEGORIES = ("auth_invalid",)
 CREDENTIALS_LOOKBACK = timedelta(hours=24)
@@ -50,49 +55,14 @@ def _pending_limit(rule: Rule) -> int:
     return int(rule.window_minutes or 60)
 
 
-def _rule_rows(rules: list[Rule], now: datetime, minutes: Callable[[Rule], int] = lambda _: 0) -> tuple[CTE, Any]:
-    """The rules as a table of the statement, (rule_id, account_id, minutes), to join each to its account's rows;
-    and each row's `now - minutes`, a CASE over the few distinct numbers of minutes (bound as times)."""
-    rows = literal_rows(
-        "rule_rows", ("rule_id", "account_id", "minutes"), [(r.id, r.account_id, minutes(r)) for r in rules]
-    )
-    starts = {m: literal(now - timedelta(minutes=m), When) for m in sorted({minutes(r) for r in rules})}
-    return rows, case(starts, value=rows.c.minutes)
-
-
-def _recent_attempts(rules: list[Rule], now: datetime, minutes: Callable[[Rule], int]) -> Any:
-    """Each of the rules' accounts' attempts over the account's widest window: `account_id IN (...) AND
-    started_at >= ...` for each distinct widest window, the ids written into the statement.
-
-    Beside the join to the rule rows, this gives PostgreSQL an index condition: it reads each account's range of
-    the (account_id, started_at) index, where with the join alone it read the whole month of attempts; and one
-    store's day-long window does not make every store's day read."""
-    widest: dict[int, int] = defaultdict(int)
-    for rule in rules:
-        widest[rule.account_id] = max(widest[rule.account_id], minutes(rule))
-    a = attempts.c
-    ranges = []
-    for window in sorted(set(widest.values())):
-        ids = sorted(account_id for account_id, m in widest.items() if m == window)
-        accounts = a.account_id.in_(bindparam(f"accounts_{window}", ids, expanding=True, literal_execute=True))
-        ranges.append(and_(accounts, a.started_at >= now - timedelta(minutes=window)))
-    return and_(or_(*ranges), a.started_at <= now)
+def _windows(rules: list[Rule], minutes: Callable[[Rule], int]) -> list[RuleWindow]:
+    return [(rule.id, rule.account_id, minutes(rule)) for rule in rules]
 
 
 def error_rate(conn: Connection, rules: list[Rule], now: datetime) -> dict[int, list[Finding]]:
     """Flow × affiliate pairs whose attempts in the rule's window failed more than its threshold allows."""
-    rows, since = _rule_rows(rules, now, _error_window)
-    i, a = integrations.c, attempts.c
-    query = (
-        select(rows.c.rule_id, i.flow, i.affiliate_id, a.status, func.count())
-        .select_from(rows)
-        .join(attempts, and_(a.account_id == rows.c.account_id, a.started_at >= since))
-        .join(integrations, i.id == a.integration_id)
-        .where(_recent_attempts(rules, now, _error_window))
-        .group_by(rows.c.rule_id, i.flow, i.affiliate_id, a.status)
-    )
     totals: dict[int, dict[tuple[str, int], list[int]]] = defaultdict(dict)
-    for rule_id, flow, affiliate_id, status, n in conn.execute(query):
+    for rule_id, flow, affiliate_id, status, n in attempt_counts(conn, windows=_windows(rules, _error_window), now=now):
         counts = totals[rule_id].setdefault((flow, int(affiliate_id)), [0, 0])
         counts[0] += n
         counts[1] += n if status == Status.ERROR.value else 0
@@ -115,19 +85,10 @@ def _error_rate(rule: Rule, totals: dict[tuple[str, int], list[int]]) -> list[Fi
 
 def pending_age(conn: Connection, rules: list[Rule], now: datetime) -> dict[int, list[Finding]]:
     """Flow × affiliate pairs with work due for longer than the rule allows (the queue index: status, due_at)."""
-    rows, limit_at = _rule_rows(rules, now, _pending_limit)
-    i = integrations.c
-    query = (
-        select(rows.c.rule_id, i.flow, i.affiliate_id, func.count(), func.min(i.due_at))
-        .select_from(rows)
-        .join(integrations, and_(i.account_id == rows.c.account_id, i.due_at < limit_at))
-        # The shortest limit as a constant too: one range of the queue index holds every row that can match.
-        .where(i.status == Status.PENDING.value, i.due_at < now - timedelta(minutes=min(map(_pending_limit, rules))))
-        .group_by(rows.c.rule_id, i.flow, i.affiliate_id)
-    )
+    overdue = overdue_pending(conn, windows=_windows(rules, _pending_limit), now=now)
     by_id = {rule.id: rule for rule in rules}
     found: dict[int, list[Finding]] = defaultdict(list)
-    for rule_id, flow, affiliate_id, n, oldest in sorted(conn.execute(query), key=lambda r: (r[0], r[1], r[2])):
+    for rule_id, flow, affiliate_id, n, oldest in sorted(overdue, key=lambda r: (r[0], r[1], r[2])):
         rule = by_id[rule_id]
         if _matches(rule, flow, int(affiliate_id)):
             limit = _pending_limit(rule)
@@ -138,21 +99,16 @@ def pending_age(conn: Connection, rules: list[Rule], now: datetime) -> dict[int,
 
 def credentials(conn: Connection, rules: list[Rule], now: datetime) -> dict[int, list[Finding]]:
     """Affiliates whose newest answer (in the last day) was a rejection of our credentials: at once, no threshold."""
-    rows, _ = _rule_rows(rules, now)
-    i, a = integrations.c, attempts.c
-    auth = case((a.category.in_(AUTH_CATEGORIES), a.started_at))
-    good = case((a.status.in_((Status.SUCCESS.value, Status.WARNING.value)), a.started_at))
-    query = (
-        select(rows.c.rule_id, i.affiliate_id, func.max(auth), func.max(good), func.count(auth))
-        .select_from(rows)
-        .join(attempts, a.account_id == rows.c.account_id)
-        .join(integrations, i.id == a.integration_id)
-        .where(_recent_attempts(rules, now, lambda _: CREDENTIALS_MINUTES))
-        .group_by(rows.c.rule_id, i.affiliate_id)
+    answers = credential_answers(
+        conn,
+        rules=[(rule.id, rule.account_id) for rule in rules],
+        minutes=CREDENTIALS_MINUTES,
+        categories=AUTH_CATEGORIES,
+        now=now,
     )
     by_id = {rule.id: rule for rule in rules}
     refused = []
-    for rule_id, affiliate_id, last_auth, last_good, n in sorted(conn.execute(query), key=lambda r: (r[0], r[1])):
+    for rule_id, affiliate_id, last_auth, last_good, n in sorted(answers, key=lambda r: (r[0], r[1])):
         if last_auth is None or (last_good is not None and _aware(last_good) >= _aware(last_auth)):
             continue
         if _matches(by_id[rule_id], None, int(affiliate_id)):
@@ -171,31 +127,9 @@ def credentials(conn: Connection, rules: list[Rule], now: datetime) -> dict[int,
 def _refusal_messages(
     conn: Connection, refused: set[tuple[int, int]], now: datetime
 ) -> dict[tuple[int, int], tuple[str, Message | None]]:
-    """The message of the newest rejection of each (account, affiliate) in the last day: one statement, each
-    message read newest first on the (account_id, started_at) index until the first rejection."""
-    if not refused:
-        return {}
-    wanted = literal_rows("refused", ("account_id", "affiliate_id"), sorted(refused))
-    i, a = integrations.c, attempts.c
-
-    def newest(column: Any) -> Any:
-        return (
-            select(column)
-            .join(integrations, i.id == a.integration_id)
-            .where(a.account_id == wanted.c.account_id, i.affiliate_id == wanted.c.affiliate_id)
-            .where(a.category.in_(AUTH_CATEGORIES), a.started_at >= now - CREDENTIALS_LOOKBACK)
-            .order_by(a.started_at.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-
-    query = select(
-        wanted.c.account_id, wanted.c.affiliate_id, newest(a.message), newest(a.message_key), newest(a.message_params)
-    )
-    return {
-        (int(account_id), int(affiliate_id)): (message or "", from_columns(key, params))
-        for account_id, affiliate_id, message, key, params in conn.execute(query)
-    }
+    """The message of the newest rejection of each (account, affiliate) in the last day."""
+    newest = newest_refusals(conn, refused=refused, categories=AUTH_CATEGORIES, since=now - CREDENTIALS_LOOKBACK)
+    return {pair: (message or "", from_columns(key, params)) for pair, (message, key, params) in newest.items()}
 
 
 def _aware(value: Any) -> datetime:
@@ -207,24 +141,11 @@ def _aware(value: Any) -> datetime:
 
 def quiet_orders(conn: Connection, rules: list[Rule], now: datetime) -> dict[int, list[Finding]]:
     """Marketplaces from which no order came for much longer than their usual gap at this hour of the week."""
-    rows, _ = _rule_rows(rules, now)
-    af, o = affiliates.c, orders.c
-    # The newest order of each marketplace: one probe of the (account, affiliate, time) index.
-    last_order = (
-        select(func.max(o.received_at))
-        .where(o.account_id == af.account_id, o.affiliate_id == af.id, o.received_at <= now)
-        .scalar_subquery()
-    )
-    query = (
-        select(rows.c.rule_id, af.account_id, af.id, last_order)
-        .select_from(rows)
-        .join(affiliates, af.account_id == rows.c.account_id)
-        .where(af.kind == "marketplace", af.enabled.is_(True))
-    )
+    marketplaces = last_orders(conn, rules=[(rule.id, rule.account_id) for rule in rules], now=now)
     by_id = {rule.id: rule for rule in rules}
     watched = [
         (by_id[rule_id], int(account_id), int(affiliate_id), last)
-        for rule_id, account_id, affiliate_id, last in sorted(conn.execute(query), key=lambda r: (r[0], r[2]))
+        for rule_id, account_id, affiliate_id, last in sorted(marketplaces, key=lambda r: (r[0], r[2]))
         if _matches(by_id[rule_id], Flow.ORDER.value, int(affiliate_id))
     ]
     learned = rhythm.rhythms(conn, last_orders={(w[1], w[2]): w[3] for w in watched}, now=now)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Row, func, literal_column, or_, select, update
+from sqlalchemy import Connection
 
 from ponte.alerts import conditions, incidents, rules
 from ponte.alerts.channels import DeliveryError, Message, sender_for
@@ -20,9 +20,15 @@ from ponte.domain.messages import as_columns
 from ponte.engine.worker import Periodic
 from ponte.secrets import SecretBox, SecretsError
 from ponte.settings import Settings
+from ponte.store.alerts import (
+    Outgoing,
+    accounts_without_rules,
+    claim_messages,
+    record_delivery,
+    try_evaluation_lock,
+)
 from ponte.store.db import Database
 from ponte.store.jobs import claim_run
-from ponte.store.tables import accounts, alert_channels, alert_messages, alert_rules
 
 log = logging.getLogger("ponte.alerts")
 ADVISORY_LOCK = 727276
@@ -35,15 +41,8 @@ CLAIM_TIMEOUT = timedelta(minutes=10)
 
 def _seed_defaults(conn: Connection) -> None:
     """Default rules for accounts that never had any (new accounts)."""
-    has_rules = select(alert_rules.c.id).where(alert_rules.c.account_id == accounts.c.id).exists()
-    for (account_id,) in conn.execute(select(accounts.c.id).where(~has_rules)):
-        rules.ensure_defaults(conn, account_id=int(account_id))
-
-
-def _locked(conn: Connection) -> bool:
-    if conn.dialect.name != "postgresql":
-        return True  # SQLite: the write transaction (BEGIN IMMEDIATE) already serialises writers
-    return bool(conn.execute(select(func.pg_try_advisory_xact_lock(literal_column(str(ADVISORY_LOCK))))).scalar())
+    for account_id in accounts_without_rules(conn):
+        rules.ensure_defaults(conn, account_id=account_id)
 
 
 def evaluate_alerts(
@@ -57,7 +56,7 @@ def evaluate_alerts(
     with db.read() as conn:
         found = conditions.findings(conn, rules.all_enabled_rules(conn), when)
     with db.write() as conn:
-        if not _locked(conn):
+        if not try_evaluation_lock(conn, key=ADVISORY_LOCK):
             return 0  # another process is evaluating right now; its result stands
         events = incidents.reconcile(conn, found=found, now=when)
     sealed = box or SecretBox.from_environment(settings.secret_key_file)
@@ -105,39 +104,21 @@ def deliver(db: Database, box: SecretBox, *, now: datetime, limit: int = DELIVER
             said = exc.said if isinstance(exc, DeliveryError) else None
             status, error = ("failed" if row.tries >= MAX_TRIES else "queued"), reason[:500]
             log.warning("alert message %s not delivered (try %s): %s", row.id, row.tries, error)
+        key = as_columns(said)
         with db.write() as conn:
-            key = as_columns(said)
-            values = {"status": status, "error": error, "error_key": key["message_key"],
-                      "error_params": key["message_params"], "sent_at": now if status == "sent" else None}  # fmt: skip
-            conn.execute(update(alert_messages).where(alert_messages.c.id == row.id).values(**values))
+            record_delivery(
+                conn,
+                message_id=row.id,
+                status=status,
+                error=error,
+                error_key=key["message_key"],
+                error_params=key["message_params"],
+                sent_at=now if status == "sent" else None,
+            )
     return sent
 
 
-def _claim(db: Database, *, now: datetime, limit: int) -> list[Row]:
+def _claim(db: Database, *, now: datetime, limit: int) -> list[Outgoing]:
     """Take up to `limit` queued messages for this process (and give back those a dead process held)."""
-    m = alert_messages.c
     with db.write() as conn:
-        conn.execute(
-            update(alert_messages)
-            .where(m.status == "sending", or_(m.claimed_at.is_(None), m.claimed_at < now - CLAIM_TIMEOUT))
-            .values(status="queued")
-        )
-        ids = [r.id for r in conn.execute(select(m.id).where(m.status == "queued").order_by(m.id).limit(limit))]
-        if not ids:
-            return []
-        # RETURNING gives exactly the rows this process flipped: a concurrent deliverer gets the others.
-        claimed = conn.execute(
-            update(alert_messages)
-            .where(m.id.in_(ids), m.status == "queued")
-            .values(status="sending", tries=m.tries + 1, claimed_at=now)
-            .returning(m.id)
-        )
-        mine = [r.id for r in claimed]
-        return list(
-            conn.execute(
-                select(alert_messages, alert_channels.c.kind, alert_channels.c.settings, alert_channels.c.secrets)
-                .join(alert_channels, alert_channels.c.id == m.channel_id)
-                .where(m.id.in_(mine))
-                .order_by(m.id)
-            )
-        )
+        return claim_messages(conn, now=now, stale_before=now - CLAIM_TIMEOUT, limit=limit)

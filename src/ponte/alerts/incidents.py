@@ -8,23 +8,37 @@ rather than sending a new alert: flapping does not flood anyone.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import cache, partial
-from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection
 
 from ponte.alerts import texts
 from ponte.alerts.channels import Message
 from ponte.alerts.conditions import Finding
 from ponte.alerts.rules import CREDENTIALS, ERROR_RATE, PENDING_AGE, STOCK_DRIFT
-from ponte.store.tables import accounts, affiliates, alert_channels, alert_incidents, alert_messages
+from ponte.store.affiliates import affiliate_codes
+from ponte.store.alerts import Channel, NewMessage, account_channels, queue_messages
+from ponte.store.incidents import (
+    OPEN,
+    RESOLVED,
+    Incident,
+    ListedIncident,
+    SentMessage,
+    account_incidents,
+    change_incident,
+    get_incident,
+    incident_messages,
+    insert_incident,
+    open_incidents,
+    recently_resolved,
+    see_again,
+)
 
 THROTTLE = timedelta(minutes=30)
-OPEN, RESOLVED = "open", "resolved"
 
 
 def _link(row: Any, affiliate: str) -> str:
@@ -54,23 +68,15 @@ def compose(row: Any, event: str, *, locale: str, affiliate: str, now: datetime,
     return Message(texts.word(event, locale, title=title), "\n".join(lines))
 
 
-Recipients = tuple[list[Row], dict[int, str]]  # an account's enabled channels, and its affiliates' codes by id
+Recipients = tuple[list[Channel], dict[int, str]]  # an account's enabled channels, and its affiliates' codes by id
 
 
 def _recipients(conn: Connection, account_id: int) -> Recipients:
-    channels = list(
-        conn.execute(
-            select(alert_channels)
-            .where(alert_channels.c.account_id == account_id, alert_channels.c.enabled.is_(True))
-            .order_by(alert_channels.c.id)
-        )
-    )
-    a = affiliates.c
-    names = {int(r.id): r.code for r in conn.execute(select(a.id, a.code).where(a.account_id == account_id))}
-    return channels, names
+    channels = account_channels(conn, account_id=account_id, enabled_only=True)
+    return channels, affiliate_codes(conn, account_id=account_id)
 
 
-def _queue(conn: Connection, row: Any, event: str, recipients: Recipients, now: datetime) -> int:
+def _queue(conn: Connection, row: Incident, event: str, recipients: Recipients, now: datetime) -> int:
     """One message per enabled channel about `row`; marks the incident notified. Returns how many."""
     channels, names = recipients
     affiliate = names.get(row.affiliate_id or 0, "—")
@@ -79,31 +85,24 @@ def _queue(conn: Connection, row: Any, event: str, recipients: Recipients, now: 
     for channel in channels:
         text = compose(row, event, locale=channel.locale, affiliate=affiliate, now=now, old=old)
         messages.append(
-            {
-                "account_id": row.account_id,
-                "incident_id": row.id,
-                "channel_id": channel.id,
-                "event": event,
-                "subject": text.subject[:300],
-                "body": text.body,
-                "status": "queued",
-                "tries": 0,
-                "created_at": now,
-            }
+            NewMessage(
+                account_id=row.account_id,
+                incident_id=row.id,
+                channel_id=channel.id,
+                event=event,
+                subject=text.subject[:300],
+                body=text.body,
+                status="queued",
+                tries=0,
+                created_at=now,
+            )
         )
-    if messages:
-        conn.execute(insert(alert_messages), messages)
-    conn.execute(
-        update(alert_incidents).where(alert_incidents.c.id == row.id).values(notified_at=now, notified_facts=row.facts)
-    )
+    queue_messages(conn, messages)
+    change_incident(conn, incident_id=row.id, values={"notified_at": now, "notified_facts": row.facts})
     return len(messages)
 
 
-def _get(conn: Connection, incident_id: int) -> Row:
-    return conn.execute(select(alert_incidents).where(alert_incidents.c.id == incident_id)).one()
-
-
-def _open_new(conn: Connection, account_id: int, f: Finding, now: datetime) -> Row:
+def _open_new(conn: Connection, account_id: int, f: Finding, now: datetime) -> Incident:
     values = {
         "account_id": account_id,
         "rule_id": f.rule.id,
@@ -116,25 +115,13 @@ def _open_new(conn: Connection, account_id: int, f: Finding, now: datetime) -> R
         "opened_at": now,
         "last_seen_at": now,
     }
-    new_id = conn.execute(insert(alert_incidents).values(**values).returning(alert_incidents.c.id)).scalar_one()
-    return _get(conn, int(new_id))
+    return get_incident(conn, incident_id=insert_incident(conn, values))
 
 
-def _recently_resolved(conn: Connection, account_id: int, key: str, now: datetime) -> Row | None:
-    i = alert_incidents.c
-    query = (
-        select(alert_incidents)
-        .where(i.account_id == account_id, i.status == RESOLVED, i.key == key, i.resolved_at >= now - THROTTLE)
-        .order_by(i.id.desc())
-        .limit(1)
-    )
-    return conn.execute(query).first()
-
-
-def _touch(conn: Connection, row: Row, facts: dict[str, Any], now: datetime, **extra: Any) -> Row:
+def _touch(conn: Connection, row: Incident, facts: dict[str, Any], now: datetime, **extra: Any) -> Incident:
     values = {"facts": facts, "last_seen_at": now, **extra}
-    conn.execute(update(alert_incidents).where(alert_incidents.c.id == row.id).values(**values))
-    return _get(conn, row.id)
+    change_incident(conn, incident_id=row.id, values=values)
+    return get_incident(conn, incident_id=row.id)
 
 
 def _due_for_update(row: Any, now: datetime) -> bool:
@@ -144,20 +131,9 @@ def _due_for_update(row: Any, now: datetime) -> bool:
     return texts.digest(row.kind, old, row.facts, locale="en", since=now) is not None
 
 
-def _open_incidents(conn: Connection) -> dict[int, dict[str, Row]]:
-    """Every account's open incidents, by account and key, read account by account on the (account_id, status)
-    index: resolved incidents are never deleted, and `status = 'open'` alone would read them all."""
-    i = alert_incidents.c
-    query = select(alert_incidents).where(i.account_id.in_(select(accounts.c.id)), i.status == OPEN)
-    found: dict[int, dict[str, Row]] = defaultdict(dict)
-    for row in conn.execute(query.order_by(i.id)):
-        found[row.account_id][row.key] = row
-    return found
-
-
 def _found_again(
-    conn: Connection, still_open: dict[int, dict[str, Row]], found: dict[int, list[Finding]], now: datetime
-) -> dict[int, Any]:
+    conn: Connection, still_open: dict[int, dict[str, Incident]], found: dict[int, list[Finding]], now: datetime
+) -> dict[int, Incident]:
     """Move every open incident found again to its new facts, in one executemany; returns them as they now are,
     by id (as `_touch` would read them back)."""
     again = [
@@ -165,14 +141,8 @@ def _found_again(
     ]
     if not again:
         return {}
-    i = alert_incidents.c
-    conn.execute(
-        update(alert_incidents)
-        .where(i.id == bindparam("incident_id"))
-        .values(facts=bindparam("new_facts"), last_seen_at=now),
-        [{"incident_id": row.id, "new_facts": f.facts} for row, f in again],
-    )
-    return {row.id: SimpleNamespace(**{**row._mapping, "facts": f.facts, "last_seen_at": now}) for row, f in again}
+    see_again(conn, facts={row.id: f.facts for row, f in again}, now=now)
+    return {row.id: replace(row, facts=f.facts, last_seen_at=now) for row, f in again}
 
 
 def reconcile(conn: Connection, *, found: dict[int, list[Finding]], now: datetime) -> int:
@@ -183,7 +153,7 @@ def reconcile(conn: Connection, *, found: dict[int, list[Finding]], now: datetim
     are touched in one executemany. An account's own statements (its channels, its incidents) are spent only
     where an incident opens, resolves or is due a message.
     """
-    still_open = _open_incidents(conn)
+    still_open = open_incidents(conn)
     touched = _found_again(conn, still_open, found, now)
     recipients = cache(partial(_recipients, conn))  # read for an account the first time it has a message
     events = 0
@@ -197,10 +167,8 @@ def reconcile(conn: Connection, *, found: dict[int, list[Finding]], now: datetim
                 _queue(conn, touched[row.id], "update", recipients(account_id), now)
                 events += 1
         for row in account_open.values():
-            conn.execute(
-                update(alert_incidents).where(alert_incidents.c.id == row.id).values(status=RESOLVED, resolved_at=now)
-            )
-            _queue(conn, _get(conn, row.id), RESOLVED, recipients(account_id), now)
+            change_incident(conn, incident_id=row.id, values={"status": RESOLVED, "resolved_at": now})
+            _queue(conn, get_incident(conn, incident_id=row.id), RESOLVED, recipients(account_id), now)
             events += 1
     return events
 
@@ -208,7 +176,7 @@ def reconcile(conn: Connection, *, found: dict[int, list[Finding]], now: datetim
 def _open(conn: Connection, account_id: int, f: Finding, now: datetime, recipients: Callable[[int], Recipients]) -> int:
     """Open an incident for a finding that has none open: the one resolved within the throttle if there is one
     (flapping: notified again only once the throttle allows), else a new one. Returns the events (0 or 1)."""
-    again = _recently_resolved(conn, account_id, f.key, now)
+    again = recently_resolved(conn, account_id=account_id, key=f.key, since=now - THROTTLE)
     if again is None:
         _queue(conn, _open_new(conn, account_id, f, now), "opened", recipients(account_id), now)
         return 1
@@ -219,33 +187,13 @@ def _open(conn: Connection, account_id: int, f: Finding, now: datetime, recipien
     return 0
 
 
-def list_incidents(conn: Connection, *, account_id: int, limit: int = 100, status: str | None = None) -> list[Row]:
+def list_incidents(
+    conn: Connection, *, account_id: int, limit: int = 100, status: str | None = None
+) -> list[ListedIncident]:
     """The account's incidents, newest first, with their affiliate code."""
-    i = alert_incidents.c
-    query = (
-        select(alert_incidents, affiliates.c.code.label("affiliate_code"))
-        .outerjoin(affiliates, affiliates.c.id == i.affiliate_id)
-        .where(i.account_id == account_id)
-        .order_by(i.opened_at.desc(), i.id.desc())
-        .limit(min(limit, 500))
-    )
-    if status:
-        query = query.where(i.status == status)
-    return list(conn.execute(query))
+    return account_incidents(conn, account_id=account_id, limit=min(limit, 500), status=status)
 
 
-def list_messages(conn: Connection, *, account_id: int, incident_ids: list[int]) -> dict[int, list[Row]]:
+def list_messages(conn: Connection, *, account_id: int, incident_ids: list[int]) -> dict[int, list[SentMessage]]:
     """The messages about these incidents (oldest first), with their channel's name."""
-    if not incident_ids:
-        return {}
-    m = alert_messages.c
-    query = (
-        select(alert_messages, alert_channels.c.name.label("channel_name"), alert_channels.c.kind.label("channel_kind"))
-        .join(alert_channels, alert_channels.c.id == m.channel_id)
-        .where(m.account_id == account_id, m.incident_id.in_(incident_ids))
-        .order_by(m.id)
-    )
-    found: dict[int, list[Row]] = {}
-    for r in conn.execute(query):
-        found.setdefault(r.incident_id, []).append(r)
-    return found
+    return incident_messages(conn, account_id=account_id, incident_ids=incident_ids)

@@ -13,10 +13,9 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection
 
-from ponte.store.db import literal_rows
-from ponte.store.tables import orders
+from ponte.store.alert_findings import order_times as stored_order_times
 
 LEARN_DAYS = 28
 MAX_ORDERS = 20_000  # the newest orders of the window: bounds the read for very busy affiliates
@@ -74,25 +73,9 @@ def order_times(
     conn: Connection, *, affiliates: list[tuple[int, int]], now: datetime
 ) -> dict[tuple[int, int], list[datetime]]:
     """Times of each (account, affiliate)'s orders in the learning window, oldest first, at most its newest
-    MAX_ORDERS (index on account, affiliate, time)."""
-    o = orders.c
-    wanted = literal_rows("learning", ("account_id", "affiliate_id"), affiliates)
-    newest_first = func.row_number().over(partition_by=(o.account_id, o.affiliate_id), order_by=o.received_at.desc())
-    recent = (
-        select(o.account_id, o.affiliate_id, o.received_at, newest_first.label("newest"))
-        .join(wanted, and_(o.account_id == wanted.c.account_id, o.affiliate_id == wanted.c.affiliate_id))
-        .where(o.received_at >= now - timedelta(days=LEARN_DAYS), o.received_at <= now)
-        .subquery()
-    )
-    query = (
-        select(recent.c.account_id, recent.c.affiliate_id, recent.c.received_at)
-        .where(recent.c.newest <= MAX_ORDERS)
-        .order_by(recent.c.account_id, recent.c.affiliate_id, recent.c.received_at)
-    )
-    times: dict[tuple[int, int], list[datetime]] = {(int(acc), int(aff)): [] for acc, aff in affiliates}
-    for account_id, affiliate_id, received_at in conn.execute(query):
-        times[(int(account_id), int(affiliate_id))].append(received_at)
-    return times
+    MAX_ORDERS."""
+    since = now - timedelta(days=LEARN_DAYS)
+    return stored_order_times(conn, affiliates=affiliates, since=since, until=now, newest=MAX_ORDERS)
 
 
 # The learned rhythm changes slowly: an hour-old one is as good, and saves reading weeks of orders every minute.

@@ -5,18 +5,26 @@ Services take a Connection the edge owns (a request, the worker's step) and neve
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection
 
 from ponte.clock import now
 from ponte.domain import Flow
 from ponte.domain.messages import say
 from ponte.services.errors import InputError, NotFound
-from ponte.store.tables import affiliates, alert_rules
+from ponte.store.affiliates import find_affiliate
+from ponte.store.alerts import (
+    Rule,
+    account_alert_rules,
+    change_rule,
+    delete_rule_row,
+    every_enabled_rule,
+    find_rule,
+    has_rules,
+    insert_rule,
+    insert_rules,
+)
 
 ERROR_RATE = "error_rate"
 QUIET_ORDERS = "quiet_orders"
@@ -25,22 +33,6 @@ CREDENTIALS = "credentials"
 STOCK_DRIFT = "stock_drift"  # reconciliation found a marketplace offering more stock than the store has
 KINDS = (ERROR_RATE, QUIET_ORDERS, PENDING_AGE, CREDENTIALS, STOCK_DRIFT)
 FLOWS = tuple(f.value for f in Flow)
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: int
-    account_id: int
-    kind: str
-    flow: str | None
-    affiliate_id: int | None
-    threshold: float | None
-    window_minutes: int | None
-    min_count: int | None
-    enabled: bool
-    builtin: bool
-    created_at: datetime
-    updated_at: datetime
 
 
 # What every new account gets (issue 8): error rate > 20 % over 30 min per flow × affiliate with at least
@@ -64,23 +56,16 @@ FIELDS: dict[str, dict[str, tuple[float, float]]] = {
 }
 
 
-def _rule(row: Row) -> Rule:
-    values = dict(row._mapping)
-    if isinstance(values["threshold"], Decimal):
-        values["threshold"] = float(values["threshold"])
-    return Rule(**values)
-
-
 def ensure_defaults(conn: Connection, *, account_id: int) -> bool:
     """Give an account that never had rules the default ones; True when it did."""
-    if conn.execute(select(alert_rules.c.id).where(alert_rules.c.account_id == account_id).limit(1)).first():
+    if has_rules(conn, account_id=account_id):
         return False
     when = now()
     rows = [
         {"account_id": account_id, "builtin": True, "enabled": True, "created_at": when, "updated_at": when, **d}
         for d in DEFAULTS
     ]
-    conn.execute(insert(alert_rules), [_complete(r) for r in rows])
+    insert_rules(conn, [_complete(r) for r in rows])
     return True
 
 
@@ -91,8 +76,7 @@ def _complete(values: dict[str, Any]) -> dict[str, Any]:
 
 def list_rules(conn: Connection, *, account_id: int) -> list[Rule]:
     ensure_defaults(conn, account_id=account_id)
-    query = select(alert_rules).where(alert_rules.c.account_id == account_id).order_by(alert_rules.c.id)
-    return [_rule(r) for r in conn.execute(query)]
+    return account_alert_rules(conn, account_id=account_id)
 
 
 def enabled_rules(conn: Connection, *, account_id: int) -> list[Rule]:
@@ -101,17 +85,14 @@ def enabled_rules(conn: Connection, *, account_id: int) -> list[Rule]:
 
 def all_enabled_rules(conn: Connection) -> list[Rule]:
     """Every account's enabled rules, by account and then as listed (one statement; defaults are not made here)."""
-    query = select(alert_rules).where(alert_rules.c.enabled.is_(True))
-    return [_rule(r) for r in conn.execute(query.order_by(alert_rules.c.account_id, alert_rules.c.id))]
+    return every_enabled_rule(conn)
 
 
 def get_rule(conn: Connection, *, account_id: int, rule_id: int) -> Rule:
-    row = conn.execute(
-        select(alert_rules).where(alert_rules.c.account_id == account_id, alert_rules.c.id == rule_id)
-    ).first()
-    if row is None:
+    rule = find_rule(conn, account_id=account_id, rule_id=rule_id)
+    if rule is None:
         raise NotFound(say("msg.not_found.alert_rule", id=rule_id))
-    return _rule(row)
+    return rule
 
 
 def _check(conn: Connection, account_id: int, kind: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -133,12 +114,8 @@ def _check(conn: Connection, account_id: int, kind: str, values: dict[str, Any])
     if kind == QUIET_ORDERS and flow not in (None, Flow.ORDER.value):
         raise InputError(say("msg.alert_rule.quiet_orders_flow"), field="flow")
     affiliate_id = values.get("affiliate_id")
-    if affiliate_id is not None:
-        found = conn.execute(
-            select(affiliates.c.id).where(affiliates.c.account_id == account_id, affiliates.c.id == affiliate_id)
-        ).first()
-        if found is None:
-            raise InputError(say("msg.input.affiliate_not_found", affiliate=affiliate_id), field="affiliate_id")
+    if affiliate_id is not None and find_affiliate(conn, account_id=account_id, affiliate_id=affiliate_id) is None:
+        raise InputError(say("msg.input.affiliate_not_found", affiliate=affiliate_id), field="affiliate_id")
     return {**checked, "flow": flow, "affiliate_id": affiliate_id}
 
 
@@ -151,7 +128,7 @@ def create_rule(conn: Connection, *, account_id: int, kind: str, **values: Any) 
     when = now()
     row = _complete({**checked, "account_id": account_id, "kind": kind, "created_at": when, "updated_at": when})
     row["enabled"] = bool(values.get("enabled", True))
-    rule_id = int(conn.execute(insert(alert_rules).values(**row).returning(alert_rules.c.id)).scalar_one())
+    rule_id = insert_rule(conn, row)
     return get_rule(conn, account_id=account_id, rule_id=rule_id)
 
 
@@ -164,7 +141,7 @@ def update_rule(conn: Connection, *, account_id: int, rule_id: int, changes: dic
     values: dict[str, Any] = {**checked, "updated_at": now()}
     if "enabled" in changes and changes["enabled"] is not None:
         values["enabled"] = bool(changes["enabled"])
-    conn.execute(update(alert_rules).where(alert_rules.c.id == rule.id).values(**values))
+    change_rule(conn, rule_id=rule.id, values=values)
     return get_rule(conn, account_id=account_id, rule_id=rule_id)
 
 
@@ -173,4 +150,4 @@ def delete_rule(conn: Connection, *, account_id: int, rule_id: int) -> None:
     rule = get_rule(conn, account_id=account_id, rule_id=rule_id)
     if rule.builtin:
         raise InputError(say("msg.alert_rule.default_kept"), field="rule_id")
-    conn.execute(delete(alert_rules).where(alert_rules.c.id == rule.id))
+    delete_rule_row(conn, rule_id=rule.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -199,7 +200,7 @@ def list_incidents(
     return [
         IncidentOut.model_validate(
             {
-                **r._mapping,
+                **asdict(r),
                 "messages": [MessageOut.model_validate(m, from_attributes=True) for m in messages.get(r.id, [])],
             }
         )

@@ -41,9 +41,9 @@ from ponte.connectors.registry import get_connector_class
 from ponte.domain import Disposition, Flow, Status
 from ponte.domain.messages import Message, say
 from ponte.engine import payloads
-from ponte.engine.queue import Claim, LaneKey, claim_due, count_due, extend_lease, park, postpone_due, release
 from ponte.engine.recording import Work, record_works
 from ponte.store.affiliates import Affiliate, affiliates_by_id
+from ponte.store.queue import Claim, LaneKey, claim_due, count_due, extend_lease, park, postpone_due, release
 from ponte.store.rules import rules_by_account
 from ponte.store.submissions import (
     DONE,

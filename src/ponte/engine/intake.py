@@ -10,15 +10,14 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from ponte.clock import now
 from ponte.domain import Flow, Trigger
 from ponte.engine.orders import cancel_received
-from ponte.engine.queue import mark_changed
 from ponte.store.catalog import sku_of_listing
-from ponte.store.db import upsert
-from ponte.store.tables import orders
+from ponte.store.order_book import NewOrder, insert_orders, known_orders
+from ponte.store.queue import mark_changed
 
 log = logging.getLogger("ponte.worker")
 
@@ -75,17 +74,13 @@ def receive_orders(
             first.setdefault(order.id, order)  # the same order twice in a page: the first one counts
     if not first:
         return set()
-    o = orders.c
-    known = o.account_id == account_id, o.affiliate_id == affiliate_id, o.external_id.in_(list(first))
-    seen = set(conn.execute(select(o.external_id).where(*known)).scalars())
+    seen = known_orders(conn, account_id=account_id, affiliate_id=affiliate_id, external_ids=first)
     when = now()
-    rows = [_order_row(order, account_id, affiliate_id, when) for code, order in first.items() if code not in seen]
+    rows = [_new_order(order, account_id, affiliate_id, when) for code, order in first.items() if code not in seen]
     if not rows:
         return set()
-    # Two workers reading one feed may both get past the check above: the unique key keeps the first, and the
-    # other learns the order was not new instead of failing its whole step.
-    stmt = upsert(conn, orders).on_conflict_do_nothing(index_elements=["account_id", "affiliate_id", "external_id"])
-    added = set(conn.execute(stmt.returning(o.external_id), rows).scalars())
+    # Two workers reading one feed may both get past the check above: `insert_orders` says which were new.
+    added = insert_orders(conn, rows)
     mark_changed(
         conn,
         account_id=account_id,
@@ -97,26 +92,26 @@ def receive_orders(
     return added
 
 
-def _order_row(order: IncomingOrder, account_id: int, affiliate_id: int, when: datetime) -> dict[str, Any]:
+def _new_order(order: IncomingOrder, account_id: int, affiliate_id: int, when: datetime) -> NewOrder:
     items = [
         {"sku": i.sku, "quantity": i.quantity, "price": str(i.price)} | ({"ref": i.ref} if i.ref else {})
         for i in order.items
     ]
     total = order.total if order.total is not None else sum((i.price * i.quantity for i in order.items), Decimal(0))
-    return {
-        "account_id": account_id,
-        "affiliate_id": affiliate_id,
-        "external_id": order.id,
-        "status": "received",
-        "buyer": order.buyer,
-        "items": items,
-        "total": total,
-        "shipping_total": order.shipping_total,
-        "postal_code": order.postal_code,
-        "marketplace_data": order.marketplace_data or None,
-        "received_at": order.created_at or when,
-        "updated_at": when,
-    }
+    return NewOrder(
+        account_id=account_id,
+        affiliate_id=affiliate_id,
+        external_id=order.id,
+        status="received",
+        buyer=order.buyer,
+        items=items,
+        total=total,
+        shipping_total=order.shipping_total,
+        postal_code=order.postal_code,
+        marketplace_data=order.marketplace_data or None,
+        received_at=order.created_at or when,
+        updated_at=when,
+    )
 
 
 def record_incoming(

@@ -25,7 +25,6 @@ from ponte.domain import Disposition, Flow, Status, Trigger
 from ponte.domain.checks import nfe_key_is_valid
 from ponte.domain.messages import Message, as_columns, say
 from ponte.engine.feeds import read_each, read_pages
-from ponte.engine.queue import append_attempts, mark_changed
 from ponte.engine.recording import storable, system_name
 from ponte.i18n import english
 from ponte.knowledge import normalise_message
@@ -40,6 +39,7 @@ from ponte.store.invoices import (
     order_by_external_id,
     save_invoice,
 )
+from ponte.store.queue import append_attempts, mark_changed
 
 log = logging.getLogger("ponte.worker")
 

@@ -19,7 +19,6 @@ from ponte.connectors.base import CallFailed, Connector, ErpProduct, Notice
 from ponte.connectors.context import CredentialsMissing, CredentialsRevoked, Deferred
 from ponte.domain import Status, Trigger
 from ponte.engine.intake import record_incoming
-from ponte.engine.queue import mark_changed
 from ponte.store.affiliates import Affiliate, affiliates_by_id
 from ponte.store.credentials import affiliates_for_subject
 from ponte.store.db import Database
@@ -32,6 +31,7 @@ from ponte.store.notifications import (
     retry_notification,
     settle_notification,
 )
+from ponte.store.queue import mark_changed
 
 log = logging.getLogger("ponte.worker")
 

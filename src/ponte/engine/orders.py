@@ -13,19 +13,32 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection
 
 from ponte.clock import now
 from ponte.connectors.base import LineDecision, Outcome
 from ponte.connectors.capabilities import supports
 from ponte.connectors.registry import get_connector_class
-from ponte.domain import Disposition, Flow, Status, Trigger
+from ponte.domain import Disposition, Flow, Trigger
 from ponte.domain.messages import Message, say
 from ponte.engine.payloads import order_row
-from ponte.engine.queue import mark_catalog_changed, mark_changed
-from ponte.store.affiliates import Affiliate
+from ponte.engine.queue import mark_catalog_changed
+from ponte.store.affiliates import Affiliate, enabled_connectors
 from ponte.store.catalog import available_stock, find_sla
-from ponte.store.tables import affiliates, integrations, orders, skus, stock
+from ponte.store.order_book import (
+    LineSku,
+    Order,
+    add_reserved,
+    free_by_warehouse,
+    is_listed,
+    line_sku,
+    mark_placed,
+    open_orders,
+    reserved_by_warehouse,
+    set_order_status,
+    sku_ids,
+)
+from ponte.store.queue import mark_changed
 
 
 def _fail(message: Message, category: str, disposition: Disposition = Disposition.FIX, **kw: Any) -> Outcome:
@@ -37,27 +50,18 @@ class _Line:
     """One line of an order as validation found it: its SKU row, and why it cannot be placed (None: it can)."""
 
     item: dict[str, Any]
-    sku: Row[Any] | None
+    sku: LineSku | None
     problem: Outcome | None
     remark: Message | None = None
 
 
-def _check_line(conn: Connection, order: Row, affiliate: Affiliate, item: dict[str, Any]) -> _Line:
-    sku = conn.execute(select(skus).where(skus.c.account_id == order.account_id, skus.c.sku == item["sku"])).first()
+def _check_line(conn: Connection, order: Order, affiliate: Affiliate, item: dict[str, Any]) -> _Line:
+    sku = line_sku(conn, account_id=order.account_id, sku=item["sku"])
     if sku is None:
         return _Line(item, None, _fail(say("msg.order.sku_unknown", sku=item["sku"]), "sku_not_linked"))
     if not sku.active or sku.price is None:
         return _Line(item, sku, _fail(say("msg.order.sku_not_sellable", sku=sku.sku), "sku_not_sellable"))
-    mapped = conn.execute(
-        select(integrations.c.external_ref).where(
-            integrations.c.account_id == order.account_id,
-            integrations.c.flow == Flow.PRODUCT.value,
-            integrations.c.affiliate_id == affiliate.id,
-            integrations.c.entity == sku.sku,
-            integrations.c.status.in_([Status.SUCCESS.value, Status.WARNING.value]),
-        )
-    ).first()
-    if mapped is None:
+    if not is_listed(conn, account_id=order.account_id, affiliate_id=affiliate.id, sku=sku.sku):
         return _Line(
             item,
             sku,
@@ -98,19 +102,10 @@ def _price_problem(offered: Decimal, store_price: Decimal, affiliate: Affiliate)
 
 def _reserve(conn: Connection, sku_id: int, quantity: int) -> None:
     """Reserve `quantity` across warehouses, fullest first."""
-    rows = conn.execute(
-        select(stock.c.warehouse, (stock.c.quantity - stock.c.reserved).label("free"))
-        .where(stock.c.sku_id == sku_id)
-        .order_by((stock.c.quantity - stock.c.reserved).desc())
-    ).all()
-    for row in rows:
-        take = min(quantity, max(0, row.free))
+    for warehouse, free in free_by_warehouse(conn, sku_id=sku_id):
+        take = min(quantity, max(0, free))
         if take:
-            conn.execute(
-                update(stock)
-                .where(stock.c.sku_id == sku_id, stock.c.warehouse == row.warehouse)
-                .values(reserved=stock.c.reserved + take)
-            )
+            add_reserved(conn, sku_id=sku_id, warehouse=warehouse, quantity=take)
             quantity -= take
         if not quantity:
             break
@@ -120,29 +115,17 @@ def cancel_received(conn: Connection, *, account_id: int, affiliate_id: int, ext
     """The marketplace cancelled these orders (the buyer, or the marketplace itself): an order not placed yet is
     never placed, a placed one gives its reserved stock back (every marketplace hears the new quantity). An order
     already invoiced is left as it is: its goods have left. Returns the ids cancelled now."""
-    o = orders.c
-    rows = conn.execute(
-        select(o.id, o.external_id, o.status, o["items"]).where(
-            o.account_id == account_id,
-            o.affiliate_id == affiliate_id,
-            o.external_id.in_(external_ids),
-            o.status.in_(("received", "placed")),
-        )
-    ).all()
+    rows = open_orders(conn, account_id=account_id, affiliate_id=affiliate_id, external_ids=external_ids)
     released: list[str] = []
     for row in rows:
         if row.status == "placed":
             codes = [item["sku"] for item in row.items]
-            ids = dict(
-                conn.execute(
-                    select(skus.c.sku, skus.c.id).where(skus.c.account_id == account_id, skus.c.sku.in_(codes))
-                ).all()
-            )
+            ids = sku_ids(conn, account_id=account_id, codes=codes)
             for item in row.items:
                 if item["sku"] in ids:
                     _release(conn, ids[item["sku"]], int(item["quantity"]))
             released += codes
-        conn.execute(update(orders).where(o.id == row.id).values(status="cancelled", updated_at=now()))
+        set_order_status(conn, order_id=row.id, status="cancelled", now=now())
     if released:
         mark_catalog_changed(conn, account_id, {Flow.INVENTORY: released})
     return [row.external_id for row in rows]
@@ -150,17 +133,10 @@ def cancel_received(conn: Connection, *, account_id: int, affiliate_id: int, ext
 
 def _release(conn: Connection, sku_id: int, quantity: int) -> None:
     """Give back `quantity` reserved units, from the warehouses that hold the most reserved."""
-    rows = conn.execute(
-        select(stock.c.warehouse, stock.c.reserved).where(stock.c.sku_id == sku_id).order_by(stock.c.reserved.desc())
-    ).all()
-    for row in rows:
-        give = min(quantity, row.reserved)
+    for warehouse, reserved in reserved_by_warehouse(conn, sku_id=sku_id):
+        give = min(quantity, reserved)
         if give:
-            conn.execute(
-                update(stock)
-                .where(stock.c.sku_id == sku_id, stock.c.warehouse == row.warehouse)
-                .values(reserved=stock.c.reserved - give)
-            )
+            add_reserved(conn, sku_id=sku_id, warehouse=warehouse, quantity=-give)
             quantity -= give
         if not quantity:
             break
@@ -193,12 +169,12 @@ def _decisions(lines: list[_Line], refusal: Outcome | None = None) -> tuple[Line
     return tuple(decided)
 
 
-def _refuse(conn: Connection, order: Row, affiliate: Affiliate, lines: list[_Line], failure: Outcome) -> Outcome:
+def _refuse(conn: Connection, order: Order, affiliate: Affiliate, lines: list[_Line], failure: Outcome) -> Outcome:
     """The order is not placed. A marketplace that takes orders line by line is told each line is refused, and
     that is final: the order is marked refused (never placed by a later reprocess) and the error is terminal."""
     failure.lines = _decisions(lines, failure)
     if _takes_lines(affiliate):
-        conn.execute(update(orders).where(orders.c.id == order.id).values(status="refused", updated_at=now()))
+        set_order_status(conn, order_id=order.id, status="refused", now=now())
         failure.say(say("msg.order.refused_on", affiliate=affiliate.code, reason=failure.words))
         failure.disposition = Disposition.TERMINAL
     return failure
@@ -234,7 +210,7 @@ def place_order(conn: Connection, *, account_id: int, affiliate: Affiliate, exte
     return _place(conn, order, lines, rule, request)
 
 
-def _place(conn: Connection, order: Row, lines: list[_Line], rule: Any, request: dict[str, Any]) -> Outcome:
+def _place(conn: Connection, order: Order, lines: list[_Line], rule: Any, request: dict[str, Any]) -> Outcome:
     """Reserve the stock of the lines that passed and mark the order placed with them."""
     passed = [line for line in lines if line.problem is None]
     refused = [line for line in lines if line.problem is not None]
@@ -243,13 +219,14 @@ def _place(conn: Connection, order: Row, lines: list[_Line], rule: Any, request:
         _reserve(conn, line.sku.id, line.item["quantity"])
     # Reserved stock is no longer available: every marketplace must hear the new quantity.
     mark_catalog_changed(conn, order.account_id, {Flow.INVENTORY: [line.item["sku"] for line in passed]})
-    values: dict[str, Any] = {"status": "placed", "sla": rule.sla, "placed_at": now(), "updated_at": now()}
     if refused:  # the store order holds the lines the marketplace will deliver, and their total
-        values["items"] = [line.item for line in passed]
-        values["total"] = order.total - sum(
+        kept = [line.item for line in passed]
+        total = order.total - sum(
             (Decimal(str(line.item["price"])) * line.item["quantity"] for line in refused), Decimal(0)
         )
-    conn.execute(update(orders).where(orders.c.id == order.id).values(values))
+        mark_placed(conn, order_id=order.id, sla=rule.sla, now=now(), items=kept, total=total)
+    else:
+        mark_placed(conn, order_id=order.id, sla=rule.sla, now=now())
     _hand_to_erps(conn, order.account_id, order.external_id)
     message = say("msg.order.placed", sla=rule.sla, n=int(rule.days))
     remarks = [line.remark for line in passed if line.remark]
@@ -266,15 +243,11 @@ def _place(conn: Connection, order: Row, lines: list[_Line], rule: Any, request:
 
 
 def _hand_to_erps(conn: Connection, account_id: int, external_id: str) -> None:
-    erps = conn.execute(
-        select(affiliates.c.id, affiliates.c.connector).where(
-            affiliates.c.account_id == account_id, affiliates.c.kind == "erp", affiliates.c.enabled.is_(True)
-        )
-    ).all()
+    erps = enabled_connectors(conn, account_id=account_id, kind="erp")
     mark_changed(
         conn,
         account_id=account_id,
         flow=Flow.ORDER.value,
-        keys=[(r.id, external_id) for r in erps if supports(r.connector, Flow.ORDER.value, "erp")],
+        keys=[(erp_id, external_id) for erp_id, connector in erps if supports(connector, Flow.ORDER.value, "erp")],
         trigger=Trigger.CHANGE,
     )

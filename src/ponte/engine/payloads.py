@@ -8,7 +8,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row
 
 from ponte.connectors.base import (
     Connector,
@@ -27,9 +27,9 @@ from ponte.domain.messages import Message, say
 from ponte.engine import mapping as mapping_rules
 from ponte.i18n import english
 from ponte.store import mappings as stored
-from ponte.store.affiliates import Affiliate, affiliates_by_id, enabled_erps
+from ponte.store.affiliates import Affiliate, affiliate_code, affiliates_by_id, enabled_erps
 from ponte.store.catalog import available_stocks, listings_of, skus_by_code, warehouse_stocks
-from ponte.store.tables import affiliates, orders
+from ponte.store.order_book import Order, find_order
 
 
 class EntityGone(LookupError):
@@ -239,11 +239,8 @@ def load_mappings(
     return found
 
 
-def order_row(conn: Connection, account_id: int, affiliate_id: int | None, external_id: str) -> Row[Any]:
-    query = select(orders).where(orders.c.account_id == account_id, orders.c.external_id == external_id)
-    if affiliate_id is not None:
-        query = query.where(orders.c.affiliate_id == affiliate_id)
-    row = conn.execute(query).first()
+def order_row(conn: Connection, account_id: int, affiliate_id: int | None, external_id: str) -> Order:
+    row = find_order(conn, account_id=account_id, external_id=external_id, affiliate_id=affiliate_id)
     if row is None:
         raise EntityGone(say("msg.send.order_gone", order=external_id))
     return row
@@ -269,7 +266,7 @@ def tracking_send(conn: Connection, account_id: int, affiliate_id: int, external
 def erp_order_send(conn: Connection, account_id: int, external_id: str) -> OrderSend:
     """A placed order as handed to an ERP; `marketplace` is the code of the marketplace it came from."""
     row = order_row(conn, account_id, None, external_id)
-    source = conn.execute(select(affiliates.c.code).where(affiliates.c.id == row.affiliate_id)).scalar_one()
+    source = affiliate_code(conn, affiliate_id=row.affiliate_id)
     return OrderSend(
         order_id=row.external_id,
         marketplace=source,

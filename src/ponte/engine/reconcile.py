@@ -35,13 +35,13 @@ from ponte.connectors.registry import get_connector_class
 from ponte.domain import Status, Trigger
 from ponte.engine.connectors import connector_for
 from ponte.engine.payloads import min_availability_rule
-from ponte.engine.queue import mark_changed
 from ponte.metrics import DRIFTS_FOUND, DRIFTS_REPAIRED
 from ponte.secrets import SecretBox
 from ponte.settings import Settings
 from ponte.store import reconcile as store
 from ponte.store.affiliates import Affiliate, enabled_affiliates
 from ponte.store.db import Database
+from ponte.store.queue import mark_changed
 from ponte.store.reconcile import Drift, ReconcileSettings
 
 log = logging.getLogger("ponte.reconcile")

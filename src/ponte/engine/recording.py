@@ -13,7 +13,6 @@ from ponte.clock import now
 from ponte.connectors.base import Outcome
 from ponte.domain import Disposition, Flow, Status, Trigger
 from ponte.domain.messages import as_columns
-from ponte.engine.queue import Claim, Result, mark_changed, record_results
 from ponte.engine.retry import next_step
 from ponte.knowledge import AccountRule, classify, normalise_message
 from ponte.knowledge.wordsearch import search_text
@@ -21,6 +20,7 @@ from ponte.metrics import CLASSIFIER_SECONDS, observe_attempt, timed
 from ponte.settings import Settings
 from ponte.store.affiliates import Affiliate
 from ponte.store.catalog import save_listings
+from ponte.store.queue import Claim, Result, mark_changed, record_results
 
 # Price and stock need the listing to exist: they wait for a pending product send, then follow it.
 DEPENDENT_FLOWS = (Flow.PRICE.value, Flow.INVENTORY.value)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection
 
 from ponte.clock import now
 from ponte.connectors import outbound
@@ -34,7 +34,6 @@ from ponte.engine.feeds import poll_order_feeds
 from ponte.engine.invoices import poll_invoice_feeds
 from ponte.engine.notifications import KeepCatalog, process_notifications
 from ponte.engine.orders import place_order
-from ponte.engine.queue import Claim, claim_due, release
 from ponte.engine.reconcile import Reconciler
 from ponte.engine.recording import DEPENDENT_FLOWS, Work, record_works
 from ponte.knowledge import AccountRule
@@ -44,10 +43,10 @@ from ponte.store.affiliates import Affiliate, affiliates_by_id
 from ponte.store.counters import fold_status_deltas
 from ponte.store.db import Database
 from ponte.store.partitions import create_month_partitions, prune_attempts
+from ponte.store.queue import Claim, claim_due, release, unlisted_products
 from ponte.store.ratelimits import pause_bucket, paused_keys
 from ponte.store.rules import rules_by_account
 from ponte.store.sessions import forget_expired
-from ponte.store.tables import integrations
 
 log = logging.getLogger("ponte.worker")
 
@@ -457,27 +456,11 @@ class Worker:
                 keys.setdefault((c.account_id, c.affiliate_id, c.entity), []).append(c.id)
         if not keys:
             return {}, {}
-        i = integrations.c
-        rows = conn.execute(
-            select(
-                i.account_id,
-                i.affiliate_id,
-                i.entity,
-                i.status,
-                i.message,
-                i.message_key,
-                i.message_params,
-                i.due_at,
-                i.lease_until,
-                i.lease_owner,
-            ).where(
-                # Every column of the (account, flow, affiliate, entity) key, so the lookup is by that index.
-                i.account_id.in_({account_id for account_id, _, _ in keys}),
-                i.flow == Flow.PRODUCT.value,
-                i.affiliate_id.in_({affiliate_id for _, affiliate_id, _ in keys}),
-                i.entity.in_({entity for _, _, entity in keys}),
-                or_(i.status == Status.PENDING.value, and_(i.status == Status.ERROR.value, i.external_ref.is_(None))),
-            )
+        rows = unlisted_products(
+            conn,
+            account_ids={account_id for account_id, _, _ in keys},
+            affiliate_ids={affiliate_id for _, affiliate_id, _ in keys},
+            entities={entity for _, _, entity in keys},
         )
         waiting: dict[int, datetime] = {}
         refused: dict[int, Message] = {}

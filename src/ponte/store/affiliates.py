@@ -75,3 +75,20 @@ def enabled_erps(conn: Connection, *, account_ids: Iterable[int]) -> list[Affili
     a = affiliates.c
     query = select(affiliates).where(a.account_id.in_(wanted), a.enabled.is_(True), a.kind == "erp").order_by(a.id)
     return [Affiliate.from_row(row) for row in conn.execute(query)]
+
+
+def enabled_connectors(conn: Connection, *, account_id: int, kind: str) -> list[tuple[int, str]]:
+    """(id, connector) of the account's enabled affiliates of `kind` (marketplace | erp): who is to hear a change."""
+    a = affiliates.c
+    query = select(a.id, a.connector).where(a.account_id == account_id, a.enabled.is_(True), a.kind == kind)
+    return [(int(r.id), str(r.connector)) for r in conn.execute(query)]
+
+
+def affiliate_code(conn: Connection, *, affiliate_id: int) -> str:
+    return str(conn.execute(select(affiliates.c.code).where(affiliates.c.id == affiliate_id)).scalar_one())
+
+
+def affiliate_codes(conn: Connection, *, account_id: int) -> dict[int, str]:
+    """{id: code} of every affiliate of the account."""
+    a = affiliates.c
+    return {int(r.id): r.code for r in conn.execute(select(a.id, a.code).where(a.account_id == account_id))}
