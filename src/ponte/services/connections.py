@@ -28,6 +28,8 @@ from ponte.store.affiliates import Affiliate, account_affiliates
 from ponte.store.connections import LIST_ORDER, Attempt, IntegrationRow, after_key, recent_attempts  # noqa: F401
 from ponte.store.counters import read_cause_counts, read_status_counts
 from ponte.store.filters import IntegrationFilter
+from ponte.store.orders import find_order
+from ponte.store.skus import Sku, find_sku
 
 MAX_LIMIT = 500
 # Filtered counts stop here: a badge that says "10,000+" is as useful as an exact one and never scans millions.
@@ -84,7 +86,7 @@ class OrderHistory:
 @dataclass(frozen=True)
 class SkuMatrix:
     sku: str
-    catalog: Any  # the skus row, or None when only integrations know this code
+    catalog: Sku | None  # None when only integrations know this code
     flows: list[str]
     affiliates: list[Affiliate]  # as columns
     cells: dict[tuple[str, int], IntegrationRow]  # (flow, affiliate_id) -> integration
@@ -290,7 +292,7 @@ def _causes_from_counters(
 
 def order_history(conn: Connection, *, account_id: int, order_id: str, limit: int = 500) -> OrderHistory:
     """Every attempt to send one order to any system (marketplace, ERP), newest first. NotFound if unknown."""
-    order = store.find_order_row(conn, account_id=account_id, order_id=order_id)
+    order = find_order(conn, account_id=account_id, external_id=order_id)
     order_flows = (Flow.ORDER.value, Flow.TRACKING.value)
     rows = store.entity_rows(conn, account_id=account_id, entity=order_id, flows=order_flows)
     if order is None and not rows:
@@ -301,7 +303,7 @@ def order_history(conn: Connection, *, account_id: int, order_id: str, limit: in
 
 def sku_matrix(conn: Connection, *, account_id: int, sku: str, history_limit: int = 100) -> SkuMatrix:
     """One SKU in every SKU flow × affiliate, its catalog data and its recent history. NotFound if unknown."""
-    catalog = store.find_sku_row(conn, account_id=account_id, sku=sku)
+    catalog = find_sku(conn, account_id=account_id, sku=sku)
     flows = [f.value for f in SKU_FLOWS]
     rows = store.entity_rows(conn, account_id=account_id, entity=sku, flows=flows)
     if catalog is None and not rows:

@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Integer, Row, Text, and_, func, or_, select, text
+from sqlalchemy import ColumnElement, Connection, Integer, Text, and_, func, or_, select, text
 
+from ponte.domain import Flow, Status
 from ponte.domain.messages import Message, from_columns
 from ponte.store.filters import IntegrationFilter
-from ponte.store.tables import When, affiliates, attempt_bodies, attempts, integrations, orders, skus
+from ponte.store.tables import When, affiliates, attempt_bodies, attempts, integrations
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass sets each field through object.__setattr__, 9 × slower
@@ -391,18 +392,29 @@ def newest_examples(
     return {int(r.n) - 1: (r.message, r.processed_at) for r in rows}
 
 
-# -- an order, a SKU --------------------------------------------------------------------------------
-
-
-def find_order_row(conn: Connection, *, account_id: int, order_id: str) -> Row[Any] | None:
-    """The orders row of this external id, with its affiliate's code and name; None when the store has none."""
-    return conn.execute(
-        select(orders, affiliates.c.code.label("affiliate_code"), affiliates.c.name.label("affiliate_name"))
-        .join(affiliates, affiliates.c.id == orders.c.affiliate_id)
-        .where(orders.c.account_id == account_id, orders.c.external_id == order_id)
-    ).first()
-
-
-def find_sku_row(conn: Connection, *, account_id: int, sku: str) -> Row[Any] | None:
-    """The skus row of this code, or None."""
-    return conn.execute(select(skus).where(skus.c.account_id == account_id, skus.c.sku == sku)).first()
+def follow_on_groups(
+    conn: Connection, *, account_id: int, filter: IntegrationFilter, code: str
+) -> list[tuple[str | None, str | None, str | None, str | None, str, int]]:
+    """(follow-on category, follow-on key, root category, root key, flow, n) for the errors under `filter` with
+    this code whose product integration (same affiliate and SKU) is in error."""
+    root_table = integrations.alias("root")
+    follow, root = integrations.c, root_table.c
+    key = func.coalesce(follow.cause, follow.message)
+    root_key = func.coalesce(root.cause, root.message)
+    query = (
+        select(follow.category, key, root.category, root_key, follow.flow, func.count())
+        .join_from(
+            integrations,
+            root_table,
+            and_(
+                root.account_id == follow.account_id,
+                root.affiliate_id == follow.affiliate_id,
+                root.entity == follow.entity,
+                root.flow == Flow.PRODUCT.value,
+                root.status == Status.ERROR.value,
+            ),
+        )
+        .where(*filter.conditions_on(conn, account_id), follow.code == code)
+        .group_by(follow.category, key, root.category, root_key, follow.flow)
+    )
+    return [(r[0], r[1], r[2], r[3], r[4], int(r[5])) for r in conn.execute(query)]
