@@ -119,7 +119,7 @@ def audit_log(
         rows = audit.list_entries(
             conn, account_id=principal.account_id, limit=limit, before_id=before_id, action=action
         )
-    return [AuditEntry.model_validate(dict(r._mapping)) for r in rows]
+    return [AuditEntry.model_validate(asdict(r)) for r in rows]
 
 
 @router.get("/summary", response_model=Summary, tags=["integrations"], summary="Counts per flow, affiliate, status")
