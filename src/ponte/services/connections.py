@@ -23,9 +23,8 @@ from ponte.services.errors import InputError, NotFound
 from ponte.store import connections as store
 from ponte.store.affiliates import Affiliate, account_affiliates
 
-# LIST_ORDER, after_key (exports follow the list's order), the records and recent_attempts are the store's,
-# named here too for the edges that know this module.
-from ponte.store.connections import LIST_ORDER, Attempt, IntegrationRow, after_key, recent_attempts  # noqa: F401
+# The records and recent_attempts are the store's, named here too for the edges that know this module.
+from ponte.store.connections import Attempt, IntegrationRow, recent_attempts  # noqa: F401
 from ponte.store.counters import read_cause_counts, read_status_counts
 from ponte.store.filters import IntegrationFilter
 from ponte.store.orders import find_order
