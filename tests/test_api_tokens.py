@@ -83,3 +83,15 @@ def test_the_cli_refuses_another_accounts_token_and_an_unknown_account(settings,
         bobs = conn.execute(select(api_tokens.c.id).where(api_tokens.c.name == "bob")).scalar_one()
     assert _run(settings, "revoke", str(bobs), "--account", "loja-a").exit_code == 1
     assert _run(settings, "create", "--account", "nope").exit_code == 1
+
+
+def test_the_audit_log_tells_who_made_and_revoked_a_token(client, world):
+    made = client.post("/api/v1/tokens", json={"name": "temp"}, headers=world.auth("ada")).json()
+    assert client.delete(f"/api/v1/tokens/{made['id']}", headers=world.auth("ada")).status_code == 204
+    r = client.get("/api/v1/audit", params={"limit": 2}, headers=world.auth("ada"))
+    assert r.status_code == 200
+    entries = r.json()
+    assert [e["action"] for e in entries] == ["token.revoke", "token.create"]  # newest first
+    assert entries[0]["detail"] == {"token_id": made["id"], "name": "temp"}
+    assert entries[0]["id"] > entries[1]["id"] and entries[0]["actor"] == entries[1]["actor"]
+    assert "account_id" not in entries[0]

@@ -41,22 +41,8 @@ MUST_NOT_IMPORT = {
 }
 
 # Modules whose SQL other branches are moving into src/ponte/store/ (issue 17): {path from the repository: reason}.
-_SERVICES = "services/ and api/: its SQL moves to src/ponte/store/ on branch sql-services"
 _ENGINE = "engine/ and alerts/: its SQL moves to src/ponte/store/ on branch sql-engine"
 STILL_MOVING: dict[str, str] = {
-    "src/ponte/services/affiliates.py": _SERVICES,
-    "src/ponte/services/catalog.py": _SERVICES,
-    "src/ponte/services/causes.py": _SERVICES,
-    "src/ponte/services/connections.py": _SERVICES,
-    "src/ponte/services/external.py": _SERVICES,
-    "src/ponte/services/orders.py": _SERVICES,
-    "src/ponte/services/overview.py": _SERVICES,
-    "src/ponte/services/rules.py": _SERVICES,
-    "src/ponte/services/shipping.py": _SERVICES,
-    "src/ponte/services/tokens.py": _SERVICES,
-    "src/ponte/services/webhooks.py": _SERVICES,
-    "src/ponte/api/affiliates.py": _SERVICES,
-    "src/ponte/api/catalog.py": _SERVICES,
     "src/ponte/engine/intake.py": _ENGINE,
     "src/ponte/engine/orders.py": _ENGINE,
     "src/ponte/engine/payloads.py": _ENGINE,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -52,7 +53,7 @@ def token_list(
         with db.read() as conn:
             rows = tokens.list_tokens(conn, account_id=account_id, include_revoked=include_revoked)
     if as_json:
-        out = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r._mapping.items()} for r in rows]
+        out = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in asdict(r).items()} for r in rows]
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
         return
     table = Table("id", "name", "prefix", "role", "created", "last used", "revoked", title="API tokens")

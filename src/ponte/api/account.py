@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -86,7 +87,7 @@ class ExplanationOut(BaseModel):
 def list_tokens(principal: Admin, db: Db, include_revoked: Annotated[bool, Query()] = False) -> list[TokenOut]:
     with db.read() as conn:
         rows = tokens.list_tokens(conn, account_id=principal.account_id, include_revoked=include_revoked)
-    return [TokenOut.model_validate(dict(r._mapping)) for r in rows]
+    return [TokenOut.model_validate(asdict(r)) for r in rows]
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=201, tags=["account"], summary="Create a token")
@@ -118,7 +119,7 @@ def audit_log(
         rows = audit.list_entries(
             conn, account_id=principal.account_id, limit=limit, before_id=before_id, action=action
         )
-    return [AuditEntry.model_validate(dict(r._mapping)) for r in rows]
+    return [AuditEntry.model_validate(asdict(r)) for r in rows]
 
 
 @router.get("/summary", response_model=Summary, tags=["integrations"], summary="Counts per flow, affiliate, status")

@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import update
 
 from ponte.api.deps import Admin, AppSettings, Box, Db, Operator, ReaderLocale, Viewer
 from ponte.api.schemas import NOT_FOUND, Strict
@@ -20,8 +19,7 @@ from ponte.i18n import Translator
 from ponte.services import affiliates as service
 from ponte.services.webhooks import SECRET_KEY as WEBHOOK_SECRET
 from ponte.store import audit
-from ponte.store.affiliates import Affiliate
-from ponte.store.tables import affiliates
+from ponte.store.affiliates import Affiliate, update_affiliate
 
 log = logging.getLogger("ponte.api")
 router = APIRouter(prefix="/affiliates", tags=["affiliates"])
@@ -148,7 +146,7 @@ def rotate_webhook_secret(principal: Admin, db: Db, box: Box, affiliate_id: Affi
     with db.write() as conn:
         row = service.get_affiliate(conn, account_id=principal.account_id, affiliate_id=affiliate_id)
         sealed = box.seal({**box.open(row.secrets), WEBHOOK_SECRET: secret})
-        conn.execute(update(affiliates).where(affiliates.c.id == row.id).values(secrets=sealed, updated_at=now()))
+        update_affiliate(conn, affiliate_id=row.id, values={"secrets": sealed, "updated_at": now()})
         audit.record(
             conn,
             account_id=principal.account_id,

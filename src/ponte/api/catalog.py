@@ -3,13 +3,14 @@ to every SKU a filter matches, previewed first (`dry_run`)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from ponte.api.deps import Db, Operator, Viewer
 from ponte.api.schemas import NOT_FOUND, BulkResult, ItemResult, bulk_result
@@ -17,8 +18,8 @@ from ponte.auth import Principal
 from ponte.services import catalog, catalog_bulk
 from ponte.services.catalog import PriceInput, SkuInput, StockInput
 from ponte.services.catalog_bulk import BulkRequest
+from ponte.store.catalog import stock_quantities
 from ponte.store.db import Database
-from ponte.store.tables import stock
 
 router = APIRouter(tags=["catalog"])
 
@@ -57,11 +58,8 @@ class Saved(BaseModel):
 
 def _sku_out(conn: Connection, account_id: int, code: str) -> SkuOut:
     row = catalog.get_sku(conn, account_id=account_id, sku=code)
-    quantities = {
-        r.warehouse: r.quantity
-        for r in conn.execute(select(stock.c.warehouse, stock.c.quantity).where(stock.c.sku_id == row.id))
-    }
-    return SkuOut.model_validate({**row._mapping, "stock": quantities})
+    quantities = stock_quantities(conn, sku_id=row.id)
+    return SkuOut.model_validate({**asdict(row), "stock": quantities})
 
 
 @router.get("/skus/{sku:path}", response_model=SkuOut, responses=NOT_FOUND, summary="Read a SKU")

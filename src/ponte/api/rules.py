@@ -3,6 +3,7 @@ errors already shown and to every attempt from now on."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
@@ -45,8 +46,7 @@ class RuleCreated(RuleOut):
 def list_rules(principal: Viewer, db: Db) -> list[RuleOut]:
     with db.read() as conn:
         return [
-            RuleOut.model_validate(dict(r._mapping))
-            for r in stored_rules.list_rules(conn, account_id=principal.account_id)
+            RuleOut.model_validate(asdict(r)) for r in stored_rules.list_rules(conn, account_id=principal.account_id)
         ]
 
 
@@ -64,7 +64,7 @@ def add_rule(principal: Operator, db: Db, body: RuleIn) -> RuleCreated:
         )
         changed = rules.reclassify_errors(conn, account_id=principal.account_id, actor=principal.actor)
         row = next(r for r in stored_rules.list_rules(conn, account_id=principal.account_id) if r.id == rule_id)
-    return RuleCreated.model_validate({**row._mapping, "reclassified": changed})
+    return RuleCreated.model_validate({**asdict(row), "reclassified": changed})
 
 
 @router.delete("/{rule_id}", status_code=204, responses=NOT_FOUND, summary="Remove a rule")

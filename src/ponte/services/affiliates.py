@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
 from ponte.clock import now
 from ponte.connectors import capabilities
@@ -22,11 +22,11 @@ from ponte.engine.worker import not_connected
 from ponte.secrets import SecretBox, SecretsError
 from ponte.services.errors import InputError, NotFound
 from ponte.settings import Settings
+from ponte.store import affiliates as store
 from ponte.store.affiliates import Affiliate, account_affiliates, find_affiliate
 from ponte.store.audit import record
 from ponte.store.credentials import credentials_of
 from ponte.store.db import Database
-from ponte.store.tables import affiliates
 
 log = logging.getLogger("ponte.affiliates")
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,15}$")
@@ -110,15 +110,13 @@ def create_affiliate(
     _check_common(code, kind, price_divergence_action, price_tolerance_pct, min_availability)
     if not name.strip():
         raise InputError(say("msg.input.required", field="name"), field="name")
-    exists = conn.execute(
-        select(affiliates.c.id).where(affiliates.c.account_id == account_id, affiliates.c.code == code)
-    ).first()
-    if exists:
+    if store.code_taken(conn, account_id=account_id, code=code):
         raise InputError(say("msg.affiliate.code_taken", code=code), field="code")
     plain, secrets = _split_settings(connector, settings, {})
     _check_capable(connector, kind)
     when = now()
-    stmt = insert(affiliates).values(
+    affiliate_id = store.insert_affiliate(
+        conn,
         account_id=account_id,
         code=code,
         name=name.strip(),
@@ -131,10 +129,8 @@ def create_affiliate(
         min_availability=min_availability,
         price_tolerance_pct=price_tolerance_pct,
         price_divergence_action=price_divergence_action,
-        created_at=when,
-        updated_at=when,
+        at=when,
     )
-    affiliate_id = int(conn.execute(stmt.returning(affiliates.c.id)).scalar_one())
     record(
         conn,
         account_id=account_id,
@@ -200,7 +196,7 @@ def update_affiliate(
         kept = {**old_secrets, **secrets}
         values["secrets"] = box.seal(kept) if kept else None
     values["updated_at"] = now()
-    conn.execute(update(affiliates).where(affiliates.c.id == affiliate_id).values(**values))
+    store.update_affiliate(conn, affiliate_id=affiliate_id, values=values)
     # Which settings changed, never their values: a secret must not reach the audit log either.
     shown = {k: (sorted(v) if k == "settings" else v) for k, v in changes.items()}
     record(
@@ -255,9 +251,7 @@ def seal_plain_secrets(conn: Connection, *, box: SecretBox) -> int:
     """Move secret settings an older Ponte stored in plain text (a webhook's headers) into the sealed secrets.
     Run after migrating; returns how many affiliates changed. One whose secrets cannot be opened is left alone."""
     moved = 0
-    for row in conn.execute(
-        select(affiliates.c.id, affiliates.c.connector, affiliates.c.settings, affiliates.c.secrets)
-    ):
+    for row in store.every_sealed_settings(conn):
         try:
             names = secret_fields(get_connector_class(row.connector))
             sealed = box.open(row.secrets)
@@ -268,7 +262,7 @@ def seal_plain_secrets(conn: Connection, *, box: SecretBox) -> int:
             continue
         settings = {name: value for name, value in row.settings.items() if name not in names}
         kept = box.seal({**plain, **sealed})  # a value already sealed is the newer one
-        conn.execute(update(affiliates).where(affiliates.c.id == row.id).values(settings=settings, secrets=kept))
+        store.update_affiliate(conn, affiliate_id=row.id, values={"settings": settings, "secrets": kept})
         moved += 1
     return moved
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy import Connection
 
 from ponte.clock import now
 from ponte.domain import Flow
@@ -17,8 +17,8 @@ from ponte.domain.checks import gtin_is_valid
 from ponte.domain.messages import say
 from ponte.engine.queue import mark_catalog_changed
 from ponte.services.errors import InputError, NotFound
-from ponte.store.db import upsert
-from ponte.store.tables import skus, stock
+from ponte.store import skus as store
+from ponte.store.skus import Sku
 
 SkuCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
 Price = Annotated[Decimal, Field(ge=0, le=Decimal("99999999.99"), max_digits=12, decimal_places=2)]
@@ -102,8 +102,7 @@ def input_error(exc: ValidationError) -> InputError:
 
 
 def _sku_ids(conn: Connection, account_id: int, codes: Iterable[str]) -> dict[str, int]:
-    query = select(skus.c.sku, skus.c.id).where(skus.c.account_id == account_id, skus.c.sku.in_(list(codes)))
-    return {r.sku: int(r.id) for r in conn.execute(query)}
+    return store.sku_ids(conn, account_id=account_id, codes=codes)
 
 
 # Writes take a few statements whatever the number of items (an ERP pushes a thousand at a time): the SKUs
@@ -132,16 +131,11 @@ def save_skus(
     new = sorted(code for code in latest if code not in ids)
     order = [*sorted(ids, key=ids.__getitem__), *new]
     # An upsert, not an insert, for the new ones too: another request may create the same SKU meanwhile.
-    stmt = upsert(conn, skus)
     data = [column for column in SkuInput.model_fields if column not in ("sku", "stock")]
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[skus.c.account_id, skus.c.sku],
-        set_={**{column: stmt.excluded[column] for column in data}, "updated_at": stmt.excluded.updated_at},
-    )
     rows = [
         _sku_row(latest[code]) | {"account_id": account_id, "created_at": when, "updated_at": when} for code in order
     ]
-    conn.execute(stmt, rows)
+    store.upsert_skus(conn, rows=rows, columns=data)
     if new:
         ids |= _sku_ids(conn, account_id, new)
     _write_stock(
@@ -173,11 +167,10 @@ def set_prices(conn: Connection, *, account_id: int, items: Sequence[PriceInput]
     latest = {i.sku: i for i in items if i.sku in ids}
     if latest:
         when = now()
-        rows = [
-            {"sku_id": ids[code], "list_price": i.list_price, "price": i.price, "updated_at": when}
-            for code, i in sorted(latest.items(), key=lambda item: ids[item[0]])
+        prices = [
+            (ids[code], i.list_price, i.price) for code, i in sorted(latest.items(), key=lambda item: ids[item[0]])
         ]
-        conn.execute(update(skus).where(skus.c.id == bindparam("sku_id")), rows)
+        store.set_prices(conn, prices=prices, at=when)
         mark_catalog_changed(conn, account_id, {Flow.PRICE: list(latest)}, actor)
     return {i.sku for i in items} - ids.keys()
 
@@ -225,20 +218,12 @@ def _write_stock(conn: Connection, account_id: int, quantities: list[tuple[int, 
     latest = {(sku_id, warehouse): quantity for sku_id, warehouse, quantity in quantities}
     if not latest:
         return
-    stmt = upsert(conn, stock)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[stock.c.sku_id, stock.c.warehouse],
-        set_={"quantity": stmt.excluded.quantity, "updated_at": stmt.excluded.updated_at},
-    )
-    rows = [
-        {"account_id": account_id, "sku_id": sku_id, "warehouse": warehouse, "quantity": quantity, "updated_at": when}
-        for (sku_id, warehouse), quantity in sorted(latest.items())
-    ]
-    conn.execute(stmt, rows)
+    ordered = [(sku_id, warehouse, quantity) for (sku_id, warehouse), quantity in sorted(latest.items())]
+    store.upsert_stock(conn, account_id=account_id, quantities=ordered, at=when)
 
 
-def get_sku(conn: Connection, *, account_id: int, sku: str) -> Row:
-    row = conn.execute(select(skus).where(skus.c.account_id == account_id, skus.c.sku == sku)).first()
+def get_sku(conn: Connection, *, account_id: int, sku: str) -> Sku:
+    row = store.find_sku(conn, account_id=account_id, sku=sku)
     if row is None:
         raise NotFound(say("msg.not_found.sku", sku=sku))
     return row

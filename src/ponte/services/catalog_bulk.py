@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
 from ponte.connectors.registry import get_connector_class
 from ponte.domain import Flow, Status
@@ -34,6 +34,7 @@ from ponte.store.catalog import (
     set_sku_field,
 )
 from ponte.store.db import Database
+from ponte.store.skus import Sku
 
 # SKUs a transaction reads and writes. 500 keeps each short (a few ms of locks on PostgreSQL) while a 20,000-SKU
 # change is 40 of them; tests/test_catalog_bulk.py measures 2,000.
@@ -135,10 +136,10 @@ class _Plan:
     affiliate: Affiliate | None = None
     target_name: str | None = None
 
-    def current(self, rows: list[Row[Any]], conn: Connection) -> dict[str, Any]:
+    def current(self, rows: list[Sku], conn: Connection) -> dict[str, Any]:
         a = self.action
         if a.kind == "attribute":
-            return {r.sku: (r.attributes or {}).get(a.attribute) for r in rows}
+            return {r.sku: (r.attributes or {}).get(str(a.attribute)) for r in rows}
         if a.kind == "field":
             return {r.sku: getattr(r, str(a.field)) or (False if a.field == "active" else None) for r in rows}
         assert self.affiliate is not None
@@ -164,7 +165,7 @@ def _plan(conn: Connection, account_id: int, action: BulkAction) -> _Plan:
     return _Plan(action, action.value or None)
 
 
-def _chunks(conn: Connection, account_id: int, where: SkuFilter) -> Iterator[list[Row[Any]]]:
+def _chunks(conn: Connection, account_id: int, where: SkuFilter) -> Iterator[list[Sku]]:
     after = 0
     while rows := find_skus(conn, account_id=account_id, filter=where, after_id=after, limit=CHUNK):
         yield rows
@@ -265,7 +266,7 @@ def apply(db: Database, *, account_id: int, request: BulkRequest, actor: str) ->
 
 
 def _apply_chunk(
-    conn: Connection, account_id: int, plan: _Plan, rows: list[Row[Any]], actor: str
+    conn: Connection, account_id: int, plan: _Plan, rows: list[Sku], actor: str
 ) -> tuple[Applied, list[str]]:
     """Write the change to the chunk's SKUs that differ; their counts, and their codes."""
     if not rows:
@@ -326,7 +327,7 @@ PAGE = 50
 
 @dataclass
 class CatalogPage:
-    rows: list[Row[Any]]
+    rows: list[Sku]
     total: int  # SKUs the filter matches (every page)
     next_after: int | None  # the id the next page starts after
     categories: list[str]  # the filter's choices

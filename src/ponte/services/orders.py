@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row
 
 from ponte.domain.checks import nfe_key_is_valid
 from ponte.domain.messages import say
@@ -14,7 +14,7 @@ from ponte.engine.intake import IncomingOrder, receive_orders
 from ponte.engine.invoices import invoice_order
 from ponte.services.catalog import input_error
 from ponte.services.errors import InputError, NotFound
-from ponte.store.tables import affiliates, orders
+from ponte.store.orders import find_order
 
 
 class TrackingInput(BaseModel):
@@ -58,14 +58,7 @@ def receive_order(
 
 
 def get_order(conn: Connection, *, account_id: int, external_id: str, affiliate_code: str | None = None) -> Row:
-    query = (
-        select(orders, affiliates.c.code.label("affiliate_code"), affiliates.c.name.label("affiliate_name"))
-        .join(affiliates, affiliates.c.id == orders.c.affiliate_id)
-        .where(orders.c.account_id == account_id, orders.c.external_id == external_id)
-    )
-    if affiliate_code:
-        query = query.where(affiliates.c.code == affiliate_code)
-    row = conn.execute(query).first()
+    row = find_order(conn, account_id=account_id, external_id=external_id, affiliate_code=affiliate_code)
     if row is None:
         raise NotFound(say("msg.not_found.order", order=external_id))
     return row

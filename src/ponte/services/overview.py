@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, func, literal_column, select
+from sqlalchemy import Connection
 
 from ponte.clock import now as clock_now
 from ponte.domain import Flow, Status
 from ponte.services.connections import Cause, list_causes
+from ponte.store import overview as store
 from ponte.store.counters import read_status_counts
 from ponte.store.filters import IntegrationFilter
-from ponte.store.tables import affiliates, attempts, integrations
+from ponte.store.overview import AffiliateName, PendingItem
 
 SERIES_HOURS = 7 * 24
 OLDEST_LIMIT = 10
@@ -71,17 +71,6 @@ class Series:
 
 
 @dataclass
-class PendingItem:
-    id: int
-    flow: str
-    entity: str
-    affiliate_code: str
-    due_at: datetime
-    attempt_count: int
-    message: str | None
-
-
-@dataclass
 class Overview:
     now: datetime
     tiles: list[Tile]
@@ -102,63 +91,12 @@ class Overview:
         return Series(self.hours, attempts_sum, errors_sum)
 
 
-def _hour_bucket(conn: Connection) -> Any:
-    """started_at truncated to the hour, as something `_as_hour` can read, on SQLite and PostgreSQL."""
-    if conn.dialect.name == "postgresql":
-        return func.date_trunc(literal_column("'hour'"), func.timezone(literal_column("'UTC'"), attempts.c.started_at))
-    return func.strftime("%Y-%m-%d %H:00:00", attempts.c.started_at)
-
-
-def _as_hour(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def attempt_counts(
-    conn: Connection, account_id: int, since: datetime, hourly: bool, until: datetime | None = None
-) -> list[Any]:
-    """(flow, affiliate_id, [hour,] status, n) for the account's attempts in [since, until] (index range)."""
-    columns = [integrations.c.flow, integrations.c.affiliate_id, attempts.c.status]
-    if hourly:
-        columns.insert(2, _hour_bucket(conn).label("hour"))
-    query = (
-        select(*columns, func.count().label("n"))
-        .join(integrations, integrations.c.id == attempts.c.integration_id)
-        .where(attempts.c.account_id == account_id, attempts.c.started_at >= since)
-        .group_by(*columns)
-    )
-    if until is not None:
-        query = query.where(attempts.c.started_at <= until)
-    return list(conn.execute(query))
-
-
-def _oldest_due(conn: Connection, account_id: int, now: datetime) -> dict[tuple[str, int], datetime]:
-    i = integrations.c
-    query = (
-        select(i.flow, i.affiliate_id, func.min(i.due_at))
-        .where(i.account_id == account_id, i.status == Status.PENDING.value, i.due_at <= now)
-        .group_by(i.flow, i.affiliate_id)
-    )
-    return {(r[0], int(r[1])): r[2] for r in conn.execute(query) if r[2] is not None}
-
-
 def oldest_pending(conn: Connection, *, account_id: int, now: datetime, limit: int = OLDEST_LIMIT) -> list[PendingItem]:
     """The pending integrations that have been due the longest (the queue index: status, due_at)."""
-    i = integrations.c
-    query = (
-        select(i.id, i.flow, i.entity, affiliates.c.code, i.due_at, i.attempt_count, i.message)
-        .join(affiliates, affiliates.c.id == i.affiliate_id)
-        .where(i.account_id == account_id, i.status == Status.PENDING.value, i.due_at <= now)
-        .order_by(i.due_at, i.id)
-        .limit(limit)
-    )
-    return [
-        PendingItem(r.id, r.flow, r.entity, r.code, r.due_at, r.attempt_count, r.message) for r in conn.execute(query)
-    ]
+    return store.oldest_pending(conn, account_id=account_id, now=now, limit=limit)
 
 
-def _tiles(conn: Connection, account_id: int, now: datetime, names: dict[int, Any]) -> list[Tile]:
+def _tiles(conn: Connection, account_id: int, now: datetime, names: dict[int, AffiliateName]) -> list[Tile]:
     tiles: dict[tuple[str, int], Tile] = {}
 
     def tile(flow: str, affiliate_id: int) -> Tile:
@@ -174,16 +112,16 @@ def _tiles(conn: Connection, account_id: int, now: datetime, names: dict[int, An
                 t.open_errors += n
             else:
                 t.pending += n
-    for r in attempt_counts(conn, account_id, now - timedelta(hours=24), hourly=False):
+    for r in store.attempt_counts(conn, account_id=account_id, since=now - timedelta(hours=24), hourly=False):
         if r.affiliate_id not in names:
             continue
-        t = tile(r.flow, int(r.affiliate_id))
+        t = tile(r.flow, r.affiliate_id)
         t.attempts_24h += r.n
         if r.status == Status.ERROR.value:
             t.errors_24h += r.n
         elif r.status in (Status.SUCCESS.value, Status.WARNING.value):
             t.ok_24h += r.n
-    for key, due in _oldest_due(conn, account_id, now).items():
+    for key, due in store.oldest_due(conn, account_id=account_id, now=now).items():
         if key in tiles:
             tiles[key].oldest_pending_at = due
     flow_order = [f.value for f in Flow]
@@ -193,11 +131,11 @@ def _tiles(conn: Connection, account_id: int, now: datetime, names: dict[int, An
 def _hourly(conn: Connection, account_id: int, hours: list[datetime]) -> dict[tuple[str, int], Series]:
     index = {h: n for n, h in enumerate(hours)}
     series: dict[tuple[str, int], Series] = defaultdict(lambda: Series(hours, [0] * len(hours), [0] * len(hours)))
-    for r in attempt_counts(conn, account_id, hours[0], hourly=True):
-        slot = index.get(_as_hour(r.hour))
+    for r in store.attempt_counts(conn, account_id=account_id, since=hours[0], hourly=True):
+        slot = None if r.hour is None else index.get(r.hour)
         if slot is None:
             continue
-        s = series[(r.flow, int(r.affiliate_id))]
+        s = series[(r.flow, r.affiliate_id)]
         s.attempts[slot] += r.n
         if r.status == Status.ERROR.value:
             s.errors[slot] += r.n
@@ -209,12 +147,7 @@ def overview(conn: Connection, *, account_id: int, now: datetime | None = None) 
     when = now or clock_now()
     last_hour = when.replace(minute=0, second=0, microsecond=0)
     hours = [last_hour - timedelta(hours=SERIES_HOURS - 1 - n) for n in range(SERIES_HOURS)]
-    names = {
-        int(r.id): r
-        for r in conn.execute(
-            select(affiliates.c.id, affiliates.c.code, affiliates.c.name).where(affiliates.c.account_id == account_id)
-        )
-    }
+    names = store.affiliate_names(conn, account_id=account_id)
     return Overview(
         now=when,
         tiles=_tiles(conn, account_id, when, names),

@@ -10,10 +10,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection
 
 from ponte.clock import now
-from ponte.domain import Flow, Status
+from ponte.domain import Flow
 from ponte.domain.messages import from_columns, say
 from ponte.knowledge import (
     AccountRule,
@@ -27,10 +27,10 @@ from ponte.knowledge.text import fold, fold_pattern
 from ponte.knowledge.user_patterns import PatternError, compile_pattern
 from ponte.knowledge.wordsearch import search_text
 from ponte.services.errors import InputError, NotFound
+from ponte.store import rules as store
 from ponte.store.audit import record
 from ponte.store.corrections import Correction, add_corrections
-from ponte.store.rules import account_rules
-from ponte.store.tables import affiliates, error_rules, integrations
+from ponte.store.rules import Reclassified, StoredRule, account_rules
 
 
 def add_rule(
@@ -53,7 +53,8 @@ def add_rule(
         validate_account_rule(AccountRule(pattern, category, connector, flow))
     except KnowledgeError as exc:
         raise InputError(str(exc), field="pattern" if "regular" in str(exc) or "empty" in str(exc) else "category")
-    stmt = insert(error_rules).values(
+    rule_id = store.insert_rule(
+        conn,
         account_id=account_id,
         pattern=pattern,
         category=category,
@@ -62,7 +63,6 @@ def add_rule(
         created_by=actor,
         created_at=now(),
     )
-    rule_id = int(conn.execute(stmt.returning(error_rules.c.id)).scalar_one())
     record(
         conn,
         account_id=account_id,
@@ -100,17 +100,12 @@ class RuleReach:
     example: str | None
 
 
-def rules_reach(conn: Connection, *, account_id: int, rules: Iterable[Row], limit: int = 2000) -> dict[int, RuleReach]:
+def rules_reach(
+    conn: Connection, *, account_id: int, rules: Iterable[StoredRule], limit: int = 2000
+) -> dict[int, RuleReach]:
     """{rule id: its reach} over the account's distinct current error messages (the `limit` most frequent)."""
-    i = integrations.c
-    messages = conn.execute(
-        select(i.message, i.flow, func.count().label("n"))
-        .where(i.account_id == account_id, i.status == Status.ERROR.value, i.message.is_not(None))
-        .group_by(i.message, i.flow)
-        .order_by(func.count().desc())
-        .limit(limit)
-    ).all()
-    folded = [(fold(m.message), m.message, m.flow, int(m.n)) for m in messages]
+    messages = store.error_messages(conn, account_id=account_id, limit=limit)
+    folded = [(fold(message), message, flow, n) for message, flow, n in messages]
     reach = {}
     for rule in rules:
         try:
@@ -125,8 +120,7 @@ def rules_reach(conn: Connection, *, account_id: int, rules: Iterable[Row], limi
 
 
 def delete_rule(conn: Connection, *, account_id: int, actor: str, rule_id: int) -> None:
-    gone = conn.execute(delete(error_rules).where(error_rules.c.account_id == account_id, error_rules.c.id == rule_id))
-    if not gone.rowcount:
+    if not store.delete_rule(conn, account_id=account_id, rule_id=rule_id):
         raise NotFound(say("msg.not_found.rule", id=rule_id))
     record(conn, account_id=account_id, actor=actor, action="rule.delete", detail={"id": rule_id})
 
@@ -140,14 +134,8 @@ def reclassify_errors(conn: Connection, *, account_id: int, actor: str | None = 
     correction (a labelled example for the shared knowledge data, `ponte knowledge export-corrections`).
     """
     rules = account_rules(conn, account_id=account_id)
-    query = select(affiliates.c.id, affiliates.c.marketplace).where(affiliates.c.account_id == account_id)
-    marketplaces = {r.id: r.marketplace for r in conn.execute(query)}
-    i = integrations.c
-    rows = conn.execute(
-        select(i.id, i.affiliate_id, i.flow, i.message, i.message_key, i.message_params, i.code, i.category).where(
-            i.account_id == account_id, i.status == Status.ERROR.value
-        )
-    )
+    marketplaces = store.affiliate_marketplaces(conn, account_id=account_id)
+    rows = store.current_errors(conn, account_id=account_id)
     explained: dict[tuple[str, str, str, str | None], tuple[Explanation, str]] = {}
     changes = []
     corrections: dict[tuple[str, str, str, str | None], Correction] = {}
@@ -166,30 +154,19 @@ def reclassify_errors(conn: Connection, *, account_id: int, actor: str | None = 
             corrections[key] = _correction(key, row.category, explanation, actor)
         if explanation.category != row.category and (by_rule or row.category == "unmapped"):
             changes.append(
-                {
-                    "row_id": row.id,
-                    "new_category": explanation.category,
-                    "new_disposition": explanation.disposition.value,
-                    "new_cause": cause,
-                    "new_search": search_text(
+                Reclassified(
+                    integration_id=row.id,
+                    category=explanation.category,
+                    disposition=explanation.disposition.value,
+                    cause=cause,
+                    search_text=search_text(
                         row.message,
                         said=from_columns(row.message_key, row.message_params),
                         category=explanation.category,
                     ),
-                }
+                )
             )
-    if changes:
-        conn.execute(
-            update(integrations)
-            .where(i.id == bindparam("row_id"))
-            .values(
-                category=bindparam("new_category"),
-                disposition=bindparam("new_disposition"),
-                cause=bindparam("new_cause"),
-                search_text=bindparam("new_search"),
-            ),
-            changes,
-        )
+    store.reclassify(conn, changes)
     add_corrections(conn, account_id=account_id, corrections=list(corrections.values()), now=now())
     return len(changes)
 
@@ -230,10 +207,7 @@ def is_likely_guess(
     """
     if not message or not category:
         return False
-    query = select(affiliates.c.marketplace).where(
-        affiliates.c.account_id == account_id, affiliates.c.id == affiliate_id
-    )
-    marketplace = conn.execute(query).scalar()
+    marketplace = store.affiliate_marketplace(conn, account_id=account_id, affiliate_id=affiliate_id)
     if marketplace is None:
         return False
     explanation = classify(

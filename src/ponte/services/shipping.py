@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from ponte.domain.messages import say
 from ponte.services.errors import InputError
-from ponte.store.tables import shipping_rules
+from ponte.store.shipping import insert_shipping_rule
 
 
 def add_shipping_rule(
@@ -29,7 +29,8 @@ def add_shipping_rule(
         raise InputError(say("msg.shipping.postal_range"), field="postal_from")
     if max_weight_g <= 0 or days < 0:
         raise InputError(say("msg.shipping.weight_days"), field="max_weight_g")
-    stmt = insert(shipping_rules).values(
+    return insert_shipping_rule(
+        conn,
         account_id=account_id,
         sla=sla,
         postal_from=postal_from,
@@ -38,4 +39,3 @@ def add_shipping_rule(
         days=days,
         price=price,
     )
-    return int(conn.execute(stmt.returning(shipping_rules.c.id)).scalar_one())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Row, insert, or_, select, update
+from sqlalchemy import Connection
 
 from ponte.auth import Principal, hash_token, new_token
 from ponte.clock import now
@@ -13,7 +13,8 @@ from ponte.domain import Role
 from ponte.domain.messages import say
 from ponte.services.errors import InputError, NotFound
 from ponte.store import audit
-from ponte.store.tables import api_tokens
+from ponte.store import tokens as store
+from ponte.store.tokens import TokenInfo
 
 # last_used_at is informative; writing it on every call would turn each read into a write.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -33,7 +34,8 @@ def create_token(conn: Connection, *, account_id: int, name: str, role: Role, ac
         raise InputError(say("msg.input.length", field="name", low=1, high=100), field="name")
     token = new_token()
     prefix = token[:10]
-    stmt = insert(api_tokens).values(
+    token_id = store.insert_token(
+        conn,
         account_id=account_id,
         name=name,
         prefix=prefix,
@@ -41,7 +43,6 @@ def create_token(conn: Connection, *, account_id: int, name: str, role: Role, ac
         role=role.value,
         created_at=now(),
     )
-    token_id = int(conn.execute(stmt.returning(api_tokens.c.id)).scalar_one())
     audit.record(
         conn,
         account_id=account_id,
@@ -52,25 +53,18 @@ def create_token(conn: Connection, *, account_id: int, name: str, role: Role, ac
     return NewToken(token_id, token, prefix)
 
 
-def list_tokens(conn: Connection, *, account_id: int, include_revoked: bool = False) -> list[Row]:
+def list_tokens(conn: Connection, *, account_id: int, include_revoked: bool = False) -> list[TokenInfo]:
     """The account's tokens (never their hashes), oldest first."""
-    t = api_tokens.c
-    query = select(t.id, t.name, t.prefix, t.role, t.created_at, t.last_used_at, t.revoked_at).where(
-        t.account_id == account_id
-    )
-    if not include_revoked:
-        query = query.where(t.revoked_at.is_(None))
-    return list(conn.execute(query.order_by(t.id)).all())
+    return store.list_tokens(conn, account_id=account_id, include_revoked=include_revoked)
 
 
 def revoke_token(conn: Connection, *, account_id: int, token_id: int, actor: str) -> None:
     """Revoke a token of the account at once. Revoking twice is harmless; another account's id is NotFound."""
-    t = api_tokens.c
-    row = conn.execute(select(t.id, t.name, t.revoked_at).where(t.account_id == account_id, t.id == token_id)).first()
+    row = store.find_token(conn, account_id=account_id, token_id=token_id)
     if row is None:
         raise NotFound(say("msg.not_found.token", id=token_id))
     if row.revoked_at is None:
-        conn.execute(update(api_tokens).where(t.id == token_id).values(revoked_at=now()))
+        store.revoke_token(conn, token_id=token_id, at=now())
         audit.record(
             conn,
             account_id=account_id,
@@ -82,12 +76,7 @@ def revoke_token(conn: Connection, *, account_id: int, token_id: int, actor: str
 
 def principal_for_token(conn: Connection, *, token: str) -> tuple[Principal, int, datetime | None] | None:
     """The caller a token stands for, with the token's id and last use; None when unknown or revoked."""
-    t = api_tokens.c
-    row = conn.execute(
-        select(t.id, t.account_id, t.name, t.role, t.last_used_at).where(
-            t.token_hash == hash_token(token), t.revoked_at.is_(None)
-        )
-    ).first()
+    row = store.live_token(conn, token_hash=hash_token(token))
     if row is None:
         return None
     return (
@@ -104,9 +93,4 @@ def needs_touch(last_used_at: datetime | None, when: datetime | None = None) -> 
 def touch(conn: Connection, *, token_id: int, when: datetime | None = None) -> None:
     """Record a use, at most once per LAST_USED_RESOLUTION (the condition makes concurrent calls write once)."""
     moment = when or now()
-    t = api_tokens.c
-    conn.execute(
-        update(api_tokens)
-        .where(t.id == token_id, or_(t.last_used_at.is_(None), t.last_used_at <= moment - LAST_USED_RESOLUTION))
-        .values(last_used_at=moment)
-    )
+    store.touch_token(conn, token_id=token_id, at=moment, not_since=moment - LAST_USED_RESOLUTION)

@@ -17,14 +17,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Row, delete, insert, select
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ponte.clock import now as clock_now
 from ponte.domain.messages import Message, say
 from ponte.i18n import english
 from ponte.secrets import SecretBox
-from ponte.store.tables import accounts, affiliates, webhook_receipts
+from ponte.store import webhooks as store
 
 TOLERANCE = timedelta(minutes=5)
 SECRET_KEY = "webhook_secret"
@@ -63,15 +63,6 @@ def _fresh(timestamp: str, when: datetime) -> None:
         raise WebhookRefused(401, say("msg.webhook.timestamp_far"))
 
 
-def _candidates(conn: Connection, code: str, account_slug: str | None) -> list[Row]:
-    query = select(affiliates.c.id, affiliates.c.account_id, affiliates.c.code, affiliates.c.secrets).where(
-        affiliates.c.code == code.upper(), affiliates.c.enabled.is_(True), affiliates.c.secrets.is_not(None)
-    )
-    if account_slug is not None:
-        query = query.join(accounts, accounts.c.id == affiliates.c.account_id).where(accounts.c.slug == account_slug)
-    return list(conn.execute(query.order_by(affiliates.c.id)).all())
-
-
 def authenticate(
     conn: Connection,
     *,
@@ -90,7 +81,7 @@ def authenticate(
     or the signature wrong, so the endpoint tells an attacker nothing about which codes exist.
     """
     _fresh(timestamp, now or clock_now())
-    for row in _candidates(conn, affiliate_code, account_slug):
+    for row in store.signers(conn, code=affiliate_code.upper(), account_slug=account_slug):
         secret = box.open(row.secrets).get(SECRET_KEY)
         if secret and hmac.compare_digest(signature(str(secret), timestamp, body), signature_header):
             return Sender(account_id=row.account_id, affiliate_id=row.id, code=row.code)
@@ -100,26 +91,13 @@ def authenticate(
 def remember_delivery(conn: Connection, *, sender: Sender, delivery_id: str, now: datetime | None = None) -> None:
     """Record the delivery id; WebhookRefused(409) when it was already received."""
     when = now or clock_now()
-    conn.execute(
-        delete(webhook_receipts).where(
-            webhook_receipts.c.affiliate_id == sender.affiliate_id,
-            webhook_receipts.c.received_at < when - 4 * TOLERANCE,
-        )
-    )
-    seen = conn.execute(
-        select(webhook_receipts.c.delivery_id).where(
-            webhook_receipts.c.affiliate_id == sender.affiliate_id, webhook_receipts.c.delivery_id == delivery_id
-        )
-    ).first()
-    if seen is not None:
+    store.forget_receipts(conn, affiliate_id=sender.affiliate_id, before=when - 4 * TOLERANCE)
+    seen = store.was_received(conn, affiliate_id=sender.affiliate_id, delivery_id=delivery_id)
+    if seen:
         raise WebhookRefused(409, say("msg.webhook.replayed", delivery=delivery_id))
     try:
         with conn.begin_nested():
-            conn.execute(
-                insert(webhook_receipts).values(
-                    affiliate_id=sender.affiliate_id, delivery_id=delivery_id, received_at=when
-                )
-            )
+            store.insert_receipt(conn, affiliate_id=sender.affiliate_id, delivery_id=delivery_id, at=when)
     except IntegrityError:  # the same delivery arriving twice at once
         raise WebhookRefused(409, say("msg.webhook.replayed", delivery=delivery_id))
 

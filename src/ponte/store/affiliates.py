@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, insert, select, update
 
 from ponte.store.tables import affiliates
 
@@ -92,3 +92,68 @@ def affiliate_codes(conn: Connection, *, account_id: int) -> dict[int, str]:
     """{id: code} of every affiliate of the account."""
     a = affiliates.c
     return {int(r.id): r.code for r in conn.execute(select(a.id, a.code).where(a.account_id == account_id))}
+
+
+# -- writes ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SealedSettings:
+    """An affiliate's settings and sealed secrets, for moving secrets between them."""
+
+    id: int
+    connector: str
+    settings: Mapping[str, Any]
+    secrets: str | None
+
+
+def code_taken(conn: Connection, *, account_id: int, code: str) -> bool:
+    query = select(affiliates.c.id).where(affiliates.c.account_id == account_id, affiliates.c.code == code)
+    return conn.execute(query).first() is not None
+
+
+def insert_affiliate(
+    conn: Connection,
+    *,
+    account_id: int,
+    code: str,
+    name: str,
+    kind: str,
+    connector: str,
+    marketplace: str,
+    settings: Mapping[str, Any],
+    secrets: str | None,
+    enabled: bool,
+    min_availability: int | None,
+    price_tolerance_pct: float,
+    price_divergence_action: str,
+    at: datetime,
+) -> int:
+    stmt = insert(affiliates).values(
+        account_id=account_id,
+        code=code,
+        name=name,
+        kind=kind,
+        connector=connector,
+        marketplace=marketplace,
+        settings=settings,
+        secrets=secrets,
+        enabled=enabled,
+        min_availability=min_availability,
+        price_tolerance_pct=price_tolerance_pct,
+        price_divergence_action=price_divergence_action,
+        created_at=at,
+        updated_at=at,
+    )
+    return int(conn.execute(stmt.returning(affiliates.c.id)).scalar_one())
+
+
+def update_affiliate(conn: Connection, *, affiliate_id: int, values: Mapping[str, Any]) -> None:
+    """Set these columns of the affiliate."""
+    conn.execute(update(affiliates).where(affiliates.c.id == affiliate_id).values(**values))
+
+
+def every_sealed_settings(conn: Connection) -> list[SealedSettings]:
+    """Every affiliate's settings and sealed secrets, of every account."""
+    a = affiliates.c
+    return [SealedSettings(*row) for row in conn.execute(select(a.id, a.connector, a.settings, a.secrets))]

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Connection, Row, bindparam, exists, func, 
 
 from ponte.clock import now
 from ponte.store.db import upsert
+from ponte.store.skus import Sku
 from ponte.store.tables import integrations, listings, shipping_rules, skus, stock
 
 
@@ -185,13 +186,11 @@ class SkuFilter:
         return where
 
 
-def find_skus(
-    conn: Connection, *, account_id: int, filter: SkuFilter, after_id: int = 0, limit: int = 50
-) -> list[Row[Any]]:
+def find_skus(conn: Connection, *, account_id: int, filter: SkuFilter, after_id: int = 0, limit: int = 50) -> list[Sku]:
     """The SKUs the filter matches, by id from `after_id` (keyset pages: a change to the rows read does not move the
     next page)."""
     query = select(skus).where(*filter.conditions(account_id), skus.c.id > after_id).order_by(skus.c.id)
-    return list(conn.execute(query.limit(limit)))
+    return [Sku.from_row(row) for row in conn.execute(query.limit(limit))]
 
 
 def count_skus(conn: Connection, *, account_id: int, filter: SkuFilter) -> int:

@@ -12,8 +12,10 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, String, and_, func, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Connection, String, func, select, type_coerce
 
+# The Connections list's order and its keyset condition: exports follow the list.
+from ponte.store.connections import LIST_ORDER, after_key
 from ponte.store.filters import IntegrationFilter
 from ponte.store.tables import integrations
 
@@ -22,18 +24,6 @@ from ponte.store.tables import integrations
 ExportRow = tuple[int, str | None, str, int, str, str, str | None, str | None, int, str | None, str | None]
 
 _i = integrations.c
-
-# The Connections list's order and its keyset condition: the same as services/connections.py's LIST_ORDER and
-# after_key, which move to the store on another branch (then this module imports them from there).
-LIST_ORDER = (_i.processed_at.desc().nulls_first(), _i.id)
-
-
-def after_key(when: datetime | None, last_id: int) -> ColumnElement[bool]:
-    """Rows after (when, last_id) in LIST_ORDER: the keyset condition of the next batch."""
-    if when is None:  # still among the never-processed rows, which come first
-        return or_(and_(_i.processed_at.is_(None), _i.id > last_id), _i.processed_at.is_not(None))
-    return and_(_i.processed_at <= when, or_(_i.processed_at < when, _i.id > last_id))
-
 
 # After id and processed_at (the keyset), the exported columns; affiliate_id rather than a join.
 _COLUMNS = (

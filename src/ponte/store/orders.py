@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, and_, exists, false, or_, select
 
 from ponte.domain import Flow
 from ponte.store.tables import affiliates, integrations, orders
@@ -114,3 +114,17 @@ def integrations_of_orders(conn: Connection, *, account_id: int, order_ids: Sequ
         )
     )
     return list(conn.execute(stmt))
+
+
+def find_order(
+    conn: Connection, *, account_id: int, external_id: str, affiliate_code: str | None = None
+) -> Row[Any] | None:
+    """The orders row of this marketplace id (of this affiliate, when given), with the affiliate's code and name."""
+    query = (
+        select(orders, affiliates.c.code.label("affiliate_code"), affiliates.c.name.label("affiliate_name"))
+        .join(affiliates, affiliates.c.id == orders.c.affiliate_id)
+        .where(orders.c.account_id == account_id, orders.c.external_id == external_id)
+    )
+    if affiliate_code:
+        query = query.where(affiliates.c.code == affiliate_code)
+    return conn.execute(query).first()
