@@ -16,8 +16,8 @@ requests and answers) and the connectors' emulations keep no database of their o
 justifies skipping them: they are held to the same rule. Should one ever keep its own SQLite, it gets an exemption
 of its own here, with its reason, rather than a folder skipped unseen.
 
-STILL_MOVING names the modules whose SQL other branches are moving to the store (issue 17); the lead empties it after
-merging them, and `test_still_moving_is_current` says which entries have become unnecessary.
+STILL_MOVING names modules allowed SQL outside the store while it moves there (none now: issue 17 moved it all);
+`test_still_moving_is_current` says which entries have become unnecessary.
 """
 
 from __future__ import annotations
@@ -40,21 +40,9 @@ MUST_NOT_IMPORT = {
     "services": ("web", "api"),
 }
 
-# Modules whose SQL other branches are moving into src/ponte/store/ (issue 17): {path from the repository: reason}.
-_ENGINE = "engine/ and alerts/: its SQL moves to src/ponte/store/ on branch sql-engine"
-STILL_MOVING: dict[str, str] = {
-    "src/ponte/engine/intake.py": _ENGINE,
-    "src/ponte/engine/orders.py": _ENGINE,
-    "src/ponte/engine/payloads.py": _ENGINE,
-    "src/ponte/engine/queue.py": _ENGINE,
-    "src/ponte/engine/worker.py": _ENGINE,
-    "src/ponte/alerts/channels.py": _ENGINE,
-    "src/ponte/alerts/conditions.py": _ENGINE,
-    "src/ponte/alerts/evaluate.py": _ENGINE,
-    "src/ponte/alerts/incidents.py": _ENGINE,
-    "src/ponte/alerts/rhythm.py": _ENGINE,
-    "src/ponte/alerts/rules.py": _ENGINE,
-}
+# Modules allowed SQL outside src/ponte/store/ while it moves there: {path from the repository: reason}. Empty: every
+# statement Ponte runs is in the store (issue 17); an entry that no longer holds SQL fails `test_still_moving_is_current`.
+STILL_MOVING: dict[str, str] = {}
 
 
 def _modules() -> Iterator[tuple[str, Path]]:
