@@ -109,7 +109,7 @@ def propagate_mercadolivre(settings: Settings, folder: Path, count: int, rate: f
             finally:
                 for worker in workers:
                     stop_process(worker)
-        arrived = _arrived(emulation, new_prices)
+        arrived = count - waiting.left()
         throttled = emulation.state.throttled
     db.dispose()
     ratio = seconds / floor if floor else float("inf")
@@ -206,13 +206,6 @@ def _worker_running(db: Database) -> bool:
 
     with db.read() as conn:
         return conn.execute(select(job_runs.c.name).where(job_runs.c.name == "alerts")).first() is not None
-
-
-def _arrived(emulation: Any, prices: list[Decimal]) -> int:
-    items = emulation.state.items
-    return sum(
-        1 for n, price in enumerate(prices) if items[f"MLB{7_000_000_000 + n}"].body.get("price") == float(price)
-    )
 
 
 class _Arrivals:

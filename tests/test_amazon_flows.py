@@ -80,6 +80,17 @@ class AmazonHub:
             mine = (integrations.c.account_id == self.account, integrations.c.affiliate_id == self.affiliate)
             conn.execute(update(integrations).where(*mine).values(status="success", due_at=None))
 
+    def reprice(self, codes: list[str], price: str) -> int:
+        """Listed SKUs, Amazon processing feeds 120 s after they come, all repriced at once; returns how many calls
+        the emulation had seen before."""
+        self.seeded(*codes)
+        self.amazon.admin("config", feed_seconds=120)
+        before = len(self.amazon.calls())
+        with self.db.write() as conn:
+            prices = [PriceInput(sku=c, list_price=Decimal("999.00"), price=Decimal(price)) for c in codes]
+            set_prices(conn, account_id=self.account, items=prices)
+        return before
+
     def statuses(self, flow: str) -> dict[str, int]:
         with self.db.read() as conn:
             query = select(integrations.c.status, func.count()).where(integrations.c.flow == flow)
@@ -144,12 +155,7 @@ def test_a_sku_is_listed_then_its_price_and_stock_follow_by_patches(hub, contrac
 
 def test_ten_thousand_price_changes_go_as_one_feed_and_each_sku_gets_its_own_attempt(hub, contract_recorder):
     codes = [f"SKU-{n:05d}" for n in range(10_000)]
-    hub.seeded(*codes)
-    hub.amazon.admin("config", feed_seconds=120)
-    before = len(hub.amazon.calls())
-    with hub.db.write() as conn:
-        prices = [PriceInput(sku=c, list_price=Decimal("999.00"), price=Decimal("799.00")) for c in codes]
-        set_prices(conn, account_id=hub.account, items=prices)
+    before = hub.reprice(codes, "799.00")
     assert hub.drain() == 10_000
     calls = [c["operation"] for c in hub.amazon.calls()[before:]]
     assert calls == ["createFeedDocument", "createFeed"]  # not 10,000 patches: the queue was too long for them
@@ -335,12 +341,7 @@ def test_more_changes_than_a_feed_holds_leave_as_feeds_in_a_row_before_any_is_re
     small = BatchSpec("createFeed", 400, "auto", 60.0, "patchListingsItem", together=True)
     monkeypatch.setattr(AmazonConnector, "batches", {"price": small, "inventory": small})
     codes = [f"SKU-{n:05d}" for n in range(1_000)]
-    hub.seeded(*codes)
-    hub.amazon.admin("config", feed_seconds=120)
-    before = len(hub.amazon.calls())
-    with hub.db.write() as conn:
-        prices = [PriceInput(sku=c, list_price=Decimal("999.00"), price=Decimal("749.00")) for c in codes]
-        set_prices(conn, account_id=hub.account, items=prices)
+    before = hub.reprice(codes, "749.00")
     assert hub.worker.run_once(due_by=now() + timedelta(seconds=3)) == 1_000  # one step: three feeds
     calls = [c["operation"] for c in hub.amazon.calls()[before:]]
     assert calls == ["createFeedDocument", "createFeed"] * 3

@@ -14,12 +14,11 @@ with its own outcome when the marketplace has judged it.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -275,7 +274,7 @@ def _send(
         for entity in submission.refs:
             if entity not in outcomes:  # (setdefault would make 25,000 outcomes to keep none)
                 waiting = waiting or Outcome.pending(submission.message)
-                outcomes[entity] = dataclasses.replace(waiting)
+                outcomes[entity] = replace(waiting)
     duration = int((time.perf_counter() - t0) * 1000)
     works, items = [], []
     for claim in claims:
