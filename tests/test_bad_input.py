@@ -206,6 +206,25 @@ def test_an_unclosed_quote_is_one_rejected_line_and_the_next_lines_are_read():
     assert records[1:] == [(3, {"sku": "A-2", "name": "Two"}), (5, {"sku": "A-3", "name": "Multi\nline"})]
 
 
+def test_unicode_line_separators_inside_a_cell_or_a_string_do_not_split_a_line():
+    """Only \\r and \\n end a line of CSV or JSON; \\x85 (NEL) and \\u2028 are text (a fuzzer found the numbering
+    off by one when an unclosed quote restarted reading after a NEL)."""
+    from ponte.services.importer import read_records
+
+    assert list(read_records("sku,name\nA-1,um\x85dois\nA-2,tr\u2028es\n", "csv")) == [
+        (2, {"sku": "A-1", "name": "um\x85dois"}),
+        (3, {"sku": "A-2", "name": "tr\u2028es"}),
+    ]
+    records = list(read_records('sku,name\nA-1,"aberto\x85A-9,x\nA-2,Two\n', "csv"))
+    assert records[0][0] == 2 and records[0][1].startswith("not valid CSV")
+    assert records[1:] == [(3, {"sku": "A-2", "name": "Two"})]
+    jsonl = '{"sku": "A-1", "name": "um\u2028dois\x85tres"}\r\n{"sku": "A-2"}'
+    assert list(read_records(jsonl, "jsonl")) == [
+        (1, {"sku": "A-1", "name": "um\u2028dois\x85tres"}),
+        (2, {"sku": "A-2"}),
+    ]
+
+
 def test_deep_json_and_nul_bytes_are_rejected_lines_not_tracebacks():
     from ponte.services.importer import read_records
 

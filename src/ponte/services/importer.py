@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,8 +80,18 @@ def read_records(text: str, fmt: str) -> Iterator[tuple[int, dict[str, Any] | st
         yield number, "a NUL character (\\u0000) is not accepted in any field" if refused else record
 
 
+# A line ends at \r\n, \r or \n only: str.splitlines also breaks at \x85, \u2028 and other Unicode separators, which
+# CSV and JSON hold inside a cell or a string, so its line numbers were not the csv module's.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
+
+
+def _lines(text: str, *, keepends: bool = False) -> list[str]:
+    found = _LINE.findall(text)
+    return found if keepends else [line.rstrip("\r\n") for line in found]
+
+
 def _json_lines(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_lines(text), start=1):
         if not line.strip():
             continue
         try:
@@ -101,7 +112,7 @@ def _csv_records(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
     reader is strict, and when a record cannot be read it is reported and reading starts again on the line after
     the one the bad record began on. A line the csv module refuses (a NUL, an over-long cell) is reported alike.
     """
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text, keepends=True)
     try:
         header = next(csv.reader(lines[:1]), None)
     except csv.Error as exc:
