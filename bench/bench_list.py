@@ -19,9 +19,9 @@ BARE = (
     "i.category, i.disposition, i.cause, i.processed_at, i.attempt_count, i.next_trigger, i.next_actor "
     "FROM integrations i JOIN affiliates a ON a.id = i.affiliate_id "
     "WHERE i.account_id = ? AND i.flow = ? AND i.affiliate_id = ? AND i.status = ? {after}"
-    "ORDER BY i.processed_at DESC, i.id LIMIT 51"
+    "ORDER BY i.processed_at DESC, i.id DESC LIMIT 51"
 )
-AFTER = "AND i.processed_at <= ? AND (i.processed_at < ? OR i.id > ?) "
+AFTER = "AND i.processed_at <= ? AND (i.processed_at < ? OR i.id < ?) "
 
 
 def api_pages(client: httpx.Client, requests: int, params: dict[str, Any] | None = None) -> Latencies:

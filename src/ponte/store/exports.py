@@ -15,7 +15,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Connection, String, func, select, type_coerce
 
 # The Connections list's order and its keyset condition: exports follow the list.
-from ponte.store.connections import LIST_ORDER, after_key
+from ponte.store.connections import in_list_order
 from ponte.store.filters import IntegrationFilter
 from ponte.store.tables import integrations
 
@@ -52,17 +52,16 @@ def export_batches(
     else:
         # to_char, not a cast: a cast's text follows the server's DateStyle, which may not be ISO.
         when = func.to_char(func.timezone("UTC", _i.processed_at), "YYYY-MM-DD HH24:MI:SS.US")
-    query = (
-        select(_i.id, when, *_COLUMNS).where(*filter.conditions_on(conn, account_id)).order_by(*LIST_ORDER).limit(batch)
-    )
-    rows = cast("Sequence[ExportRow]", conn.execute(query).all())
-    while rows:
-        yield rows
+    query = select(_i.id, when, *_COLUMNS).where(*filter.conditions_on(conn, account_id))
+    after: tuple[datetime | None, int] | None = None
+    while True:
+        rows = cast("Sequence[ExportRow]", in_list_order(conn, query, after, batch))
+        if rows:
+            yield rows
         if len(rows) < batch:
             return
         last_id, last_when = rows[-1][:2]
-        after = datetime.fromisoformat(last_when).replace(tzinfo=UTC) if last_when else None
-        rows = cast("Sequence[ExportRow]", conn.execute(query.where(after_key(after, last_id))).all())
+        after = (datetime.fromisoformat(last_when).replace(tzinfo=UTC) if last_when else None), last_id
 
 
 def count_matching(conn: Connection, *, account_id: int, filter: IntegrationFilter) -> int:
