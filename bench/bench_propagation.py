@@ -17,7 +17,6 @@ from __future__ import annotations
 import importlib
 import random
 import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -33,11 +32,12 @@ from bench.common import (
     allow_sandbox,
     bench_database,
     bench_line,
-    child_env,
     note,
     scratch_folder,
     stop_process,
     wait_until,
+    worker_process,
+    worker_running,
 )
 from ponte.auth import get_or_create_account
 from ponte.clock import now
@@ -94,7 +94,7 @@ def propagate_mercadolivre(settings: Settings, folder: Path, count: int, rate: f
         with ApiServer(settings, folder) as api:
             workers = _workers(settings, folder)
             try:
-                wait_until(lambda: _worker_running(db), 120, "the workers did not start")
+                wait_until(lambda: worker_running(db), 120, "the workers did not start")
                 started = time.perf_counter()
                 with db.write() as conn:
                     for part in range(0, count, 1000):
@@ -190,22 +190,13 @@ def _listed(db: Database, account: int, emulation: Any, count: int) -> None:
 
 
 def _workers(settings: Settings, folder: Path) -> list[subprocess.Popen[bytes]]:
-    env = child_env(settings, PONTE_WORKER_BATCH="100", PONTE_WORKER_CONCURRENCY="8")
-    made = []
-    for n in range(WORKERS if not settings.is_sqlite else 1):
-        log = open(folder / f"propagation-worker-{n}.log", "ab")  # noqa: SIM115 - the child owns it
-        command = [sys.executable, "-c", "from ponte.cli import main; main()", "worker"]
-        made.append(subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=folder))
-        log.close()
-    return made
-
-
-def _worker_running(db: Database) -> bool:
-    """A worker's loop has begun (the first thing it does is to evaluate the alerts, once per minute)."""
-    from ponte.store.tables import job_runs
-
-    with db.read() as conn:
-        return conn.execute(select(job_runs.c.name).where(job_runs.c.name == "alerts")).first() is not None
+    # Send threads sized to the rate and the round trip: at 200 requests a second and ~50 ms an answer from the
+    # emulation on this 2-core machine (it shares the cores), 8 threads cap one worker at ~160 a second.
+    env = {"PONTE_WORKER_BATCH": "100", "PONTE_WORKER_CONCURRENCY": "16"}
+    return [
+        worker_process(settings, folder, f"propagation-worker-{n}", **env)
+        for n in range(WORKERS if not settings.is_sqlite else 1)
+    ]
 
 
 class _Arrivals:

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from ponte.connectors import outbound
 from ponte.settings import Settings, load_settings
@@ -265,6 +265,24 @@ class ApiServer:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+def worker_process(settings: Settings, folder: Path, name: str, **env: str) -> subprocess.Popen[bytes]:
+    """`ponte worker` in a child process on the bench's database, its output in `folder/<name>.log`."""
+    log = open(folder / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
+    command = [sys.executable, "-c", "from ponte.cli import main; main()", "worker"]
+    try:
+        return subprocess.Popen(command, env=child_env(settings, **env), stdout=log, stderr=log, cwd=folder)
+    finally:
+        log.close()
+
+
+def worker_running(db: Database) -> bool:
+    """A worker's loop has begun (the first thing it does is to evaluate the alerts, once per minute)."""
+    from ponte.store.tables import job_runs
+
+    with db.read() as conn:
+        return conn.execute(select(job_runs.c.name).where(job_runs.c.name == "alerts")).first() is not None
 
 
 def stop_process(process: subprocess.Popen[bytes], grace: float = 15.0) -> int:

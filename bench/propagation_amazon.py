@@ -7,7 +7,9 @@ after a burst of 15, and Amazon processes a feed some time after it arrives (the
 applied by Amazon within 1.25 × the floor (the rest is Ponte's work — claiming, building the feeds, uploading,
 recording a pending attempt per SKU).
 
-Real HTTP, the sandbox's emulation in this process (its listings read directly), a real worker in a thread.
+Real HTTP, the sandbox's emulation in this process (its listings read directly), a real `ponte worker` in its own
+process, as deployed: the emulation stands in for Amazon's machines, and its work (receiving and judging 100,000
+messages) shared the worker's interpreter lock when the worker ran as a thread here.
 
     from bench.propagation_amazon import propagation
     lines = propagation("sqlite", settings, folder, quick=True)        # the lead's `bench propagation`
@@ -18,22 +20,29 @@ or alone: `.venv/bin/python -m bench.propagation_amazon --quick --db sqlite`.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bench.common import allow_sandbox, bench_database, bench_line, note, scratch_folder, wait_until
+from bench.common import (
+    allow_sandbox,
+    bench_database,
+    bench_line,
+    note,
+    scratch_folder,
+    stop_process,
+    wait_until,
+    worker_process,
+    worker_running,
+)
 from ponte.auth import get_or_create_account
 from ponte.clock import now
 from ponte.connectors.base import Grant, Identity
 from ponte.engine.credentials import StoredCredentials
-from ponte.engine.worker import Worker
 from ponte.sandbox import SandboxServer
 from ponte.secrets import SecretBox
 from ponte.services.affiliates import create_affiliate
@@ -117,15 +126,14 @@ def propagation(kind: str, settings: Settings, folder: Path, *, quick: bool = Tr
     floor = FEED_SECONDS + max(0, feeds - BURST) / RATE
     db = Database(settings)
     box = SecretBox.from_environment(settings.secret_key_file)
-    stop = threading.Event()
-    worker = Worker(db, dataclasses.replace(settings, retry_schedule=(1.0,)), owner="bench-amazon", box=box)
-    thread = threading.Thread(target=worker.run, args=(stop,), kwargs={"idle_sleep": 0.1, "order_poll_every": 1.0})
     with SandboxServer() as sandbox:
         allow_sandbox(sandbox.url)
         emulation = sandbox.sandbox.emulations["amazon"]
+        worker = None
         try:
             account = _store(db, box, f"{sandbox.url}/amazon", emulation, count)
-            thread.start()
+            worker = worker_process(settings, folder, "propagation-amazon-worker")
+            wait_until(lambda: worker_running(db), 120, "the worker did not start")
             with db.write() as conn:
                 for part in range(0, count, 5000):
                     items = [
@@ -148,9 +156,8 @@ def propagation(kind: str, settings: Settings, folder: Path, *, quick: bool = Tr
                 f"the last price was applied {slowest:.1f} s after the repricing (floor {floor:.1f} s)"
             )
         finally:
-            stop.set()
-            if thread.is_alive():
-                thread.join(timeout=300)
+            if worker is not None:
+                stop_process(worker, grace=300)
             db.dispose()
     ratio = slowest / floor
     ok = ratio <= TARGET and made == feeds
