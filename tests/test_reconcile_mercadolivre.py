@@ -231,3 +231,27 @@ def test_the_schedule_runs_a_full_pass_at_the_accounts_interval_and_focused_pass
     with shop.db.read() as conn:
         state = store.passes_of(conn, [shop.affiliate_id])[shop.affiliate_id]
     assert state.mode is None and state.last_full_at is not None and state.last_focused_at is not None
+
+
+def test_a_slice_gives_way_to_waiting_sends_after_one_page(shop: Store) -> None:
+    """Reading and comparing thousands of listings shares the worker's process with its sends: while sends wait,
+    a slice reads one page and stops (the pass goes on in the next slice); with none waiting it reads on."""
+    yielding = Reconciler(shop.db, shop.settings, shop.box, owner="r-drift", sends_waiting=lambda: True)
+    try:
+        first = yielding.run_slice(shop.affiliate, mode="full")
+        assert first.read == 5 and not first.done  # the scan's first page, then the sends
+        assert yielding.run_slice(shop.affiliate, mode="full").done  # the empty last page ends the pass
+    finally:
+        yielding.close()
+    alone = shop.reconciler.run_slice(shop.affiliate, mode="full")  # nothing waits: both pages in one slice
+    assert alone.read == 5 and alone.done
+
+
+def test_the_worker_says_sends_are_waiting_while_its_steps_claim_work(shop: Store) -> None:
+    waiting = shop.worker.reconciler.sends_waiting
+    assert waiting is not None and not waiting()
+    shop.save("A-1", stock=4)
+    assert shop.worker.run_once(due_by=now() + timedelta(seconds=3)) > 0
+    assert waiting()
+    shop.drain()
+    assert not waiting()

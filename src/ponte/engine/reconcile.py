@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -356,8 +356,19 @@ def _open_rows(conn: Connection, affiliate: Affiliate, found: list[Drift]) -> li
 class Reconciler:
     """Runs reconciliation passes for the affiliates whose connectors read back."""
 
-    def __init__(self, db: Database, settings: Settings, box: SecretBox, *, owner: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        box: SecretBox,
+        *,
+        owner: str,
+        sends_waiting: Callable[[], bool] | None = None,
+    ) -> None:
         self.db = db
+        # Whether sends are waiting in this process (the worker's queue): a slice then stops after the page it
+        # read, so that reading and comparing thousands of listings never holds back a repricing's sends.
+        self.sends_waiting = sends_waiting
         self.settings = settings
         self.box = box
         self.owner = owner
@@ -440,8 +451,10 @@ class Reconciler:
             return self._failed(affiliate, state, report, f"{type(exc).__name__}: {exc}")
         started = time.monotonic()
         try:
-            for _ in range(PAGES_PER_SLICE):
+            for page_number in range(PAGES_PER_SLICE):
                 if time.monotonic() - started > SLICE_SECONDS:
+                    break
+                if page_number and self.sends_waiting is not None and self.sends_waiting():
                     break
                 chunk = tuple(ids[:100])
                 request = ReadRequest(mode="full" if mode == "full" else "focused", cursor=cursor, listing_ids=chunk,

@@ -126,7 +126,8 @@ class Worker:
         self._last_periodic = dict.fromkeys((job.name for job in self.periodic), 0.0)
         self._last_reconcile = 0.0
         self._reconciling: Future[int] | None = None
-        self.reconciler = Reconciler(db, settings, self.box, owner=self.owner)
+        self._sending = False  # the last step claimed work: reconciliation yields (one page a slice, a slice a while)
+        self.reconciler = Reconciler(db, settings, self.box, owner=self.owner, sends_waiting=lambda: self._sending)
         self._stop: threading.Event | None = None  # set by run(): a stop request leaves unstarted sends
 
     @property
@@ -145,6 +146,7 @@ class Worker:
                 lease_seconds=self.settings.lease_seconds,
                 now=due_by,
             )
+        self._sending = bool(claims)
         if not claims:
             return 0
         window = time.monotonic() + start_window(self.settings.lease_seconds, self.settings.http_timeout)
@@ -364,12 +366,13 @@ class Worker:
     def _reconcile_beside(self) -> None:
         """Reconciliation reads in one of the send threads, beside the loop: a slice takes seconds (its reads wait
         for spare quota), and the loop must go on claiming sends meanwhile. One slice at a time; a slice that read
-        something is followed at once by the next, an idle one waits RECONCILE_EVERY."""
+        something is followed at once by the next, an idle one waits RECONCILE_EVERY, and so does every slice while
+        sends are waiting (each then reads a single page: the sends come first)."""
         running = self._reconciling
         if running is not None and not running.done():
             return
         busy = running is not None and running.exception() is None and running.result() > 0
-        if busy or time.monotonic() - self._last_reconcile >= RECONCILE_EVERY:
+        if (busy and not self._sending) or time.monotonic() - self._last_reconcile >= RECONCILE_EVERY:
             self._last_reconcile = time.monotonic()
             self._reconciling = self._pool.submit(self._guarded, self.reconcile)
 
