@@ -96,3 +96,19 @@ def test_a_csv_line_the_csv_module_cannot_read_is_reported_not_crashed(tmp_path)
     assert records[0] == (2, {"sku": "A-1", "name": "Ok"})
     assert any(isinstance(r, str) and "not valid CSV" in r for _, r in records)
     assert records[-1][1] == {"sku": "A-3", "name": "Fine"}
+
+
+def test_long_running_processes_collect_garbage_in_bigger_steps():
+    """`ponte worker` and `ponte run` raise the collector's first threshold (a feed's 25,000 objects at a time)
+    and freeze what lives until exit."""
+    import gc
+
+    from ponte.cli_common import tune_collector
+
+    before = gc.get_threshold()
+    try:
+        tune_collector()
+        assert gc.get_threshold()[0] >= 50_000 and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

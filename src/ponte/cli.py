@@ -24,6 +24,7 @@ from ponte.cli_common import (
     open_account,
     open_db,
     setup_logging,
+    tune_collector,
 )
 from ponte.cli_knowledge import Side, evaluate_file, knowledge_app
 from ponte.cli_tokens import token_app
@@ -62,6 +63,7 @@ def run_command(
     logging.getLogger("ponte.worker").setLevel(logging.WARNING)
     with clear_errors():
         settings = load_settings(data_dir, database_url)
+        tune_collector()
         columns = (TextColumn("Sending to the marketplaces"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns, console=err, transient=True) as bar:
             task = bar.add_task("sync", total=None)
@@ -138,6 +140,7 @@ def worker_command(
         worker = Worker(
             db, settings, periodic=[alerts_job(db, settings), catalog_job(db, settings)], keep_catalog=keep_notified
         )
+        tune_collector()
         if once:
             total = worker.poll_orders()
             while done := worker.run_once():

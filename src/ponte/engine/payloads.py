@@ -58,8 +58,8 @@ def warned(outcome: Outcome, warning: Message | None) -> Outcome:
     return marked
 
 
-def _listing(row: Row[Any] | None) -> Listing | None:
-    return None if row is None else Listing(row.listing_id, dict(row.data or {}))
+def _listing(found: tuple[str, dict[str, Any]] | None) -> Listing | None:
+    return None if found is None else Listing(found[0], dict(found[1]))
 
 
 # What price and stock sends read of a SKU (Catalog.price, Catalog.inventory, the stock rules, the mapping's category).

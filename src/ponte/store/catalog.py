@@ -96,15 +96,17 @@ def find_sla(conn: Connection, *, account_id: int, postal_code: str, weight_g: i
     ).first()
 
 
-def listings_of(conn: Connection, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Row[Any]]:
-    """The listing rows of (affiliate_id, sku) pairs."""
+def listings_of(conn: Connection, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], tuple[str, dict[str, Any]]]:
+    """The marketplace's listing id and facts (`data`) of (affiliate_id, sku) pairs; only those columns are read
+    (a feed's 25,000 listings)."""
     by_affiliate: dict[int, set[str]] = {}
     for affiliate_id, sku in keys:
         by_affiliate.setdefault(affiliate_id, set()).add(sku)
-    found: dict[tuple[int, str], Row[Any]] = {}
+    found: dict[tuple[int, str], tuple[str, dict[str, Any]]] = {}
+    c = listings.c
     for affiliate_id, codes in by_affiliate.items():
-        query = select(listings).where(listings.c.affiliate_id == affiliate_id, listings.c.sku.in_(codes))
-        found.update({(row.affiliate_id, row.sku): row for row in conn.execute(query)})
+        query = select(c.sku, c.listing_id, c.data).where(c.affiliate_id == affiliate_id, c.sku.in_(codes))
+        found.update({(affiliate_id, sku): (listing_id, data or {}) for sku, listing_id, data in conn.execute(query)})
     return found
 
 
