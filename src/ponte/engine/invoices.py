@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
 from ponte.clock import now
 from ponte.connectors.base import CallFailed, Connector, FetchedInvoices, Invoice
@@ -36,9 +36,9 @@ from ponte.store.invoices import (
     awaiting_tracking,
     integration_of,
     note_state,
-    order_by_external_id,
     save_invoice,
 )
+from ponte.store.order_book import Order, find_order
 from ponte.store.queue import append_attempts, mark_changed
 
 log = logging.getLogger("ponte.worker")
@@ -48,7 +48,7 @@ TRACKING_WINDOW = timedelta(days=15)  # invoiced orders whose tracking code is s
 TRACKING_BATCH = 10  # orders asked for at each interval (Bling: two calls each, at 3 a second)
 
 
-def invoice_order(conn: Connection, *, order: Row[Any], values: dict[str, Any], actor: str | None = None) -> None:
+def invoice_order(conn: Connection, *, order: Order, values: dict[str, Any], actor: str | None = None) -> None:
     """Keep an order's invoice and shipment and queue telling its marketplace (the tracking flow)."""
     save_invoice(conn, order_id=order.id, values=values, now=now())
     connector, kind = affiliate_connector(conn, affiliate_id=order.affiliate_id)
@@ -119,7 +119,7 @@ def late_tracking(db: Database, affiliate: Affiliate, connector: Connector) -> i
         return 0
     for tracking in found:
         with db.write() as conn:
-            order = order_by_external_id(conn, account_id=affiliate.account_id, external_id=tracking.order_id)
+            order = find_order(conn, account_id=affiliate.account_id, external_id=tracking.order_id)
             handed = integration_of(
                 conn, account_id=affiliate.account_id, flow=Flow.ORDER.value, affiliate_id=affiliate.id,
                 entity=tracking.order_id,
@@ -130,7 +130,7 @@ def late_tracking(db: Database, affiliate: Affiliate, connector: Connector) -> i
                       "tracking_number": tracking.tracking_number[:64]}  # fmt: skip
             invoice_order(conn, order=order, values=values)
             late = Invoice(
-                order_id=tracking.order_id, invoice_key=order.invoice_key, request=tracking.request,
+                order_id=tracking.order_id, invoice_key=order.invoice_key or "", request=tracking.request,
                 response=tracking.response,
             )  # fmt: skip
             _note(conn, affiliate, handed.id, Status.SUCCESS, say("msg.invoice.late_tracking",
@@ -148,7 +148,7 @@ def _problem(invoice: Invoice) -> Message | None:
 
 def record_invoice(conn: Connection, *, erp: Affiliate, invoice: Invoice) -> bool:
     """Keep one invoice an ERP issued; True when it was new. Only an order Ponte handed to this ERP takes it."""
-    order = order_by_external_id(conn, account_id=erp.account_id, external_id=invoice.order_id)
+    order = find_order(conn, account_id=erp.account_id, external_id=invoice.order_id)
     handed = integration_of(
         conn, account_id=erp.account_id, flow=Flow.ORDER.value, affiliate_id=erp.id, entity=invoice.order_id
     )

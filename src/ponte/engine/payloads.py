@@ -8,7 +8,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
 from ponte.connectors.base import (
     Connector,
@@ -28,8 +28,16 @@ from ponte.engine import mapping as mapping_rules
 from ponte.i18n import english
 from ponte.store import mappings as stored
 from ponte.store.affiliates import Affiliate, affiliate_code, affiliates_by_id, enabled_erps
-from ponte.store.catalog import available_stocks, listings_of, skus_by_code, warehouse_stocks
+from ponte.store.catalog import (
+    SkuFacts,
+    available_stocks,
+    listings_of,
+    sku_facts_by_code,
+    skus_by_code,
+    warehouse_stocks,
+)
 from ponte.store.order_book import Order, find_order
+from ponte.store.skus import Sku
 
 
 class EntityGone(LookupError):
@@ -62,10 +70,6 @@ def _listing(found: tuple[str, dict[str, Any]] | None) -> Listing | None:
     return None if found is None else Listing(found[0], dict(found[1]))
 
 
-# What price and stock sends read of a SKU (Catalog.price, Catalog.inventory, the stock rules, the mapping's category).
-SEND_COLUMNS = ("id", "sku", "active", "price", "list_price", "handling_days", "category")
-
-
 class Catalog:
     """The SKUs, their available stock and their listings that a batch of sends needs, read in one transaction
     with a few queries.
@@ -87,10 +91,10 @@ class Catalog:
         by_account: dict[int, set[str]] = {}
         for account_id, _, code in wanted:
             by_account.setdefault(account_id, set()).add(code)
-        only = SEND_COLUMNS if product_keys == [] else None  # price and stock sends read only what they carry
-        self.skus: dict[tuple[int, str], Row[Any]] = {}
+        read = sku_facts_by_code if product_keys == [] else skus_by_code  # price and stock sends: what they carry
+        self.skus: dict[tuple[int, str], Sku | SkuFacts] = {}
         for account_id, codes in by_account.items():
-            found = skus_by_code(conn, account_id, codes, only=only)
+            found: Mapping[str, Sku | SkuFacts] = read(conn, account_id, codes)
             self.skus.update({(account_id, code): row for code, row in found.items()})
         ids = {row.id for row in self.skus.values() if row.active}
         self.stock = available_stocks(conn, sku_ids=ids)
@@ -104,13 +108,13 @@ class Catalog:
                 self.erps.setdefault(erp.account_id, []).append((cls, erp.settings))
         self.mappings = load_mappings(conn, wanted if product_keys is None else product_keys, self.skus)
 
-    def _sku(self, account_id: int, code: str) -> Row[Any]:
+    def _sku(self, account_id: int, code: str) -> Sku | SkuFacts:
         row = self.skus.get((account_id, code))
         if row is None:
             raise EntityGone(say("msg.send.sku_gone", sku=code))
         return row
 
-    def _counted(self, affiliate: Affiliate, row: Row[Any]) -> dict[str, int] | None:
+    def _counted(self, affiliate: Affiliate, row: Sku | SkuFacts) -> dict[str, int] | None:
         """The SKU's available stock in the warehouses that count for this marketplace, when an ERP of the account
         says which count (None: every warehouse counts)."""
         erps = self.erps.get(affiliate.account_id)
@@ -122,7 +126,7 @@ class Catalog:
             if all(cls.counts_stock(settings, affiliate.code, warehouse) is not False for cls, settings in erps)
         }
 
-    def _quantity(self, row: Row[Any], affiliate: Affiliate | None = None) -> int:
+    def _quantity(self, row: Sku | SkuFacts, affiliate: Affiliate | None = None) -> int:
         if not row.active:
             return 0
         counted = self._counted(affiliate, row) if affiliate is not None else None
@@ -130,6 +134,8 @@ class Catalog:
 
     def product(self, affiliate: Affiliate, code: str) -> ProductSend:
         row = self._sku(affiliate.account_id, code)
+        if not isinstance(row, Sku):  # a Catalog made for price and stock sends only
+            raise ValueError(f"the catalog read only the send facts of {code}: product sends name their SKUs")
         quantity, _ = min_availability_rule(self._quantity(row, affiliate), affiliate.min_availability)
         send = ProductSend(
             sku=row.sku,
@@ -206,7 +212,7 @@ def _connector_class(affiliate: Affiliate) -> type[Connector] | None:
 
 
 def load_mappings(
-    conn: Connection, keys: list[tuple[int, int, str]], sku_rows: dict[tuple[int, str], Row[Any]]
+    conn: Connection, keys: list[tuple[int, int, str]], sku_rows: Mapping[tuple[int, str], Sku | SkuFacts]
 ) -> dict[int, mapping_rules.AffiliateMapping]:
     """Each affiliate's mapping and cached marketplace structure that these (account, affiliate, SKU) sends need,
     in a few queries for the whole batch."""

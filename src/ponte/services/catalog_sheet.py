@@ -30,6 +30,7 @@ from ponte.services.mapping import skus_in_target
 from ponte.store import mappings as stored
 from ponte.store.affiliates import Affiliate
 from ponte.store.audit import record
+from ponte.store.catalog import skus_by_code
 
 FIXED = ("sku", "name")
 MAX_LINES = 20_000
@@ -151,7 +152,7 @@ def import_sheet(
             report.rejected.append((line, sku, why))
         elif values:
             changes[sku] = values
-    rows = stored.skus_by_code(conn, account_id=account_id, codes=changes)
+    rows = skus_by_code(conn, account_id, changes)
     updated = []
     for sku, values in sorted(changes.items()):
         current = dict(rows[sku].attributes or {})

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
 from ponte.clock import now
 from ponte.connectors.base import Connector, ErpProduct, FetchedCatalog
@@ -38,6 +38,7 @@ from ponte.store.affiliates import Affiliate, affiliates_by_id, find_affiliate
 from ponte.store.audit import record
 from ponte.store.catalog import skus_by_code, stock_quantities_of
 from ponte.store.db import Database
+from ponte.store.skus import Sku
 from ponte.store.tables import erp_catalogs
 
 # While a first import is under way, a worker holds the read this long (others leave it), reads WORKER_PAGES pages,
@@ -69,7 +70,7 @@ def _json(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value, default=str))
 
 
-def _current(row: Row[Any], stock: dict[str, int]) -> dict[str, Any]:
+def _current(row: Sku, stock: dict[str, int]) -> dict[str, Any]:
     values = {name: getattr(row, name) for name in FIELDS if name != "stock"}
     values["attributes"] = dict(row.attributes or {})
     values["images"] = list(row.images or [])

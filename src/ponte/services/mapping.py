@@ -31,6 +31,7 @@ from ponte.settings import Settings
 from ponte.store import mappings as stored
 from ponte.store.affiliates import Affiliate
 from ponte.store.audit import record
+from ponte.store.catalog import skus_by_code
 from ponte.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -283,7 +284,7 @@ def _requeue(conn: Connection, account_id: int, affiliate: Affiliate, codes: lis
 
 def target_of(conn: Connection, *, account_id: int, affiliate: Affiliate, sku: str) -> str | None:
     """The marketplace category this SKU goes to on the affiliate."""
-    row = stored.skus_by_code(conn, account_id=account_id, codes=[sku]).get(sku)
+    row = skus_by_code(conn, account_id, [sku]).get(sku)
     if row is None:
         return None
     cls = get_connector_class(affiliate.connector)

@@ -14,6 +14,7 @@ from ponte.engine.intake import IncomingOrder, receive_orders
 from ponte.engine.invoices import invoice_order
 from ponte.services.catalog import input_error
 from ponte.services.errors import InputError, NotFound
+from ponte.store.order_book import Order
 from ponte.store.orders import find_order
 
 
@@ -78,7 +79,7 @@ def set_tracking(
             say("msg.input.not_invoiceable", order=external_id, state=say(f"order_state.{order.status}")),
             field="status",
         )
-    invoice_order(conn, order=order, values=tracking.model_dump(), actor=actor)
+    invoice_order(conn, order=Order.from_row(order), values=tracking.model_dump(), actor=actor)
 
 
 def money(value: Any) -> Decimal:

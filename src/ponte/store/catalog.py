@@ -3,9 +3,10 @@ listings."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, bindparam, exists, func, or_, select, update
@@ -16,17 +17,39 @@ from ponte.store.skus import Sku
 from ponte.store.tables import integrations, listings, shipping_rules, skus, stock
 
 
-def skus_by_code(
-    conn: Connection, account_id: int, codes: Iterable[str], *, only: Sequence[str] | None = None
-) -> dict[str, Row[Any]]:
-    """The SKU rows of these codes; with `only`, just those columns (a price batch of 25,000 needs no
-    descriptions, attributes or images: decoding them was most of its read)."""
+def skus_by_code(conn: Connection, account_id: int, codes: Iterable[str]) -> dict[str, Sku]:
+    """The SKUs of these codes, whole."""
     wanted = list(set(codes))
     if not wanted:
         return {}
-    columns = [skus.c[name] for name in only] if only else [skus]
-    query = select(*columns).where(skus.c.account_id == account_id, skus.c.sku.in_(wanted))
-    return {row.sku: row for row in conn.execute(query)}
+    query = select(skus).where(skus.c.account_id == account_id, skus.c.sku.in_(wanted))
+    return {row.sku: Sku.from_row(row) for row in conn.execute(query)}
+
+
+@dataclass(frozen=True, slots=True)
+class SkuFacts:
+    """What a price or stock send reads of a SKU (and the mapping its category): a batch of 25,000 needs no
+    descriptions, attributes or images, and decoding them was most of its read."""
+
+    id: int
+    sku: str
+    active: bool
+    price: Decimal | None
+    list_price: Decimal | None
+    handling_days: int
+    category: str | None
+
+
+_FACTS = tuple(skus.c[f.name] for f in fields(SkuFacts))
+
+
+def sku_facts_by_code(conn: Connection, account_id: int, codes: Iterable[str]) -> dict[str, SkuFacts]:
+    """SkuFacts of these codes."""
+    wanted = list(set(codes))
+    if not wanted:
+        return {}
+    query = select(*_FACTS).where(skus.c.account_id == account_id, skus.c.sku.in_(wanted))
+    return {row[1]: SkuFacts(*row) for row in conn.execute(query)}
 
 
 def available_stocks(conn: Connection, *, sku_ids: Iterable[int]) -> dict[int, int]:

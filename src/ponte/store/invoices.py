@@ -10,12 +10,6 @@ from sqlalchemy import Connection, Row, select, update
 from ponte.store.tables import affiliates, integrations, orders
 
 
-def order_by_external_id(conn: Connection, *, account_id: int, external_id: str) -> Row[Any] | None:
-    return conn.execute(
-        select(orders).where(orders.c.account_id == account_id, orders.c.external_id == external_id)
-    ).first()
-
-
 def save_invoice(conn: Connection, *, order_id: int, values: dict[str, Any], now: datetime) -> None:
     """The order's NF-e (key, XML) and shipment (carrier, tracking number): the order is invoiced."""
     conn.execute(update(orders).where(orders.c.id == order_id).values(**values, status="invoiced", updated_at=now))

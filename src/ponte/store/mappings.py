@@ -237,10 +237,5 @@ def attributes_of(conn: Connection, *, account_id: int, skus: Iterable[str]) -> 
     return [dict(row[0] or {}) for row in conn.execute(query)]
 
 
-def skus_by_code(conn: Connection, *, account_id: int, codes: Iterable[str]) -> dict[str, Any]:
-    query = select(skus_table).where(skus_table.c.account_id == account_id, skus_table.c.sku.in_(list(set(codes))))
-    return {row.sku: row for row in conn.execute(query)}
-
-
 def set_attributes(conn: Connection, *, sku_id: int, attributes: dict[str, str]) -> None:
     conn.execute(skus_table.update().where(skus_table.c.id == sku_id).values(attributes=attributes, updated_at=now()))
