@@ -29,11 +29,10 @@ DISPOSITIONS = {"transient", "fix", "marketplace", "wait", "terminal"}
 # Floors the corpus meets today; a change that drops below them fails. Issue 22's targets are 900+ lines, 25 per
 # category, 80 in each language, at least 20 sources and none above 15%. The categories still short of 25 are named
 # with the count they have, so the gap is visible and cannot silently widen. Raise these as sources are added.
-MIN_TOTAL = 1255
+MIN_TOTAL = 1344
 MIN_PER_CATEGORY = 25
 SHORT_CATEGORIES: dict[str, int] = {
     "buyer_data_invalid": 24,
-    "out_of_stock": 24,
     "price_divergence": 12,
     "rate_limited": 23,
     "sku_not_sellable": 11,
@@ -41,7 +40,7 @@ SHORT_CATEGORIES: dict[str, int] = {
 MIN_PER_LANGUAGE = 80
 SHORT_LANGUAGES: dict[str, int] = {}
 MAX_GROUP_SHARE = 0.15
-MIN_GROUPS = 41
+MIN_GROUPS = 42
 
 
 def _category_names() -> set[str]:
