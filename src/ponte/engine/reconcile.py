@@ -234,8 +234,12 @@ class StreamedComparison:
         self.waiting: list[list[HeldListing]] = []  # batches that came before the store's side was read
 
     def take(self, batch: list[HeldListing]) -> None:
-        """A batch as it arrives: compared now if the store's side is read, else kept until it is (the download
-        does not wait for the database)."""
+        """A batch as it arrives: marked as seen, and compared now if the store's side is read, else kept until it
+        is (the download does not wait for the database). Marking 100,000 listings after the last batch was a
+        tenth of a second the download could have hidden."""
+        with self.db.write() as conn:
+            store.mark_checked(conn, affiliate_id=self.affiliate.id, listing_ids=[h.listing_id for h in batch],
+                               now=clock_now())  # fmt: skip
         self.waiting.append(batch)
         if self.whole.done():
             self._compare_waiting()
@@ -517,9 +521,10 @@ class Reconciler:
         with self.db.write() as conn:
             if streamed is not None:
                 found, looked_at = streamed.finish(conn, page)
+                held = [h.listing_id for h in page.listings]  # the streamed batches were marked as they came
             else:
                 found, looked_at = compare_page(conn, affiliate, page)
-            held = looked_at[: len(looked_at) - len(page.missing)]  # the ids looked at end with those gone
+                held = looked_at[: len(looked_at) - len(page.missing)]  # the ids looked at end with those gone
             store.mark_checked(conn, affiliate_id=affiliate.id, listing_ids=held, now=at)
             apply_drifts(
                 conn, affiliate=affiliate, connector=connector, found=found, looked_at=looked_at, settings=config,

@@ -149,19 +149,15 @@ class SkuFact(NamedTuple):
 def sku_facts(
     conn: Connection, *, account_id: int, codes: Sequence[str] | None = None, affiliate_id: int | None = None
 ) -> dict[str, SkuFact]:
-    """The facts of the SKUs among `codes`, or (codes None) of every SKU listed on `affiliate_id`."""
-    available = (
-        select(stock.c.sku_id, func.sum(stock.c.quantity - stock.c.reserved).label("free"))
-        .where(stock.c.account_id == account_id)
-        .group_by(stock.c.sku_id)
-        .subquery()
-    )
-    base = select(skus.c.sku, skus.c.id, skus.c.price, skus.c.active, available.c.free).select_from(
-        skus.outerjoin(available, available.c.sku_id == skus.c.id)
-    )
+    """The facts of the SKUs among `codes`, or (codes None) of every SKU listed on `affiliate_id`.
+
+    Each SKU's stock is summed by a correlated subquery on its own stock rows: the account's stock grouped into a
+    derived table, then indexed for the join, took half again as long for a whole shop of 100,000."""
+    free = select(func.sum(stock.c.quantity - stock.c.reserved)).where(stock.c.sku_id == skus.c.id).scalar_subquery()
+    base = select(skus.c.sku, skus.c.id, skus.c.price, skus.c.active, free)
     if codes is None:
-        listed = select(listings.c.sku).where(listings.c.affiliate_id == affiliate_id)
-        queries = [base.where(skus.c.account_id == account_id, skus.c.sku.in_(listed))]
+        listed = listings.join(skus, and_(skus.c.account_id == account_id, skus.c.sku == listings.c.sku))
+        queries = [base.select_from(listed).where(listings.c.affiliate_id == affiliate_id)]
     else:
         queries = [
             base.where(skus.c.account_id == account_id, skus.c.sku.in_(list(codes[start : start + 500])))
