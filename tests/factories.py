@@ -398,3 +398,23 @@ def knowledge_unsure_of(word: str, category: str, folder: Path, monkeypatch: Any
     finally:
         monkeypatch.delenv("PONTE_KNOWLEDGE_DIR")
         clear_knowledge_cache()
+
+
+def sqlite_steps(db: Any, read: Callable[[Connection], Any]) -> tuple[int, Any]:
+    """How many steps SQLite takes (its progress handler, every 100 instructions) while `read` runs on a read
+    connection, and what it returned: a query's cost that does not depend on the machine's speed."""
+    counted = 0
+
+    def count() -> int:
+        nonlocal counted
+        counted += 1
+        return 0
+
+    with db.read() as conn:
+        raw = conn.connection.driver_connection
+        raw.set_progress_handler(count, 100)
+        try:
+            found = read(conn)
+        finally:
+            raw.set_progress_handler(None, 100)
+    return counted, found

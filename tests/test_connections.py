@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from factories import add_integration, integration_id, two_stores
+from factories import add_integration, integration_id, sqlite_steps, two_stores
 from ponte.clock import now
 from ponte.engine.queue import count_reprocessable, mark_changed, reprocess_integrations
 from ponte.services import connections
@@ -119,26 +119,16 @@ def test_a_page_costs_the_same_however_many_rows_wait(db, stores):
     a, _ = stores
 
     def steps() -> int:
-        counted = 0
+        def two_pages(conn):
+            price = IntegrationFilter(flow="price")
+            first = connections.list_integrations(conn, account_id=a.account_id, filter=price, limit=50)
+            after = connections.list_integrations(
+                conn, account_id=a.account_id, filter=price, limit=50, cursor=first.next_cursor
+            )
+            return len(first.rows), len(after.rows)
 
-        def count() -> int:
-            nonlocal counted
-            counted += 1
-            return 0
-
-        with db.read() as conn:
-            conn.connection.driver_connection.set_progress_handler(count, 100)
-            try:
-                first = connections.list_integrations(
-                    conn, account_id=a.account_id, filter=IntegrationFilter(flow="price"), limit=50
-                )
-                after = connections.list_integrations(
-                    conn, account_id=a.account_id, filter=IntegrationFilter(flow="price"), limit=50,
-                    cursor=first.next_cursor,
-                )  # fmt: skip
-                assert len(first.rows) == len(after.rows) == 50
-            finally:
-                conn.connection.driver_connection.set_progress_handler(None, 0)
+        counted, read = sqlite_steps(db, two_pages)
+        assert read == (50, 50)
         return counted
 
     _waiting_and_done(db, a.account_id, a.affiliates["B2W"], 0, 200)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text, update
 
-from factories import add_affiliate
+from factories import add_affiliate, sqlite_steps
 from needs import missing
 from ponte.auth import get_or_create_account
 from ponte.engine.queue import mark_changed
@@ -230,20 +230,9 @@ def test_sqlite_answers_a_word_no_message_holds_without_walking_the_list(db):
         conn.execute(update(integrations).values(**said("Estoque insuficiente no armazém")))
 
     def steps(conditions) -> int:
-        counted = 0
-
-        def count() -> int:
-            nonlocal counted
-            counted += 1
-            return 0
-
-        with db.read() as conn:
-            raw = conn.connection.driver_connection
-            raw.set_progress_handler(count, 100)
-            try:
-                found = conn.execute(select(integrations.c.id).where(*conditions(conn)).limit(50)).all()
-            finally:
-                raw.set_progress_handler(None, 100)
+        counted, found = sqlite_steps(
+            db, lambda conn: conn.execute(select(integrations.c.id).where(*conditions(conn)).limit(50)).all()
+        )
         assert found == []
         return counted
 
