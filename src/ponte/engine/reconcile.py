@@ -114,8 +114,7 @@ def add_outsiders(conn: Connection, affiliate: Affiliate, view: StoreView, held:
 
 def whole_view(conn: Connection, affiliate: Affiliate) -> StoreView:
     """The store's side of every listing of the affiliate."""
-    listing_skus = store.listing_skus(conn, affiliate_id=affiliate.id, listing_ids=None)
-    skus = store.sku_facts(conn, account_id=affiliate.account_id, affiliate_id=affiliate.id)
+    listing_skus, skus = store.whole_shop(conn, account_id=affiliate.account_id, affiliate_id=affiliate.id)
     states = store.integration_statuses(conn, account_id=affiliate.account_id, affiliate_id=affiliate.id, codes=None)
     rule = affiliate.min_availability
     offered = {code: min_availability_rule(fact.available, rule)[0] for code, fact in skus.items()}

@@ -123,11 +123,9 @@ def update_pass(conn: Connection, *, affiliate_id: int, values: Mapping[str, Any
 WHOLE = 5_000  # a page of more listings than this reads the affiliate's whole rows (no IN list of that length)
 
 
-def listing_skus(conn: Connection, *, affiliate_id: int, listing_ids: Sequence[str] | None) -> dict[str, str]:
-    """listing id → SKU, for the listings Ponte keeps among `listing_ids` (None: all of the affiliate's)."""
+def listing_skus(conn: Connection, *, affiliate_id: int, listing_ids: Sequence[str]) -> dict[str, str]:
+    """listing id → SKU, for the listings Ponte keeps among `listing_ids` (a whole shop: `whole_shop`)."""
     c = listings.c
-    if listing_ids is None:
-        return dict(iter(conn.execute(select(c.listing_id, c.sku).where(c.affiliate_id == affiliate_id)).tuples()))
     found: dict[str, str] = {}
     for start in range(0, len(listing_ids), 500):
         chunk = list(listing_ids[start : start + 500])
@@ -146,28 +144,38 @@ class SkuFact(NamedTuple):
     available: int
 
 
-def sku_facts(
-    conn: Connection, *, account_id: int, codes: Sequence[str] | None = None, affiliate_id: int | None = None
-) -> dict[str, SkuFact]:
-    """The facts of the SKUs among `codes`, or (codes None) of every SKU listed on `affiliate_id`.
+def _free() -> Any:
+    """Each SKU's available stock, summed by a correlated subquery on its own stock rows: the account's stock grouped
+    into a derived table, then indexed for the join, took half again as long for a whole shop of 100,000."""
+    return select(func.sum(stock.c.quantity - stock.c.reserved)).where(stock.c.sku_id == skus.c.id).scalar_subquery()
 
-    Each SKU's stock is summed by a correlated subquery on its own stock rows: the account's stock grouped into a
-    derived table, then indexed for the join, took half again as long for a whole shop of 100,000."""
-    free = select(func.sum(stock.c.quantity - stock.c.reserved)).where(stock.c.sku_id == skus.c.id).scalar_subquery()
-    base = select(skus.c.sku, skus.c.id, skus.c.price, skus.c.active, free)
-    if codes is None:
-        listed = listings.join(skus, and_(skus.c.account_id == account_id, skus.c.sku == listings.c.sku))
-        queries = [base.select_from(listed).where(listings.c.affiliate_id == affiliate_id)]
-    else:
-        queries = [
-            base.where(skus.c.account_id == account_id, skus.c.sku.in_(list(codes[start : start + 500])))
-            for start in range(0, len(codes), 500)
-        ]
+
+def sku_facts(conn: Connection, *, account_id: int, codes: Sequence[str]) -> dict[str, SkuFact]:
+    """The facts of the SKUs among `codes`."""
+    base = select(skus.c.sku, skus.c.id, skus.c.price, skus.c.active, _free())
     found: dict[str, SkuFact] = {}
-    for query in queries:
+    for start in range(0, len(codes), 500):
+        query = base.where(skus.c.account_id == account_id, skus.c.sku.in_(list(codes[start : start + 500])))
         for sku, sku_id, price, active, free in conn.execute(query).tuples():
             found[sku] = SkuFact(sku_id, price, bool(active), max(0, int(free or 0)))
     return found
+
+
+def whole_shop(conn: Connection, *, account_id: int, affiliate_id: int) -> tuple[dict[str, str], dict[str, SkuFact]]:
+    """Every listing the affiliate keeps (listing id → SKU) and the facts of their SKUs, in one walk of the
+    listings: a whole shop's pass reads 100,000 of each."""
+    query = select(listings.c.listing_id, listings.c.sku, skus.c.id, skus.c.price, skus.c.active, _free()).select_from(
+        listings.outerjoin(skus, and_(skus.c.account_id == account_id, skus.c.sku == listings.c.sku))
+    )
+    listed: dict[str, str] = {}
+    facts: dict[str, SkuFact] = {}
+    for listing_id, sku, sku_id, price, active, free in conn.execute(
+        query.where(listings.c.affiliate_id == affiliate_id)
+    ).tuples():
+        listed[listing_id] = sku
+        if sku_id is not None:
+            facts[sku] = SkuFact(sku_id, price, bool(active), max(0, int(free or 0)))
+    return listed, facts
 
 
 def integration_statuses(
