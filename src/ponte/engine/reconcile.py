@@ -221,6 +221,9 @@ def with_causes(
     return kept + _compared(ReadBack([h for h in held if h.listing_id in again]), view)
 
 
+MARK_EVERY = 20_000  # streamed listings marked as seen in one write
+
+
 class StreamedComparison:
     """A whole shop compared while its file downloads: each batch of listings the connector hands over (its
     request's `sink`) is compared at once with the store's side, read meanwhile in another thread."""
@@ -231,14 +234,17 @@ class StreamedComparison:
         self.held: list[HeldListing] = []  # the listings that drift (their causes are read at the end)
         self.looked_at: list[str] = []
         self.waiting: list[list[HeldListing]] = []  # batches that came before the store's side was read
+        self.unmarked: list[str] = []  # streamed listings not yet marked as seen
 
     def take(self, batch: list[HeldListing]) -> None:
         """A batch as it arrives: marked as seen, and compared now if the store's side is read, else kept until it
         is (the download does not wait for the database). Marking 100,000 listings after the last batch was a
         tenth of a second the download could have hidden."""
-        with self.db.write() as conn:
-            store.mark_checked(conn, affiliate_id=self.affiliate.id, listing_ids=[h.listing_id for h in batch],
-                               now=clock_now())  # fmt: skip
+        self.unmarked += [h.listing_id for h in batch]
+        if len(self.unmarked) >= MARK_EVERY:  # a write every 20,000: each holds the download up while it commits
+            with self.db.write() as conn:
+                store.mark_checked(conn, affiliate_id=self.affiliate.id, listing_ids=self.unmarked, now=clock_now())
+            self.unmarked = []
         self.waiting.append(batch)
         if self.whole.done():
             self._compare_waiting()
@@ -520,7 +526,7 @@ class Reconciler:
         with self.db.write() as conn:
             if streamed is not None:
                 found, looked_at = streamed.finish(conn, page)
-                held = [h.listing_id for h in page.listings]  # the streamed batches were marked as they came
+                held = [*streamed.unmarked, *(h.listing_id for h in page.listings)]  # the rest was marked as it came
             else:
                 found, looked_at = compare_page(conn, affiliate, page)
                 held = looked_at[: len(looked_at) - len(page.missing)]  # the ids looked at end with those gone
