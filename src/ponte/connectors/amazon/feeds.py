@@ -70,11 +70,10 @@ def document(
         listing = send.listing
         product_types[send.sku] = str((listing.data if listing else {}).get("product_type") or config.product_type)
     messages, refs = [], {}
-    for n, sku in enumerate(sorted(patches), start=1):
+    for n, (sku, found) in enumerate(sorted(patches.items()), start=1):
         messages.append(
-            {"messageId": n, "sku": sku, "operationType": "PATCH", "productType": product_types[sku],
-             "patches": patches[sku]}
-        )  # fmt: skip
+            {"messageId": n, "sku": sku, "operationType": "PATCH", "productType": product_types[sku], "patches": found}
+        )
         refs[sku] = str(n)
     header = {"sellerId": connector.seller_id(), "version": "2.0", "issueLocale": config.language_tag}
     return {"header": header, "messages": messages}, refs, refused

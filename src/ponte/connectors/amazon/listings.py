@@ -29,8 +29,7 @@ def _plain(value: Any, config: AmazonSettings) -> list[dict[str, Any]]:
 
 
 def _number(value: Decimal) -> float | int:
-    number = float(value)  # a price: its float is exact enough for JSON, and a whole one is written without ".0"
-    return int(number) if number.is_integer() else number
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def offer(price: Decimal, config: AmazonSettings) -> list[dict[str, Any]]:
