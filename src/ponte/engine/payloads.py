@@ -29,10 +29,10 @@ from ponte.i18n import english
 from ponte.store import mappings as stored
 from ponte.store.affiliates import Affiliate, affiliate_code, affiliates_by_id, enabled_erps
 from ponte.store.catalog import (
-    SkuFacts,
+    SendFacts,
     available_stocks,
     listings_of,
-    sku_facts_by_code,
+    send_facts_by_code,
     skus_by_code,
     warehouse_stocks,
 )
@@ -91,10 +91,10 @@ class Catalog:
         by_account: dict[int, set[str]] = {}
         for account_id, _, code in wanted:
             by_account.setdefault(account_id, set()).add(code)
-        read = sku_facts_by_code if product_keys == [] else skus_by_code  # price and stock sends: what they carry
-        self.skus: dict[tuple[int, str], Sku | SkuFacts] = {}
+        read = send_facts_by_code if product_keys == [] else skus_by_code  # price and stock sends: what they carry
+        self.skus: dict[tuple[int, str], Sku | SendFacts] = {}
         for account_id, codes in by_account.items():
-            found: Mapping[str, Sku | SkuFacts] = read(conn, account_id, codes)
+            found: Mapping[str, Sku | SendFacts] = read(conn, account_id, codes)
             self.skus.update({(account_id, code): row for code, row in found.items()})
         ids = {row.id for row in self.skus.values() if row.active}
         self.stock = available_stocks(conn, sku_ids=ids)
@@ -108,13 +108,13 @@ class Catalog:
                 self.erps.setdefault(erp.account_id, []).append((cls, erp.settings))
         self.mappings = load_mappings(conn, wanted if product_keys is None else product_keys, self.skus)
 
-    def _sku(self, account_id: int, code: str) -> Sku | SkuFacts:
+    def _sku(self, account_id: int, code: str) -> Sku | SendFacts:
         row = self.skus.get((account_id, code))
         if row is None:
             raise EntityGone(say("msg.send.sku_gone", sku=code))
         return row
 
-    def _counted(self, affiliate: Affiliate, row: Sku | SkuFacts) -> dict[str, int] | None:
+    def _counted(self, affiliate: Affiliate, row: Sku | SendFacts) -> dict[str, int] | None:
         """The SKU's available stock in the warehouses that count for this marketplace, when an ERP of the account
         says which count (None: every warehouse counts)."""
         erps = self.erps.get(affiliate.account_id)
@@ -126,7 +126,7 @@ class Catalog:
             if all(cls.counts_stock(settings, affiliate.code, warehouse) is not False for cls, settings in erps)
         }
 
-    def _quantity(self, row: Sku | SkuFacts, affiliate: Affiliate | None = None) -> int:
+    def _quantity(self, row: Sku | SendFacts, affiliate: Affiliate | None = None) -> int:
         if not row.active:
             return 0
         counted = self._counted(affiliate, row) if affiliate is not None else None
@@ -212,7 +212,7 @@ def _connector_class(affiliate: Affiliate) -> type[Connector] | None:
 
 
 def load_mappings(
-    conn: Connection, keys: list[tuple[int, int, str]], sku_rows: Mapping[tuple[int, str], Sku | SkuFacts]
+    conn: Connection, keys: list[tuple[int, int, str]], sku_rows: Mapping[tuple[int, str], Sku | SendFacts]
 ) -> dict[int, mapping_rules.AffiliateMapping]:
     """Each affiliate's mapping and cached marketplace structure that these (account, affiliate, SKU) sends need,
     in a few queries for the whole batch."""

@@ -27,7 +27,7 @@ def skus_by_code(conn: Connection, account_id: int, codes: Iterable[str]) -> dic
 
 
 @dataclass(frozen=True, slots=True)
-class SkuFacts:
+class SendFacts:
     """What a price or stock send reads of a SKU (and the mapping its category): a batch of 25,000 needs no
     descriptions, attributes or images, and decoding them was most of its read."""
 
@@ -40,16 +40,16 @@ class SkuFacts:
     category: str | None
 
 
-_FACTS = tuple(skus.c[f.name] for f in fields(SkuFacts))
+_FACTS = tuple(skus.c[f.name] for f in fields(SendFacts))
 
 
-def sku_facts_by_code(conn: Connection, account_id: int, codes: Iterable[str]) -> dict[str, SkuFacts]:
-    """SkuFacts of these codes."""
+def send_facts_by_code(conn: Connection, account_id: int, codes: Iterable[str]) -> dict[str, SendFacts]:
+    """SendFacts of these codes."""
     wanted = list(set(codes))
     if not wanted:
         return {}
     query = select(*_FACTS).where(skus.c.account_id == account_id, skus.c.sku.in_(wanted))
-    return {row[1]: SkuFacts(*row) for row in conn.execute(query)}
+    return {row[1]: SendFacts(*row) for row in conn.execute(query)}
 
 
 def available_stocks(conn: Connection, *, sku_ids: Iterable[int]) -> dict[int, int]:
