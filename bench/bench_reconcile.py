@@ -5,7 +5,7 @@
   connector's default `requests_per_second`; the emulation allows more, so that only Ponte's limiter holds the
   pace): 6,001 calls, ten minutes, for 100,000 listings.
 - Mirakl: OF51 lists every offer in one call, allowed once a day. Floor: that one call, downloaded alone from the
-  same emulation just before (the median of three) (the rest is Ponte's reading and comparing of 100,000 offers).
+  same emulation just before, the median of three (the rest is Ponte's reading and comparing of 100,000 offers).
 Target: the pass within 1.25 × the floor. 1 % of the listings drift (stock higher on the marketplace): each pass
 finds them and queues their repair, as a real pass would.
 

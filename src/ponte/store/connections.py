@@ -1,8 +1,8 @@
 """The Connections screen's queries: integration rows, their attempts, capped counts, cause groups, histories.
 
 Every query is scoped to `account_id`; lists follow LIST_ORDER (never processed first, then processed_at DESC; id
-DESC) and page by keyset (`in_list_order`), never OFFSET, so page 1000 costs what page 1 costs. services.connections turns them into pages,
-counts and causes.
+DESC) and page by keyset (`in_list_order`), never OFFSET, so page 1000 costs what page 1 costs.
+services.connections turns them into pages, counts and causes.
 """
 
 from __future__ import annotations
